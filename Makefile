@@ -1,0 +1,40 @@
+# crm-reporting: two commands on a fresh Debian machine with Python 3.11:
+#   make demo   # virtualenv, install, demo data, PDF + HTML report of every demo region
+#   make test   # install what the tests need and run them
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STORE ?= data/crm.duckdb
+SEED ?= 7
+SCALE ?= 1
+# Reports cover the last complete month unless PERIOD is given (e.g. PERIOD=2026-10).
+PERIOD ?= last-complete-month
+
+.PHONY: demo test sysdeps install lint clean bench bench-quick
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,distributed]'
+	touch $@
+
+install: $(VENV)/.installed
+
+sysdeps:
+	@bash scripts/sysdeps.sh
+
+demo: sysdeps install
+	$(BIN)/crm-report demo-data --seed $(SEED) --scale $(SCALE) --store $(STORE)
+	$(BIN)/crm-report run --region all --period $(PERIOD) --store $(STORE)
+
+test: sysdeps install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check reporting tests
+
+clean:
+	rm -rf reports data .pytest_cache

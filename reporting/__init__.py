@@ -1,0 +1,30 @@
+"""crm-reporting: CRM data to sales-metric reports.
+
+The public surface is small; see the modules for the details:
+``reporting.ingest`` (exports -> store), ``reporting.store`` (DuckDB),
+``reporting.metrics`` (pure metric functions), ``reporting.report`` (what notebooks call),
+``reporting.runner`` (execute and render one report).
+"""
+
+from .exceptions import (
+    DataValidationError,
+    MappingError,
+    ParamsError,
+    RenderError,
+    ReportingError,
+    StoreError,
+)
+from .periods import Period, parse_period
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataValidationError",
+    "MappingError",
+    "ParamsError",
+    "Period",
+    "RenderError",
+    "ReportingError",
+    "StoreError",
+    "parse_period",
+]

@@ -1,0 +1,33 @@
+"""The five sales metrics as pure functions: DataFrames and typed parameters in, tidy
+DataFrames out. No I/O, no plotting, no mutation of inputs.
+
+Definitions (also printed in the report's methodology appendix, from ``DEFINITIONS``):
+"""
+
+from __future__ import annotations
+
+from .core import (
+    DEFINITIONS,
+    account_value,
+    cycle_length,
+    deal_size,
+    headline,
+    open_pipeline,
+    rep_summary,
+    requirements,
+    win_rate,
+    wilson_interval,
+)
+
+__all__ = [
+    "DEFINITIONS",
+    "account_value",
+    "cycle_length",
+    "deal_size",
+    "headline",
+    "open_pipeline",
+    "rep_summary",
+    "requirements",
+    "win_rate",
+    "wilson_interval",
+]

@@ -1,0 +1,137 @@
+"""Reporting periods: months, quarters, years and custom date ranges.
+
+A period is a half-open interval of naive UTC timestamps ``[start, end)``. Its label is
+what users type: ``2017-06``, ``2017-Q2``, ``2017``, ``2017-01-01..2017-06-30`` (both days
+inclusive). ``previous()`` is the period of the same length just before it and
+``last_year()`` the same period one year earlier.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+
+from .exceptions import ParamsError
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period ``[start, end)`` with its kind and label."""
+
+    kind: str  # month | quarter | year | range
+    start: pd.Timestamp
+    end: pd.Timestamp  # exclusive
+
+    @property
+    def label(self) -> str:
+        s = self.start
+        if self.kind == "month":
+            return f"{s.year:04d}-{s.month:02d}"
+        if self.kind == "quarter":
+            return f"{s.year:04d}-Q{(s.month - 1) // 3 + 1}"
+        if self.kind == "year":
+            return f"{s.year:04d}"
+        last = self.end - pd.Timedelta(days=1)
+        return f"{s.date().isoformat()}..{last.date().isoformat()}"
+
+    @property
+    def title(self) -> str:
+        """Human title, e.g. 'October 2026', 'Q2 2017'."""
+        s = self.start
+        if self.kind == "month":
+            return s.strftime("%B %Y")
+        if self.kind == "quarter":
+            return f"Q{(s.month - 1) // 3 + 1} {s.year}"
+        if self.kind == "year":
+            return str(s.year)
+        last = self.end - pd.Timedelta(days=1)
+        return f"{s.strftime('%d %b %Y')} – {last.strftime('%d %b %Y')}"
+
+    @property
+    def last_day(self) -> pd.Timestamp:
+        return self.end - pd.Timedelta(days=1)
+
+    @property
+    def days(self) -> int:
+        return int((self.end - self.start).days)
+
+    def shift_months(self, months: int) -> Period:
+        if self.kind == "range":
+            raise ValueError("use previous() for custom ranges")
+        return Period(
+            self.kind,
+            self.start + pd.DateOffset(months=months),
+            self.end + pd.DateOffset(months=months),
+        )
+
+    def previous(self) -> Period:
+        """The period of the same kind and length just before this one."""
+        if self.kind == "range":
+            length = self.end - self.start
+            return Period("range", self.start - length, self.start)
+        n = {"month": 1, "quarter": 3, "year": 12}[self.kind]
+        return self.shift_months(-n)
+
+    def last_year(self) -> Period:
+        """The same period one year earlier."""
+        if self.kind == "range":
+            return Period(
+                "range",
+                self.start - pd.DateOffset(years=1),
+                self.end - pd.DateOffset(years=1),
+            )
+        return self.shift_months(-12)
+
+    def contains(self, ts: pd.Series) -> pd.Series:
+        return (ts >= self.start) & (ts < self.end)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def parse_period(text: str, today: date | None = None) -> Period:
+    """Parse a period label.
+
+    Accepts ``YYYY-MM``, ``YYYY-Qn``, ``YYYY``, ``YYYY-MM-DD..YYYY-MM-DD`` and the keyword
+    ``last-complete-month`` (the month before ``today``, default the current UTC date).
+    """
+    raw = str(text).strip()
+    try:
+        if raw in ("last-complete-month", "last-month"):
+            t = today or datetime.now(UTC).date()
+            first = pd.Timestamp(t.year, t.month, 1)
+            return Period("month", first - pd.DateOffset(months=1), first)
+        if m := _MONTH.match(raw):
+            start = pd.Timestamp(int(m[1]), int(m[2]), 1)
+            return Period("month", start, start + pd.DateOffset(months=1))
+        if m := _QUARTER.match(raw):
+            start = pd.Timestamp(int(m[1]), 3 * (int(m[2]) - 1) + 1, 1)
+            return Period("quarter", start, start + pd.DateOffset(months=3))
+        if m := _YEAR.match(raw):
+            start = pd.Timestamp(int(m[1]), 1, 1)
+            return Period("year", start, start + pd.DateOffset(years=1))
+        if m := _RANGE.match(raw):
+            start, last = pd.Timestamp(m[1]), pd.Timestamp(m[2])
+            if last < start:
+                raise ParamsError(f"period {raw!r}: the range ends before it starts")
+            return Period("range", start, last + timedelta(days=1))
+    except (ValueError, OverflowError) as exc:
+        raise ParamsError(f"period {raw!r} is not a valid date: {exc}") from None
+    raise ParamsError(
+        f"period {raw!r} is not understood; use 2017-06, 2017-Q2, 2017, "
+        "2017-01-01..2017-06-30 or last-complete-month"
+    )
+
+
+def month_starts(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
+    """First days of the months that overlap ``[start, end)``."""
+    first = pd.Timestamp(start.year, start.month, 1)
+    return pd.date_range(first, end - pd.Timedelta(days=1), freq="MS")

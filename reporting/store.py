@@ -1,0 +1,283 @@
+"""The embedded DuckDB store.
+
+One file (default ``data/crm.duckdb``, or ``$CRM_REPORT_STORE``) holds the canonical
+tables, the quarantine table and the ingest log. Readers filter by region, team and
+period in SQL, so a region's report never loads the whole company.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .exceptions import StoreError
+from .schema import TABLES, empty_frame
+
+DEFAULT_STORE = Path("data/crm.duckdb")
+_SQL_TYPES = {
+    "str": "VARCHAR",
+    "float": "DOUBLE",
+    "int": "DOUBLE",
+    "bool": "BOOLEAN",
+    "datetime": "TIMESTAMP",
+}
+_META_DDL = [
+    """CREATE TABLE IF NOT EXISTS ingest_log (
+        batch_id VARCHAR, source VARCHAR, file VARCHAR, file_sha256 VARCHAR,
+        "table" VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT,
+        ingested_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS quarantine (
+        batch_id VARCHAR, source VARCHAR, file VARCHAR, "table" VARCHAR, "row" BIGINT,
+        "column" VARCHAR, reason VARCHAR, value VARCHAR, record VARCHAR)""",
+]
+
+
+def default_store_path() -> Path:
+    """``$CRM_REPORT_STORE`` or ``data/crm.duckdb``."""
+    return Path(os.environ.get("CRM_REPORT_STORE") or DEFAULT_STORE)
+
+
+@contextmanager
+def connect(path: str | Path | None = None, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the store, creating its tables when writing.
+
+    Raises
+    ------
+    StoreError
+        When the file is missing (for reading) or locked by another process.
+    """
+    p = Path(path) if path else default_store_path()
+    if read_only and not p.exists():
+        raise StoreError(
+            f"store {p} does not exist; create it with `crm-report demo-data` or "
+            "`crm-report ingest PATH --source NAME` (or pass --store / set CRM_REPORT_STORE)"
+        )
+    if not read_only:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(p), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise StoreError(f"store {p} cannot be opened: {exc}. Is another process writing it?") from None
+    try:
+        if not read_only:
+            _create_tables(con)
+        yield con
+    finally:
+        con.close()
+
+
+def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for t in TABLES.values():
+        cols = ", ".join(f'"{f.name}" {_SQL_TYPES[f.kind]}' for f in t.fields)
+        con.execute(f'CREATE TABLE IF NOT EXISTS "{t.name}" ({cols})')
+    for ddl in _META_DDL:
+        con.execute(ddl)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    cols = TABLES[table].columns
+    con.register("_incoming", frame[cols])
+    collist = ", ".join(f'"{c}"' for c in cols)
+    con.execute(f'INSERT INTO "{table}" ({collist}) SELECT {collist} FROM _incoming')
+    con.unregister("_incoming")
+
+
+def upsert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Insert rows, replacing rows with the same key: re-ingesting never duplicates."""
+    if frame.empty:
+        return
+    key = TABLES[table].key
+    con.register("_keys", frame[list(key)].drop_duplicates())
+    cond = " AND ".join(f't."{k}" IS NOT DISTINCT FROM k."{k}"' for k in key)
+    con.execute(f'DELETE FROM "{table}" t WHERE EXISTS (SELECT 1 FROM _keys k WHERE {cond})')
+    con.unregister("_keys")
+    _insert(con, table, frame)
+
+
+def fill_from_reps(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill opportunities' missing team / region from the owner's rep record."""
+    con.execute(
+        """UPDATE opportunities o SET
+             team = COALESCE(o.team, r.team), region = COALESCE(o.region, r.region)
+           FROM reps r WHERE o.owner = r.rep_id AND (o.team IS NULL OR o.region IS NULL)"""
+    )
+
+
+def replace_all(path: str | Path | None, tables: dict[str, pd.DataFrame]) -> None:
+    """Replace the store's contents with ``tables`` (used by the demo data)."""
+    with connect(path) as con:
+        con.execute("BEGIN")
+        for name in TABLES:
+            con.execute(f'DELETE FROM "{name}"')
+            if name in tables:
+                _insert(con, name, tables[name])
+        con.execute("DELETE FROM quarantine")
+        con.execute("DELETE FROM ingest_log")
+        batch = uuid.uuid4().hex[:12]
+        now = datetime.now(UTC).replace(tzinfo=None)
+        for name, frame in tables.items():
+            con.execute(
+                "INSERT INTO ingest_log VALUES (?, 'demo', 'generated', NULL, ?, ?, ?, 0, ?)",
+                [batch, name, len(frame), len(frame), now],
+            )
+        fill_from_reps(con)
+        con.execute("COMMIT")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class Dataset:
+    """The canonical tables for one slice (region / team / time window) of the store."""
+
+    opportunities: pd.DataFrame
+    stage_history: pd.DataFrame = field(default_factory=lambda: empty_frame("stage_history"))
+    leads: pd.DataFrame = field(default_factory=lambda: empty_frame("leads"))
+    accounts: pd.DataFrame = field(default_factory=lambda: empty_frame("accounts"))
+    reps: pd.DataFrame = field(default_factory=lambda: empty_frame("reps"))
+    revenue: pd.DataFrame = field(default_factory=lambda: empty_frame("revenue"))
+    as_of: pd.Timestamp | None = None
+    quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ingest_log: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def available(self) -> dict[str, bool]:
+        """Which tables hold any rows."""
+        return {t: not getattr(self, t).empty for t in TABLES}
+
+
+def _where(region: str | None, team: str | None, alias: str = "") -> tuple[str, list]:
+    a = f"{alias}." if alias else ""
+    clauses, args = [], []
+    if region and region.lower() != "all":
+        clauses.append(f"{a}region = ?")
+        args.append(region)
+    if team and team.lower() != "all":
+        clauses.append(f"{a}team = ?")
+        args.append(team)
+    return (" AND ".join(clauses) or "TRUE"), args
+
+
+def _coerce(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    for f in TABLES[table].fields:
+        if f.kind == "datetime":
+            frame[f.name] = frame[f.name].astype("datetime64[us]")
+        elif f.kind == "str":
+            frame[f.name] = frame[f.name].astype(object).where(frame[f.name].notna(), None)
+    return frame
+
+
+def load(
+    path: str | Path | None = None,
+    region: str | None = None,
+    team: str | None = None,
+    since: pd.Timestamp | None = None,
+    until: pd.Timestamp | None = None,
+) -> Dataset:
+    """Read one slice of the store.
+
+    Opportunities of the region / team that existed before ``until`` and were not closed
+    before ``since``; their stage history; leads created in the window; the accounts of
+    those opportunities and their revenue up to ``until``; the region's / team's reps.
+    """
+    where, args = _where(region, team, "o")
+    time = []
+    targs: list = []
+    if until is not None:
+        time.append("o.created_at < ?")
+        targs.append(until.to_pydatetime())
+    if since is not None:
+        time.append("(o.closed_at IS NULL OR o.closed_at >= ?)")
+        targs.append(since.to_pydatetime())
+    opp_filter = " AND ".join([where, *time]) if time else where
+    opp_args = args + targs
+    with connect(path, read_only=True) as con:
+        def q(sql: str, params: list, table: str) -> pd.DataFrame:
+            return _coerce(con.execute(sql, params).df(), table)
+
+        cols = ", ".join(f'o."{c}"' for c in TABLES["opportunities"].columns)
+        opps = q(f"SELECT {cols} FROM opportunities o WHERE {opp_filter}", opp_args, "opportunities")
+        con.execute(
+            f"CREATE TEMP TABLE _ids AS SELECT opportunity_id, account_id FROM opportunities o WHERE {opp_filter}",
+            opp_args,
+        )
+        hist = q(
+            "SELECT h.* FROM stage_history h SEMI JOIN _ids USING (opportunity_id)", [],
+            "stage_history",
+        )
+        lwhere, largs = _where(region, team, "l")
+        lt, lta = [], []
+        if until is not None:
+            lt.append("l.created_at < ?")
+            lta.append(until.to_pydatetime())
+        if since is not None:
+            lt.append("l.created_at >= ?")
+            lta.append(since.to_pydatetime())
+        leads = q(
+            f"SELECT l.* FROM leads l WHERE {' AND '.join([lwhere, *lt])}", largs + lta, "leads"
+        )
+        acc = q(
+            "SELECT a.* FROM accounts a WHERE a.account_id IN (SELECT account_id FROM _ids)",
+            [], "accounts",
+        )
+        rev_until = "AND r.date < ?" if until is not None else ""
+        rev = q(
+            f"SELECT r.* FROM revenue r WHERE r.account_id IN (SELECT account_id FROM _ids) {rev_until}",
+            [until.to_pydatetime()] if until is not None else [], "revenue",
+        )
+        rwhere, rargs = _where(region, team, "r")
+        reps = q(
+            f"SELECT r.* FROM reps r WHERE {rwhere} OR r.rep_id IN (SELECT DISTINCT owner FROM opportunities o WHERE {where})",
+            rargs + args, "reps",
+        )
+        as_of = con.execute(
+            "SELECT GREATEST(MAX(created_at), MAX(closed_at), MAX(last_activity_at)) FROM opportunities"
+        ).fetchone()[0]
+        quarantine = con.execute(
+            'SELECT file, "table", reason, COUNT(*) AS rows FROM quarantine GROUP BY ALL ORDER BY rows DESC'
+        ).df()
+        log = con.execute(
+            'SELECT source, file, "table", SUM(rows_read) AS rows_read, SUM(rows_loaded) AS rows_loaded, '
+            "SUM(rows_quarantined) AS rows_quarantined, MAX(ingested_at) AS ingested_at "
+            "FROM (SELECT * FROM ingest_log QUALIFY ROW_NUMBER() OVER (PARTITION BY file, \"table\" ORDER BY ingested_at DESC) = 1) "
+            "GROUP BY ALL ORDER BY file"
+        ).df()
+    return Dataset(
+        opportunities=opps,
+        stage_history=hist,
+        leads=leads,
+        accounts=acc,
+        reps=reps,
+        revenue=rev,
+        as_of=pd.Timestamp(as_of) if as_of is not None else None,
+        quarantine=quarantine,
+        ingest_log=log,
+    )
+
+
+def regions(path: str | Path | None = None) -> list[str]:
+    """The regions present in the store's opportunities."""
+    with connect(path, read_only=True) as con:
+        rows = con.execute(
+            "SELECT DISTINCT region FROM opportunities WHERE region IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def teams(path: str | Path | None = None, region: str | None = None) -> list[str]:
+    """The teams present in the store (optionally of one region)."""
+    where, args = _where(region, None)
+    with connect(path, read_only=True) as con:
+        rows = con.execute(
+            f"SELECT DISTINCT team FROM opportunities WHERE team IS NOT NULL AND {where} ORDER BY 1",
+            args,
+        ).fetchall()
+    return [r[0] for r in rows]

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+DEMO_END = date(2026, 10, 31)
+
+
+def shared(name: str) -> Path:
+    """A data set in ../shared/data, or skip the test with the reason."""
+    p = SHARED_DATA / name
+    if not p.exists():
+        pytest.skip(f"{p} is absent (the shared data folder is not beside this checkout)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def demo_tables():
+    from reporting import demo
+
+    return demo.generate(seed=3, scale=0.15, end=DEMO_END)
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory, demo_tables) -> Path:
+    from reporting.store import replace_all
+
+    path = tmp_path_factory.mktemp("store") / "crm.duckdb"
+    replace_all(path, demo_tables)
+    return path

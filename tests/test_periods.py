@@ -1,0 +1,38 @@
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from reporting.exceptions import ParamsError
+from reporting.periods import parse_period
+
+
+@pytest.mark.parametrize(
+    "text, start, end, prev, ly",
+    [
+        ("2017-06", "2017-06-01", "2017-07-01", "2017-05", "2016-06"),
+        ("2017-Q2", "2017-04-01", "2017-07-01", "2017-Q1", "2016-Q2"),
+        ("2017", "2017-01-01", "2018-01-01", "2016", "2016"),
+        ("2017-01-01..2017-06-30", "2017-01-01", "2017-07-01",
+         "2016-07-04..2016-12-31", "2016-01-01..2016-06-30"),
+        ("2016-03", "2016-03-01", "2016-04-01", "2016-02", "2015-03"),
+    ],
+)
+def test_parse(text, start, end, prev, ly):
+    p = parse_period(text)
+    assert p.start == pd.Timestamp(start) and p.end == pd.Timestamp(end)
+    assert p.label == text
+    assert p.previous().label == prev
+    assert p.last_year().label == ly
+
+
+def test_last_complete_month():
+    p = parse_period("last-complete-month", today=date(2026, 11, 28))
+    assert p.label == "2026-10"
+    assert parse_period("last-complete-month", today=date(2026, 1, 5)).label == "2025-12"
+
+
+@pytest.mark.parametrize("bad", ["2017-13", "17-06", "2017-Q5", "2017-06-30..2017-01-01", "x"])
+def test_bad_periods_are_clear(bad):
+    with pytest.raises(ParamsError, match="period"):
+        parse_period(bad)

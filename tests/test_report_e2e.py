@@ -1,0 +1,80 @@
+"""End to end: demo store -> papermill -> HTML -> PDF, checked by the PDF's text."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+
+from reporting.runner import run_report
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def report(demo_store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    return run_report("EMEA", "2026-09", store=demo_store, reports_dir=out)
+
+
+def pdf_text(path) -> str:
+    return "\n".join(p.extract_text() for p in PdfReader(path).pages)
+
+
+def test_outputs_exist(report):
+    d = report.output_dir
+    assert d.name == "emea" and d.parent.name == "2026-09"
+    for f in ("report.ipynb", "report.html", "report.pdf", "metrics.json"):
+        assert (d / f).stat().st_size > 0, f
+    assert report.pages >= 6
+    assert not [p for p in d.parent.iterdir() if p.name.startswith(".")], "temp dir left"
+
+
+def test_pdf_text_has_scope_period_and_headline_figures(report):
+    text = pdf_text(report.pdf)
+    m = json.loads((report.output_dir / "metrics.json").read_text())
+    h = m["headline"]
+    assert "EMEA" in text and "September 2026" in text
+    assert f"{h['win_rate']['value']:.0%}" in text
+    assert f"{h['median_cycle_days_won']['value']:,.0f} days" in text
+    assert f"{h['open_per_rep']['value']:,.1f}" in text
+    for title in ("Executive summary", "1. Conversion", "2. Sales cycle length",
+                  "3. Deal size", "4. Customer value", "5. Open opportunities",
+                  "Appendix A: Data quality", "Appendix B: Methodology"):
+        assert title in text, title
+    assert re.search(rf"Page 2 of {report.pages}", text)
+
+
+def test_metrics_json_matches_engine(report, demo_store):
+    from reporting import metrics
+    from reporting.periods import parse_period
+    from reporting.store import load
+
+    p = parse_period("2026-09")
+    data = load(demo_store, region="EMEA", until=p.end)
+    h = metrics.headline(data.opportunities, p, data.reps)
+    m = json.loads((report.output_dir / "metrics.json").read_text())
+    assert m["headline"]["won"]["value"] == h["won"]
+    assert m["headline"]["open_count"]["value"] == h["open_count"]
+    assert m["headline"]["win_rate"]["unit"] == "ratio"
+    assert m["headline"]["win_rate"]["definition"] == "win_rate"
+
+
+def test_html_is_self_contained_without_code(report):
+    html = report.html.read_text()
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", html)
+    assert "rp.show" not in html and "import " not in html  # no code cells
+
+
+def test_pdf_page_is_not_blank(report, tmp_path):
+    subprocess.run(["pdftoppm", "-png", "-r", "30", "-f", "2", "-l", "2", str(report.pdf),
+                    str(tmp_path / "p")], check=True)
+    (png,) = tmp_path.glob("p*.png")
+    from matplotlib.image import imread
+
+    img = imread(png)
+    assert img[..., :3].std() > 0.05  # a white page has std 0
