@@ -24,18 +24,28 @@ class Finding:
 
 
 def rep_findings(summary: pd.DataFrame, min_closed: int = 3) -> list[Finding]:
-    """Outlier reps: bloated stale pipeline, many deals with long cycles, small deals."""
-    s = summary
+    """Outlier reps against the other reps of their team (``team`` column of
+    ``metrics.rep_summary``; the whole scope when there is none): bloated pipeline, many
+    deals with long cycles, mostly small deals."""
+    if summary.empty:
+        return []
+    if "team" not in summary or summary["team"].isna().all():
+        return _findings(summary, min_closed, "the median")
     out: list[Finding] = []
-    if s.empty:
-        return out
+    for team, grp in summary.groupby("team", sort=True):
+        out.extend(_findings(grp, min_closed, f"the {team} median"))
+    return sorted(out, key=lambda f: -f.score)
+
+
+def _findings(s: pd.DataFrame, min_closed: int, ref: str) -> list[Finding]:
+    out: list[Finding] = []
     med_open = s["open_count"].median()
     for _, r in s.iterrows():
         if med_open and r["open_count"] >= 2 * med_open and r["open_count"] >= 5:
             stale = r["stale_open_count"] / r["open_count"]
             out.append(Finding(
                 f"{r['group']} holds {int(r['open_count'])} open opportunities, "
-                f"{r['open_count'] / med_open:.1f}x the median of {med_open:.0f}; "
+                f"{r['open_count'] / med_open:.1f}x {ref} of {med_open:.0f}; "
                 f"{stale:.0%} are stale.",
                 "open_count", str(r["group"]), float(r["open_count"]), float(med_open),
                 r["open_count"] / med_open,
@@ -50,8 +60,8 @@ def rep_findings(summary: pd.DataFrame, min_closed: int = 3) -> list[Finding]:
             cyc = r["median_cycle_days_won"]
             if pd.notna(cyc) and med_cycle and c > med_closed and cyc >= 1.4 * med_cycle:
                 out.append(Finding(
-                    f"{r['group']} closed {int(c)} deals (median {med_closed:.0f}) but with a "
-                    f"median cycle of {cyc:.0f} days, {cyc / med_cycle:.1f}x the median of "
+                    f"{r['group']} closed {int(c)} deals ({ref}: {med_closed:.0f}) but with a "
+                    f"median cycle of {cyc:.0f} days, {cyc / med_cycle:.1f}x {ref} of "
                     f"{med_cycle:.0f}: many deals, slowly.",
                     "median_cycle_days_won", str(r["group"]), float(cyc), float(med_cycle),
                     cyc / med_cycle,
@@ -61,8 +71,8 @@ def rep_findings(summary: pd.DataFrame, min_closed: int = 3) -> list[Finding]:
             a = r["median_won_amount"]
             if pd.notna(a) and med_amount and r["won"] >= min_closed and a <= 0.5 * med_amount:
                 out.append(Finding(
-                    f"{r['group']}'s median won deal is {a:,.0f}, {a / med_amount:.0%} of the "
-                    f"median rep's {med_amount:,.0f}: mostly small deals.",
+                    f"{r['group']}'s median won deal is {a:,.0f}, {a / med_amount:.0%} of "
+                    f"{ref} ({med_amount:,.0f}): mostly small deals.",
                     "median_won_amount", str(r["group"]), float(a), float(med_amount),
                     med_amount / a if a else 10.0,
                 ))

@@ -15,8 +15,8 @@ from .core import (
     open_pipeline,
     rep_summary,
     requirements,
-    win_rate,
     wilson_interval,
+    win_rate,
 )
 
 __all__ = [

@@ -206,6 +206,12 @@ def rep_summary(
     out["open_amount"] = op["open_amount"].reindex(groups).fillna(0.0)
     out["stale_open_count"] = op["stale_open_count"].reindex(groups).fillna(0).astype(int)
     out["capacity"] = op["capacity"].reindex(groups)
+    if by == "owner" and "team" in opps:
+        # the team a rep sells in: the team of most of their deals
+        team = opps.dropna(subset=["team"]).groupby("owner")["team"].agg(
+            lambda t: t.mode().iloc[0]  # most frequent; ties -> alphabetical
+        )
+        out.insert(0, "team", team.reindex(groups).to_numpy())
     return out.reset_index()
 
 
