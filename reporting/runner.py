@@ -116,7 +116,15 @@ def run_report(
                 log_output=False,
                 execution_timeout=timeout,
                 cwd=str(ROOT),
+                # the kernel's own start-up and shutdown chatter is not the user's concern;
+                # cell errors still reach the notebook and PapermillExecutionError
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             )
+        except pm.PapermillExecutionError as exc:
+            raise RenderError(
+                f"{Path(notebook).name}: cell {exc.exec_count} failed with {exc.ename}: "
+                f"{exc.evalue}"
+            ) from exc
         finally:
             for k, v in env_backup.items():
                 if v is None:

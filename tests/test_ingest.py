@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from reporting.exceptions import DataValidationError, MappingError
@@ -130,3 +131,41 @@ def test_salesforce_sample_every_row_accounted_for(tmp_path):
     (r,) = rep.results
     assert r.read == 3215 and r.loaded + r.quarantined == 3215
     assert r.quarantined > 0 and r.loaded > 0
+
+
+def test_hubspot_deals_export(tmp_path):
+    p = write(tmp_path, "Record ID,Deal Name,Deal Stage,Close Date,Deal owner,Amount,Create Date,"
+              "Last Activity Date\n"
+              "101,Big one,Closed won,2024-03-05 14:22,Ann Lee,\"12,500.00\",2024-01-10 09:00,\n"
+              "102,<b>x</b>,Contract sent,2024-06-30,Bob Roy,800,2024-02-01 10:00,2024-02-20\n"
+              "103,Lost,Closed lost,2024-03-01,Bob Roy,300,2024-02-01,\n", "deals.csv")
+    m = map_file(p, "opportunities", load_mapping("hubspot"))
+    assert m.result.loaded == 3
+    f = m.frame.set_index("opportunity_id")
+    assert f.loc["101", "amount"] == 12500.0 and f.loc["101", "status"] == "won"
+    assert f.loc["101", "closed_at"] == pd.Timestamp("2024-03-05 14:22")
+    # an open deal's "Close Date" is only the expected date: not a close
+    assert f.loc["102", "status"] == "open" and pd.isna(f.loc["102", "closed_at"])
+    assert f.loc["102", "name"] == "<b>x</b>"  # kept as text; escaped when rendered
+
+
+def test_pipedrive_deals_export(tmp_path):
+    p = write(tmp_path, "Deal - ID,Deal - Title,Deal - Value,Deal - Currency,Deal - Owner,"
+              "Deal - Stage,Deal - Status,Deal - Deal created,Deal - Won time,Deal - Lost time\n"
+              "1,A,1000,USD,Ann,Negotiation,Won,2024-01-01 10:00:00,2024-02-01 10:00:00,\n"
+              "2,B,500,USD,Ann,Proposal,Lost,2024-01-01 10:00:00,,2024-01-15 10:00:00\n"
+              "3,C,700,EUR,Ann,Proposal,Open,2024-01-01 10:00:00,,\n", "deals.csv")
+    m = map_file(p, "opportunities", load_mapping("pipedrive"))
+    f = m.frame.set_index("opportunity_id")
+    assert f.loc["1", "status"] == "won" and f.loc["2", "closed_at"] == pd.Timestamp("2024-01-15 10:00")
+    assert f.loc["1", "stage"] == "Negotiation"
+    # EUR has no rate in the shipped mapping: quarantined, not silently summed as USD
+    assert m.quarantine.set_index("row").loc[4, "reason"] == "unknown currency without a rate"
+
+
+def test_amount_formats_and_persian_digits(tmp_path):
+    p = write(tmp_path, HEADER + "A1,Ann,GTX,Acme,Won,۲۰۱۷-۰۱-۰۲,2017-02-01,\"$1,234.50\"\n"
+              "A2,Ann,GTX,Acme,Won,2017-01-02,2017-02-01,۱۲۳۴\n")
+    m = map_file(p, "opportunities", load_mapping("maven"))
+    assert m.frame["amount"].tolist() == [1234.5, 1234.0]
+    assert m.frame["created_at"].iloc[0] == pd.Timestamp("2017-01-02")

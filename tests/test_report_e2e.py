@@ -78,3 +78,49 @@ def test_pdf_page_is_not_blank(report, tmp_path):
 
     img = imread(png)
     assert img[..., :3].std() > 0.05  # a white page has std 0
+
+
+def test_failing_notebook_is_a_clear_error_and_leaves_nothing(demo_store, tmp_path):
+    import nbformat
+
+    from reporting.exceptions import RenderError
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('region = "x"\nteam = "all"\nperiod = "2026-09"\n'
+                                       'store = ""\nparams_dir = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("raise ValueError('planted failure')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(RenderError, match="planted failure"):
+        run_report("EMEA", "2026-09", store=demo_store, reports_dir=tmp_path / "out",
+                   notebook=path)
+    assert list((tmp_path / "out").rglob("*.pdf")) == []
+    assert [p.name for p in (tmp_path / "out" / "2026-09").iterdir()] == []
+
+
+def test_hostile_region_names_are_rejected(demo_store, tmp_path):
+    from reporting.exceptions import ParamsError
+
+    for bad in ("../etc", 'x"); import os; os.system("id', "/abs", "a\x00b"):
+        with pytest.raises(ParamsError):
+            run_report(bad, "2026-09", store=demo_store, reports_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_opportunities_only_export_still_reports(tmp_path):
+    """Maven has no revenue, stage history or leads: the report says what needs more data."""
+    from reporting.ingest import ingest_paths
+
+    from .conftest import shared
+
+    store = tmp_path / "m.duckdb"
+    ingest_paths([shared("maven_crm")], "maven", store)
+    res = run_report("West", "2017-09", store=store, reports_dir=tmp_path / "out")
+    text = pdf_text(res.pdf)
+    assert "West" in text and "September 2017" in text
+    assert "needs the revenue and accounts tables" in text
+    assert "missing required field created_at" in text  # the quarantine is in the appendix
+    assert json.loads((res.output_dir / "metrics.json").read_text())["headline"]["won"]["value"] > 0
