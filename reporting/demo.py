@@ -717,38 +717,11 @@ def generate(
 
     # ---- sort deals by creation time -------------------------------------------------------
     order = np.argsort(created, kind="stable")
-    (
-        r,
-        seg,
-        created,
-        source,
-        product,
-        won,
-        status,
-        stage_code,
-        close,
-        last_act,
-        amount,
-        acc_raw,
-        S,
-    ) = (
-        a[order]
-        for a in (
-            r,
-            seg,
-            created,
-            source,
-            product,
-            won,
-            status,
-            stage_code,
-            close,
-            last_act,
-            amount,
-            acc_raw,
-            S,
-        )
+    r, seg, created, source, product, won, status, stage_code, close, last_act, amount = (
+        x[order]
+        for x in (r, seg, created, source, product, won, status, stage_code, close, last_act, amount)
     )
+    acc_raw, S = acc_raw[order], S[order]
 
     uniq, first_pos = np.unique(acc_raw, return_index=True)
     acc_rank = np.empty(len(uniq), dtype=np.int64)

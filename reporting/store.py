@@ -204,11 +204,11 @@ def load(
             return _coerce(con.execute(sql, params).df(), table)
 
         cols = ", ".join(f'o."{c}"' for c in TABLES["opportunities"].columns)
-        opps = q(f"SELECT {cols} FROM opportunities o WHERE {opp_filter}", opp_args, "opportunities")
         con.execute(
-            f"CREATE TEMP TABLE _ids AS SELECT opportunity_id, account_id FROM opportunities o WHERE {opp_filter}",
+            f"CREATE TEMP TABLE _ids AS SELECT {cols} FROM opportunities o WHERE {opp_filter}",
             opp_args,
         )
+        opps = q("SELECT * FROM _ids", [], "opportunities")
         hist = q(
             "SELECT h.* FROM stage_history h SEMI JOIN _ids USING (opportunity_id)", [],
             "stage_history",
