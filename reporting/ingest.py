@@ -326,12 +326,8 @@ def map_table(
 
     # currency: rows in another currency are converted with the mapping's rates
     if "currency" in spec.columns and "amount" in out:
-        cur = (
-            out["currency"].astype(object).where(out.get("currency").notna(), None)
-            if "currency" in out
-            else pd.Series(None, index=out.index, dtype=object)
-        )
-        cur = cur.fillna(mapping.currency.default).astype(str).str.upper().str.strip()
+        cur = out["currency"] if "currency" in out else pd.Series(None, index=out.index)
+        cur = cur.astype(object).fillna(mapping.currency.default).astype(str).str.upper().str.strip()
         rates = {k.upper(): v for k, v in mapping.currency.rates.items()}
         rates[mapping.currency.reporting.upper()] = 1.0
         rate = cur.map(rates)
