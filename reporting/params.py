@@ -61,6 +61,9 @@ class ReportSettings(_Strict):
     title: str = "Monthly Sales Report"
     currency: str = "USD"
     stale_days: int = Field(45, ge=1, le=3650)
+    max_interval_width: float = Field(
+        0.3, gt=0, le=1, description="wider 95% win-rate interval: too few deals to judge"
+    )
     branding: Branding = Field(default_factory=Branding)
     baselines: dict[str, Threshold] = Field(default_factory=dict)
 

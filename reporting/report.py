@@ -95,6 +95,15 @@ def build(
     reps = data.reps
     summary = metrics.rep_summary(opps, p, reps, "owner", settings.stale_days)
     win_rates = metrics.win_rate(opps, p, "owner")
+    wr_base = settings.baselines.get("win_rate")
+    if wr_base is not None:
+        ratings_by_rep = metrics.rate_win_rates(
+            win_rates, wr_base.good, wr_base.bad, settings.max_interval_width
+        )
+        summary = summary.merge(
+            pd.DataFrame({"group": win_rates["group"], "rating": ratings_by_rep}),
+            on="group", how="left",
+        )
     open_by_rep = metrics.open_pipeline(opps, p.end, "owner", settings.stale_days, reps)
     avail = data.available()
     account_values = (
@@ -309,7 +318,10 @@ def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
                limit: int = 15) -> None:
     """A compact table: ``columns`` are (key, label, format) with format one of
     ``text``, ``int``, ``num1``, ``pct``, ``money``; at most ``limit`` rows."""
-    fmt = {"text": str, "int": lambda v: fmt_num(v), "num1": lambda v: fmt_num(v, 1),
+    def text(v) -> str:
+        return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+    fmt = {"text": text, "int": lambda v: fmt_num(v), "num1": lambda v: fmt_num(v, 1),
            "pct": fmt_pct, "money": fmt_money}
     rows = [[fmt[f](r[k]) for k, _, f in columns] for _, r in frame.head(limit).iterrows()]
     cols = [{"label": label, "align": "" if f == "text" else "num"} for _, label, f in columns]
@@ -331,7 +343,8 @@ def show_methodology(ctx: ReportContext) -> None:
 REP_TABLES = {
     "conversion": ("Win rate by rep", "win_rate", False, [
         ("group", "Rep", "text"), ("won", "Won", "int"), ("lost", "Lost", "int"),
-        ("win_rate", "Win rate", "pct"), ("created", "Created", "int")]),
+        ("win_rate", "Win rate", "pct"), ("rating", "Rating", "text"),
+        ("created", "Created", "int")]),
     "cycle": ("Cycle length by rep (days)", "won", False, [
         ("group", "Rep", "text"), ("won", "Won", "int"),
         ("median_cycle_days_won", "Median won", "int"),
@@ -350,6 +363,7 @@ REP_TABLES = {
 def show_rep_table(ctx: ReportContext, key: str, limit: int = 15) -> None:
     """The compact per-rep table of a section, sorted by its main figure."""
     caption, sort, ascending, columns = REP_TABLES[key]
+    columns = [c for c in columns if c[0] in ctx.summary.columns]
     frame = ctx.summary.sort_values(sort, ascending=ascending, na_position="last")
     show_table(frame, columns, caption, limit)
 

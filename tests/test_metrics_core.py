@@ -122,3 +122,14 @@ def test_invariants(df, period):
     # row order does not matter
     shuffled = m.rep_summary(df.sample(frac=1, random_state=1), p)
     pd.testing.assert_frame_equal(s.reset_index(drop=True), shuffled.reset_index(drop=True))
+
+
+def test_too_few_deals_to_judge():
+    wr = pd.DataFrame({"group": ["two_of_three", "many", "none", "low"],
+                       "won": [2, 60, 0, 20], "closed": [3, 150, 0, 200]})
+    wr["win_rate"] = wr["won"] / wr["closed"]
+    wr["ci_low"], wr["ci_high"] = m.wilson_interval(wr["won"], wr["closed"])
+    r = m.rate_win_rates(wr, good=0.30, bad=0.20, max_width=0.3).tolist()
+    # 2/3: interval 0.21-0.94 (width 0.73) -> not judged; 60/150 = 40% (width 0.16) -> good;
+    # 20/200 = 10% -> bad
+    assert r == [m.TOO_FEW, "good", m.TOO_FEW, "bad"]

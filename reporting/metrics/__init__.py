@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from .core import (
     DEFINITIONS,
+    TOO_FEW,
     account_value,
     cycle_length,
     deal_size,
     headline,
     open_pipeline,
+    rate_win_rates,
     rep_summary,
     requirements,
     wilson_interval,
@@ -26,6 +28,8 @@ __all__ = [
     "deal_size",
     "headline",
     "open_pipeline",
+    "TOO_FEW",
+    "rate_win_rates",
     "rep_summary",
     "requirements",
     "win_rate",

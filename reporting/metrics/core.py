@@ -91,6 +91,20 @@ def win_rate(opps: pd.DataFrame, period: Period, by: str | None = None) -> pd.Da
     return out.reset_index().rename(columns={"index": "group"})
 
 
+TOO_FEW = "too few deals to judge"
+
+
+def rate_win_rates(wr: pd.DataFrame, good: float, bad: float, max_width: float = 0.3) -> pd.Series:
+    """Rating of each row of :func:`win_rate`: ``good`` / ``watch`` / ``bad`` against the
+    baseline, or ``too few deals to judge`` when the 95% interval is wider than
+    ``max_width`` (2 of 3 won is not a 67% performer: its interval is 21%-94%)."""
+    rating = np.where(wr["win_rate"] >= good, "good",
+                      np.where(wr["win_rate"] < bad, "bad", "watch")).astype(object)
+    width = wr["ci_high"] - wr["ci_low"]
+    rating[(width > max_width).to_numpy() | wr["closed"].eq(0).to_numpy()] = TOO_FEW
+    return pd.Series(rating, index=wr.index, name="rating")
+
+
 def cycle_length(opps: pd.DataFrame, period: Period, by: str | None = None) -> pd.DataFrame:
     """Days from created_at to closed_at of deals closed in the period, per group and
     outcome. Columns: group, status, count, median, p25, p75, mean."""
