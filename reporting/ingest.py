@@ -12,7 +12,9 @@ import fnmatch
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ import pandera.pandas as pa
 
 from .exceptions import DataValidationError, MappingError
 from .schema import TABLES, pandera_schema
-from .sources import SourceMapping, TableMapping
+from .sources import SourceMapping, TableMapping, load_mapping
 
 QUARANTINE_COLUMNS = ["file", "table", "row", "column", "reason", "value", "record"]
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
@@ -456,16 +458,6 @@ def file_fingerprint(path: Path) -> str:
     return h.hexdigest()
 
 
-def summary_frame(results: list[FileResult]) -> pd.DataFrame:
-    """One row per file and reason: rows read / loaded / quarantined."""
-    rows = []
-    for r in results:
-        rows.append({"file": r.file, "table": r.table, "read": r.read, "loaded": r.loaded,
-                     "quarantined": r.quarantined,
-                     "reasons": "; ".join(f"{k}: {v}" for k, v in sorted(r.reasons.items()))})
-    return pd.DataFrame(rows)
-
-
 __all__ = [
     "FileResult",
     "IngestReport",
@@ -477,7 +469,6 @@ __all__ = [
     "map_file",
     "map_table",
     "read_export",
-    "summary_frame",
 ]
 
 
@@ -524,11 +515,7 @@ def ingest_paths(
     rows with the same keys, so re-ingesting the same file never duplicates rows) with
     its quarantine, or nothing is.
     """
-    import uuid
-    from datetime import UTC, datetime
-
-    from . import store as _store
-    from .sources import load_mapping
+    from . import store as _store  # the store imports nothing from here; keeps import light
 
     mapping = load_mapping(source)
     pairs = files_for_tables([Path(p) for p in paths], mapping)

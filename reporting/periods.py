@@ -130,8 +130,3 @@ def parse_period(text: str, today: date | None = None) -> Period:
         "2017-01-01..2017-06-30 or last-complete-month"
     )
 
-
-def month_starts(start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
-    """First days of the months that overlap ``[start, end)``."""
-    first = pd.Timestamp(start.year, start.month, 1)
-    return pd.date_range(first, end - pd.Timedelta(days=1), freq="MS")

@@ -167,8 +167,7 @@ def figure_png(ax_or_fig, dpi: int = 200) -> bytes:
     """PNG bytes of a chart at ``dpi``; closes the figure."""
     import io
 
-    fig = ax_or_fig.figure if hasattr(ax_or_fig, "figure") and not isinstance(
-        ax_or_fig, plt.Figure) else ax_or_fig
+    fig = ax_or_fig if isinstance(ax_or_fig, plt.Figure) else ax_or_fig.figure
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)

@@ -205,12 +205,12 @@ def load(
 
         cols = ", ".join(f'o."{c}"' for c in TABLES["opportunities"].columns)
         con.execute(
-            f"CREATE TEMP TABLE _ids AS SELECT {cols} FROM opportunities o WHERE {opp_filter}",
+            f"CREATE TEMP TABLE _opps AS SELECT {cols} FROM opportunities o WHERE {opp_filter}",
             opp_args,
         )
-        opps = q("SELECT * FROM _ids", [], "opportunities")
+        opps = q("SELECT * FROM _opps", [], "opportunities")
         hist = q(
-            "SELECT h.* FROM stage_history h SEMI JOIN _ids USING (opportunity_id)", [],
+            "SELECT h.* FROM stage_history h SEMI JOIN _opps USING (opportunity_id)", [],
             "stage_history",
         )
         lwhere, largs = _where(region, team, "l")
@@ -225,12 +225,12 @@ def load(
             f"SELECT l.* FROM leads l WHERE {' AND '.join([lwhere, *lt])}", largs + lta, "leads"
         )
         acc = q(
-            "SELECT a.* FROM accounts a WHERE a.account_id IN (SELECT account_id FROM _ids)",
+            "SELECT a.* FROM accounts a WHERE a.account_id IN (SELECT account_id FROM _opps)",
             [], "accounts",
         )
         rev_until = "AND r.date < ?" if until is not None else ""
         rev = q(
-            f"SELECT r.* FROM revenue r WHERE r.account_id IN (SELECT account_id FROM _ids) {rev_until}",
+            f"SELECT r.* FROM revenue r WHERE r.account_id IN (SELECT account_id FROM _opps) {rev_until}",
             [until.to_pydatetime()] if until is not None else [], "revenue",
         )
         rwhere, rargs = _where(region, team, "r")
@@ -271,13 +271,3 @@ def regions(path: str | Path | None = None) -> list[str]:
         ).fetchall()
     return [r[0] for r in rows]
 
-
-def teams(path: str | Path | None = None, region: str | None = None) -> list[str]:
-    """The teams present in the store (optionally of one region)."""
-    where, args = _where(region, None)
-    with connect(path, read_only=True) as con:
-        rows = con.execute(
-            f"SELECT DISTINCT team FROM opportunities WHERE team IS NOT NULL AND {where} ORDER BY 1",
-            args,
-        ).fetchall()
-    return [r[0] for r in rows]

@@ -1,7 +1,8 @@
 """The five sales metrics as pure functions: DataFrames and typed parameters in, tidy
 DataFrames out. No I/O, no plotting, no mutation of inputs.
 
-Definitions (also printed in the report's methodology appendix, from ``DEFINITIONS``):
+Each metric's definition is in its docstring and in ``DEFINITIONS``, which the report's
+methodology appendix prints.
 """
 
 from __future__ import annotations
