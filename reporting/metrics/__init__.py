@@ -7,6 +7,7 @@ methodology appendix prints.
 
 from __future__ import annotations
 
+from . import clv, conversion, cycle, deal_mix, pipeline
 from .core import (
     DEFINITIONS,
     TOO_FEW,
@@ -23,6 +24,11 @@ from .core import (
 )
 
 __all__ = [
+    "clv",
+    "conversion",
+    "cycle",
+    "deal_mix",
+    "pipeline",
     "DEFINITIONS",
     "account_value",
     "cycle_length",
