@@ -77,3 +77,97 @@ def _findings(s: pd.DataFrame, min_closed: int, ref: str) -> list[Finding]:
                     med_amount / a if a else 10.0,
                 ))
     return sorted(out, key=lambda f: -f.score)
+
+
+def _by_profile(frame: pd.DataFrame, key: str, profiles: pd.Series) -> pd.DataFrame:
+    return frame.assign(profile=frame[key].map(profiles).fillna("default"))
+
+
+def customer_findings(acquirers: pd.DataFrame, managers: pd.DataFrame,
+                      profiles: pd.Series, min_accounts: int = 10) -> list[Finding]:
+    """Acquirers whose won customers churn far more often than their peers', and account
+    managers whose accounts expand far more (or less) than their peers'."""
+    out: list[Finding] = []
+    if not acquirers.empty:
+        acq = _by_profile(acquirers, "person", profiles)
+        acq = acq[acq["accounts"] >= min_accounts].dropna(subset=["churn_rate"])
+        for prof, grp in acq.groupby("profile"):
+            med = grp["churn_rate"].median()
+            if len(grp) < 3 or not med:
+                continue
+            for _, r in grp.iterrows():
+                if r["churn_rate"] >= 1.5 * med and r["churn_rate"] >= 0.3:
+                    out.append(Finding(
+                        f"{r['person']}'s won customers churn: {r['churn_rate']:.0%} of the "
+                        f"accounts they acquired (a year old or more) stopped buying, against "
+                        f"{med:.0%} for {prof} peers; average value {r['avg_value']:,.0f}.",
+                        "churn_rate", str(r["person"]), float(r["churn_rate"]), float(med),
+                        r["churn_rate"] / med,
+                    ))
+    if not managers.empty:
+        man = _by_profile(managers, "person", profiles)
+        man = man[man["accounts"] >= 5]
+        for prof, grp in man.groupby("profile"):
+            med = grp["expansion_per_account"].median()
+            if len(grp) < 3 or not med:
+                continue
+            for _, r in grp.iterrows():
+                share = r["expansion_per_account"] / r["avg_value"] if r["avg_value"] else 0
+                # material: at least 2x peers and at least 15% of the accounts' value
+                if r["expansion_per_account"] >= 2 * med and share >= 0.15:
+                    out.append(Finding(
+                        f"{r['person']}'s accounts expand: {r['expansion_per_account']:,.0f} "
+                        f"of expansion revenue per account, {r['expansion_per_account'] / med:.1f}x "
+                        f"the {prof} account managers' median of {med:,.0f}.",
+                        "expansion_per_account", str(r["person"]),
+                        float(r["expansion_per_account"]), float(med),
+                        r["expansion_per_account"] / med,
+                    ))
+    return out
+
+
+def pipeline_findings(summary: pd.DataFrame, pipeline: pd.DataFrame) -> list[Finding]:
+    """Reps who close lost deals only after they went stale ("closed when tired")."""
+    out: list[Finding] = []
+    p = pipeline[pipeline["lost"] >= 5].dropna(subset=["lost_when_tired_share"])
+    if len(p) < 3:
+        return out
+    med = p["lost_when_tired_share"].median()
+    for _, r in p.iterrows():
+        share = r["lost_when_tired_share"]
+        if share >= 0.3 and share >= 2 * max(med, 0.05):
+            out.append(Finding(
+                f"{r['group']} closed {int(r['lost_when_tired'])} of {int(r['lost'])} lost "
+                f"deals ({share:.0%}) only after they had gone stale, against a median of "
+                f"{med:.0%}: deals are given up, not disqualified.",
+                "lost_when_tired_share", str(r["group"]), float(share), float(med),
+                share / max(med, 0.05),
+            ))
+    return out
+
+
+def funnel_findings(funnel: pd.DataFrame) -> list[Finding]:
+    """The stage where the most deals are lost."""
+    f = funnel.dropna(subset=["conversion_to_next"])
+    if f.empty or f["reached"].iloc[0] < 10:
+        return []
+    worst = f.loc[f["conversion_to_next"].idxmin()]
+    nxt = funnel["stage"].iloc[funnel.index.get_loc(worst.name) + 1]
+    return [Finding(
+        f"The funnel leaks most at {worst['stage']}: {worst['conversion_to_next']:.0%} of the "
+        f"{int(worst['reached'])} closed deals that reached it went on to {nxt}; "
+        f"{int(worst['lost_here'])} were lost there.",
+        "stage_conversion", str(worst["stage"]), float(worst["conversion_to_next"]),
+        float(f["conversion_to_next"].median()), 1.0,
+    )]
+
+
+def findings(analysis) -> list[Finding]:
+    """Every finding of a report, ranked: rep outliers, customer value, pipeline, funnel."""
+    profiles = analysis.summary.set_index("group")["profile"] if "profile" in \
+        analysis.summary else pd.Series(dtype=object)
+    out = rep_findings(analysis.summary)
+    out += customer_findings(analysis.acquirers, analysis.managers, profiles)
+    out += pipeline_findings(analysis.summary, analysis.pipeline)
+    out += funnel_findings(analysis.funnel)
+    return sorted(out, key=lambda f: -f.score)

@@ -6,11 +6,19 @@ reported at once with the file it came from.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .exceptions import ParamsError, capped
 
@@ -42,14 +50,48 @@ class Branding(_Strict):
         return v
 
 
+class Trailing(_Strict):
+    """Thresholds derived from the company's own trailing 12 months: good = ratio_good x
+    the trailing value, bad = ratio_bad x the trailing value."""
+
+    good: float = Field(1.1, gt=0)
+    bad: float = Field(0.9, gt=0)
+
+
 class Threshold(_Strict):
-    good: float
-    bad: float
+    """A good / bad pair for one figure; between them is 'watch'."""
+
+    good: float | None = None
+    bad: float | None = None
     higher_is_better: bool = True
+    trailing: Trailing | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Threshold:
+        if self.trailing is None and (self.good is None or self.bad is None):
+            raise ValueError("give good and bad, or trailing: {good: 1.1, bad: 0.9}")
+        if self.good is not None and self.bad is not None:
+            ok = self.good >= self.bad if self.higher_is_better else self.good <= self.bad
+            if not ok:
+                raise ValueError(f"good {self.good} is worse than bad {self.bad}")
+        return self
+
+    def resolve(self, trailing_value: float | None) -> Threshold | None:
+        """Fixed thresholds; for a trailing baseline, the ratios applied to the company's
+        trailing-12-month value (None when that value is unknown)."""
+        if self.trailing is None:
+            return self
+        if trailing_value is None:
+            return None
+        t = self.trailing
+        if not self.higher_is_better:  # lower is better: good below, bad above the value
+            return Threshold(good=trailing_value / t.good, bad=trailing_value / t.bad,
+                             higher_is_better=False)
+        return Threshold(good=trailing_value * t.good, bad=trailing_value * t.bad)
 
     def rate(self, value: float | None) -> str | None:
         """'good', 'watch' or 'bad' for ``value`` (None when there is no value)."""
-        if value is None:
+        if value is None or self.good is None or self.bad is None:
             return None
         if self.higher_is_better:
             return "good" if value >= self.good else "bad" if value < self.bad else "watch"
@@ -65,7 +107,40 @@ class ReportSettings(_Strict):
         0.3, gt=0, le=1, description="wider 95% win-rate interval: too few deals to judge"
     )
     branding: Branding = Field(default_factory=Branding)
-    baselines: dict[str, Threshold] = Field(default_factory=dict)
+    profiles: dict[str, str] = Field(
+        default_factory=lambda: {"*": "default"},
+        description="team name pattern (glob) -> business profile, first match wins",
+    )
+    deal_mix_target: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="profile -> target share of each deal-size band"
+    )
+    baselines: dict[str, dict[str, Threshold]] = Field(
+        default_factory=dict, description="profile -> figure -> thresholds"
+    )
+
+    @model_validator(mode="after")
+    def _profiles_known(self) -> ReportSettings:
+        if self.baselines:
+            unknown = sorted(set(self.profiles.values()) - set(self.baselines))
+            if unknown:
+                raise ValueError(
+                    f"profiles {unknown} have no baselines; baselines.yaml has "
+                    f"{sorted(self.baselines)}"
+                )
+        for prof, mix in self.deal_mix_target.items():
+            if abs(sum(mix.values()) - 1) > 1e-6:
+                raise ValueError(f"deal_mix_target.{prof} shares add up to {sum(mix.values())}, not 1")
+        return self
+
+    def profile_of(self, team: str | None) -> str:
+        """The business profile of a team: the first matching pattern in ``profiles``."""
+        for pattern, prof in self.profiles.items():
+            if team is not None and fnmatch.fnmatchcase(team, pattern):
+                return prof
+        return "default"
+
+    def thresholds(self, profile: str) -> dict[str, Threshold]:
+        return self.baselines.get(profile) or self.baselines.get("default", {})
 
 
 def _read_yaml(path: Path) -> dict:
@@ -82,17 +157,14 @@ def _read_yaml(path: Path) -> dict:
     return raw
 
 
-def load_settings(params_dir: str | Path | None = None, profile: str = "default") -> ReportSettings:
-    """Read ``report.yaml`` and the ``profile`` of ``baselines.yaml`` from ``params_dir``."""
+def load_settings(params_dir: str | Path | None = None) -> ReportSettings:
+    """Read ``report.yaml`` and ``baselines.yaml`` (profile -> figure -> thresholds) from
+    ``params_dir``, validating both together."""
     d = Path(params_dir) if params_dir else PARAMS_DIR
     raw = _read_yaml(d / "report.yaml")
     baselines = _read_yaml(d / "baselines.yaml")
     if baselines:
-        if profile not in baselines:
-            raise ParamsError(
-                f"{d / 'baselines.yaml'}: no profile {profile!r}; profiles: {', '.join(baselines)}"
-            )
-        raw = {**raw, "baselines": baselines[profile]}
+        raw = {**raw, "baselines": baselines}
     try:
         return ReportSettings.model_validate(raw)
     except ValidationError as exc:

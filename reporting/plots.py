@@ -75,10 +75,11 @@ def _short(names: pd.Series, n: int = 18) -> list[str]:
     return [s if len(s) <= n else s[: n - 1] + "…" for s in names.astype(str)]
 
 
-def win_rate_by_rep(wr: pd.DataFrame, baseline=None, ax=None):
-    """Win rate per rep with its 95% interval; dashed lines at the good / bad baselines."""
+def win_rate_by_rep(wr: pd.DataFrame, baseline=None, limit: int = 25, ax=None):
+    """Win rate per rep with its 95% interval; dashed lines at the good / bad baselines.
+    At most ``limit`` reps: those with the most closed deals."""
     ax = _ax(ax)
-    d = wr[wr["closed"] > 0].sort_values("win_rate", ascending=True)
+    d = wr[wr["closed"] > 0].nlargest(limit, "closed").sort_values("win_rate", ascending=True)
     y = np.arange(len(d))
     ax.hlines(y, d["ci_low"], d["ci_high"], color=PALETTE["muted"], lw=2.5, alpha=0.7)
     ax.scatter(d["win_rate"], y, color=PALETTE["primary"], zorder=3, s=22)
@@ -94,11 +95,13 @@ def win_rate_by_rep(wr: pd.DataFrame, baseline=None, ax=None):
     return ax
 
 
-def cycle_quadrant(summary: pd.DataFrame, ax=None):
-    """Deals closed against median won cycle per rep, split at the team medians."""
+def cycle_quadrant(summary: pd.DataFrame, limit: int = 40, ax=None):
+    """Deals closed against median won cycle per rep, split at the medians. At most
+    ``limit`` reps (most deals closed)."""
     ax = _ax(ax)
     d = summary.dropna(subset=["median_cycle_days_won"])
     d = d[d["won"] + d["lost"] > 0]
+    d = d.loc[(d["won"] + d["lost"]).nlargest(limit).index]
     x = d["won"] + d["lost"]
     yv = d["median_cycle_days_won"]
     ax.scatter(x, yv, color=PALETTE["primary"], s=28, zorder=3)
@@ -130,14 +133,16 @@ def deal_size_histogram(amounts: pd.Series, edges: list[float] | None = None, ax
     return ax
 
 
-def open_vs_capacity(op: pd.DataFrame, ax=None):
-    """Open deals per rep at period end, stale part highlighted, capacity marked."""
+def open_vs_capacity(op: pd.DataFrame, stale: str = "stale_open_count", limit: int = 25,
+                     ax=None):
+    """Open deals per rep at period end, stale part highlighted, capacity marked. At most
+    ``limit`` reps: those with the most open deals."""
     ax = _ax(ax)
-    d = op.sort_values("open_count", ascending=True)
+    d = op.nlargest(limit, "open_count").sort_values("open_count", ascending=True)
     y = np.arange(len(d))
-    fresh = d["open_count"] - d["stale_open_count"]
+    fresh = d["open_count"] - d[stale]
     ax.barh(y, fresh, color=PALETTE["primary"], label="active")
-    ax.barh(y, d["stale_open_count"], left=fresh, color=PALETTE["accent"], label="stale")
+    ax.barh(y, d[stale], left=fresh, color=PALETTE["accent"], label="stale")
     if d["capacity"].notna().any():
         ax.scatter(d["capacity"], y, marker="|", s=120, color=PALETTE["bad"], label="capacity",
                    zorder=3)
@@ -172,3 +177,107 @@ def figure_png(ax_or_fig, dpi: int = 200) -> bytes:
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return buf.getvalue()
+
+
+def funnel(f: pd.DataFrame, ax=None):
+    """Deals closed in the period by the furthest stage they reached, with the share that
+    moved on to the next stage."""
+    ax = _ax(ax)
+    d = f.reset_index(drop=True)
+    y = np.arange(len(d))[::-1]
+    ax.barh(y, d["reached"], color=PALETTE["primary"])
+    top = d["reached"].max() if len(d) else 1
+    for yi, (_, r) in zip(y, d.iterrows(), strict=True):
+        label = f"{int(r['reached'])}"
+        if pd.notna(r["conversion_to_next"]):
+            label += f"  ({r['conversion_to_next']:.0%} move on, {int(r['lost_here'])} lost here)"
+        ax.text(r["reached"] + top * 0.01, yi, label, va="center", fontsize=7)
+    ax.set_yticks(y, _short(d["stage"], 22))
+    ax.set_xlim(0, top * 1.6)
+    ax.set_xlabel("deals closed in the period that reached the stage")
+    ax.set_title("Stage-to-stage funnel of deals closed in the period")
+    return ax
+
+
+def win_rate_trend(trend: pd.DataFrame, threshold=None, ax=None):
+    """Monthly win rate with its 95% interval and the good / bad baseline band."""
+    ax = _ax(ax)
+    d = trend.dropna(subset=["win_rate"])
+    if threshold is not None:
+        lo, hi = sorted([threshold.bad, threshold.good])
+        ax.axhspan(0, lo, color=PALETTE["bad"], alpha=0.07, lw=0)
+        ax.axhspan(lo, hi, color=PALETTE["watch"], alpha=0.10, lw=0)
+        ax.axhspan(hi, 1, color=PALETTE["good"], alpha=0.07, lw=0)
+    ax.fill_between(d["month"], d["ci_low"], d["ci_high"], color=PALETTE["muted"], alpha=0.35,
+                    lw=0, label="95% interval")
+    ax.plot(d["month"], d["win_rate"], marker="o", color=PALETTE["primary"], label="win rate")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    top = float(np.nanmax(d["ci_high"])) if len(d) else 1.0
+    ax.set_ylim(0, min(1.0, max(top * 1.15, (threshold.good if threshold else 0) * 1.3)))
+    ax.set_ylabel("win rate (won / closed)")
+    ax.set_xlabel("month closed")
+    ax.set_title("Win rate by month against the baseline (green good, red bad)")
+    ax.legend(loc="upper left", frameon=False)
+    import matplotlib.dates as mdates
+
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %y"))
+    return ax
+
+
+def band_mix(mix: pd.DataFrame, reps: list[str] | None = None, ax=None):
+    """Each rep's share of small / medium / large won deals, with the team mix and the
+    target mix as the first two bars."""
+    ax = _ax(ax)
+    order = ["small", "medium", "large"]
+    colors = {"small": PALETTE["muted"], "medium": PALETTE["primary"], "large": PALETTE["accent"]}
+    m = mix if reps is None else mix[mix["group"].isin(reps)]
+    wide = m.pivot_table(index="group", columns="band", values="share", fill_value=0.0)
+    wide = wide.reindex(columns=[b for b in order if b in wide.columns])
+    team = m.groupby("band")["team_share"].first().reindex(wide.columns)
+    rows = {"team mix": team}
+    target = m.groupby("band")["target_share"].first().reindex(wide.columns)
+    if target.notna().all():
+        rows["target mix"] = target
+    wide = pd.concat([pd.DataFrame(rows).T, wide.sort_values(wide.columns[0])])
+    y = np.arange(len(wide))[::-1]
+    left = np.zeros(len(wide))
+    for band in wide.columns:
+        ax.barh(y, wide[band], left=left, color=colors.get(band), label=band)
+        left += wide[band].to_numpy()
+    ax.set_yticks(y, _short(pd.Series(wide.index)))
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of won deals in the period")
+    ax.set_title("Deal-size mix per rep against the team and target mix")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.06), frameon=False, ncols=3)
+    ax.set_title(ax.get_title(), pad=18)
+    return ax
+
+
+def aging_heatmap(aging: pd.DataFrame, ax=None):
+    """Open deals at period end by stage and age bucket."""
+    ax = _ax(ax)
+    if aging.empty:
+        ax.set_title("No open deals")
+        return ax
+    sns.heatmap(aging, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax,
+                annot_kws={"fontsize": 7})
+    ax.set_xlabel("age of the open deal (days since created)")
+    ax.set_ylabel("stage at period end")
+    ax.set_title("Open deals by stage and age")
+    return ax
+
+
+def person_bars(frame: pd.DataFrame, column: str, title: str, xlabel: str,
+                percent: bool = False, limit: int = 15, ax=None):
+    """One bar per person (acquiring rep or account manager), largest first."""
+    ax = _ax(ax)
+    d = frame.dropna(subset=[column]).sort_values(column, ascending=False).head(limit)
+    d = d.iloc[::-1]
+    y = np.arange(len(d))
+    ax.barh(y, d[column], color=PALETTE["primary"])
+    ax.set_yticks(y, _short(d["person"]))
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0) if percent else FuncFormatter(money))
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    return ax

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from . import metrics, plots
 from . import store as _store
+from .metrics.ratings import team_profiles
+from .metrics.suite import Analysis, analyse
 from .params import ReportSettings, load_settings
 from .periods import Period, parse_period
 
@@ -56,26 +58,32 @@ _env.filters.update(money=fmt_money, pct=fmt_pct, num=fmt_num)
 
 @dataclass
 class ReportContext:
-    """Everything one report shows, computed once."""
+    """Everything one report shows, computed once by :func:`reporting.metrics.suite.analyse`."""
 
     region: str
     team: str
     period: Period
     settings: ReportSettings
     data: _store.Dataset
-    opps: pd.DataFrame
-    summary: pd.DataFrame
-    win_rates: pd.DataFrame
-    open_by_rep: pd.DataFrame
-    account_values: pd.DataFrame
-    figures: dict[str, Any] = field(default_factory=dict)
-    missing: dict[str, str | None] = field(default_factory=dict)
+    a: Analysis
     generated_at: str = ""
 
     @property
     def scope(self) -> str:
         parts = [p for p in (self.region, self.team) if p and p.lower() != "all"]
         return " / ".join(parts) or "All regions"
+
+    @property
+    def opps(self) -> pd.DataFrame:
+        return self.data.opportunities
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.a.summary
+
+    @property
+    def missing(self) -> dict[str, str | None]:
+        return self.a.missing
 
 
 def build(
@@ -91,53 +99,10 @@ def build(
     settings = load_settings(params_dir)
     since = p.start - pd.DateOffset(months=history_months)
     data = _store.load(store, region=region, team=team, since=since, until=p.end)
-    opps = data.opportunities
-    reps = data.reps
-    summary = metrics.rep_summary(opps, p, reps, "owner", settings.stale_days)
-    win_rates = metrics.win_rate(opps, p, "owner")
-    wr_base = settings.baselines.get("win_rate")
-    if wr_base is not None:
-        ratings_by_rep = metrics.rate_win_rates(
-            win_rates, wr_base.good, wr_base.bad, settings.max_interval_width
-        )
-        summary = summary.merge(
-            pd.DataFrame({"group": win_rates["group"], "rating": ratings_by_rep}),
-            on="group", how="left",
-        )
-    open_by_rep = metrics.open_pipeline(opps, p.end, "owner", settings.stale_days, reps)
-    avail = data.available()
-    account_values = (
-        metrics.account_value(data.revenue, data.accounts, p.end)
-        if avail["revenue"] and avail["accounts"]
-        else pd.DataFrame(columns=["account_id", "acquired_by", "account_manager", "total"])
-    )
-    figures: dict[str, Any] = {}
-    for key, per in (("current", p), ("previous", p.previous()), ("last_year", p.last_year())):
-        figures[key] = metrics.headline(
-            opps, per, reps, data.revenue, data.accounts, settings.stale_days
-        )
-    cur = figures["current"]
-    stale_share = (cur["stale_open_count"] / cur["open_count"]) if cur["open_count"] else None
-    figures["current"]["stale_share"] = stale_share
-    ratings = {}
-    for name, th in settings.baselines.items():
-        ratings[name] = th.rate(figures["current"].get(name))
-    figures["ratings"] = ratings
-    return ReportContext(
-        region=region,
-        team=team,
-        period=p,
-        settings=settings,
-        data=data,
-        opps=opps,
-        summary=summary,
-        win_rates=win_rates,
-        open_by_rep=open_by_rep,
-        account_values=account_values,
-        figures=figures,
-        missing=metrics.requirements(avail, opps),
-        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    )
+    a = analyse(data.opportunities, p, settings, data.reps, data.stage_history, data.leads,
+                data.revenue, data.accounts, data.available())
+    return ReportContext(region=region, team=team, period=p, settings=settings, data=data, a=a,
+                         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
 
 # --------------------------------------------------------------------------- display
@@ -155,10 +120,11 @@ def show_chart(ax) -> None:
 
 def kpis(ctx: ReportContext) -> list[dict[str, Any]]:
     """The five headline tiles: label, value, change vs previous period and last year,
-    rating."""
-    f, prev, ly = ctx.figures["current"], ctx.figures["previous"], ctx.figures["last_year"]
+    rating and a note with the figures behind it."""
+    h = ctx.a.headline
+    f, prev, ly = h["current"], h["previous"], h["last_year"]
     cur = ctx.settings.currency
-    r = ctx.figures["ratings"]
+    r = ctx.a.ratings
 
     def delta(key: str, kind: str) -> tuple[str, str]:
         out = []
@@ -174,18 +140,26 @@ def kpis(ctx: ReportContext) -> list[dict[str, Any]]:
                 out.append(f"{(a / b - 1):+.0%}")
         return out[0], out[1]
 
+    lead = f.get("lead_conversion")
+    km = f.get("km_median_days")
+    churn = f.get("churn_rate")
+    bloat = f.get("bloat_months")
     tiles = [
         ("Win rate", fmt_pct(f["win_rate"]), "win_rate", "pp", r.get("win_rate"),
-         f"{f['won']} won / {f['won'] + f['lost']} closed"),
+         f"{f['won']} won / {f['won'] + f['lost']} closed"
+         + (f"; leads converted {fmt_pct(lead)}" if lead is not None else "")),
         ("Median cycle (won)", f"{fmt_num(f['median_cycle_days_won'])} days",
-         "median_cycle_days_won", "rel", r.get("median_cycle_days_won"), "created to closed"),
+         "median_cycle_days_won", "rel", r.get("median_cycle_days_won"),
+         f"incl. open deals: {fmt_num(km)} days" if km is not None else "created to closed"),
         ("Average won deal", fmt_money(f["avg_won_amount"], cur), "avg_won_amount", "rel",
          None, f"median {fmt_money(f['median_won_amount'], cur)}"),
         ("Revenue per account", fmt_money(f["avg_account_value"], cur), "avg_account_value",
-         "rel", None, "to date, accounts in scope"),
+         "rel", None, f"to date; {fmt_pct(churn)} of year-old accounts churned"
+         if churn is not None else "to date, accounts in scope"),
         ("Open deals per rep", fmt_num(f["open_per_rep"], 1), "open_per_rep", "rel",
          r.get("stale_share"),
-         f"{f['stale_open_count']} of {f['open_count']} stale"),
+         f"{f['stale_open_count']} of {f['open_count']} stale"
+         + (f"; {fmt_num(bloat, 1)} months of pipeline" if bloat is not None else "")),
     ]
     out = []
     for label, value, key, kind, rating, note in tiles:
@@ -211,24 +185,41 @@ def _clean(v: Any) -> Any:
     return v
 
 
+UNITS = {
+    "win_rate": "ratio", "win_rate_ci_low": "ratio", "win_rate_ci_high": "ratio",
+    "median_cycle_days_won": "days", "km_median_days": "days", "p90_won_cycle_days": "days",
+    "won_amount": "currency", "avg_won_amount": "currency", "median_won_amount": "currency",
+    "open_amount": "currency", "avg_account_value": "currency", "open_count": "deals",
+    "stale_open_count": "deals", "stale_or_old_count": "deals", "open_per_rep": "deals",
+    "won": "deals", "lost": "deals", "stale_share": "ratio", "lead_conversion": "ratio",
+    "bloat_months": "months", "lost_when_tired_share": "ratio", "churn_rate": "ratio",
+}
+DEFINITION_OF = {
+    "win_rate": "win_rate", "win_rate_ci_low": "win_rate", "win_rate_ci_high": "win_rate",
+    "median_cycle_days_won": "cycle_length", "km_median_days": "time_to_close",
+    "p90_won_cycle_days": "stale", "avg_won_amount": "deal_size",
+    "median_won_amount": "deal_size", "won_amount": "deal_size",
+    "avg_account_value": "account_value", "churn_rate": "churn",
+    "open_per_rep": "open_pipeline", "open_count": "open_pipeline",
+    "open_amount": "open_pipeline", "stale_open_count": "stale",
+    "stale_or_old_count": "stale", "stale_share": "stale", "bloat_months": "bloat",
+    "lost_when_tired_share": "closed_when_tired", "lead_conversion": "lead_conversion",
+    "won": "win_rate", "lost": "win_rate",
+}
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return json.loads(frame.to_json(orient="records", date_format="iso")) if len(frame) else []
+
+
 def metrics_payload(ctx: ReportContext) -> dict[str, Any]:
     """The JSON-ready figures of a report, with units and definition names."""
-    units = {
-        "win_rate": "ratio", "win_rate_ci_low": "ratio", "win_rate_ci_high": "ratio",
-        "median_cycle_days_won": "days", "won_amount": ctx.settings.currency,
-        "avg_won_amount": ctx.settings.currency, "median_won_amount": ctx.settings.currency,
-        "open_amount": ctx.settings.currency, "avg_account_value": ctx.settings.currency,
-        "open_count": "deals", "stale_open_count": "deals", "open_per_rep": "deals",
-        "won": "deals", "lost": "deals", "stale_share": "ratio",
-    }
-    definitions = {
-        "win_rate": "win_rate", "median_cycle_days_won": "cycle_length",
-        "avg_won_amount": "deal_size", "avg_account_value": "account_value",
-        "open_per_rep": "open_pipeline",
-    }
+    a, cur = ctx.a, ctx.settings.currency
     headline = {
-        k: {"value": _clean(v), "unit": units.get(k, ""), "definition": definitions.get(k)}
-        for k, v in ctx.figures["current"].items()
+        k: {"value": _clean(v),
+            "unit": cur if UNITS.get(k) == "currency" else UNITS.get(k, ""),
+            "definition": DEFINITION_OF.get(k)}
+        for k, v in a.headline["current"].items()
     }
     return {
         "region": ctx.region,
@@ -238,13 +229,28 @@ def metrics_payload(ctx: ReportContext) -> dict[str, Any]:
         "period_end": ctx.period.last_day.date().isoformat(),
         "data_as_of": _clean(ctx.data.as_of),
         "generated_at": ctx.generated_at,
-        "currency": ctx.settings.currency,
+        "currency": cur,
         "headline": headline,
-        "previous": {k: _clean(v) for k, v in ctx.figures["previous"].items()},
-        "last_year": {k: _clean(v) for k, v in ctx.figures["last_year"].items()},
-        "ratings": ctx.figures["ratings"],
-        "by_rep": json.loads(ctx.summary.to_json(orient="records")),
-        "not_computable": {k: v for k, v in ctx.missing.items() if v},
+        "previous": {k: _clean(v) for k, v in a.headline["previous"].items()},
+        "last_year": {k: _clean(v) for k, v in a.headline["last_year"].items()},
+        "ratings": a.ratings,
+        "baselines": {k: {"good": t.good, "bad": t.bad, "higher_is_better": t.higher_is_better}
+                      for k, t in a.thresholds.items()},
+        "profile_weights": a.profile_weights,
+        "findings": [{"text": f.text, "metric": f.metric, "subject": f.subject,
+                      "value": f.value, "reference": f.reference} for f in a.findings],
+        "by_rep": _records(a.summary),
+        "funnel": _records(a.funnel),
+        "win_rate_trend": _records(a.win_rate_trend),
+        "cohorts": _records(a.cohorts),
+        "lead_conversion_by_source": _records(a.leads),
+        "deal_bands": {"edges": a.band_edges, "notes": a.band_notes},
+        "band_mix": _records(a.band_mix),
+        "aging": {str(k): {str(c): int(v) for c, v in row.items()}
+                  for k, row in a.aging.iterrows()},
+        "acquirers": _records(a.acquirers),
+        "account_managers": _records(a.managers),
+        "not_computable": {k: v for k, v in a.missing.items() if v},
     }
 
 
@@ -266,9 +272,8 @@ def show_cover(ctx: ReportContext) -> None:
 
 
 def findings(ctx: ReportContext, limit: int = 6) -> list[str]:
-    from .insights import rep_findings
-
-    return [f.text for f in rep_findings(ctx.summary)[:limit]]
+    """The top findings, ranked; each carries its figures."""
+    return [f.text for f in ctx.a.findings[:limit]]
 
 
 def show_summary(ctx: ReportContext) -> None:
@@ -278,32 +283,34 @@ def show_summary(ctx: ReportContext) -> None:
 SECTIONS = {
     "conversion": (
         "1. Conversion",
-        "each dot is a rep's win rate on deals closed this period; the grey bar is its 95% "
-        "interval: a short bar is a sure figure, a long one means too few deals to judge.",
+        "the trend shows the monthly win rate in its baseline band (green good, amber "
+        "watch, red bad); the funnel shows where closed deals stopped; per rep, a long grey "
+        "bar means too few deals to judge.",
         "win_rate",
     ),
     "cycle": (
         "2. Sales cycle length",
         "reps to the right close many deals, reps higher up take longer; top-right reps "
-        "close many deals slowly, which is a story about their deal mix, not an error.",
+        "close many deals slowly, which is a story about their deal mix, not an error. "
+        "'Incl. open' counts deals still open, which a closed-only median leaves out.",
         "cycle_length",
     ),
     "deal_size": (
         "3. Deal size",
-        "the histogram uses a log scale, so each step right is ten times larger.",
+        "the histogram uses a log scale, so each step right is ten times larger; dashed "
+        "lines are the band edges. The mix chart compares each rep with the team and target.",
         "deal_size",
     ),
     "clv": (
         "4. Customer value",
-        "average revenue to date of the accounts each rep won and each account manager "
-        "keeps: low for the acquirer points at the wrong customers, low for the manager at "
-        "how the account was run.",
+        "acquirers whose customers churn point at the wrong customers; account managers "
+        "whose accounts expand (or do not) point at how accounts are run.",
         "account_value",
     ),
     "pipeline": (
         "5. Open opportunities",
-        "bars are open deals at period end (orange: stale, no activity for the stale "
-        "threshold); the red tick is the rep's capacity.",
+        "bars are open deals at period end (orange: stale); the red tick is the rep's "
+        "capacity. The heatmap shows where old deals pile up by stage.",
         "open_pipeline",
     ),
 }
@@ -349,14 +356,16 @@ REP_TABLES = {
         ("group", "Rep", "text"), ("won", "Won", "int"),
         ("median_cycle_days_won", "Median won", "int"),
         ("mean_cycle_days_won", "Mean won", "int"),
-        ("median_cycle_days_lost", "Median lost", "int")]),
+        ("median_cycle_days_lost", "Median lost", "int"),
+        ("km_median_days", "Incl. open", "int")]),
     "deal_size": ("Won deal size by rep", "avg_won_amount", False, [
         ("group", "Rep", "text"), ("won", "Won", "int"),
         ("avg_won_amount", "Average", "money"), ("median_won_amount", "Median", "money")]),
     "pipeline": ("Open pipeline by rep at period end", "open_count", False, [
         ("group", "Rep", "text"), ("open_count", "Open", "int"),
-        ("stale_open_count", "Stale", "int"), ("open_amount", "Value", "money"),
-        ("capacity", "Capacity", "int")]),
+        ("stale_or_old", "Stale", "int"), ("open_amount", "Value", "money"),
+        ("capacity", "Capacity", "int"), ("bloat_months", "Months", "num1"),
+        ("lost_when_tired_share", "Lost tired", "pct")]),
 }
 
 
@@ -368,14 +377,63 @@ def show_rep_table(ctx: ReportContext, key: str, limit: int = 15) -> None:
     show_table(frame, columns, caption, limit)
 
 
-def show_value_table(ctx: ReportContext, by: str, limit: int = 10) -> None:
-    """Average revenue to date per acquiring rep or account manager."""
-    av = ctx.account_values
-    if av.empty:
+PERSON_TABLES = {
+    "acquirers": ("Customer value by acquiring rep", [
+        ("person", "Acquired by", "text"), ("accounts", "Accounts", "int"),
+        ("avg_value", "Avg revenue", "money"), ("churn_rate", "Churned", "pct"),
+        ("total_value", "Total revenue", "money")]),
+    "managers": ("Customer value by account manager", [
+        ("person", "Account manager", "text"), ("accounts", "Accounts", "int"),
+        ("avg_value", "Avg revenue", "money"),
+        ("expansion_per_account", "Expansion / account", "money"),
+        ("churn_rate", "Churned", "pct")]),
+}
+
+
+def show_person_table(ctx: ReportContext, key: str, limit: int = 12) -> None:
+    """Customer value per acquiring rep or account manager, largest average first."""
+    frame = getattr(ctx.a, key)
+    if frame.empty:
         return
-    t = (av.dropna(subset=[by]).groupby(by)["total"].agg(["count", "mean", "sum"])
-         .sort_values("mean", ascending=False).reset_index())
-    label = "Acquired by" if by == "acquired_by" else "Account manager"
-    show_table(t, [(by, label, "text"), ("count", "Accounts", "int"),
-                   ("mean", "Avg revenue", "money"), ("sum", "Total revenue", "money")],
-               f"Revenue to date per account, by {label.lower()}", limit)
+    caption, columns = PERSON_TABLES[key]
+    show_table(frame.sort_values("avg_value", ascending=False), columns, caption, limit)
+
+
+def show_note(text: str) -> None:
+    """A short narrative line (escaped)."""
+    show_html("note.html.j2", text=text)
+
+
+def band_note(ctx: ReportContext) -> str:
+    """Band edges per business profile, in currency."""
+    cur = ctx.settings.currency
+    parts = []
+    for prof, edges in ctx.a.band_edges.items():
+        small, large = edges[0], edges[-1]
+        parts.append(f"{prof}: small < {fmt_money(small, cur)}, medium to "
+                     f"{fmt_money(large, cur)}, large above")
+    for prof, why in ctx.a.band_notes.items():
+        parts.append(f"{prof}: {why}")
+    return ("Deal-size bands (learned on the last 12 months of won deals, KMeans on log "
+            "amounts): " + "; ".join(parts) + ".") if parts else "No deal-size bands: no won deals."
+
+
+def show_deal_size(ctx: ReportContext, top_reps: int = 20) -> None:
+    """Per business profile: won-deal histogram with band edges and each rep's band mix."""
+    won = ctx.opps[(ctx.opps["status"] == "won") & ctx.period.contains(ctx.opps["closed_at"])]
+    profiles = team_profiles(ctx.settings, won["team"])
+    show_note(band_note(ctx))
+    for prof, edges in ctx.a.band_edges.items():
+        amounts = won.loc[profiles == prof, "amount"]
+        if amounts.empty:
+            continue
+        ax = plots.deal_size_histogram(amounts, edges)
+        ax.set_title(f"Won deal sizes, {prof} teams ({len(amounts)} deals)")
+        show_chart(ax)
+        mix = ctx.a.band_mix
+        mix = mix[mix["profile"] == prof] if len(mix) else mix
+        if len(mix):
+            reps = (mix.groupby("group")["won"].sum().nlargest(top_reps).index.tolist())
+            ax = plots.band_mix(mix, reps)
+            ax.set_title(f"Deal-size mix per rep, {prof} teams (won deals in the period)")
+            show_chart(ax)

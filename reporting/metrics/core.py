@@ -43,6 +43,55 @@ DEFINITIONS: dict[str, str] = {
         "no activity (last_activity_at, else created_at) for the stale threshold in days "
         "before the period end. Load: open deals / the rep's capacity."
     ),
+    "cohort_win_rate": (
+        "Cohort win rate: of the opportunities created in month M, the share won so far and "
+        "the share won within 30, 60 and 90 days of creation; a horizon is shown only once the "
+        "whole cohort has had that many days."
+    ),
+    "lead_conversion": (
+        "Lead conversion: leads created in the period that became an opportunity, divided by "
+        "all leads created in the period; disqualified and still-open leads are counted apart."
+    ),
+    "stage_funnel": (
+        "Stage funnel: among deals closed in the period, those that reached each stage (its "
+        "history shows that stage or a later one); conversion to the next stage = reached "
+        "next / reached this one; 'lost here' = lost deals whose furthest stage it was."
+    ),
+    "time_to_close": (
+        "Time to close incl. open deals: Kaplan-Meier median days from creation to close of "
+        "deals created in the last 12 months, with deals still open counted as censored at "
+        "the period end, so slow deals still open are not left out."
+    ),
+    "deal_bands": (
+        "Deal-size bands: small / medium / large learned per business profile by KMeans (k=3) "
+        "on log10 amounts of deals won in the 12 months before the period end; edges are the "
+        "geometric midpoints between cluster centres. Band mix: each rep's share of won deals "
+        "per band against the team's and the target mix in params/report.yaml."
+    ),
+    "stale": (
+        "Stale deal: open at period end with no activity (last activity, else last stage "
+        "change, else creation) for the stale threshold in days, or older than the 90th "
+        "percentile cycle of deals won in the last 12 months."
+    ),
+    "bloat": (
+        "Bloat (months of pipeline): open deals at period end / deals the rep closed (won or "
+        "lost) per month over the last 6 months."
+    ),
+    "closed_when_tired": (
+        "Closed when tired: among deals lost in the period, the share whose last activity "
+        "was more than the stale threshold before they were closed."
+    ),
+    "churn": (
+        "Churn: an account at least a year old with no revenue in the last 365 days; churn "
+        "rate = churned / accounts at least a year old, per acquiring rep. Expansion per "
+        "account: expansion revenue / accounts, per account manager."
+    ),
+    "ratings": (
+        "Ratings: good / watch / bad against params/baselines.yaml per business profile "
+        "(team name patterns in params/report.yaml); a scope that mixes profiles is judged "
+        "against the profiles' thresholds weighted by their share of deals closed; a win "
+        "rate whose 95% interval is wider than max_interval_width is 'too few deals to judge'."
+    ),
 }
 
 

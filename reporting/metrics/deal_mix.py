@@ -29,7 +29,7 @@ def band_mix(
     shares = counts.div(counts.sum(axis=1), axis=0)
     team = counts.sum() / counts.values.sum()
     out = shares.stack().rename("share").reset_index()
-    out["won"] = counts.stack().to_numpy()
+    out["won"] = counts.stack().to_numpy().astype(int)
     out["team_share"] = out["band"].map(team)
     out["target_share"] = out["band"].map(target) if target else float("nan")
     ref = out["target_share"] if target else out["team_share"]

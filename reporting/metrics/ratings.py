@@ -1,0 +1,81 @@
+"""Good / watch / bad ratings against baselines per business profile.
+
+A scope (a region, say) can mix profiles: an enterprise team and two inside-sales teams.
+Its baseline is the blend of the profiles' thresholds weighted by each profile's share of
+the deals closed in the period, so a region is neither held to the enterprise bar nor let
+off with it. Trailing baselines resolve against the profile's own trailing 12 months.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from ..params import ReportSettings, Threshold
+from ..periods import Period
+from .core import closed_in, cycle_length, win_rate
+
+TRAILING: dict[str, Callable[[pd.DataFrame, Period], float | None]] = {}
+
+
+def _trailing_win_rate(opps: pd.DataFrame, p: Period) -> float | None:
+    wr = win_rate(opps, p)
+    return float(wr["win_rate"].iloc[0]) if len(wr) and wr["closed"].iloc[0] else None
+
+
+def _trailing_cycle(opps: pd.DataFrame, p: Period) -> float | None:
+    c = cycle_length(opps, p)
+    won = c[c["status"] == "won"]
+    return float(won["median"].iloc[0]) if len(won) else None
+
+
+TRAILING.update(win_rate=_trailing_win_rate, median_cycle_days_won=_trailing_cycle)
+
+
+def trailing_period(period: Period) -> Period:
+    """The 12 months before the period starts."""
+    return Period("range", period.start - pd.DateOffset(months=12), period.start)
+
+
+def profile_thresholds(
+    settings: ReportSettings, profile: str, opps: pd.DataFrame, period: Period
+) -> dict[str, Threshold]:
+    """The profile's thresholds with trailing baselines resolved on ``opps`` (the
+    profile's deals) over the 12 months before the period."""
+    out = {}
+    tp = trailing_period(period)
+    for name, th in settings.thresholds(profile).items():
+        value = TRAILING[name](opps, tp) if th.trailing is not None and name in TRAILING else None
+        resolved = th.resolve(value)
+        if resolved is not None:
+            out[name] = resolved
+    return out
+
+
+def team_profiles(settings: ReportSettings, teams: pd.Series) -> pd.Series:
+    """Business profile of each team name."""
+    return teams.map(lambda t: settings.profile_of(t) if isinstance(t, str) else "default")
+
+
+def scope_thresholds(
+    settings: ReportSettings, opps: pd.DataFrame, period: Period
+) -> tuple[dict[str, Threshold], dict[str, float]]:
+    """Thresholds for a whole scope: each profile's thresholds blended by its share of the
+    deals closed in the period (of all deals in scope when none closed). Returns the
+    thresholds and the weights."""
+    prof = team_profiles(settings, opps["team"]) if "team" in opps else pd.Series(
+        "default", index=opps.index)
+    closed = closed_in(opps, period)
+    base = prof.loc[closed.index] if len(closed) else prof
+    weights = base.value_counts(normalize=True).to_dict() if len(base) else {"default": 1.0}
+    per_profile = {p: profile_thresholds(settings, p, opps[prof == p], period) for p in weights}
+    names = set().union(*[set(t) for t in per_profile.values()])
+    out: dict[str, Threshold] = {}
+    for name in sorted(names):
+        parts = [(w, per_profile[p][name]) for p, w in weights.items() if name in per_profile[p]]
+        total = sum(w for w, _ in parts)
+        good = sum(w * t.good for w, t in parts) / total
+        bad = sum(w * t.bad for w, t in parts) / total
+        out[name] = Threshold(good=good, bad=bad, higher_is_better=parts[0][1].higher_is_better)
+    return out, {k: float(v) for k, v in weights.items()}

@@ -1,0 +1,211 @@
+"""Every figure of a report, computed once from a slice of the store: :func:`analyse`.
+
+Pure: frames and typed settings in, an :class:`Analysis` out. Notebooks, the CLI and the
+insights read from it; nothing here reads files or draws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..models import DealSizeBander
+from ..params import ReportSettings, Threshold
+from ..periods import Period
+from . import clv, conversion, cycle, deal_mix, pipeline
+from .core import TOO_FEW, headline, rate_win_rates, rep_summary, requirements, win_rate
+from .ratings import profile_thresholds, scope_thresholds, team_profiles
+
+
+@dataclass
+class Analysis:
+    """The figures of one report. Frames are tidy; ``headline`` holds scalars for the
+    current period, the previous one and the same period last year."""
+
+    period: Period
+    summary: pd.DataFrame
+    win_rates: pd.DataFrame
+    win_rate_trend: pd.DataFrame
+    cohorts: pd.DataFrame
+    funnel: pd.DataFrame
+    leads: pd.DataFrame
+    time_to_close: pd.DataFrame
+    cycle_trend: pd.DataFrame
+    band_edges: dict[str, list[float]]
+    band_notes: dict[str, str]
+    bands: pd.Series
+    band_mix: pd.DataFrame
+    open_deals: pd.DataFrame
+    aging: pd.DataFrame
+    pipeline: pd.DataFrame
+    accounts: pd.DataFrame
+    acquirers: pd.DataFrame
+    managers: pd.DataFrame
+    thresholds: dict[str, Threshold]
+    profile_weights: dict[str, float]
+    headline: dict[str, dict[str, Any]]
+    ratings: dict[str, str | None]
+    missing: dict[str, str | None]
+    findings: list = field(default_factory=list)
+
+
+def win_rate_trend(opps: pd.DataFrame, as_of: pd.Timestamp, months: int = 12) -> pd.DataFrame:
+    """Win rate of deals closed in each of the ``months`` months before ``as_of``, with
+    the 95% interval. Columns: month, won, lost, closed, win_rate, ci_low, ci_high."""
+    end = pd.Timestamp(as_of.year, as_of.month, 1)
+    rows = []
+    for i in range(months, 0, -1):
+        start = end - pd.DateOffset(months=i)
+        p = Period("month", start, start + pd.DateOffset(months=1))
+        wr = win_rate(opps, p)
+        if len(wr):
+            rows.append({"month": start, **wr.drop(columns="group").iloc[0].to_dict()})
+        else:
+            rows.append({"month": start, "won": 0, "lost": 0, "closed": 0,
+                         "win_rate": np.nan, "ci_low": np.nan, "ci_high": np.nan})
+    return pd.DataFrame(rows)
+
+
+def _bands(opps: pd.DataFrame, period: Period, profiles: pd.Series):
+    """Deal-size bands per business profile, learned on the deals won in the 12 months
+    before the period end (the reference window) and applied to every deal."""
+    ref = (opps["status"] == "won") & (opps["closed_at"] < period.end) & (
+        opps["closed_at"] >= period.end - pd.DateOffset(months=12))
+    labels = pd.Series(None, index=opps.index, dtype=object)
+    edges: dict[str, list[float]] = {}
+    notes: dict[str, str] = {}
+    for prof in sorted(profiles.dropna().unique()):
+        mine = profiles == prof
+        amounts = opps.loc[ref & mine, "amount"]
+        if (amounts > 0).sum() < 3:
+            notes[prof] = f"only {int((amounts > 0).sum())} won deals in the reference window"
+            continue
+        b = DealSizeBander().fit(amounts)
+        edges[prof] = [float(e) for e in b.edges_]
+        if b.fallback_:
+            notes[prof] = b.fallback_
+        labels[mine] = b.transform(opps.loc[mine, "amount"]).ravel()
+    return labels, edges, notes
+
+
+def analyse(
+    opps: pd.DataFrame,
+    period: Period,
+    settings: ReportSettings,
+    reps: pd.DataFrame | None = None,
+    stage_history: pd.DataFrame | None = None,
+    leads: pd.DataFrame | None = None,
+    revenue: pd.DataFrame | None = None,
+    accounts: pd.DataFrame | None = None,
+    available: dict[str, bool] | None = None,
+) -> Analysis:
+    """Compute every figure a report shows for ``period`` from canonical frames."""
+    from ..insights import findings as make_findings
+
+    p, s = period, settings
+    reps = reps if reps is not None else pd.DataFrame(columns=["rep_id", "capacity"])
+    available = available or {}
+    summary = rep_summary(opps, p, reps, "owner", s.stale_days)
+    summary["profile"] = team_profiles(s, summary["team"]) if "team" in summary else "default"
+
+    # conversion
+    wr = win_rate(opps, p, "owner")
+    wr["profile"] = wr["group"].map(summary.set_index("group")["profile"]).fillna("default")
+    wr["rating"] = None
+    for prof, rows in wr.groupby("profile"):
+        th = profile_thresholds(s, prof, opps[opps["owner"].isin(rows["group"])], p).get(
+            "win_rate")
+        if th is not None:
+            wr.loc[rows.index, "rating"] = rate_win_rates(rows, th.good, th.bad,
+                                                          s.max_interval_width)
+    summary["rating"] = summary["group"].map(wr.set_index("group")["rating"])
+    hist = stage_history if stage_history is not None else pd.DataFrame(
+        columns=["opportunity_id", "stage", "entered_at"])
+    funnel = conversion.stage_funnel(hist, opps, p) if len(hist) else pd.DataFrame(
+        columns=["stage", "reached", "conversion_to_next", "lost_here"])
+    lead_frame = (conversion.lead_conversion(leads, p, "source")
+                  if leads is not None and len(leads) else pd.DataFrame())
+
+    # cycle
+    ttc = cycle.time_to_close(opps, p.end, "owner")
+    summary = summary.merge(ttc[["group", "km_median_days"]], on="group", how="left")
+
+    # deal size
+    profiles = team_profiles(s, opps["team"]) if "team" in opps else pd.Series(
+        "default", index=opps.index)
+    bands, edges, notes = _bands(opps, p, profiles)
+    mixes = []
+    for prof in edges:
+        mine = profiles == prof
+        m = deal_mix.band_mix(opps[mine], p, bands[mine], "owner", s.deal_mix_target.get(prof))
+        if len(m):
+            mixes.append(m.assign(profile=prof))
+    band_mix = pd.concat(mixes, ignore_index=True) if mixes else pd.DataFrame()
+
+    # open pipeline
+    p90 = pipeline.won_cycle_quantile(opps, p.end, 0.9)
+    deals = pipeline.open_deals(opps, p.end, hist if len(hist) else None, s.stale_days,
+                                None if np.isnan(p90) else p90)
+    stages = conversion.stage_order(hist, opps) if len(hist) else None
+    health = pipeline.pipeline_health(opps, p, deals, "owner", stale_days=s.stale_days)
+    summary = summary.merge(
+        health[["group", "bloat_months", "stale", "stale_share", "lost_when_tired_share"]]
+        .rename(columns={"stale": "stale_or_old"}), on="group", how="left")
+
+    # customer value
+    if revenue is not None and accounts is not None and len(revenue) and len(accounts):
+        acc = clv.account_history(revenue, accounts, p.end)
+        acquirers = clv.value_by_person(acc, "acquired_by")
+        managers = clv.value_by_person(acc, "account_manager")
+    else:
+        acc = acquirers = managers = pd.DataFrame()
+
+    # headline, thresholds, ratings
+    thresholds, weights = scope_thresholds(s, opps, p)
+    head = {}
+    for key, per in (("current", p), ("previous", p.previous()), ("last_year", p.last_year())):
+        h = headline(opps, per, reps, revenue, accounts, s.stale_days)
+        h["stale_share"] = h["stale_open_count"] / h["open_count"] if h["open_count"] else None
+        h["lead_conversion"] = None
+        if leads is not None and len(leads):
+            lc = conversion.lead_conversion(leads, per)
+            h["lead_conversion"] = float(lc["conversion_rate"].iloc[0]) if len(lc) else None
+        head[key] = h
+    cur = head["current"]
+    cur["p90_won_cycle_days"] = None if np.isnan(p90) else p90
+    cur["stale_or_old_count"] = int(deals["stale"].sum())
+    closed_n = health["closed_per_month"].sum()
+    cur["bloat_months"] = float(len(deals) / closed_n) if closed_n else None
+    lost_n = health["lost"].sum()
+    cur["lost_when_tired_share"] = float(health["lost_when_tired"].sum() / lost_n) if lost_n else None
+    all_ttc = cycle.time_to_close(opps, p.end, None)
+    cur["km_median_days"] = (float(all_ttc["km_median_days"].iloc[0])
+                             if len(all_ttc) and not np.isnan(all_ttc["km_median_days"].iloc[0])
+                             else None)
+    if len(acc):
+        old = acc["tenure_days"] >= 365
+        cur["churn_rate"] = float(acc.loc[old, "churned"].mean()) if old.any() else None
+    ratings: dict[str, str | None] = {
+        name: th.rate(cur.get(name)) for name, th in thresholds.items()
+    }
+    if cur["win_rate"] is not None:
+        lo, hi = cur["win_rate_ci_low"], cur["win_rate_ci_high"]
+        if hi - lo > s.max_interval_width:
+            ratings["win_rate"] = TOO_FEW
+
+    a = Analysis(
+        period=p, summary=summary, win_rates=wr,
+        win_rate_trend=win_rate_trend(opps, p.end),
+        cohorts=conversion.cohort_win_rate(opps, p.end), funnel=funnel, leads=lead_frame,
+        time_to_close=ttc, cycle_trend=cycle.cycle_trend(opps, p.end),
+        band_edges=edges, band_notes=notes, bands=bands, band_mix=band_mix,
+        open_deals=deals, aging=pipeline.aging_heatmap(deals, stages), pipeline=health,
+        accounts=acc, acquirers=acquirers, managers=managers,
+        thresholds=thresholds, profile_weights=weights, headline=head, ratings=ratings,
+        missing=requirements(available, opps),
+    )
+    a.findings = make_findings(a)
+    return a
