@@ -38,3 +38,9 @@ lint: install
 
 clean:
 	rm -rf reports data .pytest_cache
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+bench-quick: install
+	$(BIN)/python -m benchmarks --quick

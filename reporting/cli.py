@@ -150,11 +150,11 @@ def metrics(
     fmt: Annotated[str, typer.Option("--format", help="json | csv")] = "json",
     store: StoreOpt = None,
 ) -> None:
-    """Print one record per group with the report's figures."""
-    from . import metrics as m
+    """Print one record per group with the report's figures (computed inside DuckDB)."""
+    from .metrics.sql import rep_summary_sql
     from .params import load_settings
     from .periods import parse_period
-    from .store import load
+    from .store import connect
 
     column = {"rep": "owner", "team": "team", "region": "region", "source": "source",
               "product": "product"}.get(by)
@@ -165,11 +165,10 @@ def metrics(
             raise ReportingError(f"--format {fmt!r}: use json or csv")
         p = parse_period(period)
         settings = load_settings()
-        data = load(_store(store), region=region, team=team, until=p.end)
-        table = m.rep_summary(data.opportunities, p, data.reps, column, settings.stale_days)
+        with connect(_store(store), read_only=True) as con:
+            table = rep_summary_sql(con, p, column, region, team, settings.stale_days)
     except ReportingError as exc:
         _fail(exc)
-    table = table.drop(columns=["capacity"])
     if fmt == "csv":
         sys.stdout.write(table.to_csv(index=False))
     else:

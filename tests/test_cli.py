@@ -31,7 +31,7 @@ def test_ingest_prints_summary_and_metrics_reads_it(tmp_path):
         assert key in rows[0]
     res = runner.invoke(app, ["metrics", "--period", "2017-06", "--by", "rep", "--format",
                               "csv", "--store", str(store)])
-    assert res.exit_code == 0 and res.output.startswith("group,team,won")
+    assert res.exit_code == 0 and res.output.startswith("group,won,lost,win_rate")
 
 
 def test_errors_are_messages_not_tracebacks(tmp_path):

@@ -227,3 +227,19 @@ def test_lead_conversion_invariants(leads):
     extra = leads.assign(created_at=leads["created_at"] + pd.Timedelta(days=400))
     both = conversion.lead_conversion(pd.concat([leads, extra]), p, "source")
     pd.testing.assert_frame_equal(by.reset_index(drop=True), both.reset_index(drop=True))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 20), st.booleans()),
+                min_size=1, max_size=40))
+def test_vectorised_km_median_matches_the_curve(obs):
+    """km_medians (all groups at once) agrees with kaplan_meier + km_median per group."""
+    g = pd.Series([o[0] for o in obs])
+    days = np.array([o[1] for o in obs], float)
+    ev = np.array([o[2] for o in obs])
+    fast = cycle.km_medians(g, days, ev)
+    for name in g.unique():
+        m = (g == name).to_numpy()
+        slow = cycle.km_median(cycle.kaplan_meier(days[m], ev[m]))
+        got = fast.get(name, np.nan)
+        assert (np.isnan(slow) and np.isnan(got)) or slow == got

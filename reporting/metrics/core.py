@@ -163,13 +163,10 @@ def cycle_length(opps: pd.DataFrame, period: Period, by: str | None = None) -> p
     cols = ["group", "status", "count", "median", "p25", "p75", "mean"]
     if frame.empty:
         return pd.DataFrame(columns=cols)
-    agg = frame.groupby(["group", "status"])["days"].agg(
-        count="count",
-        median="median",
-        p25=lambda s: s.quantile(0.25),
-        p75=lambda s: s.quantile(0.75),
-        mean="mean",
-    )
+    g = frame.groupby(["group", "status"])["days"]
+    agg = g.agg(count="count", median="median", mean="mean")
+    agg["p25"] = g.quantile(0.25)
+    agg["p75"] = g.quantile(0.75)
     return agg.reset_index()[cols]
 
 

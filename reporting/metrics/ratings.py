@@ -55,7 +55,8 @@ def profile_thresholds(
 
 def team_profiles(settings: ReportSettings, teams: pd.Series) -> pd.Series:
     """Business profile of each team name."""
-    return teams.map(lambda t: settings.profile_of(t) if isinstance(t, str) else "default")
+    lookup = {t: settings.profile_of(t) for t in teams.dropna().unique()}
+    return teams.map(lookup).fillna("default")
 
 
 def scope_thresholds(

@@ -124,7 +124,12 @@ def analyse(
     summary["rating"] = summary["group"].map(wr.set_index("group")["rating"])
     hist = stage_history if stage_history is not None else pd.DataFrame(
         columns=["opportunity_id", "stage", "entered_at"])
-    funnel = conversion.stage_funnel(hist, opps, p) if len(hist) else pd.DataFrame(
+    # stage order from the deals closed in the period and open at its end: small and recent
+    recent = opps[(opps["closed_at"].isna() | (opps["closed_at"] >= p.start))
+                  & (opps["created_at"] >= p.end - pd.DateOffset(months=12))]
+    stages = (conversion.stage_order(
+        hist[hist["opportunity_id"].isin(recent["opportunity_id"])], opps) if len(hist) else [])
+    funnel = conversion.stage_funnel(hist, opps, p, stages) if stages else pd.DataFrame(
         columns=["stage", "reached", "conversion_to_next", "lost_here"])
     lead_frame = (conversion.lead_conversion(leads, p, "source")
                   if leads is not None and len(leads) else pd.DataFrame())
@@ -149,7 +154,6 @@ def analyse(
     p90 = pipeline.won_cycle_quantile(opps, p.end, 0.9)
     deals = pipeline.open_deals(opps, p.end, hist if len(hist) else None, s.stale_days,
                                 None if np.isnan(p90) else p90)
-    stages = conversion.stage_order(hist, opps) if len(hist) else None
     health = pipeline.pipeline_health(opps, p, deals, "owner", stale_days=s.stale_days)
     summary = summary.merge(
         health[["group", "bloat_months", "stale", "stale_share", "lost_when_tired_share"]]
@@ -202,7 +206,7 @@ def analyse(
         cohorts=conversion.cohort_win_rate(opps, p.end), funnel=funnel, leads=lead_frame,
         time_to_close=ttc, cycle_trend=cycle.cycle_trend(opps, p.end),
         band_edges=edges, band_notes=notes, bands=bands, band_mix=band_mix,
-        open_deals=deals, aging=pipeline.aging_heatmap(deals, stages), pipeline=health,
+        open_deals=deals, aging=pipeline.aging_heatmap(deals, stages or None), pipeline=health,
         accounts=acc, acquirers=acquirers, managers=managers,
         thresholds=thresholds, profile_weights=weights, headline=head, ratings=ratings,
         missing=requirements(available, opps),

@@ -1,0 +1,1 @@
+"""Benchmarks of crm-reporting: ``python -m benchmarks [--quick]`` writes results.md."""
