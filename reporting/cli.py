@@ -97,48 +97,174 @@ def demo_data(
     console.print(f"demo data (seed {seed}, scale {scale}) -> {_store(store)}: {sizes}")
 
 
+def _progress_table(results) -> Table:
+    t = Table(title="reports")
+    for c, j in (("report", "left"), ("period", "left"), ("status", "left"),
+                 ("seconds", "right"), ("pages", "right"), ("output / error", "left")):
+        t.add_column(c, justify=j, overflow="fold")
+    colour = {"ok": "green", "skipped": "blue"}
+    for r in results:
+        where = r.output if r.status == "ok" else (
+            r.error.splitlines()[0][:200] + (f" (notebook and traceback: {r.failure_dir})"
+                                             if r.failure_dir else ""))
+        t.add_row(r.label, r.period, f"[{colour.get(r.status, 'red')}]{r.status}[/]",
+                  f"{r.seconds:.1f}", str(r.pages or ""), where)
+    return t
+
+
+def _run_with_progress(total: int, runner):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                  transient=True, disable=total == 0) as progress:
+        task = progress.add_task("reports", total=total)
+
+        def done(r):
+            progress.advance(task)
+            progress.console.print(f"{r.label} {r.period}: {r.status} ({r.seconds:.1f} s)",
+                                   highlight=False)
+
+        return runner(done)
+
+
+Workers = Annotated[int, typer.Option(help="parallel reports (default: CPU cores)")]
+Executor = Annotated[str, typer.Option(help="local | dask")]
+Scheduler = Annotated[str | None, typer.Option(help="dask scheduler, tcp://HOST:8786")]
+
+
 @app.command()
 def run(
     period: Annotated[str, typer.Option(help="2026-10, 2026-Q3, 2026, a..b, last-complete-month")],
     region: Annotated[str, typer.Option(help="region name, or 'all' for every region")] = "all",
-    team: Annotated[str, typer.Option(help="team name, or 'all'")] = "all",
+    team: Annotated[str, typer.Option(help="team name (one report per team), or 'all'")] = "all",
+    report: Annotated[str | None, typer.Option(help="a report name from params/schedule.yaml")] = None,
     store: StoreOpt = None,
     reports: Annotated[Path, typer.Option(help="output folder")] = Path("reports"),
     params: Annotated[Path | None, typer.Option(help="params folder")] = None,
+    workers: Workers = 0,
+    executor: Executor = "local",
+    scheduler: Scheduler = None,
+    timeout: Annotated[int, typer.Option(help="seconds allowed per notebook cell")] = 600,
 ) -> None:
-    """Execute and render the monthly report of a region (or of every region)."""
-    from .runner import run_report
+    """Execute and render the report of a region (or of every region) for a period."""
+    from .batch import build_artifacts, make_jobs, notebook_path, run_batch
+    from .params import check_name
+    from .periods import parse_period
+    from .schedule import load_schedule
     from .store import regions as store_regions
 
     try:
-        targets = store_regions(_store(store)) if region.lower() == "all" else [region]
+        p = parse_period(period)
+        nb = None
+        if report:
+            defs = {r.name: r for r in load_schedule(params).reports}
+            if report not in defs:
+                raise ReportingError(f"--report {report!r}: schedule.yaml defines "
+                                     f"{', '.join(defs) or 'no reports'}")
+            nb = defs[report].notebook
+        known = store_regions(_store(store))
+        if region.lower() == "all":
+            targets = known
+        else:
+            check_name("region", region)
+            if region not in known:
+                raise ReportingError(f"unknown region {region!r}; the store has: "
+                                     f"{', '.join(known) or 'no regions'}")
+            targets = [region]
+        if not targets:
+            raise ReportingError(f"the store {_store(store)} holds no regions")
+        art = build_artifacts(_store(store), p, params, reports / p.label / "_run" / "artifacts.json")
+        common = {"store": str(_store(store)), "reports_dir": str(reports),
+                  "params_dir": str(params) if params else None, "artifacts": str(art),
+                  "notebook": notebook_path(nb), "timeout": timeout,
+                  "report": report or "monthly-regional"}
+        if team.lower() == "all":
+            jobs = make_jobs(p.label, targets, **common)
+        else:
+            check_name("team", team)
+            jobs = make_jobs(p.label, [], [(r, team) for r in targets], **common)
+        n_workers = workers or os.cpu_count() or 1
+        results = _run_with_progress(
+            len(jobs), lambda done: run_batch(jobs, n_workers, executor, scheduler, done))
     except ReportingError as exc:
         _fail(exc)
-    if not targets:
-        _fail(ReportingError(f"the store {_store(store)} holds no regions"))
-    failed = 0
-    produced = []
-    t = Table(title="reports")
-    for c in ("report", "status", "seconds", "pages", "output"):
-        t.add_column(c)
-    for reg in targets:
-        try:
-            res = run_report(reg, period, team, _store(store), reports, params)
-        except ReportingError as exc:
-            failed += 1
-            t.add_row(reg, "[red]failed[/]", "", "", str(exc))
-            continue
-        except Exception as exc:  # a notebook cell failed: papermill's message names it
-            failed += 1
-            t.add_row(reg, "[red]failed[/]", "", "", f"{type(exc).__name__}: {str(exc)[:300]}")
-            continue
-        t.add_row(reg, "[green]ok[/]", f"{res.seconds:.1f}", str(res.pages), str(res.output_dir))
-        produced.append(res)
-    console.print(t)
-    for res in produced:
-        console.print(f"{res.pdf}\n{res.html}", highlight=False)
-    if failed:
+    console.print(_progress_table(results))
+    for r in results:
+        if r.status == "ok":
+            console.print(f"{r.output}/report.pdf\n{r.output}/report.html", highlight=False)
+    if any(r.status != "ok" for r in results):
         raise typer.Exit(1)
+
+
+@app.command("run-due")
+def run_due_cmd(
+    store: StoreOpt = None,
+    reports: Annotated[Path, typer.Option(help="output folder")] = Path("reports"),
+    params: Annotated[Path | None, typer.Option(help="params folder")] = None,
+    force: Annotated[bool, typer.Option(help="regenerate even when up to date")] = False,
+    today: Annotated[str | None, typer.Option(help="pretend today is YYYY-MM-DD")] = None,
+    workers: Workers = 0,
+    executor: Executor = "local",
+    scheduler: Scheduler = None,
+) -> None:
+    """Produce and deliver every scheduled report that is due and not yet produced."""
+    from datetime import date
+
+    from .scheduler import run_due
+
+    try:
+        day = date.fromisoformat(today) if today else None
+        n_workers = workers or os.cpu_count() or 1
+        out = _run_with_progress(0, lambda done: run_due(
+            day, _store(store), reports, params, force, n_workers, executor, scheduler, done))
+    except (ReportingError, ValueError) as exc:
+        _fail(exc)
+    if out.locked:
+        console.print("another run-due is running (reports/.run-due.lock); nothing to do")
+        return
+    for c in out.cleaned:
+        console.print(f"removed an interrupted run's folder: {c}", highlight=False)
+    if out.results:
+        console.print(_progress_table(out.results))
+    console.print(f"{len(out.results)} produced, {len(out.skipped)} already up to date, "
+                  f"{sum(d.get('ok', False) for d in out.deliveries)} delivered, "
+                  f"{sum(not d.get('ok', False) for d in out.deliveries)} deliveries failed")
+    for d in out.deliveries:
+        if not d.get("ok"):
+            console.print(f"[red]delivery failed[/] {d['report']}: {d.get('error')}")
+    if any(r.status != "ok" for r in out.results) or any(not d.get("ok") for d in out.deliveries):
+        raise typer.Exit(1)
+
+
+params_app = typer.Typer(help="Check the files in params/.", no_args_is_help=True)
+app.add_typer(params_app, name="params")
+
+
+@params_app.command("check")
+def params_check(
+    params: Annotated[Path | None, typer.Option(help="params folder")] = None,
+) -> None:
+    """Validate report.yaml, baselines.yaml, schedule.yaml and every source mapping."""
+    from .params import PARAMS_DIR, load_settings
+    from .schedule import load_schedule
+    from .sources import load_mapping
+
+    d = params or PARAMS_DIR
+    problems = []
+    checks = [("report.yaml + baselines.yaml", lambda: load_settings(d)),
+              ("schedule.yaml", lambda: load_schedule(d))]
+    checks += [(f"sources/{m.name}", lambda m=m: load_mapping(m))
+               for m in sorted((Path(d) / "sources").glob("*.yaml"))]
+    for name, check in checks:
+        try:
+            check()
+            console.print(f"[green]ok[/] {name}")
+        except ReportingError as exc:
+            problems.append(str(exc))
+            err.print(f"[red]invalid[/] {name}: {exc}", highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(2)
 
 
 @app.command()

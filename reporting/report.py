@@ -92,15 +92,22 @@ def build(
     period: str = "last-complete-month",
     store: str | None = None,
     params_dir: str | None = None,
-    history_months: int = 25,
+    artifacts: str | None = None,
+    history_months: int = 13,
 ) -> ReportContext:
-    """Load the slice of the store a report needs and compute its figures."""
+    """Load the slice of the store a report needs and compute its figures.
+
+    ``artifacts`` is the run's shared artifacts file (``crm-report run`` writes it once per
+    run): fixed deal-size band edges so every region uses the same bands. The 13 months of
+    history cover the same period last year and the trailing-12-month baselines."""
     p = parse_period(period)
     settings = load_settings(params_dir)
+    shared = json.loads(Path(artifacts).read_text(encoding="utf-8")) if artifacts else {}
     since = p.start - pd.DateOffset(months=history_months)
     data = _store.load(store, region=region, team=team, since=since, until=p.end)
     a = analyse(data.opportunities, p, settings, data.reps, data.stage_history, data.leads,
-                data.revenue, data.accounts, data.available())
+                data.revenue, data.accounts, data.available(),
+                band_edges=shared.get("band_edges"))
     return ReportContext(region=region, team=team, period=p, settings=settings, data=data, a=a,
                          generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 

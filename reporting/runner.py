@@ -5,12 +5,15 @@ target and renamed into place only when complete.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -41,6 +44,7 @@ class ReportResult:
     pages: int
     seconds: float
     metrics: dict
+    timings: dict | None = None
 
     @property
     def pdf(self) -> Path:
@@ -72,6 +76,49 @@ def _metrics_from(nb: nbformat.NotebookNode) -> dict:
     raise RenderError("the notebook did not emit its metrics (call rp.emit_metrics(ctx) last)")
 
 
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_json_atomic(path: Path, payload: dict) -> None:
+    """Write JSON next to ``path`` and rename it into place (readers never see half)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str),
+                   encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    """Move a finished folder into place, replacing an older one."""
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        target.rename(old)
+        tmp.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(target)
+
+
+def failure_dir_for(target: Path) -> Path:
+    """Where a failed run leaves its executed notebook and traceback."""
+    return target.with_name(f"{target.name}.failed")
+
+
+def _save_failure(tmp: Path, target: Path, exc: BaseException) -> Path:
+    fail = failure_dir_for(target)
+    keep = Path(tempfile.mkdtemp(prefix=f".{fail.name}.", dir=target.parent))
+    if (tmp / "report.ipynb").exists():
+        shutil.copy2(tmp / "report.ipynb", keep / "report.ipynb")
+    (keep / "error.txt").write_text(
+        "".join(traceback.format_exception(exc)), encoding="utf-8")
+    _replace_dir(keep, fail)
+    return fail
+
+
 def run_report(
     region: str,
     period: str,
@@ -81,11 +128,16 @@ def run_report(
     params_dir: str | Path | None = None,
     notebook: str | Path = DEFAULT_NOTEBOOK,
     timeout: int = 600,
+    artifacts: str | Path | None = None,
+    manifest: dict | None = None,
 ) -> ReportResult:
     """Execute the report notebook for one region / team / period and render it.
 
-    Writes ``report.ipynb``, ``report.html``, ``report.pdf`` and ``metrics.json`` into
-    ``reports/<period>/<region>/`` (``.../<team>/`` for a team report).
+    Writes ``report.ipynb``, ``report.html``, ``report.pdf``, ``metrics.json`` and
+    ``manifest.json`` (parameters, ``manifest`` extras, timings, output hashes) into
+    ``reports/<period>/<region>/`` (``.../<team>/`` for a team report), atomically. When
+    the notebook fails, its executed copy and the traceback go to ``<region>.failed/`` and
+    a :class:`RenderError` names the failing cell. ``timeout`` bounds each cell (seconds).
     """
     started = time.perf_counter()
     check_name("region", region)
@@ -96,16 +148,19 @@ def run_report(
     target = output_dir_for(Path(reports_dir), p.label, region, team)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    timings: dict[str, float] = {}
+    parameters = {
+        "region": region,
+        "team": team,
+        "period": p.label,
+        "store": store_path or os.environ.get("CRM_REPORT_STORE", "data/crm.duckdb"),
+        "params_dir": str(Path(params_dir).resolve()) if params_dir else str(ROOT / "params"),
+        "artifacts": str(Path(artifacts).resolve()) if artifacts else "",
+    }
     try:
-        parameters = {
-            "region": region,
-            "team": team,
-            "period": p.label,
-            "store": store_path or os.environ.get("CRM_REPORT_STORE", "data/crm.duckdb"),
-            "params_dir": str(Path(params_dir).resolve()) if params_dir else str(ROOT / "params"),
-        }
         env_backup = {k: os.environ.get(k) for k in _THREAD_ENV}
         os.environ.update(_THREAD_ENV)
+        t = time.perf_counter()
         try:
             nb = pm.execute_notebook(
                 str(notebook),
@@ -131,22 +186,44 @@ def run_report(
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+        timings["execute"] = time.perf_counter() - t
         metrics = _metrics_from(nb)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False),
                                           encoding="utf-8")
         title = f"{settings.title}: {metrics.get('region')} {p.title}"
+        t = time.perf_counter()
         html = notebook_to_html(nb, title, settings.branding)
         (tmp / "report.html").write_text(html, encoding="utf-8")
+        timings["html"] = time.perf_counter() - t
+        t = time.perf_counter()
         pages = html_to_pdf(html, tmp / "report.pdf")
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
-    except BaseException:
+        timings["pdf"] = time.perf_counter() - t
+        outputs = {f: _sha256(tmp / f) for f in
+                   ("report.ipynb", "report.html", "report.pdf", "metrics.json")}
+        write_json_atomic(tmp / "manifest.json", {
+            **(manifest or {}),
+            "status": "ok",
+            "parameters": {k: v for k, v in parameters.items() if k != "params_dir"},
+            "notebook": Path(notebook).name,
+            "pages": pages,
+            "timings": {k: round(v, 3) for k, v in timings.items()},
+            "outputs": outputs,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "deliveries": {},
+        })
+        _replace_dir(tmp, target)
+        shutil.rmtree(failure_dir_for(target), ignore_errors=True)
+    except Exception as exc:
+        fail = _save_failure(tmp, target, exc)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, RenderError):
+            exc.failure_dir = fail
+            raise
+        err = RenderError(f"{type(exc).__name__}: {exc}")
+        err.failure_dir = fail
+        raise err from exc
+    except BaseException:  # Ctrl-C, SystemExit: leave nothing half-written
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return ReportResult(region, team, p.label, target, pages,
-                        time.perf_counter() - started, metrics)
+                        time.perf_counter() - started, metrics, timings)

@@ -94,11 +94,16 @@ def test_failing_notebook_is_a_clear_error_and_leaves_nothing(demo_store, tmp_pa
                                  "language": "python"}
     path = tmp_path / "broken.ipynb"
     nbformat.write(nb, path)
-    with pytest.raises(RenderError, match="planted failure"):
+    with pytest.raises(RenderError, match="planted failure") as e:
         run_report("EMEA", "2026-09", store=demo_store, reports_dir=tmp_path / "out",
                    notebook=path)
     assert list((tmp_path / "out").rglob("*.pdf")) == []
-    assert [p.name for p in (tmp_path / "out" / "2026-09").iterdir()] == []
+    # only the failure folder: the executed notebook up to the failing cell + traceback
+    assert [p.name for p in (tmp_path / "out" / "2026-09").iterdir()] == ["emea.failed"]
+    assert e.value.failure_dir.name == "emea.failed"
+    assert "planted failure" in (e.value.failure_dir / "error.txt").read_text()
+    executed = nbformat.read(e.value.failure_dir / "report.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["ename"] == "ValueError"
 
 
 def test_hostile_region_names_are_rejected(demo_store, tmp_path):

@@ -69,17 +69,16 @@ def win_rate_trend(opps: pd.DataFrame, as_of: pd.Timestamp, months: int = 12) ->
     return pd.DataFrame(rows)
 
 
-def _bands(opps: pd.DataFrame, period: Period, profiles: pd.Series):
-    """Deal-size bands per business profile, learned on the deals won in the 12 months
-    before the period end (the reference window) and applied to every deal."""
+def learn_band_edges(opps: pd.DataFrame, period: Period, profiles: pd.Series
+                     ) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """Deal-size band edges per business profile, learned on the deals won in the 12
+    months before the period end (the reference window)."""
     ref = (opps["status"] == "won") & (opps["closed_at"] < period.end) & (
         opps["closed_at"] >= period.end - pd.DateOffset(months=12))
-    labels = pd.Series(None, index=opps.index, dtype=object)
     edges: dict[str, list[float]] = {}
     notes: dict[str, str] = {}
     for prof in sorted(profiles.dropna().unique()):
-        mine = profiles == prof
-        amounts = opps.loc[ref & mine, "amount"]
+        amounts = opps.loc[ref & (profiles == prof), "amount"]
         if (amounts > 0).sum() < 3:
             notes[prof] = f"only {int((amounts > 0).sum())} won deals in the reference window"
             continue
@@ -87,8 +86,33 @@ def _bands(opps: pd.DataFrame, period: Period, profiles: pd.Series):
         edges[prof] = [float(e) for e in b.edges_]
         if b.fallback_:
             notes[prof] = b.fallback_
-        labels[mine] = b.transform(opps.loc[mine, "amount"]).ravel()
-    return labels, edges, notes
+    return edges, notes
+
+
+def apply_band_edges(amounts: pd.Series, profiles: pd.Series,
+                     edges: dict[str, list[float]]) -> pd.Series:
+    """Band label of each amount under its profile's fixed edges (None where the profile
+    has no edges or the amount is zero, negative or missing)."""
+    labels = pd.Series(None, index=amounts.index, dtype=object)
+    names = np.array(["small", "medium", "large"], dtype=object)
+    for prof, e in edges.items():
+        mine = (profiles == prof).to_numpy()
+        a = amounts[mine].to_numpy(dtype=float)
+        idx = np.minimum(np.searchsorted(np.asarray(e), a, side="right"), len(names) - 1)
+        lab = names[idx]
+        lab[~(np.isfinite(a) & (a > 0))] = None
+        labels[mine] = lab
+    return labels
+
+
+def _bands(opps: pd.DataFrame, period: Period, profiles: pd.Series,
+           fixed: dict[str, list[float]] | None = None):
+    """Bands of every deal: fixed edges from the run's artifacts when given (so every
+    region of a run, and next month's report, use the same edges), else learned here."""
+    if fixed:
+        return apply_band_edges(opps["amount"], profiles, fixed), dict(fixed), {}
+    edges, notes = learn_band_edges(opps, period, profiles)
+    return apply_band_edges(opps["amount"], profiles, edges), edges, notes
 
 
 def analyse(
@@ -101,8 +125,12 @@ def analyse(
     revenue: pd.DataFrame | None = None,
     accounts: pd.DataFrame | None = None,
     available: dict[str, bool] | None = None,
+    band_edges: dict[str, list[float]] | None = None,
 ) -> Analysis:
-    """Compute every figure a report shows for ``period`` from canonical frames."""
+    """Compute every figure a report shows for ``period`` from canonical frames.
+
+    ``band_edges`` (profile -> edges) fixes the deal-size bands, e.g. the run's shared
+    reference; without it they are learned from this slice."""
     from ..insights import findings as make_findings
 
     p, s = period, settings
@@ -141,7 +169,7 @@ def analyse(
     # deal size
     profiles = team_profiles(s, opps["team"]) if "team" in opps else pd.Series(
         "default", index=opps.index)
-    bands, edges, notes = _bands(opps, p, profiles)
+    bands, edges, notes = _bands(opps, p, profiles, band_edges)
     mixes = []
     for prof in edges:
         mine = profiles == prof

@@ -1,0 +1,256 @@
+"""Batch runs: many reports in parallel, locally or on a dask.distributed cluster.
+
+One failing report never stops the others: each job returns a :class:`JobResult` with its
+status (``ok``, ``failed``, ``timeout``, ``skipped``), and a failed one points at the folder
+holding its executed notebook and traceback. A kernel that dies is retried once. Work
+shared by every report of a run (the deal-size band reference) is computed once and passed
+to each notebook as an artifacts file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import pandas as pd
+
+from .exceptions import ParamsError, ReportingError
+from .params import load_settings, slug
+from .periods import Period, parse_period
+from .runner import DEFAULT_NOTEBOOK, NOTEBOOKS, output_dir_for, run_report, write_json_atomic
+
+THREAD_LIMITS = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                  "NUMEXPR_NUM_THREADS")}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One report to produce. Plain values only, so it pickles to any worker."""
+
+    region: str
+    period: str
+    team: str = "all"
+    report: str = "monthly-regional"
+    notebook: str = str(DEFAULT_NOTEBOOK)
+    store: str | None = None
+    reports_dir: str = "reports"
+    params_dir: str | None = None
+    artifacts: str | None = None
+    timeout: int = 600
+    manifest: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        return self.region if self.team in ("", "all") else f"{self.region}/{self.team}"
+
+    def output_dir(self) -> Path:
+        return output_dir_for(Path(self.reports_dir), parse_period(self.period).label,
+                              self.region, self.team)
+
+
+@dataclass
+class JobResult:
+    """What happened to one job."""
+
+    label: str
+    period: str
+    status: str  # ok | failed | timeout | skipped
+    seconds: float = 0.0
+    pages: int = 0
+    output: str = ""
+    error: str = ""
+    failure_dir: str = ""
+    attempts: int = 1
+    headline: dict = field(default_factory=dict)
+
+
+def _is_dead_kernel(exc: BaseException) -> bool:
+    seen = exc
+    while seen is not None:
+        if type(seen).__name__ == "DeadKernelError":
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    seen = exc
+    while seen is not None:
+        if type(seen).__name__ in ("CellTimeoutError", "TimeoutError"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def run_job(job: Job) -> JobResult:
+    """Run one job; never raises for a report's own failure. Retries once when the kernel
+    died (out of memory, killed), not for errors in the notebook."""
+    os.environ.update(THREAD_LIMITS)
+    started = time.perf_counter()
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            res = run_report(job.region, job.period, job.team, job.store, job.reports_dir,
+                             job.params_dir, job.notebook, job.timeout, job.artifacts,
+                             job.manifest)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a status
+            if _is_dead_kernel(exc) and attempts < 2:
+                continue
+            status = "timeout" if _is_timeout(exc) else "failed"
+            return JobResult(job.label, job.period, status, time.perf_counter() - started,
+                             error=str(exc)[:2000],
+                             failure_dir=str(getattr(exc, "failure_dir", "") or ""),
+                             attempts=attempts)
+        head = {k: v.get("value") for k, v in res.metrics.get("headline", {}).items()}
+        return JobResult(job.label, job.period, "ok", time.perf_counter() - started,
+                         res.pages, str(res.output_dir), attempts=attempts, headline=head)
+
+
+# --------------------------------------------------------------------------- shared work
+
+
+def build_artifacts(store: str | Path | None, period: Period, params_dir: str | Path | None,
+                    target: Path) -> Path:
+    """Compute the run's shared work once and save it: deal-size band edges per business
+    profile, learned on the whole company's won deals of the 12 months before the period
+    end, so every region's report bands deals the same way."""
+    from . import store as _store
+    from .metrics.ratings import team_profiles
+    from .metrics.suite import learn_band_edges
+
+    settings = load_settings(params_dir)
+    with _store.connect(store, read_only=True) as con:
+        won = con.execute(
+            "SELECT team, amount, status, closed_at FROM opportunities WHERE status = 'won' "
+            "AND closed_at >= ? AND closed_at < ?",
+            [(period.end - pd.DateOffset(months=12)).to_pydatetime(),
+             period.end.to_pydatetime()]).df()
+    edges, notes = learn_band_edges(won, period, team_profiles(settings, won["team"]))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(target, {"period": period.label, "band_edges": edges,
+                               "band_notes": notes, "reference": "won deals, 12 months"})
+    return target
+
+
+# --------------------------------------------------------------------------- executors
+
+
+def _init_worker() -> None:  # pragma: no cover - runs in the pool's processes
+    os.environ.update(THREAD_LIMITS)
+
+
+def run_local(jobs: list[Job], workers: int,
+              on_done: Callable[[JobResult], None] | None = None) -> list[JobResult]:
+    """Run jobs on a pool of ``workers`` processes (inline when 1)."""
+    results: list[JobResult] = []
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            r = run_job(job)
+            results.append(r)
+            if on_done:
+                on_done(r)
+        return results
+    ctx = get_context("spawn")  # a clean interpreter per worker: no inherited threads / locks
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                             initializer=_init_worker) as pool:
+        futures = {pool.submit(run_job, j): j for j in jobs}
+        for fut in as_completed(futures):
+            job = futures[fut]
+            try:
+                r = fut.result()
+            except Exception as exc:  # a worker process died: report it, keep going
+                r = JobResult(job.label, job.period, "failed", error=f"worker died: {exc}")
+            results.append(r)
+            if on_done:
+                on_done(r)
+    return results
+
+
+def run_dask(jobs: list[Job], scheduler, on_done: Callable[[JobResult], None] | None = None
+             ) -> list[JobResult]:
+    """Send jobs to a dask.distributed cluster (``tcp://HOST:8786`` or a Client).
+
+    Workers need the project installed and the store, params and reports folder at the
+    same paths (a shared file system); they write the report folders there.
+    """
+    try:
+        from distributed import Client
+        from distributed import as_completed as dask_completed
+    except ImportError:  # pragma: no cover - depends on the optional extra
+        raise ParamsError(
+            "the dask executor needs the optional extra: pip install 'crm-reporting[distributed]'"
+        ) from None
+    own = isinstance(scheduler, str)
+    try:
+        client = Client(scheduler, timeout="20s") if own else scheduler
+    except OSError as exc:
+        raise ParamsError(f"cannot reach the dask scheduler {scheduler}: {exc}") from None
+    results: list[JobResult] = []
+    try:
+        futures = client.map(run_job, jobs, pure=False,
+                             key=[f"report-{slug(j.label)}-{j.period}-{i}"
+                                  for i, j in enumerate(jobs)])
+        index = {f.key: j for f, j in zip(futures, jobs, strict=True)}
+        for fut in dask_completed(futures):
+            try:
+                r = fut.result()
+            except Exception as exc:  # the worker holding it died twice
+                j = index[fut.key]
+                r = JobResult(j.label, j.period, "failed", error=f"dask worker failed: {exc}")
+            results.append(r)
+            if on_done:
+                on_done(r)
+    finally:
+        if own:
+            client.close()
+    return results
+
+
+def run_batch(jobs: list[Job], workers: int = 1, executor: str = "local",
+              scheduler=None, on_done: Callable[[JobResult], None] | None = None
+              ) -> list[JobResult]:
+    """Run jobs with the chosen executor; results in the order of ``jobs``."""
+    if executor == "dask":
+        if scheduler is None:
+            raise ParamsError("--executor dask needs --scheduler tcp://HOST:8786")
+        results = run_dask(jobs, scheduler, on_done)
+    elif executor == "local":
+        results = run_local(jobs, workers, on_done)
+    else:
+        raise ParamsError(f"unknown executor {executor!r}: use local or dask")
+    order = {(j.label, j.period): i for i, j in enumerate(jobs)}
+    return sorted(results, key=lambda r: order.get((r.label, r.period), 0))
+
+
+def make_jobs(period: str, regions: Iterable[str], teams: Iterable[tuple[str, str]] = (),
+              **common) -> list[Job]:
+    """One job per region and per (region, team)."""
+    jobs = [Job(region=r, period=period, **common) for r in regions]
+    jobs += [Job(region=r, team=t, period=period, **common) for r, t in teams]
+    return jobs
+
+
+def notebook_path(name: str | None) -> str:
+    """``notebooks/<name>.ipynb`` for a notebook name, or the default report notebook."""
+    if not name:
+        return str(DEFAULT_NOTEBOOK)
+    p = NOTEBOOKS / f"{name}.ipynb"
+    if not p.exists():
+        raise ParamsError(f"no notebook {p}; notebooks: "
+                          + ", ".join(sorted(x.stem for x in NOTEBOOKS.glob("*.ipynb"))))
+    return str(p)
+
+
+def results_json(results: list[JobResult]) -> str:
+    return json.dumps([asdict(r) for r in results], indent=2, default=str)
+
+
+__all__ = ["Job", "JobResult", "ReportingError", "build_artifacts", "make_jobs", "run_batch",
+           "run_job"]

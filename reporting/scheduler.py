@@ -1,0 +1,215 @@
+"""``crm-report run-due``: produce (and deliver) every scheduled report that is due, once.
+
+Safe to run every hour from cron: a lock file keeps two runs apart; a report whose
+manifest records the same inputs fingerprint is not regenerated; folders left by an
+interrupted run are removed and the report is produced again; a failed e-mail is retried
+on the next run without regenerating the report, and a sent one is never sent again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from . import store as _store
+from .batch import Job, JobResult, build_artifacts, notebook_path, run_batch
+from .exceptions import ReportingError
+from .params import load_settings
+from .periods import parse_period
+from .runner import write_json_atomic
+from .schedule import (
+    Schedule,
+    code_version,
+    data_fingerprint,
+    due_periods,
+    inputs_fingerprint,
+    load_schedule,
+)
+
+
+@dataclass
+class DueRun:
+    """The outcome of one ``run-due``."""
+
+    results: list[JobResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    deliveries: list[dict] = field(default_factory=list)
+    cleaned: list[str] = field(default_factory=list)
+    locked: bool = False
+
+
+@contextmanager
+def run_lock(reports_dir: Path):
+    """An exclusive, non-blocking lock on ``reports/.run-due.lock``; yields False when
+    another run holds it (the OS releases it when that process dies)."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    fh = (reports_dir / ".run-due.lock").open("a")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        fh.close()
+
+
+def clean_interrupted(reports_dir: Path) -> list[str]:
+    """Remove temporary folders left by interrupted runs (only call under the lock)."""
+    removed = []
+    for d in reports_dir.glob("*/.*"):
+        if d.is_dir():
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(str(d))
+    return removed
+
+
+def _manifest(path: Path) -> dict | None:
+    try:
+        return json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def plan(schedule: Schedule, today: date, store: str | Path | None, reports_dir: Path,
+         params_dir: str | Path | None, force: bool = False) -> tuple[list[Job], list[str]]:
+    """The jobs that are due (no finished report for the same inputs) and the labels of
+    those already done."""
+    with _store.connect(store, read_only=True) as con:
+        data_fp = data_fingerprint(con)
+        known_regions = [r[0] for r in con.execute(
+            "SELECT DISTINCT region FROM opportunities WHERE region IS NOT NULL ORDER BY 1"
+        ).fetchall()]
+    code_fp = code_version()
+    jobs, done = [], []
+    for rd in schedule.reports:
+        regions = known_regions if rd.regions == "all" else rd.regions
+        unknown = sorted(set(regions) - set(known_regions))
+        if unknown:
+            raise ReportingError(f"schedule report {rd.name!r}: unknown regions {unknown}; "
+                                 f"the store has {known_regions}")
+        targets = [(r, "all") for r in regions]
+        for t in rd.teams:
+            region, _, team = t.partition("/") if "/" in t else ("all", "", t)
+            targets.append((region, team))
+        for period in due_periods(rd.cadence, today, rd.catch_up):
+            for region, team in targets:
+                params = {"report": rd.name, "notebook": rd.notebook, "region": region,
+                          "team": team, "period": period.label,
+                          "language": rd.language or schedule.defaults.language}
+                fp = inputs_fingerprint(params, data_fp, code_fp)
+                job = Job(region=region, team=team, period=period.label, report=rd.name,
+                          notebook=notebook_path(rd.notebook),
+                          store=str(store) if store else None, reports_dir=str(reports_dir),
+                          params_dir=str(params_dir) if params_dir else None,
+                          timeout=rd.timeout_seconds or schedule.defaults.timeout_seconds,
+                          manifest={"report": rd.name, "inputs_fingerprint": fp,
+                                    "data_fingerprint": data_fp, "code_version": code_fp,
+                                    "parameters_all": params})
+                m = _manifest(job.output_dir())
+                if not force and m and m.get("status") == "ok" and \
+                        m.get("inputs_fingerprint") == fp:
+                    done.append(f"{rd.name} {job.label} {period.label}")
+                    continue
+                jobs.append(job)
+    return jobs, done
+
+
+def deliver_pending(schedule: Schedule, today: date, reports_dir: Path,
+                    send: Callable | None = None) -> list[dict]:
+    """Send every finished, due report whose schedule asks for e-mail and that has not
+    been sent yet; record each attempt in its manifest."""
+    from .delivery import SmtpSettings, deliver_once, send_report
+
+    records = []
+    settings = None
+    for rd in schedule.reports:
+        if not rd.deliver.enabled:
+            continue
+        for period in due_periods(rd.cadence, today, rd.catch_up):
+            for folder in sorted((reports_dir / period.label).glob("*/")):
+                m = _manifest(folder)
+                if not m or m.get("status") != "ok" or m.get("report") != rd.name:
+                    continue
+                region = m.get("parameters", {}).get("region", folder.name)
+                recipients = rd.deliver.recipients_for(region)
+                if not recipients:
+                    continue
+                key = ",".join(sorted(recipients))
+                if m.get("deliveries", {}).get(key, {}).get("ok"):
+                    continue
+                if send is None and settings is None:
+                    settings = SmtpSettings.from_env()
+                metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+                headline = _headline_lines(metrics)
+                subject = f"{load_settings().title}: {region} {period.title}"
+
+                def _send(recipients=recipients, subject=subject, headline=headline,
+                          pdf=folder / "report.pdf", smtp=settings):
+                    if send is not None:
+                        return send(recipients, subject, headline, pdf)
+                    return send_report(smtp, recipients, subject, headline, pdf)
+
+                m.setdefault("deliveries", {})
+                record = deliver_once(m, key, _send)
+                write_json_atomic(folder / "manifest.json", m)
+                records.append({"report": str(folder), **record})
+    return records
+
+
+def _headline_lines(metrics: dict) -> dict[str, str]:
+    h = metrics.get("headline", {})
+
+    def val(k: str, fmt: str) -> str:
+        v = h.get(k, {}).get("value")
+        return "–" if v is None else format(v, fmt)
+
+    return {
+        "Win rate": val("win_rate", ".0%"),
+        "Median cycle of won deals (days)": val("median_cycle_days_won", ".0f"),
+        f"Average won deal ({metrics.get('currency', '')})": val("avg_won_amount", ",.0f"),
+        "Revenue per account": val("avg_account_value", ",.0f"),
+        "Open deals per rep": val("open_per_rep", ".1f"),
+    }
+
+
+def run_due(
+    today: date | None = None,
+    store: str | Path | None = None,
+    reports_dir: str | Path = "reports",
+    params_dir: str | Path | None = None,
+    force: bool = False,
+    workers: int = 1,
+    executor: str = "local",
+    scheduler=None,
+    on_done: Callable[[JobResult], None] | None = None,
+    send: Callable | None = None,
+) -> DueRun:
+    """Produce every due report not yet produced for the same inputs, then deliver."""
+    today = today or datetime.now(UTC).date()
+    reports = Path(reports_dir)
+    schedule = load_schedule(params_dir)
+    out = DueRun()
+    with run_lock(reports) as got:
+        if not got:
+            out.locked = True
+            return out
+        out.cleaned = clean_interrupted(reports)
+        jobs, out.skipped = plan(schedule, today, store, reports, params_dir, force)
+        by_period: dict[str, list[Job]] = {}
+        for j in jobs:
+            by_period.setdefault(j.period, []).append(j)
+        for period, pjobs in sorted(by_period.items()):
+            art = build_artifacts(store, parse_period(period), params_dir,
+                                  reports / period / "_run" / "artifacts.json")
+            pjobs = [replace(j, artifacts=str(art)) for j in pjobs]
+            out.results += run_batch(pjobs, workers, executor, scheduler, on_done)
+        out.deliveries = deliver_pending(schedule, today, reports, send)
+    return out

@@ -1,0 +1,122 @@
+"""Batch runs: a failing report does not stop the others; run-due is idempotent; an
+interrupted run leaves nothing half-written; the dask executor gives the same reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reporting.batch import Job, build_artifacts, run_batch
+from reporting.periods import parse_period
+from reporting.scheduler import run_due
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow
+TODAY = date(2026, 10, 5)  # last complete month: 2026-09
+
+
+@pytest.fixture
+def params_dir(tmp_path):
+    d = tmp_path / "params"
+    shutil.copytree(ROOT / "params", d)
+    (d / "schedule.yaml").write_text(yaml.safe_dump({"reports": [{
+        "name": "monthly-regional", "cadence": "monthly", "regions": ["EMEA", "APAC"],
+        "catch_up": 1}]}))
+    return d
+
+
+def metrics_of(folder: Path) -> dict:
+    m = json.loads((Path(folder) / "metrics.json").read_text())
+    m.pop("generated_at")
+    return m
+
+
+def test_one_failing_report_does_not_stop_the_batch(demo_store, tmp_path):
+    out = tmp_path / "reports"
+    common = {"store": str(demo_store), "reports_dir": str(out)}
+    jobs = [Job(region="EMEA", period="2026-09", **common),
+            Job(region="APAC", period="2026-13", **common),   # bad parameter
+            Job(region="LATAM", period="2026-09", **common)]
+    results = run_batch(jobs, workers=2)
+    assert [r.status for r in results] == ["ok", "failed", "ok"]
+    assert "2026-13" in results[1].error
+    assert (out / "2026-09" / "emea" / "report.pdf").exists()
+    assert (out / "2026-09" / "latam" / "manifest.json").exists()
+
+
+def test_run_due_twice_generates_nothing_the_second_time(demo_store, tmp_path, params_dir):
+    out = tmp_path / "reports"
+    first = run_due(TODAY, demo_store, out, params_dir, workers=1)
+    assert sorted(r.label for r in first.results) == ["APAC", "EMEA"]
+    assert all(r.status == "ok" for r in first.results)
+    m = json.loads((out / "2026-09" / "emea" / "manifest.json").read_text())
+    assert m["status"] == "ok" and len(m["inputs_fingerprint"]) == 16
+    assert set(m["outputs"]) == {"report.ipynb", "report.html", "report.pdf", "metrics.json"}
+    assert m["timings"]["pdf"] > 0
+    assert (out / "2026-09" / "_run" / "artifacts.json").exists()  # shared work, once
+    mtime = (out / "2026-09" / "emea" / "report.pdf").stat().st_mtime_ns
+    second = run_due(TODAY, demo_store, out, params_dir, workers=1)
+    assert second.results == [] and len(second.skipped) == 2
+    assert (out / "2026-09" / "emea" / "report.pdf").stat().st_mtime_ns == mtime
+    forced = run_due(TODAY, demo_store, out, params_dir, workers=1, force=True)
+    assert len(forced.results) == 2
+
+
+def test_a_second_run_due_waits_for_the_lock(demo_store, tmp_path, params_dir):
+    from reporting.scheduler import run_lock
+
+    out = tmp_path / "reports"
+    with run_lock(out) as got:
+        assert got
+        assert run_due(TODAY, demo_store, out, params_dir).locked
+
+
+def test_interrupted_run_leaves_no_partial_output_and_run_due_completes(
+        demo_store, tmp_path, params_dir):
+    out = tmp_path / "reports"
+    env = {**os.environ, "CRM_REPORT_STORE": str(demo_store)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reporting.cli", "run", "--period", "2026-09", "--region",
+         "EMEA", "--reports", str(out), "--params", str(params_dir), "--workers", "1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:  # wait until the notebook is being executed
+        if list((out / "2026-09").glob(".emea.*/report.ipynb")):
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the runner and its kernel, mid-report
+    proc.wait()
+    assert not (out / "2026-09" / "emea").exists()
+    assert not list(out.rglob("report.pdf"))
+    done = run_due(TODAY, demo_store, out, params_dir, workers=1)
+    assert any(".emea." in c for c in done.cleaned)
+    assert (out / "2026-09" / "emea" / "report.pdf").exists()
+    assert not [p for p in (out / "2026-09").iterdir() if p.name.startswith(".emea")]
+
+
+def test_dask_executor_gives_the_same_reports(demo_store, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    p = parse_period("2026-09")
+    art = build_artifacts(demo_store, p, None, tmp_path / "artifacts.json")
+    jobs = lambda out: [Job(region=r, period="2026-09", store=str(demo_store),  # noqa: E731
+                            reports_dir=str(out), artifacts=str(art)) for r in ("EMEA", "APAC")]
+    local = run_batch(jobs(tmp_path / "local"), workers=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        remote = run_batch(jobs(tmp_path / "dask"), executor="dask", scheduler=client)
+    assert [r.status for r in remote] == ["ok", "ok"]
+    for a, b in zip(local, remote, strict=True):
+        assert metrics_of(a.output) == metrics_of(b.output)
+        assert a.pages == b.pages
