@@ -253,4 +253,19 @@ def results_json(results: list[JobResult]) -> str:
 
 
 __all__ = ["Job", "JobResult", "ReportingError", "build_artifacts", "make_jobs", "run_batch",
-           "run_job"]
+           "run_job", "write_indexes"]
+
+
+def write_indexes(reports_dir: str | Path, periods: Iterable[str],
+                  params_dir: str | Path | None = None) -> list[Path]:
+    """Rewrite ``reports/<period>/index.html`` for each period touched by a run."""
+    from .render import write_index
+
+    s = load_settings(params_dir)
+    out = []
+    for label in sorted(set(periods)):
+        d = Path(reports_dir) / label
+        if d.is_dir():
+            out.append(write_index(d, s.company, s.title, parse_period(label).title,
+                                   s.branding.primary))
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -148,7 +149,7 @@ def run(
     timeout: Annotated[int, typer.Option(help="seconds allowed per notebook cell")] = 600,
 ) -> None:
     """Execute and render the report of a region (or of every region) for a period."""
-    from .batch import build_artifacts, make_jobs, notebook_path, run_batch
+    from .batch import build_artifacts, make_jobs, notebook_path, run_batch, write_indexes
     from .params import check_name
     from .periods import parse_period
     from .schedule import load_schedule
@@ -187,9 +188,12 @@ def run(
         n_workers = workers or os.cpu_count() or 1
         results = _run_with_progress(
             len(jobs), lambda done: run_batch(jobs, n_workers, executor, scheduler, done))
+        index = write_indexes(reports, [p.label], params)
     except ReportingError as exc:
         _fail(exc)
     console.print(_progress_table(results))
+    for i in index:
+        console.print(f"index: {i}", highlight=False)
     for r in results:
         if r.status == "ok":
             console.print(f"{r.output}/report.pdf\n{r.output}/report.html", highlight=False)
@@ -299,6 +303,20 @@ def metrics(
         sys.stdout.write(table.to_csv(index=False))
     else:
         sys.stdout.write(json.dumps(json.loads(table.to_json(orient="records")), indent=2) + "\n")
+
+
+from .clv_cli import clv_command  # noqa: E402 - registered after the app exists
+
+
+@functools.wraps(clv_command)
+def _clv(*args, **kwargs):
+    try:
+        return clv_command(*args, **kwargs)
+    except ReportingError as exc:
+        _fail(exc)
+
+
+app.command("clv", help="Fit a CLV model on any transaction log; print JSON.")(_clv)
 
 
 def main() -> None:  # pragma: no cover - console entry

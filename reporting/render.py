@@ -81,3 +81,54 @@ def html_to_pdf(html: str, target: Path) -> int:
     except Exception as exc:
         raise RenderError(f"PDF rendering failed: {exc}") from exc
     return len(doc.pages)
+
+
+def write_index(period_dir: Path, company: str, title: str, period_title: str,
+                primary: str = "#1f3a5f") -> Path:
+    """Write ``reports/<period>/index.html``: every report of the period with its headline
+    figures and links (relative, so the folder can be moved or shared as is)."""
+    import json
+    from datetime import UTC, datetime
+    from urllib.parse import quote
+
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    def fmt(v, spec):
+        return "–" if v is None else format(v, spec)
+
+    rows = []
+    for d in sorted(p for p in period_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        if d.name.endswith(".failed"):
+            err = (d / "error.txt").read_text(encoding="utf-8").strip().splitlines()
+            rows.append({"name": d.name[: -len(".failed")], "failed": True,
+                         "error": err[-1][:300] if err else "see error.txt",
+                         "notebook": quote(f"{d.name}/report.ipynb")
+                         if (d / "report.ipynb").exists() else None})
+            continue
+        mfile = d / "metrics.json"
+        if not mfile.exists():
+            continue
+        m = json.loads(mfile.read_text(encoding="utf-8"))
+        h = {k: v.get("value") for k, v in m.get("headline", {}).items()}
+        rating = m.get("ratings", {}).get("win_rate")
+        team = m.get("team")
+        rows.append({
+            "name": m.get("region", d.name) + (f" / {team}" if team and team != "all" else ""),
+            "failed": False,
+            "win_rate": fmt(h.get("win_rate"), ".0%"),
+            "rating": rating, "rating_class": rating if rating in ("good", "watch", "bad") else "",
+            "cycle": fmt(h.get("median_cycle_days_won"), ".0f"),
+            "deal": fmt(h.get("avg_won_amount"), ",.0f"),
+            "open": fmt(h.get("open_per_rep"), ".1f"),
+            "html": quote(f"{d.name}/report.html"), "pdf": quote(f"{d.name}/report.pdf"),
+        })
+    env = Environment(loader=FileSystemLoader(TEMPLATES / "fragments"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    html = env.get_template("index.html.j2").render(
+        company=company, title=title, period_title=period_title, primary=primary, rows=rows,
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    target = period_dir / "index.html"
+    tmp = period_dir / ".index.html.tmp"
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(target)
+    return target

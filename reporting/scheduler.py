@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from . import store as _store
-from .batch import Job, JobResult, build_artifacts, notebook_path, run_batch
+from .batch import Job, JobResult, build_artifacts, notebook_path, run_batch, write_indexes
 from .exceptions import ReportingError
 from .params import load_settings
 from .periods import parse_period
@@ -211,5 +211,6 @@ def run_due(
                                   reports / period / "_run" / "artifacts.json")
             pjobs = [replace(j, artifacts=str(art)) for j in pjobs]
             out.results += run_batch(pjobs, workers, executor, scheduler, on_done)
+        write_indexes(reports, by_period, params_dir)
         out.deliveries = deliver_pending(schedule, today, reports, send)
     return out
