@@ -120,10 +120,13 @@ def build_artifacts(store: str | Path | None, period: Period, params_dir: str | 
                     target: Path) -> Path:
     """Compute the run's shared work once and save it: deal-size band edges per business
     profile, learned on the whole company's won deals of the 12 months before the period
-    end, so every region's report bands deals the same way."""
+    end, so every region's report bands deals the same way; and the CLV model chosen by
+    backtest on the whole company's revenue, with each account's predicted value
+    (``clv.csv`` beside the artifacts file)."""
     from . import store as _store
     from .metrics.ratings import team_profiles
     from .metrics.suite import learn_band_edges
+    from .models.reference import clv_reference
 
     settings = load_settings(params_dir)
     with _store.connect(store, read_only=True) as con:
@@ -132,10 +135,22 @@ def build_artifacts(store: str | Path | None, period: Period, params_dir: str | 
             "AND closed_at >= ? AND closed_at < ?",
             [(period.end - pd.DateOffset(months=12)).to_pydatetime(),
              period.end.to_pydatetime()]).df()
+        revenue = con.execute("SELECT account_id, date, amount FROM revenue WHERE date < ?",
+                              [period.end.to_pydatetime()]).df()
     edges, notes = learn_band_edges(won, period, team_profiles(settings, won["team"]))
     target.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(target, {"period": period.label, "band_edges": edges,
-                               "band_notes": notes, "reference": "won deals, 12 months"})
+    payload = {"period": period.label, "band_edges": edges, "band_notes": notes,
+               "reference": "won deals, 12 months"}
+    if len(revenue):
+        pred, summary = clv_reference(revenue, period.end)
+        if pred is not None:
+            clv_file = target.with_name("clv.csv")
+            tmp = clv_file.with_name(".clv.csv.tmp")
+            pred.rename_axis("account_id").reset_index().to_csv(tmp, index=False)
+            os.replace(tmp, clv_file)
+            summary["file"] = clv_file.name
+        payload["clv"] = summary
+    write_json_atomic(target, payload)
     return target
 
 

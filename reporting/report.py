@@ -23,6 +23,7 @@ from . import metrics, plots
 from . import store as _store
 from .metrics.ratings import team_profiles
 from .metrics.suite import Analysis, analyse
+from .models.reference import clv_reference
 from .params import ReportSettings, load_settings
 from .periods import Period, parse_period
 
@@ -105,9 +106,17 @@ def build(
     shared = json.loads(Path(artifacts).read_text(encoding="utf-8")) if artifacts else {}
     since = p.start - pd.DateOffset(months=history_months)
     data = _store.load(store, region=region, team=team, since=since, until=p.end)
+    clv = shared.get("clv")
+    if clv is not None and clv.get("file"):
+        pred = pd.read_csv(Path(artifacts).with_name(clv["file"]),
+                           dtype={"account_id": str}).set_index("account_id")["predicted_value"]
+    elif len(data.revenue):  # a notebook run on its own: choose and fit on this slice
+        pred, clv = clv_reference(data.revenue, p.end)
+    else:
+        pred = None
     a = analyse(data.opportunities, p, settings, data.reps, data.stage_history, data.leads,
                 data.revenue, data.accounts, data.available(),
-                band_edges=shared.get("band_edges"))
+                band_edges=shared.get("band_edges"), predicted_value=pred, clv_model=clv)
     return ReportContext(region=region, team=team, period=p, settings=settings, data=data, a=a,
                          generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
@@ -255,6 +264,7 @@ def metrics_payload(ctx: ReportContext) -> dict[str, Any]:
         "band_mix": _records(a.band_mix),
         "aging": {str(k): {str(c): int(v) for c, v in row.items()}
                   for k, row in a.aging.iterrows()},
+        "clv_model": a.clv_model,
         "acquirers": _records(a.acquirers),
         "account_managers": _records(a.managers),
         "not_computable": {k: v for k, v in a.missing.items() if v},
@@ -387,11 +397,11 @@ def show_rep_table(ctx: ReportContext, key: str, limit: int = 15) -> None:
 PERSON_TABLES = {
     "acquirers": ("Customer value by acquiring rep", [
         ("person", "Acquired by", "text"), ("accounts", "Accounts", "int"),
-        ("avg_value", "Avg revenue", "money"), ("churn_rate", "Churned", "pct"),
-        ("total_value", "Total revenue", "money")]),
+        ("avg_value", "Avg revenue", "money"), ("avg_predicted_value", "Predicted 12m", "money"),
+        ("churn_rate", "Churned", "pct"), ("total_value", "Total revenue", "money")]),
     "managers": ("Customer value by account manager", [
         ("person", "Account manager", "text"), ("accounts", "Accounts", "int"),
-        ("avg_value", "Avg revenue", "money"),
+        ("avg_value", "Avg revenue", "money"), ("avg_predicted_value", "Predicted 12m", "money"),
         ("expansion_per_account", "Expansion / account", "money"),
         ("churn_rate", "Churned", "pct")]),
 }
@@ -403,6 +413,7 @@ def show_person_table(ctx: ReportContext, key: str, limit: int = 12) -> None:
     if frame.empty:
         return
     caption, columns = PERSON_TABLES[key]
+    columns = [c for c in columns if c[0] in frame.columns]
     show_table(frame.sort_values("avg_value", ascending=False), columns, caption, limit)
 
 
@@ -444,3 +455,27 @@ def show_deal_size(ctx: ReportContext, top_reps: int = 20) -> None:
             ax = plots.band_mix(mix, reps)
             ax.set_title(f"Deal-size mix per rep, {prof} teams (won deals in the period)")
             show_chart(ax)
+
+
+def clv_note(ctx: ReportContext) -> str:
+    """Which CLV model the report uses and how it backtested against the naive baseline."""
+    m = ctx.a.clv_model
+    if not m:
+        return "No customer-value model: the data has no revenue table."
+    if "model" not in m:
+        return f"No customer-value model could be fitted: {m.get('error', 'unknown reason')}."
+    b = m["backtest"]
+    base = b["baseline"]
+    names = {"bgnbd": "BG/NBD (purchases) with average spend",
+             "gamma-gamma": "BG/NBD with Gamma-Gamma spend", "segments": "RFM-segment",
+             "regressor": "gradient-boosted regressor", "sbg": "shifted-beta-geometric retention"}
+    scores = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} (not fitted)"
+                       for k, v in m.get("candidates", {}).items())
+    return (
+        f"Predicted value = revenue expected over the next {m['horizon_days']} days from the "
+        f"{names.get(m['model'], m['model'])} model, chosen by backtest on the last {m['holdout_months']} months "
+        f"({b['n_customers']:,} accounts): aggregate error {b['aggregate_error']:+.0%} "
+        f"(naive baseline {base['aggregate_error']:+.0%}), Spearman rank correlation "
+        f"{b['spearman']:.2f} (baseline {base['spearman']:.2f}), top-decile capture "
+        f"{b['top_decile_capture']:.0%}. Scores (lower is better): {scores}."
+    )

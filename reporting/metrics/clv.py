@@ -34,7 +34,8 @@ def value_by_person(history: pd.DataFrame, role: str) -> pd.DataFrame:
     """Roll account history up to the acquiring rep (``role="acquired_by"``: acquisition
     quality) or to the account manager (``role="account_manager"``: retention and
     expansion). Columns: person, accounts, avg_value, total_value, churn_rate (churned /
-    accounts at least a year old), expansion_per_account."""
+    accounts at least a year old), expansion_per_account, and avg_predicted_value when the
+    history carries a model's ``predicted_value`` per account."""
     h = history.dropna(subset=[role])
     old = h["tenure_days"] >= 365
     g = h.groupby(role)
@@ -46,5 +47,7 @@ def value_by_person(history: pd.DataFrame, role: str) -> pd.DataFrame:
             lambda s: s > 0),
         "expansion_per_account": g["expansion"].mean(),
     })
+    if "predicted_value" in h:
+        out["avg_predicted_value"] = g["predicted_value"].mean()
     out.index.name = "person"
     return out.reset_index()

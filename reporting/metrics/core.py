@@ -86,6 +86,13 @@ DEFINITIONS: dict[str, str] = {
         "rate = churned / accounts at least a year old, per acquiring rep. Expansion per "
         "account: expansion revenue / accounts, per account manager."
     ),
+    "predicted_clv": (
+        "Predicted customer value: revenue each account is expected to bring over the next "
+        "12 months, from the model that backtests best on this company's revenue (BG/NBD "
+        "with average spend, Gamma-Gamma spend, RFM segments, a gradient-boosted regressor "
+        "or shifted-beta-geometric retention), scored by |aggregate error| + (1 - Spearman) "
+        "on the last 6 months held out; averaged per acquiring rep and account manager."
+    ),
     "ratings": (
         "Ratings: good / watch / bad against params/baselines.yaml per business profile "
         "(team name patterns in params/report.yaml); a scope that mixes profiles is judged "

@@ -50,6 +50,7 @@ class Analysis:
     ratings: dict[str, str | None]
     missing: dict[str, str | None]
     findings: list = field(default_factory=list)
+    clv_model: dict | None = None
 
 
 def win_rate_trend(opps: pd.DataFrame, as_of: pd.Timestamp, months: int = 12) -> pd.DataFrame:
@@ -126,6 +127,8 @@ def analyse(
     accounts: pd.DataFrame | None = None,
     available: dict[str, bool] | None = None,
     band_edges: dict[str, list[float]] | None = None,
+    predicted_value: pd.Series | None = None,
+    clv_model: dict | None = None,
 ) -> Analysis:
     """Compute every figure a report shows for ``period`` from canonical frames.
 
@@ -190,6 +193,8 @@ def analyse(
     # customer value
     if revenue is not None and accounts is not None and len(revenue) and len(accounts):
         acc = clv.account_history(revenue, accounts, p.end)
+        if predicted_value is not None:
+            acc["predicted_value"] = acc["account_id"].map(predicted_value).fillna(0.0)
         acquirers = clv.value_by_person(acc, "acquired_by")
         managers = clv.value_by_person(acc, "account_manager")
     else:
@@ -239,5 +244,6 @@ def analyse(
         thresholds=thresholds, profile_weights=weights, headline=head, ratings=ratings,
         missing=requirements(available, opps),
     )
+    a.clv_model = clv_model
     a.findings = make_findings(a)
     return a

@@ -1,0 +1,51 @@
+"""Predicted customer value for a report: the model that backtests best on the data at
+hand, refitted on everything up to the period end.
+
+Used once per run (saved as a run artifact) or, in a notebook run alone, on the slice.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .backtest import CRITERION, _canonical, choose_model, fit_predict
+
+
+def clv_reference(revenue: pd.DataFrame, period_end: pd.Timestamp, holdout_months: int = 6,
+                  horizon_days: int = 365, time_unit: str = "week"
+                  ) -> tuple[pd.Series | None, dict]:
+    """Choose a CLV model by backtest and predict each account's revenue over the next
+    ``horizon_days`` after ``period_end``.
+
+    The backtest calibrates on revenue before ``period_end - holdout_months`` and predicts
+    the last ``holdout_months``; the winner (lowest |aggregate error| + (1 - Spearman)) is
+    refitted on all revenue before ``period_end``. Returns the predictions (indexed by
+    account_id; None when no model could be fitted) and a summary with the model, its
+    backtest figures against the naive baseline, and every candidate's score or error.
+    """
+    rev = revenue[(revenue["date"] < period_end) & (revenue["amount"] > 0)]
+    holdout_start = period_end - pd.DateOffset(months=holdout_months)
+    summary: dict = {"horizon_days": horizon_days, "holdout_months": holdout_months,
+                     "criterion": CRITERION, "transactions": int(len(rev)),
+                     "accounts": int(rev["account_id"].nunique())}
+    if rev.empty or (rev["date"] < holdout_start).sum() == 0:
+        summary["error"] = "no revenue before the backtest window"
+        return None, summary
+    try:
+        best, results = choose_model(
+            rev, "account_id", "date", "amount",
+            calibration_end=holdout_start - pd.Timedelta(days=1),
+            holdout_end=period_end - pd.Timedelta(days=1), time_unit=time_unit,
+            candidates=("bgnbd", "gamma-gamma", "segments", "regressor", "sbg"))
+    except ValueError as exc:
+        summary["error"] = str(exc)
+        return None, summary
+    summary["model"] = best
+    summary["backtest"] = results[best].to_dict()
+    summary["candidates"] = {k: (v.to_dict()["score"] if not isinstance(v, str) else v)
+                             for k, v in results.items()}
+    tx = _canonical(rev, "account_id", "date", "amount")
+    pred, info = fit_predict(tx, period_end - pd.Timedelta(days=1), horizon_days, best,
+                             time_unit)
+    summary["params"] = {k: float(v) for k, v in info.get("params", {}).items()}
+    return pred.rename("predicted_value"), summary
