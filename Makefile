@@ -30,7 +30,8 @@ demo: sysdeps install
 	$(BIN)/crm-report demo-data --seed $(SEED) --scale $(SCALE) --store $(STORE)
 	$(BIN)/crm-report run --region all --period $(PERIOD) --store $(STORE)
 
-test: sysdeps install
+test: install
+	@bash scripts/sysdeps.sh --test
 	$(BIN)/python -m pytest
 
 lint: install

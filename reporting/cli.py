@@ -140,6 +140,8 @@ def run(
     region: Annotated[str, typer.Option(help="region name, or 'all' for every region")] = "all",
     team: Annotated[str, typer.Option(help="team name (one report per team), or 'all'")] = "all",
     report: Annotated[str | None, typer.Option(help="a report name from params/schedule.yaml")] = None,
+    notebook: Annotated[str | None, typer.Option(
+        help="notebook name: monthly_sales_report (default) or rep_scorecard")] = None,
     store: StoreOpt = None,
     reports: Annotated[Path, typer.Option(help="output folder")] = Path("reports"),
     params: Annotated[Path | None, typer.Option(help="params folder")] = None,
@@ -157,8 +159,8 @@ def run(
 
     try:
         p = parse_period(period)
-        nb = None
-        if report:
+        nb = notebook
+        if report and not notebook:
             defs = {r.name: r for r in load_schedule(params).reports}
             if report not in defs:
                 raise ReportingError(f"--report {report!r}: schedule.yaml defines "

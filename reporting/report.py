@@ -274,11 +274,11 @@ def metrics_payload(ctx: ReportContext) -> dict[str, Any]:
 # --------------------------------------------------------------------------- sections
 
 
-def show_cover(ctx: ReportContext) -> None:
+def show_cover(ctx: ReportContext, title: str | None = None) -> None:
     show_html(
         "cover.html.j2",
         company=ctx.settings.company,
-        title=ctx.settings.title,
+        title=title or ctx.settings.title,
         scope=ctx.scope,
         period_title=ctx.period.title,
         period_start=ctx.period.start.date().isoformat(),
@@ -479,3 +479,72 @@ def clv_note(ctx: ReportContext) -> str:
         f"{b['spearman']:.2f} (baseline {base['spearman']:.2f}), top-decile capture "
         f"{b['top_decile_capture']:.0%}. Scores (lower is better): {scores}."
     )
+
+
+def scorecard_rows(ctx: ReportContext, rep: str) -> list[dict[str, Any]]:
+    """The five metrics for one rep against the median rep of the rep's team."""
+    s = ctx.summary.set_index("group")
+    r = s.loc[rep]
+    mates = s[s["team"] == r.get("team")] if "team" in s else s
+    cur = ctx.settings.currency
+    rows: list[dict[str, Any]] = []
+
+    def add(label, col, fmt, rating=None):
+        if col not in s:
+            return
+        rows.append({"label": label, "rep": fmt(r[col]), "team": fmt(mates[col].median()),
+                     "rating": rating})
+
+    def money(v):
+        return fmt_money(v, cur)
+
+    add("Deals won", "won", fmt_num)
+    add("Deals lost", "lost", fmt_num)
+    add("Win rate", "win_rate", fmt_pct, r.get("rating"))
+    add("Median cycle of won deals (days)", "median_cycle_days_won", fmt_num)
+    add("Median days to close incl. open deals", "km_median_days", fmt_num)
+    add("Average won deal", "avg_won_amount", money)
+    add("Median won deal", "median_won_amount", money)
+    mix = ctx.a.band_mix
+    if len(mix):
+        mine = mix[mix["group"] == rep].set_index("band")
+        for band in ("small", "medium", "large"):
+            if band in mine.index:
+                b = mine.loc[band]
+                target = b["target_share"]
+                rows.append({"label": f"Share of {band} deals", "rep": fmt_pct(b["share"]),
+                             "team": fmt_pct(b["team_share"]),
+                             "rating": f"target {fmt_pct(target)}" if pd.notna(target) else None})
+    add("Open deals at period end", "open_count", fmt_num)
+    add("Stale open deals", "stale_or_old", fmt_num)
+    add("Months of pipeline", "bloat_months", lambda v: fmt_num(v, 1))
+    add("Lost deals closed when stale", "lost_when_tired_share", fmt_pct)
+    if pd.notna(r.get("capacity")):
+        rows.append({"label": "Open deals / capacity", "rep":
+                     fmt_pct(r["open_count"] / r["capacity"]) if r["capacity"] else "–",
+                     "team": "–", "rating": None})
+    for frame, label, col, f in ((ctx.a.acquirers, "Avg revenue of accounts won", "avg_value", money),
+                                 (ctx.a.acquirers, "Churn of accounts won", "churn_rate", fmt_pct),
+                                 (ctx.a.acquirers, "Predicted 12-month value per account won",
+                                  "avg_predicted_value", money),
+                                 (ctx.a.managers, "Expansion per account managed",
+                                  "expansion_per_account", money)):
+        if len(frame) and col in frame and rep in set(frame["person"]):
+            peers = frame[frame["person"].isin(mates.index)]
+            rows.append({"label": label,
+                         "rep": f(frame.set_index("person").loc[rep, col]),
+                         "team": f(peers[col].median()) if len(peers) else "–", "rating": None})
+    return rows
+
+
+def show_scorecards(ctx: ReportContext) -> None:
+    """One page per rep of the scope: the five metrics against the team's median rep."""
+    s = ctx.summary.sort_values(["team", "group"], na_position="last") if "team" in \
+        ctx.summary else ctx.summary.sort_values("group")
+    by_subject: dict[str, list[str]] = {}
+    for f in ctx.a.findings:
+        by_subject.setdefault(f.subject, []).append(f.text)
+    for _, r in s.iterrows():
+        show_html("scorecard.html.j2", rep=r["group"], team=r.get("team") or "no team",
+                  profile=r.get("profile"), period_title=ctx.period.title,
+                  rows=scorecard_rows(ctx, r["group"]), findings=by_subject.get(r["group"], []))

@@ -3,6 +3,8 @@
 # root; otherwise prints the exact apt-get line and stops.
 set -euo pipefail
 PKGS=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils)
+# `--test` adds what the test suite needs: a real browser for the HTML checks.
+if [ "${1:-}" = "--test" ]; then PKGS+=(chromium); fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -129,3 +129,42 @@ def test_opportunities_only_export_still_reports(tmp_path):
     assert "needs the revenue and accounts tables" in text
     assert "missing required field created_at" in text  # the quarantine is in the appendix
     assert json.loads((res.output_dir / "metrics.json").read_text())["headline"]["won"]["value"] > 0
+
+
+HOSTILE = [
+    '<img src="file:///etc/passwd">',
+    "<script>alert(1)</script>",
+    '<a href="javascript:alert(1)">x</a>',
+    "<style>@import url(http://127.0.0.1:9/x.css)</style>",
+    "\u202eevil\u200b name",
+    "x" * 3000,
+]
+
+
+def test_hostile_crm_text_renders_as_text(demo_tables, tmp_path):
+    """Rep, team, account and deal names written by outsiders end up as plain text."""
+    from reporting.store import replace_all
+
+    t = {k: v.copy() for k, v in demo_tables.items()}
+    opps = t["opportunities"]
+    emea = opps.index[opps["region"] == "EMEA"]
+    victim = opps.loc[emea[0], "owner"]
+    evil_rep = HOSTILE[0]
+    for name in ("opportunities",):
+        t[name]["owner"] = t[name]["owner"].replace(victim, evil_rep)
+    t["reps"]["rep_id"] = t["reps"]["rep_id"].replace(victim, evil_rep)
+    t["opportunities"]["name"] = [HOSTILE[i % len(HOSTILE)] for i in range(len(opps))]
+    t["accounts"]["name"] = [HOSTILE[i % len(HOSTILE)] for i in range(len(t["accounts"]))]
+    t["opportunities"].loc[emea[:50], "source"] = HOSTILE[1]
+    store = tmp_path / "evil.duckdb"
+    replace_all(store, t)
+    res = run_report("EMEA", "2026-09", store=store, reports_dir=tmp_path / "out")
+    html = res.html.read_text()
+    assert "<script" not in html.lower() and "<img src=\"file" not in html
+    assert "javascript:" not in html.replace("javascript:alert(1)&quot;", "")
+    assert re.search(r"&lt;img src=(&quot;|\")file:///etc/passwd(&quot;|\")&gt;", html)  # shown as text
+    text = pdf_text(res.pdf)
+    assert "root:" not in text
+    assert list((tmp_path / "out").rglob("*")) and all(
+        p.resolve().is_relative_to((tmp_path / "out").resolve())
+        for p in (tmp_path / "out").rglob("*"))

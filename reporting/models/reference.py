@@ -32,7 +32,7 @@ def clv_reference(revenue: pd.DataFrame, period_end: pd.Timestamp, holdout_month
         summary["error"] = "no revenue before the backtest window"
         return None, summary
     try:
-        best, results = choose_model(
+        _, results = choose_model(
             rev, "account_id", "date", "amount",
             calibration_end=holdout_start - pd.Timedelta(days=1),
             holdout_end=period_end - pd.Timedelta(days=1), time_unit=time_unit,
@@ -40,12 +40,25 @@ def clv_reference(revenue: pd.DataFrame, period_end: pd.Timestamp, holdout_month
     except ValueError as exc:
         summary["error"] = str(exc)
         return None, summary
-    summary["model"] = best
-    summary["backtest"] = results[best].to_dict()
     summary["candidates"] = {k: (v.to_dict()["score"] if not isinstance(v, str) else v)
                              for k, v in results.items()}
     tx = _canonical(rev, "account_id", "date", "amount")
-    pred, info = fit_predict(tx, period_end - pd.Timedelta(days=1), horizon_days, best,
-                             time_unit)
-    summary["params"] = {k: float(v) for k, v in info.get("params", {}).items()}
-    return pred.rename("predicted_value"), summary
+    ranked = sorted((k for k, v in results.items() if not isinstance(v, str)),
+                    key=lambda k: results[k].score)
+    refit_errors = {}
+    for name in ranked:  # the best that also fits on the full history
+        try:
+            pred, info = fit_predict(tx, period_end - pd.Timedelta(days=1), horizon_days,
+                                     name, time_unit)
+        except ValueError as exc:
+            refit_errors[name] = str(exc)
+            continue
+        summary["model"] = name
+        summary["backtest"] = results[name].to_dict()
+        summary["params"] = {k: float(v) for k, v in info.get("params", {}).items()}
+        if refit_errors:
+            summary["refit_errors"] = refit_errors
+        return pred.rename("predicted_value"), summary
+    summary["error"] = "no model could be refitted on the full history: " + "; ".join(
+        f"{k}: {v}" for k, v in refit_errors.items())
+    return None, summary
