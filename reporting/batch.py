@@ -43,6 +43,7 @@ class Job:
     params_dir: str | None = None
     artifacts: str | None = None
     timeout: int = 600
+    language: str = "en"
     manifest: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -99,7 +100,7 @@ def run_job(job: Job) -> JobResult:
         try:
             res = run_report(job.region, job.period, job.team, job.store, job.reports_dir,
                              job.params_dir, job.notebook, job.timeout, job.artifacts,
-                             job.manifest)
+                             job.manifest, job.language)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status
             if _is_dead_kernel(exc) and attempts < 2:
                 continue

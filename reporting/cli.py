@@ -149,6 +149,7 @@ def run(
     executor: Executor = "local",
     scheduler: Scheduler = None,
     timeout: Annotated[int, typer.Option(help="seconds allowed per notebook cell")] = 600,
+    language: Annotated[str, typer.Option(help="en, or fa (Persian, right to left)")] = "en",
 ) -> None:
     """Execute and render the report of a region (or of every region) for a period."""
     from .batch import build_artifacts, make_jobs, notebook_path, run_batch, write_indexes
@@ -180,7 +181,7 @@ def run(
         art = build_artifacts(_store(store), p, params, reports / p.label / "_run" / "artifacts.json")
         common = {"store": str(_store(store)), "reports_dir": str(reports),
                   "params_dir": str(params) if params else None, "artifacts": str(art),
-                  "notebook": notebook_path(nb), "timeout": timeout,
+                  "notebook": notebook_path(nb), "timeout": timeout, "language": language,
                   "report": report or "monthly-regional"}
         if team.lower() == "all":
             jobs = make_jobs(p.label, targets, **common)

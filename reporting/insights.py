@@ -13,14 +13,28 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class Finding:
-    """One finding: its text, the figure behind it, and a score used for ranking."""
+    """One finding: a message template with its figures, the figure behind it, and a
+    score used for ranking. ``text`` is the English sentence; :meth:`render` gives it in
+    another language through the message catalogue."""
 
-    text: str
+    template: str
+    params: dict
     metric: str
     subject: str
     value: float
     reference: float
     score: float
+
+    @property
+    def text(self) -> str:
+        return self.template.format(**self.params)
+
+    def render(self, language: str = "en") -> str:
+        from .i18n import localize_numbers, tr
+
+        if language == "en":
+            return self.text
+        return localize_numbers(tr(self.template, language).format(**self.params), language)
 
 
 def rep_findings(summary: pd.DataFrame, min_closed: int = 3) -> list[Finding]:
@@ -30,10 +44,10 @@ def rep_findings(summary: pd.DataFrame, min_closed: int = 3) -> list[Finding]:
     if summary.empty:
         return []
     if "team" not in summary or summary["team"].isna().all():
-        return _findings(summary, min_closed, "the median")
+        return _findings(summary, min_closed, "team")
     out: list[Finding] = []
     for team, grp in summary.groupby("team", sort=True):
-        out.extend(_findings(grp, min_closed, f"the {team} median"))
+        out.extend(_findings(grp, min_closed, str(team)))
     return sorted(out, key=lambda f: -f.score)
 
 
@@ -44,9 +58,10 @@ def _findings(s: pd.DataFrame, min_closed: int, ref: str) -> list[Finding]:
         if med_open and r["open_count"] >= 2 * med_open and r["open_count"] >= 5:
             stale = r["stale_open_count"] / r["open_count"]
             out.append(Finding(
-                f"{r['group']} holds {int(r['open_count'])} open opportunities, "
-                f"{r['open_count'] / med_open:.1f}x {ref} of {med_open:.0f}; "
-                f"{stale:.0%} are stale.",
+                "{rep} holds {n:.0f} open opportunities, {ratio:.1f}x the {team} median of "
+                "{median:.0f}; {stale:.0%} are stale.",
+                {"rep": r["group"], "n": r["open_count"], "ratio": r["open_count"] / med_open,
+                 "team": ref, "median": med_open, "stale": stale},
                 "open_count", str(r["group"]), float(r["open_count"]), float(med_open),
                 r["open_count"] / med_open,
             ))
@@ -60,9 +75,11 @@ def _findings(s: pd.DataFrame, min_closed: int, ref: str) -> list[Finding]:
             cyc = r["median_cycle_days_won"]
             if pd.notna(cyc) and med_cycle and c > med_closed and cyc >= 1.4 * med_cycle:
                 out.append(Finding(
-                    f"{r['group']} closed {int(c)} deals ({ref}: {med_closed:.0f}) but with a "
-                    f"median cycle of {cyc:.0f} days, {cyc / med_cycle:.1f}x {ref} of "
-                    f"{med_cycle:.0f}: many deals, slowly.",
+                    "{rep} closed {n:.0f} deals (the {team} median: {median_n:.0f}) but with a "
+                    "median cycle of {cycle:.0f} days, {ratio:.1f}x the {team} median of "
+                    "{median:.0f}: many deals, slowly.",
+                    {"rep": r["group"], "n": c, "team": ref, "median_n": med_closed,
+                     "cycle": cyc, "ratio": cyc / med_cycle, "median": med_cycle},
                     "median_cycle_days_won", str(r["group"]), float(cyc), float(med_cycle),
                     cyc / med_cycle,
                 ))
@@ -71,8 +88,10 @@ def _findings(s: pd.DataFrame, min_closed: int, ref: str) -> list[Finding]:
             a = r["median_won_amount"]
             if pd.notna(a) and med_amount and r["won"] >= min_closed and a <= 0.5 * med_amount:
                 out.append(Finding(
-                    f"{r['group']}'s median won deal is {a:,.0f}, {a / med_amount:.0%} of "
-                    f"{ref} ({med_amount:,.0f}): mostly small deals.",
+                    "{rep}'s median won deal is {amount:,.0f}, {share:.0%} of the {team} "
+                    "median ({median:,.0f}): mostly small deals.",
+                    {"rep": r["group"], "amount": a, "share": a / med_amount, "team": ref,
+                     "median": med_amount},
                     "median_won_amount", str(r["group"]), float(a), float(med_amount),
                     med_amount / a if a else 10.0,
                 ))
@@ -98,9 +117,11 @@ def customer_findings(acquirers: pd.DataFrame, managers: pd.DataFrame,
             for _, r in grp.iterrows():
                 if r["churn_rate"] >= 1.5 * med and r["churn_rate"] >= 0.3:
                     out.append(Finding(
-                        f"{r['person']}'s won customers churn: {r['churn_rate']:.0%} of the "
-                        f"accounts they acquired (a year old or more) stopped buying, against "
-                        f"{med:.0%} for {prof} peers; average value {r['avg_value']:,.0f}.",
+                        "{rep}'s won customers churn: {churn:.0%} of the accounts they "
+                        "acquired (a year old or more) stopped buying, against {median:.0%} "
+                        "for {profile} peers; average value {value:,.0f}.",
+                        {"rep": r["person"], "churn": r["churn_rate"], "median": med,
+                         "profile": prof, "value": r["avg_value"]},
                         "churn_rate", str(r["person"]), float(r["churn_rate"]), float(med),
                         r["churn_rate"] / med,
                     ))
@@ -116,9 +137,12 @@ def customer_findings(acquirers: pd.DataFrame, managers: pd.DataFrame,
                 # material: at least 2x peers and at least 15% of the accounts' value
                 if r["expansion_per_account"] >= 2 * med and share >= 0.15:
                     out.append(Finding(
-                        f"{r['person']}'s accounts expand: {r['expansion_per_account']:,.0f} "
-                        f"of expansion revenue per account, {r['expansion_per_account'] / med:.1f}x "
-                        f"the {prof} account managers' median of {med:,.0f}.",
+                        "{rep}'s accounts expand: {value:,.0f} of expansion revenue per "
+                        "account, {ratio:.1f}x the {profile} account managers' median of "
+                        "{median:,.0f}.",
+                        {"rep": r["person"], "value": r["expansion_per_account"],
+                         "ratio": r["expansion_per_account"] / med, "profile": prof,
+                         "median": med},
                         "expansion_per_account", str(r["person"]),
                         float(r["expansion_per_account"]), float(med),
                         r["expansion_per_account"] / med,
@@ -137,9 +161,11 @@ def pipeline_findings(summary: pd.DataFrame, pipeline: pd.DataFrame) -> list[Fin
         share = r["lost_when_tired_share"]
         if share >= 0.3 and share >= 2 * max(med, 0.05):
             out.append(Finding(
-                f"{r['group']} closed {int(r['lost_when_tired'])} of {int(r['lost'])} lost "
-                f"deals ({share:.0%}) only after they had gone stale, against a median of "
-                f"{med:.0%}: deals are given up, not disqualified.",
+                "{rep} closed {tired:.0f} of {lost:.0f} lost deals ({share:.0%}) only after "
+                "they had gone stale, against a median of {median:.0%}: deals are given up, "
+                "not disqualified.",
+                {"rep": r["group"], "tired": r["lost_when_tired"], "lost": r["lost"],
+                 "share": share, "median": med},
                 "lost_when_tired_share", str(r["group"]), float(share), float(med),
                 share / max(med, 0.05),
             ))
@@ -154,9 +180,10 @@ def funnel_findings(funnel: pd.DataFrame) -> list[Finding]:
     worst = f.loc[f["conversion_to_next"].idxmin()]
     nxt = funnel["stage"].iloc[funnel.index.get_loc(worst.name) + 1]
     return [Finding(
-        f"The funnel leaks most at {worst['stage']}: {worst['conversion_to_next']:.0%} of the "
-        f"{int(worst['reached'])} closed deals that reached it went on to {nxt}; "
-        f"{int(worst['lost_here'])} were lost there.",
+        "The funnel leaks most at {stage}: {rate:.0%} of the {reached:.0f} closed deals that "
+        "reached it went on to {next}; {lost:.0f} were lost there.",
+        {"stage": worst["stage"], "rate": worst["conversion_to_next"],
+         "reached": worst["reached"], "next": nxt, "lost": worst["lost_here"]},
         "stage_conversion", str(worst["stage"]), float(worst["conversion_to_next"]),
         float(f["conversion_to_next"].median()), 1.0,
     )]

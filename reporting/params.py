@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import (
@@ -103,6 +104,7 @@ class ReportSettings(_Strict):
     title: str = "Monthly Sales Report"
     currency: str = "USD"
     stale_days: int = Field(45, ge=1, le=3650)
+    calendar: Literal["gregorian", "jalali"] = "gregorian"
     max_interval_width: float = Field(
         0.3, gt=0, le=1, description="wider 95% win-rate interval: too few deals to judge"
     )

@@ -43,10 +43,19 @@ class AssetsOnlyFetcher(URLFetcher):
         return super().fetch(url, headers)
 
 
-def _css(branding: Branding | None) -> str:
+_FA_PAGE = """
+@page { @bottom-right { content: "صفحه‌ی " counter(page, persian) " از " counter(pages, persian); }
+        @bottom-left { content: string(company); } }
+@page cover { @bottom-right { content: none; } @bottom-left { content: none; } }
+"""
+
+
+def _css(branding: Branding | None, language: str = "en") -> str:
     css = (ASSETS / "report.css").read_text(encoding="utf-8")
     if branding is not None:
         css += f"\n:root {{ --primary: {branding.primary}; --accent: {branding.accent}; }}\n"
+    if language == "fa":
+        css += _FA_PAGE
     return css
 
 
@@ -59,7 +68,7 @@ def notebook_to_html(
     resources = {
         "report": {
             "title": title,
-            "css": _css(branding),
+            "css": _css(branding, language),
             "language": language,
             "dir": "rtl" if language == "fa" else "ltr",
             "show_text": False,

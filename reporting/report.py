@@ -21,6 +21,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from . import metrics, plots
 from . import store as _store
+from .exceptions import ParamsError
+from .i18n import LANGUAGES, format_date, localize_html, localize_numbers, period_title, tr
 from .metrics.ratings import team_profiles
 from .metrics.suite import Analysis, analyse
 from .models.reference import clv_reference
@@ -68,11 +70,20 @@ class ReportContext:
     data: _store.Dataset
     a: Analysis
     generated_at: str = ""
+    language: str = "en"
 
     @property
     def scope(self) -> str:
         parts = [p for p in (self.region, self.team) if p and p.lower() != "all"]
-        return " / ".join(parts) or "All regions"
+        return " / ".join(parts) or self.t("All regions")
+
+    def t(self, text: str) -> str:
+        """``text`` in the report's language."""
+        return tr(text, self.language)
+
+    @property
+    def period_title(self) -> str:
+        return period_title(self.period, self.language, self.settings.calendar)
 
     @property
     def opps(self) -> pd.DataFrame:
@@ -94,6 +105,7 @@ def build(
     store: str | None = None,
     params_dir: str | None = None,
     artifacts: str | None = None,
+    language: str = "en",
     history_months: int = 13,
 ) -> ReportContext:
     """Load the slice of the store a report needs and compute its figures.
@@ -103,6 +115,8 @@ def build(
     history cover the same period last year and the trailing-12-month baselines."""
     p = parse_period(period)
     settings = load_settings(params_dir)
+    if language not in LANGUAGES:
+        raise ParamsError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
     shared = json.loads(Path(artifacts).read_text(encoding="utf-8")) if artifacts else {}
     since = p.start - pd.DateOffset(months=history_months)
     data = _store.load(store, region=region, team=team, since=since, until=p.end)
@@ -118,19 +132,42 @@ def build(
                 data.revenue, data.accounts, data.available(),
                 band_edges=shared.get("band_edges"), predicted_value=pred, clv_model=clv)
     return ReportContext(region=region, team=team, period=p, settings=settings, data=data, a=a,
-                         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+                         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                         language=language)
 
 
 # --------------------------------------------------------------------------- display
 
 
-def show_html(template: str, **values: Any) -> None:
-    """Render a fragment from ``templates/fragments`` (autoescaped) and display it."""
-    display(HTML(_env.get_template(template).render(**values)))
+def render_fragment(template: str, language: str = "en", **values: Any) -> str:
+    """A fragment from ``templates/fragments``, autoescaped, in ``language`` (its ``_()``
+    strings through the catalogue, Persian digits for ``fa``)."""
+    html = _env.get_template(template).render(_=lambda text: tr(text, language), **values)
+    return localize_html(html, language)
 
 
-def show_chart(ax) -> None:
-    """Display a chart as a 200-dpi PNG."""
+def show_html(template: str, language: str = "en", **values: Any) -> None:
+    """Render a fragment (see :func:`render_fragment`) and display it."""
+    display(HTML(render_fragment(template, language, **values)))
+
+
+def localize_axes(ax, language: str) -> None:
+    """Chart title, axis labels and legend entries through the catalogue."""
+    if language == "en":
+        return
+    ax.set_title(tr(ax.get_title(), language))
+    ax.set_xlabel(tr(ax.get_xlabel(), language))
+    ax.set_ylabel(tr(ax.get_ylabel(), language))
+    legend = ax.get_legend()
+    if legend is not None:
+        for text in legend.get_texts():
+            text.set_text(tr(text.get_text(), language))
+
+
+def show_chart(ax, ctx: ReportContext | None = None) -> None:
+    """Display a chart as a 200-dpi PNG (its text in the report's language)."""
+    if ctx is not None:
+        localize_axes(ax, ctx.language)
     display(Image(data=plots.figure_png(ax), format="png"))
 
 
@@ -160,22 +197,26 @@ def kpis(ctx: ReportContext) -> list[dict[str, Any]]:
     km = f.get("km_median_days")
     churn = f.get("churn_rate")
     bloat = f.get("bloat_months")
+    t = ctx.t
     tiles = [
-        ("Win rate", fmt_pct(f["win_rate"]), "win_rate", "pp", r.get("win_rate"),
-         f"{f['won']} won / {f['won'] + f['lost']} closed"
-         + (f"; leads converted {fmt_pct(lead)}" if lead is not None else "")),
-        ("Median cycle (won)", f"{fmt_num(f['median_cycle_days_won'])} days",
+        (t("Win rate"), fmt_pct(f["win_rate"]), "win_rate", "pp", r.get("win_rate"),
+         t("{won} won / {closed} closed").format(won=f["won"], closed=f["won"] + f["lost"])
+         + (t("; leads converted {rate}").format(rate=fmt_pct(lead)) if lead is not None
+            else "")),
+        (t("Median cycle (won)"), t("{n} days").format(n=fmt_num(f["median_cycle_days_won"])),
          "median_cycle_days_won", "rel", r.get("median_cycle_days_won"),
-         f"incl. open deals: {fmt_num(km)} days" if km is not None else "created to closed"),
-        ("Average won deal", fmt_money(f["avg_won_amount"], cur), "avg_won_amount", "rel",
-         None, f"median {fmt_money(f['median_won_amount'], cur)}"),
-        ("Revenue per account", fmt_money(f["avg_account_value"], cur), "avg_account_value",
-         "rel", None, f"to date; {fmt_pct(churn)} of year-old accounts churned"
-         if churn is not None else "to date, accounts in scope"),
-        ("Open deals per rep", fmt_num(f["open_per_rep"], 1), "open_per_rep", "rel",
+         t("incl. open deals: {n} days").format(n=fmt_num(km)) if km is not None
+         else t("created to closed")),
+        (t("Average won deal"), fmt_money(f["avg_won_amount"], cur), "avg_won_amount", "rel",
+         None, t("median {value}").format(value=fmt_money(f["median_won_amount"], cur))),
+        (t("Revenue per account"), fmt_money(f["avg_account_value"], cur), "avg_account_value",
+         "rel", None, t("to date; {rate} of year-old accounts churned").format(
+             rate=fmt_pct(churn)) if churn is not None else t("to date, accounts in scope")),
+        (t("Open deals per rep"), fmt_num(f["open_per_rep"], 1), "open_per_rep", "rel",
          r.get("stale_share"),
-         f"{f['stale_open_count']} of {f['open_count']} stale"
-         + (f"; {fmt_num(bloat, 1)} months of pipeline" if bloat is not None else "")),
+         t("{stale} of {open} stale").format(stale=f["stale_open_count"], open=f["open_count"])
+         + (t("; {months} months of pipeline").format(months=fmt_num(bloat, 1))
+            if bloat is not None else "")),
     ]
     out = []
     for label, value, key, kind, rating, note in tiles:
@@ -240,6 +281,7 @@ def metrics_payload(ctx: ReportContext) -> dict[str, Any]:
     return {
         "region": ctx.region,
         "team": ctx.team,
+        "language": ctx.language,
         "period": ctx.period.label,
         "period_start": ctx.period.start.date().isoformat(),
         "period_end": ctx.period.last_day.date().isoformat(),
@@ -275,26 +317,29 @@ def metrics_payload(ctx: ReportContext) -> dict[str, Any]:
 
 
 def show_cover(ctx: ReportContext, title: str | None = None) -> None:
+    cal = ctx.settings.calendar
     show_html(
         "cover.html.j2",
+        ctx.language,
         company=ctx.settings.company,
-        title=title or ctx.settings.title,
+        title=ctx.t(title or ctx.settings.title),
         scope=ctx.scope,
-        period_title=ctx.period.title,
-        period_start=ctx.period.start.date().isoformat(),
-        period_end=ctx.period.last_day.date().isoformat(),
-        as_of=ctx.data.as_of.date().isoformat() if ctx.data.as_of is not None else None,
+        period_title=ctx.period_title,
+        period_start=format_date(ctx.period.start.date(), ctx.language, cal),
+        period_end=format_date(ctx.period.last_day.date(), ctx.language, cal),
+        as_of=format_date(ctx.data.as_of.date(), ctx.language, cal)
+        if ctx.data.as_of is not None else None,
         generated_at=ctx.generated_at,
     )
 
 
 def findings(ctx: ReportContext, limit: int = 6) -> list[str]:
     """The top findings, ranked; each carries its figures."""
-    return [f.text for f in ctx.a.findings[:limit]]
+    return [f.render(ctx.language) for f in ctx.a.findings[:limit]]
 
 
 def show_summary(ctx: ReportContext) -> None:
-    show_html("summary.html.j2", tiles=kpis(ctx), insights=findings(ctx))
+    show_html("summary.html.j2", ctx.language, tiles=kpis(ctx), insights=findings(ctx))
 
 
 SECTIONS = {
@@ -335,11 +380,12 @@ SECTIONS = {
 
 def show_section(ctx: ReportContext, key: str) -> None:
     title, how, metric = SECTIONS[key]
-    show_html("section.html.j2", title=title, how_to_read=how, missing=ctx.missing.get(metric))
+    show_html("section.html.j2", ctx.language, title=ctx.t(title), how_to_read=ctx.t(how),
+              missing=ctx.missing.get(metric))
 
 
 def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str = "",
-               limit: int = 15) -> None:
+               limit: int = 15, language: str = "en") -> None:
     """A compact table: ``columns`` are (key, label, format) with format one of
     ``text``, ``int``, ``num1``, ``pct``, ``money``; at most ``limit`` rows."""
     def text(v) -> str:
@@ -348,8 +394,13 @@ def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
     fmt = {"text": text, "int": lambda v: fmt_num(v), "num1": lambda v: fmt_num(v, 1),
            "pct": fmt_pct, "money": fmt_money}
     rows = [[fmt[f](r[k]) for k, _, f in columns] for _, r in frame.head(limit).iterrows()]
-    cols = [{"label": label, "align": "" if f == "text" else "num"} for _, label, f in columns]
-    show_html("table.html.j2", columns=cols, rows=rows, caption=caption,
+    if language != "en":
+        rows = [[tr(v, language) if f == "text" and v in ("good", "watch", "bad",
+                 "too few deals to judge") else v for v, (_, _, f) in zip(row, columns, strict=True)]
+                for row in rows]
+    cols = [{"label": tr(label, language), "align": "" if f == "text" else "num"}
+            for _, label, f in columns]
+    show_html("table.html.j2", language, columns=cols, rows=rows, caption=tr(caption, language),
               more=len(frame) > limit, total=len(frame))
 
 
@@ -357,11 +408,12 @@ def show_quality(ctx: ReportContext) -> None:
     log = ctx.data.ingest_log.to_dict("records") if not ctx.data.ingest_log.empty else []
     q = ctx.data.quarantine.to_dict("records") if not ctx.data.quarantine.empty else []
     missing = [(k, v) for k, v in ctx.missing.items() if v]
-    show_html("quality.html.j2", log=log, quarantine=q, missing=missing)
+    show_html("quality.html.j2", ctx.language, log=log, quarantine=q, missing=missing)
 
 
 def show_methodology(ctx: ReportContext) -> None:
-    show_html("methodology.html.j2", definitions=list(metrics.DEFINITIONS.items()))
+    show_html("methodology.html.j2", ctx.language,
+              definitions=[(k, ctx.t(v)) for k, v in metrics.DEFINITIONS.items()])
 
 
 REP_TABLES = {
@@ -391,7 +443,7 @@ def show_rep_table(ctx: ReportContext, key: str, limit: int = 15) -> None:
     caption, sort, ascending, columns = REP_TABLES[key]
     columns = [c for c in columns if c[0] in ctx.summary.columns]
     frame = ctx.summary.sort_values(sort, ascending=ascending, na_position="last")
-    show_table(frame, columns, caption, limit)
+    show_table(frame, columns, caption, limit, ctx.language)
 
 
 PERSON_TABLES = {
@@ -414,71 +466,77 @@ def show_person_table(ctx: ReportContext, key: str, limit: int = 12) -> None:
         return
     caption, columns = PERSON_TABLES[key]
     columns = [c for c in columns if c[0] in frame.columns]
-    show_table(frame.sort_values("avg_value", ascending=False), columns, caption, limit)
+    show_table(frame.sort_values("avg_value", ascending=False), columns, caption, limit,
+               ctx.language)
 
 
-def show_note(text: str) -> None:
-    """A short narrative line (escaped)."""
-    show_html("note.html.j2", text=text)
+def show_note(ctx: ReportContext, text: str) -> None:
+    """A short narrative line (escaped), in the report's language."""
+    show_html("note.html.j2", ctx.language, text=text)
 
 
 def band_note(ctx: ReportContext) -> str:
     """Band edges per business profile, in currency."""
     cur = ctx.settings.currency
-    parts = []
-    for prof, edges in ctx.a.band_edges.items():
-        small, large = edges[0], edges[-1]
-        parts.append(f"{prof}: small < {fmt_money(small, cur)}, medium to "
-                     f"{fmt_money(large, cur)}, large above")
-    for prof, why in ctx.a.band_notes.items():
-        parts.append(f"{prof}: {why}")
-    return ("Deal-size bands (learned on the last 12 months of won deals, KMeans on log "
-            "amounts): " + "; ".join(parts) + ".") if parts else "No deal-size bands: no won deals."
+    parts = [ctx.t("{profile}: small < {small}, medium to {large}, large above").format(
+        profile=prof, small=fmt_money(edges[0], cur), large=fmt_money(edges[-1], cur))
+        for prof, edges in ctx.a.band_edges.items()]
+    parts += [f"{prof}: {why}" for prof, why in ctx.a.band_notes.items()]
+    if not parts:
+        return ctx.t("No deal-size bands: no won deals.")
+    return ctx.t("Deal-size bands (learned on the last 12 months of won deals, KMeans on log "
+                 "amounts): {parts}.").format(parts="; ".join(parts))
 
 
 def show_deal_size(ctx: ReportContext, top_reps: int = 20) -> None:
     """Per business profile: won-deal histogram with band edges and each rep's band mix."""
     won = ctx.opps[(ctx.opps["status"] == "won") & ctx.period.contains(ctx.opps["closed_at"])]
     profiles = team_profiles(ctx.settings, won["team"])
-    show_note(band_note(ctx))
+    show_note(ctx, band_note(ctx))
     for prof, edges in ctx.a.band_edges.items():
         amounts = won.loc[profiles == prof, "amount"]
         if amounts.empty:
             continue
         ax = plots.deal_size_histogram(amounts, edges)
-        ax.set_title(f"Won deal sizes, {prof} teams ({len(amounts)} deals)")
+        localize_axes(ax, ctx.language)
+        ax.set_title(f"{ax.get_title()}, {prof} ({len(amounts)})")
         show_chart(ax)
         mix = ctx.a.band_mix
         mix = mix[mix["profile"] == prof] if len(mix) else mix
         if len(mix):
             reps = (mix.groupby("group")["won"].sum().nlargest(top_reps).index.tolist())
             ax = plots.band_mix(mix, reps)
-            ax.set_title(f"Deal-size mix per rep, {prof} teams (won deals in the period)")
+            localize_axes(ax, ctx.language)
+            ax.set_title(f"{ax.get_title()}, {prof}", pad=18)
             show_chart(ax)
 
 
 def clv_note(ctx: ReportContext) -> str:
     """Which CLV model the report uses and how it backtested against the naive baseline."""
     m = ctx.a.clv_model
+    t = ctx.t
     if not m:
-        return "No customer-value model: the data has no revenue table."
+        return t("No customer-value model: the data has no revenue table.")
     if "model" not in m:
-        return f"No customer-value model could be fitted: {m.get('error', 'unknown reason')}."
+        return t("No customer-value model could be fitted: {error}.").format(
+            error=m.get("error", "unknown reason"))
     b = m["backtest"]
     base = b["baseline"]
     names = {"bgnbd": "BG/NBD (purchases) with average spend",
              "gamma-gamma": "BG/NBD with Gamma-Gamma spend", "segments": "RFM-segment",
              "regressor": "gradient-boosted regressor", "sbg": "shifted-beta-geometric retention"}
-    scores = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} (not fitted)"
+    scores = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} (–)"
                        for k, v in m.get("candidates", {}).items())
-    return (
-        f"Predicted value = revenue expected over the next {m['horizon_days']} days from the "
-        f"{names.get(m['model'], m['model'])} model, chosen by backtest on the last {m['holdout_months']} months "
-        f"({b['n_customers']:,} accounts): aggregate error {b['aggregate_error']:+.0%} "
-        f"(naive baseline {base['aggregate_error']:+.0%}), Spearman rank correlation "
-        f"{b['spearman']:.2f} (baseline {base['spearman']:.2f}), top-decile capture "
-        f"{b['top_decile_capture']:.0%}. Scores (lower is better): {scores}."
-    )
+    return localize_numbers(t(
+        "Predicted value = revenue expected over the next {days} days from the {model} model, "
+        "chosen by backtest on the last {months} months ({n} accounts): aggregate error "
+        "{err} (naive baseline {base_err}), Spearman rank correlation {rho} (baseline "
+        "{base_rho}), top-decile capture {top}. Scores (lower is better): {scores}.").format(
+        days=m["horizon_days"], model=names.get(m["model"], m["model"]),
+        months=m["holdout_months"], n=f"{b['n_customers']:,}",
+        err=f"{b['aggregate_error']:+.0%}", base_err=f"{base['aggregate_error']:+.0%}",
+        rho=f"{b['spearman']:.2f}", base_rho=f"{base['spearman']:.2f}",
+        top=f"{b['top_decile_capture']:.0%}", scores=scores), ctx.language)
 
 
 def scorecard_rows(ctx: ReportContext, rep: str) -> list[dict[str, Any]]:
@@ -492,7 +550,7 @@ def scorecard_rows(ctx: ReportContext, rep: str) -> list[dict[str, Any]]:
     def add(label, col, fmt, rating=None):
         if col not in s:
             return
-        rows.append({"label": label, "rep": fmt(r[col]), "team": fmt(mates[col].median()),
+        rows.append({"label": ctx.t(label), "rep": fmt(r[col]), "team": fmt(mates[col].median()),
                      "rating": rating})
 
     def money(v):
@@ -512,15 +570,16 @@ def scorecard_rows(ctx: ReportContext, rep: str) -> list[dict[str, Any]]:
             if band in mine.index:
                 b = mine.loc[band]
                 target = b["target_share"]
-                rows.append({"label": f"Share of {band} deals", "rep": fmt_pct(b["share"]),
-                             "team": fmt_pct(b["team_share"]),
-                             "rating": f"target {fmt_pct(target)}" if pd.notna(target) else None})
+                rows.append({"label": ctx.t(f"Share of {band} deals"),
+                             "rep": fmt_pct(b["share"]), "team": fmt_pct(b["team_share"]),
+                             "rating": ctx.t("target {share}").format(share=fmt_pct(target))
+                             if pd.notna(target) else None})
     add("Open deals at period end", "open_count", fmt_num)
     add("Stale open deals", "stale_or_old", fmt_num)
     add("Months of pipeline", "bloat_months", lambda v: fmt_num(v, 1))
     add("Lost deals closed when stale", "lost_when_tired_share", fmt_pct)
     if pd.notna(r.get("capacity")):
-        rows.append({"label": "Open deals / capacity", "rep":
+        rows.append({"label": ctx.t("Open deals / capacity"), "rep":
                      fmt_pct(r["open_count"] / r["capacity"]) if r["capacity"] else "–",
                      "team": "–", "rating": None})
     for frame, label, col, f in ((ctx.a.acquirers, "Avg revenue of accounts won", "avg_value", money),
@@ -531,7 +590,7 @@ def scorecard_rows(ctx: ReportContext, rep: str) -> list[dict[str, Any]]:
                                   "expansion_per_account", money)):
         if len(frame) and col in frame and rep in set(frame["person"]):
             peers = frame[frame["person"].isin(mates.index)]
-            rows.append({"label": label,
+            rows.append({"label": ctx.t(label),
                          "rep": f(frame.set_index("person").loc[rep, col]),
                          "team": f(peers[col].median()) if len(peers) else "–", "rating": None})
     return rows
@@ -543,8 +602,9 @@ def show_scorecards(ctx: ReportContext) -> None:
         ctx.summary else ctx.summary.sort_values("group")
     by_subject: dict[str, list[str]] = {}
     for f in ctx.a.findings:
-        by_subject.setdefault(f.subject, []).append(f.text)
+        by_subject.setdefault(f.subject, []).append(f.render(ctx.language))
     for _, r in s.iterrows():
-        show_html("scorecard.html.j2", rep=r["group"], team=r.get("team") or "no team",
-                  profile=r.get("profile"), period_title=ctx.period.title,
-                  rows=scorecard_rows(ctx, r["group"]), findings=by_subject.get(r["group"], []))
+        show_html("scorecard.html.j2", ctx.language, rep=r["group"],
+                  team=r.get("team") or ctx.t("no team"), profile=r.get("profile"),
+                  period_title=ctx.period_title, rows=scorecard_rows(ctx, r["group"]),
+                  findings=by_subject.get(r["group"], []))

@@ -20,6 +20,7 @@ import nbformat
 import papermill as pm
 
 from .exceptions import ParamsError, RenderError
+from .i18n import LANGUAGES
 from .params import check_name, load_settings, slug
 from .periods import parse_period
 from .render import html_to_pdf, notebook_to_html
@@ -130,6 +131,7 @@ def run_report(
     timeout: int = 600,
     artifacts: str | Path | None = None,
     manifest: dict | None = None,
+    language: str = "en",
 ) -> ReportResult:
     """Execute the report notebook for one region / team / period and render it.
 
@@ -140,6 +142,8 @@ def run_report(
     a :class:`RenderError` names the failing cell. ``timeout`` bounds each cell (seconds).
     """
     started = time.perf_counter()
+    if language not in LANGUAGES:
+        raise ParamsError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
     check_name("region", region)
     check_name("team", team)
     p = parse_period(period)
@@ -156,6 +160,7 @@ def run_report(
         "store": store_path or os.environ.get("CRM_REPORT_STORE", "data/crm.duckdb"),
         "params_dir": str(Path(params_dir).resolve()) if params_dir else str(ROOT / "params"),
         "artifacts": str(Path(artifacts).resolve()) if artifacts else "",
+        "language": language,
     }
     try:
         env_backup = {k: os.environ.get(k) for k in _THREAD_ENV}
@@ -192,7 +197,7 @@ def run_report(
                                           encoding="utf-8")
         title = f"{settings.title}: {metrics.get('region')} {p.title}"
         t = time.perf_counter()
-        html = notebook_to_html(nb, title, settings.branding)
+        html = notebook_to_html(nb, title, settings.branding, metrics.get("language", language))
         (tmp / "report.html").write_text(html, encoding="utf-8")
         timings["html"] = time.perf_counter() - t
         t = time.perf_counter()

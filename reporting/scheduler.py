@@ -110,6 +110,7 @@ def plan(schedule: Schedule, today: date, store: str | Path | None, reports_dir:
                           store=str(store) if store else None, reports_dir=str(reports_dir),
                           params_dir=str(params_dir) if params_dir else None,
                           timeout=rd.timeout_seconds or schedule.defaults.timeout_seconds,
+                          language=params["language"],
                           manifest={"report": rd.name, "inputs_fingerprint": fp,
                                     "data_fingerprint": data_fp, "code_version": code_fp,
                                     "parameters_all": params})

@@ -1,0 +1,341 @@
+"""The message catalogue: every piece of report text, in English and Persian.
+
+English strings are the keys (gettext style): ``tr("Win rate", "fa")`` gives the Persian.
+A string without a translation falls back to English and is recorded in ``MISSING`` so a
+test can assert that a Persian report used none. Persian output also gets Persian digits
+(:func:`localize_numbers`), right-to-left layout (set by the renderer) and, as an option,
+Jalali (Solar Hijri) dates (:func:`jalali`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+LANGUAGES = ("en", "fa")
+MISSING: set[str] = set()
+
+_FA_DIGITS = str.maketrans("0123456789%", "۰۱۲۳۴۵۶۷۸۹٪")
+
+FA: dict[str, str] = {
+    # cover, summary, sections
+    "Monthly Sales Report": "گزارش ماهانه‌ی فروش",
+    "Rep scorecards": "کارنامه‌ی کارشناسان فروش",
+    "Scope": "دامنه",
+    "Period": "دوره",
+    "Data as of": "داده‌ها تا",
+    "Generated": "تهیه‌شده در",
+    "unknown": "نامعلوم",
+    "All regions": "همه‌ی مناطق",
+    "Executive summary": "خلاصه‌ی مدیریتی",
+    "Top findings": "یافته‌های اصلی",
+    "vs prev.": "نسبت به دوره‌ی قبل",
+    "vs last year": "نسبت به پارسال",
+    "How to read this:": "راهنمای خواندن:",
+    "Not computable from this data:": "با این داده‌ها قابل محاسبه نیست:",
+    "Showing {shown} of {total} rows.": "{shown} ردیف از {total} ردیف نمایش داده شده است.",
+    "good": "خوب", "watch": "مراقبت", "bad": "ضعیف",
+    "too few deals to judge": "معاملات برای داوری کافی نیست",
+    "1. Conversion": "۱. نرخ تبدیل",
+    "2. Sales cycle length": "۲. طول چرخه‌ی فروش",
+    "3. Deal size": "۳. اندازه‌ی معامله",
+    "4. Customer value": "۴. ارزش مشتری",
+    "5. Open opportunities": "۵. فرصت‌های باز",
+    "Appendix A: Data quality": "پیوست الف: کیفیت داده",
+    "Appendix B: Methodology": "پیوست ب: روش‌شناسی",
+    "Rows loaded and quarantined": "ردیف‌های بارگذاری‌شده و قرنطینه‌شده",
+    "Quarantine reasons": "دلایل قرنطینه",
+    "Metrics not computable from this data": "شاخص‌هایی که با این داده‌ها محاسبه‌پذیر نیستند",
+    "No ingest has been recorded in this store.": "هیچ ورود داده‌ای در این انبار ثبت نشده است.",
+    "No rows were quarantined.": "هیچ ردیفی قرنطینه نشد.",
+    "Every metric could be computed.": "همه‌ی شاخص‌ها محاسبه شدند.",
+    "file": "پرونده", "table": "جدول", "read": "خوانده", "loaded": "بارگذاری",
+    "quarantined": "قرنطینه", "reason": "دلیل", "rows": "ردیف",
+    "Periods are half-open intervals of UTC dates. Ratings compare a figure with the "
+    "baselines in params/baselines.yaml: good, watch or bad.":
+        "دوره‌ها بازه‌های نیم‌باز از تاریخ‌های UTC هستند. رتبه‌بندی هر رقم را با مبناهای "
+        "params/baselines.yaml مقایسه می‌کند: خوب، مراقبت یا ضعیف.",
+    "Team median": "میانه‌ی تیم",
+    "Figure": "شاخص",
+    "Rating / note": "رتبه / توضیح",
+    "Findings": "یافته‌ها",
+    "compared with the median rep of the team": "در مقایسه با کارشناس میانه‌ی تیم",
+    "profile": "الگو",
+    "no team": "بدون تیم",
+    # how to read
+    "the trend shows the monthly win rate in its baseline band (green good, amber watch, "
+    "red bad); the funnel shows where closed deals stopped; per rep, a long grey bar means "
+    "too few deals to judge.":
+        "روند، نرخ برد ماهانه را در نوار مبنا نشان می‌دهد (سبز خوب، زرد مراقبت، قرمز ضعیف)؛ "
+        "قیف نشان می‌دهد معاملات بسته‌شده در کجا متوقف شدند؛ برای هر کارشناس، نوار خاکستری "
+        "بلند یعنی معاملات برای داوری کافی نیست.",
+    "reps to the right close many deals, reps higher up take longer; top-right reps close "
+    "many deals slowly, which is a story about their deal mix, not an error. 'Incl. open' "
+    "counts deals still open, which a closed-only median leaves out.":
+        "کارشناسان سمت راست معاملات بیشتری می‌بندند و کارشناسان بالاتر زمان بیشتری صرف "
+        "می‌کنند؛ بالا-راست یعنی معاملات زیاد اما کند، که داستانِ ترکیب معاملات است نه خطا. "
+        "«با باز» معاملات هنوز باز را هم می‌شمارد که میانه‌ی معاملات بسته آن‌ها را کنار می‌گذارد.",
+    "the histogram uses a log scale, so each step right is ten times larger; dashed lines "
+    "are the band edges. The mix chart compares each rep with the team and target.":
+        "محور افقی لگاریتمی است، پس هر گام به راست ده برابر بزرگ‌تر است؛ خط‌چین‌ها مرز "
+        "دسته‌ها هستند. نمودار ترکیب، هر کارشناس را با تیم و هدف مقایسه می‌کند.",
+    "acquirers whose customers churn point at the wrong customers; account managers whose "
+    "accounts expand (or do not) point at how accounts are run.":
+        "جذب‌کنندگانی که مشتریانشان ریزش دارند یعنی مشتری نامناسب؛ مدیران حسابی که "
+        "حساب‌هایشان رشد می‌کند (یا نمی‌کند) یعنی کیفیت اداره‌ی حساب.",
+    "bars are open deals at period end (orange: stale); the red tick is the rep's capacity. "
+    "The heatmap shows where old deals pile up by stage.":
+        "میله‌ها معاملات باز در پایان دوره‌اند (نارنجی: راکد)؛ خط قرمز ظرفیت کارشناس است. "
+        "نقشه‌ی حرارتی نشان می‌دهد معاملات قدیمی در کدام مرحله انباشته شده‌اند.",
+    # KPI tiles
+    "Win rate": "نرخ برد",
+    "Median cycle (won)": "میانه‌ی چرخه (برده)",
+    "Average won deal": "میانگین معامله‌ی برده",
+    "Revenue per account": "درآمد هر حساب",
+    "Open deals per rep": "معاملات باز هر کارشناس",
+    "{n} days": "{n} روز",
+    "{won} won / {closed} closed": "{won} برده از {closed} بسته",
+    "; leads converted {rate}": "؛ تبدیل سرنخ {rate}",
+    "incl. open deals: {n} days": "با معاملات باز: {n} روز",
+    "created to closed": "از ایجاد تا بستن",
+    "median {value}": "میانه {value}",
+    "to date; {rate} of year-old accounts churned": "تاکنون؛ {rate} از حساب‌های یک‌ساله ریزش کرده‌اند",
+    "to date, accounts in scope": "تاکنون، حساب‌های این دامنه",
+    "{stale} of {open} stale": "{stale} از {open} راکد",
+    "; {months} months of pipeline": "؛ {months} ماه قیف",
+    # tables
+    "Win rate by rep": "نرخ برد به تفکیک کارشناس",
+    "Cycle length by rep (days)": "طول چرخه به تفکیک کارشناس (روز)",
+    "Won deal size by rep": "اندازه‌ی معاملات برده به تفکیک کارشناس",
+    "Open pipeline by rep at period end": "قیف باز به تفکیک کارشناس در پایان دوره",
+    "Customer value by acquiring rep": "ارزش مشتری به تفکیک جذب‌کننده",
+    "Customer value by account manager": "ارزش مشتری به تفکیک مدیر حساب",
+    "Rep": "کارشناس", "Won": "برده", "Lost": "باخته", "Rating": "رتبه", "Created": "ایجادشده",
+    "Median won": "میانه‌ی برده", "Mean won": "میانگین برده", "Median lost": "میانه‌ی باخته",
+    "Incl. open": "با باز", "Average": "میانگین", "Median": "میانه", "Open": "باز",
+    "Stale": "راکد", "Value": "ارزش", "Capacity": "ظرفیت", "Months": "ماه",
+    "Lost tired": "باخت پس از رکود", "Acquired by": "جذب‌کننده", "Accounts": "حساب‌ها",
+    "Avg revenue": "میانگین درآمد", "Predicted 12m": "پیش‌بینی ۱۲ ماه", "Churned": "ریزش",
+    "Total revenue": "کل درآمد", "Account manager": "مدیر حساب",
+    "Expansion / account": "گسترش / حساب",
+    # scorecard rows
+    "Deals won": "معاملات برده", "Deals lost": "معاملات باخته",
+    "Median cycle of won deals (days)": "میانه‌ی چرخه‌ی معاملات برده (روز)",
+    "Median days to close incl. open deals": "میانه‌ی روز تا بستن با معاملات باز",
+    "Median won deal": "میانه‌ی معامله‌ی برده",
+    "Share of small deals": "سهم معاملات کوچک", "Share of medium deals": "سهم معاملات متوسط",
+    "Share of large deals": "سهم معاملات بزرگ", "target {share}": "هدف {share}",
+    "Open deals at period end": "معاملات باز در پایان دوره", "Stale open deals": "معاملات باز راکد",
+    "Months of pipeline": "ماه‌های قیف", "Lost deals closed when stale": "باخت‌ها پس از رکود",
+    "Open deals / capacity": "معاملات باز / ظرفیت",
+    "Avg revenue of accounts won": "میانگین درآمد حساب‌های جذب‌شده",
+    "Churn of accounts won": "ریزش حساب‌های جذب‌شده",
+    "Predicted 12-month value per account won": "ارزش پیش‌بینی ۱۲ ماهه‌ی هر حساب جذب‌شده",
+    "Expansion per account managed": "گسترش هر حساب تحت مدیریت",
+    # notes
+    "Deal-size bands (learned on the last 12 months of won deals, KMeans on log amounts): "
+    "{parts}.": "دسته‌های اندازه‌ی معامله (آموخته‌شده از معاملات برده‌ی ۱۲ ماه گذشته، "
+    "KMeans روی لگاریتم مبلغ): {parts}.",
+    "{profile}: small < {small}, medium to {large}, large above":
+        "{profile}: کوچک کمتر از {small}، متوسط تا {large}، بزرگ بیشتر",
+    "No deal-size bands: no won deals.": "دسته‌بندی اندازه‌ی معامله ممکن نشد: معامله‌ی برده‌ای نیست.",
+    "No customer-value model: the data has no revenue table.":
+        "مدل ارزش مشتری ساخته نشد: داده‌ها جدول درآمد ندارند.",
+    "No customer-value model could be fitted: {error}.": "هیچ مدل ارزش مشتری برازش نشد: {error}.",
+    "Predicted value = revenue expected over the next {days} days from the {model} model, "
+    "chosen by backtest on the last {months} months ({n} accounts): aggregate error "
+    "{err} (naive baseline {base_err}), Spearman rank correlation {rho} (baseline "
+    "{base_rho}), top-decile capture {top}. Scores (lower is better): {scores}.":
+        "ارزش پیش‌بینی‌شده = درآمد مورد انتظار در {days} روز آینده از مدل {model}، که با "
+        "آزمون گذشته‌نگر روی {months} ماه اخیر ({n} حساب) انتخاب شد: خطای کل {err} (مبنای "
+        "ساده {base_err})، همبستگی رتبه‌ای اسپیرمن {rho} (مبنا {base_rho})، سهم دهک بالا "
+        "{top}. امتیازها (کمتر بهتر): {scores}.",
+    # findings
+    "{rep} holds {n:.0f} open opportunities, {ratio:.1f}x the {team} median of {median:.0f}; "
+    "{stale:.0%} are stale.":
+        "{rep} {n:.0f} فرصت باز دارد، {ratio:.1f} برابر میانه‌ی {team} ({median:.0f})؛ "
+        "{stale:.0%} راکدند.",
+    "{rep} closed {n:.0f} deals (the {team} median: {median_n:.0f}) but with a median cycle "
+    "of {cycle:.0f} days, {ratio:.1f}x the {team} median of {median:.0f}: many deals, "
+    "slowly.":
+        "{rep} {n:.0f} معامله بست (میانه‌ی {team}: {median_n:.0f}) اما با میانه‌ی چرخه‌ی "
+        "{cycle:.0f} روز، {ratio:.1f} برابر میانه‌ی {team} ({median:.0f}): معاملات زیاد، "
+        "آهسته.",
+    "{rep}'s median won deal is {amount:,.0f}, {share:.0%} of the {team} median "
+    "({median:,.0f}): mostly small deals.":
+        "میانه‌ی معامله‌ی برده‌ی {rep} {amount:,.0f} است، {share:.0%} میانه‌ی {team} "
+        "({median:,.0f}): بیشتر معاملات کوچک.",
+    "{rep}'s won customers churn: {churn:.0%} of the accounts they acquired (a year old or "
+    "more) stopped buying, against {median:.0%} for {profile} peers; average value "
+    "{value:,.0f}.":
+        "مشتریان جذب‌شده‌ی {rep} ریزش می‌کنند: {churn:.0%} از حساب‌های جذب‌شده (یک‌ساله و "
+        "بیشتر) خرید را متوقف کرده‌اند، در برابر {median:.0%} برای همتایان {profile}؛ "
+        "میانگین ارزش {value:,.0f}.",
+    "{rep}'s accounts expand: {value:,.0f} of expansion revenue per account, {ratio:.1f}x "
+    "the {profile} account managers' median of {median:,.0f}.":
+        "حساب‌های {rep} رشد می‌کنند: {value:,.0f} درآمد گسترش برای هر حساب، {ratio:.1f} "
+        "برابر میانه‌ی مدیران حساب {profile} ({median:,.0f}).",
+    "{rep} closed {tired:.0f} of {lost:.0f} lost deals ({share:.0%}) only after they had "
+    "gone stale, against a median of {median:.0%}: deals are given up, not disqualified.":
+        "{rep} {tired:.0f} از {lost:.0f} معامله‌ی باخته ({share:.0%}) را تنها پس از راکد "
+        "شدن بست، در برابر میانه‌ی {median:.0%}: معاملات رها می‌شوند، نه رد صلاحیت.",
+    "The funnel leaks most at {stage}: {rate:.0%} of the {reached:.0f} closed deals that "
+    "reached it went on to {next}; {lost:.0f} were lost there.":
+        "بیشترین نشت قیف در {stage} است: {rate:.0%} از {reached:.0f} معامله‌ی بسته‌ای که "
+        "به آن رسیدند به {next} رفتند؛ {lost:.0f} همان‌جا باختند.",
+    # methodology (metrics.DEFINITIONS)
+    'Win rate: won / (won + lost) among opportunities whose closed_at falls in the period; open deals are excluded. The 95% Wilson score interval shows how sure the rate is; with fewer deals the interval is wider.':
+        'نرخ برد: برده / (برده + باخته) در میان فرصت\u200cهایی که تاریخ بسته شدنشان در دوره است؛ معاملات باز به حساب نمی\u200cآیند. بازه\u200cی ویلسون ۹۵٪ نشان می\u200cدهد این نرخ چقدر مطمئن است؛ هرچه معاملات کمتر، بازه پهن\u200cتر.',
+    'Sales cycle length: days from created_at (entering the funnel) to closed_at, for deals closed in the period, reported separately for won and lost deals (median, 25th and 75th percentile, mean, count).':
+        'طول چرخه\u200cی فروش: روزها از created_at (ورود به قیف) تا closed_at، برای معاملات بسته\u200cشده در دوره، جداگانه برای معاملات برده و باخته (میانه، صدک ۲۵ و ۷۵، میانگین، تعداد).',
+    'Deal size: mean and median amount of deals won in the period (closed_at in the period, status won), in the reporting currency.':
+        'اندازه\u200cی معامله: میانگین و میانه\u200cی مبلغ معاملات برده در دوره (closed_at در دوره، وضعیت برده)، به ارز گزارش.',
+    'Customer value to date: total revenue booked per account up to the end of the period, by kind (new, renewal, expansion, one-off); averaged over the accounts each rep acquired (acquisition quality) and each account manager keeps.':
+        'ارزش مشتری تاکنون: کل درآمد ثبت\u200cشده\u200cی هر حساب تا پایان دوره، به تفکیک نوع (جدید، تمدید، گسترش، یک\u200cباره)؛ میانگین آن برای حساب\u200cهایی که هر کارشناس جذب کرده (کیفیت جذب) و حساب\u200cهایی که هر مدیر حساب نگه می\u200cدارد.',
+    "Open opportunities at period end (as-of view): deals with created_at before the period end that were not closed by then (a deal won later was open then). Stale: no activity (last_activity_at, else created_at) for the stale threshold in days before the period end. Load: open deals / the rep's capacity.":
+        'فرصت\u200cهای باز در پایان دوره (نمای «تا آن لحظه»): معاملاتی که پیش از پایان دوره ایجاد شده و تا آن زمان بسته نشده\u200cاند (معامله\u200cای که بعداً برده شده، آن زمان باز بوده است). راکد: بدون فعالیت (آخرین فعالیت، وگرنه تاریخ ایجاد) به اندازه\u200cی آستانه\u200cی رکود پیش از پایان دوره. بار: معاملات باز / ظرفیت کارشناس.',
+    'Cohort win rate: of the opportunities created in month M, the share won so far and the share won within 30, 60 and 90 days of creation; a horizon is shown only once the whole cohort has had that many days.':
+        'نرخ برد هم\u200cگروهی: از فرصت\u200cهای ایجادشده در ماه M، سهم برده\u200cشده تاکنون و سهم برده\u200cشده در ۳۰، ۶۰ و ۹۰ روز پس از ایجاد؛ هر افق فقط وقتی نشان داده می\u200cشود که کل هم\u200cگروه آن تعداد روز را پشت سر گذاشته باشد.',
+    'Lead conversion: leads created in the period that became an opportunity, divided by all leads created in the period; disqualified and still-open leads are counted apart.':
+        'تبدیل سرنخ: سرنخ\u200cهای ایجادشده در دوره که به فرصت تبدیل شدند، تقسیم بر همه\u200cی سرنخ\u200cهای ایجادشده در دوره؛ سرنخ\u200cهای ردشده و هنوز باز جداگانه شمرده می\u200cشوند.',
+    "Stage funnel: among deals closed in the period, those that reached each stage (its history shows that stage or a later one); conversion to the next stage = reached next / reached this one; 'lost here' = lost deals whose furthest stage it was.":
+        'قیف مراحل: در میان معاملات بسته\u200cشده در دوره، آن\u200cهایی که به هر مرحله رسیدند (تاریخچه\u200cشان آن مرحله یا مرحله\u200cای بعدی را نشان می\u200cدهد)؛ تبدیل به مرحله\u200cی بعد = رسیده به بعدی / رسیده به این مرحله؛ «باخته در این\u200cجا» = معاملات باخته\u200cای که دورترین مرحله\u200cشان همین بوده است.',
+    'Time to close incl. open deals: Kaplan-Meier median days from creation to close of deals created in the last 12 months, with deals still open counted as censored at the period end, so slow deals still open are not left out.':
+        'زمان تا بستن با معاملات باز: میانه\u200cی کاپلان-مایر روزها از ایجاد تا بستن برای معاملات ایجادشده در ۱۲ ماه گذشته، با معاملات هنوز باز به\u200cعنوان داده\u200cی سانسورشده در پایان دوره، تا معاملات کند و هنوز باز از قلم نیفتند.',
+    "Deal-size bands: small / medium / large learned per business profile by KMeans (k=3) on log10 amounts of deals won in the 12 months before the period end; edges are the geometric midpoints between cluster centres. Band mix: each rep's share of won deals per band against the team's and the target mix in params/report.yaml.":
+        'دسته\u200cهای اندازه\u200cی معامله: کوچک / متوسط / بزرگ، برای هر الگوی کسب\u200cوکار با KMeans (k=3) روی لگاریتم مبلغ معاملات برده در ۱۲ ماه پیش از پایان دوره آموخته می\u200cشوند؛ مرزها نقطه\u200cی میانی هندسی میان مراکز خوشه\u200cها هستند. ترکیب دسته\u200cها: سهم هر کارشناس از معاملات برده در هر دسته در برابر ترکیب تیم و ترکیب هدف در params/report.yaml.',
+    'Stale deal: open at period end with no activity (last activity, else last stage change, else creation) for the stale threshold in days, or older than the 90th percentile cycle of deals won in the last 12 months.':
+        'معامله\u200cی راکد: معامله\u200cی باز در پایان دوره که به اندازه\u200cی آستانه\u200cی رکود (روز) فعالیتی نداشته (آخرین فعالیت، وگرنه آخرین تغییر مرحله، وگرنه ایجاد) یا عمرش از صدک ۹۰ چرخه\u200cی معاملات برده در ۱۲ ماه گذشته بیشتر است.',
+    'Bloat (months of pipeline): open deals at period end / deals the rep closed (won or lost) per month over the last 6 months.':
+        'حجم اضافی قیف (ماه\u200cهای قیف): معاملات باز در پایان دوره / معاملاتی که کارشناس در ۶ ماه گذشته ماهانه بسته است (برده یا باخته).',
+    'Closed when tired: among deals lost in the period, the share whose last activity was more than the stale threshold before they were closed.':
+        'بسته\u200cشده از سر خستگی: در میان معاملات باخته در دوره، سهم آن\u200cهایی که آخرین فعالیتشان بیش از آستانه\u200cی رکود پیش از بسته شدن بوده است.',
+    'Churn: an account at least a year old with no revenue in the last 365 days; churn rate = churned / accounts at least a year old, per acquiring rep. Expansion per account: expansion revenue / accounts, per account manager.':
+        'ریزش: حسابی که دست\u200cکم یک سال قدمت دارد و در ۳۶۵ روز گذشته درآمدی نداشته است؛ نرخ ریزش = حساب\u200cهای ریزش\u200cکرده / حساب\u200cهای دست\u200cکم یک\u200cساله، برای هر جذب\u200cکننده. گسترش هر حساب: درآمد گسترش / تعداد حساب\u200cها، برای هر مدیر حساب.',
+    "Predicted customer value: revenue each account is expected to bring over the next 12 months, from the model that backtests best on this company's revenue (BG/NBD with average spend, Gamma-Gamma spend, RFM segments, a gradient-boosted regressor or shifted-beta-geometric retention), scored by |aggregate error| + (1 - Spearman) on the last 6 months held out; averaged per acquiring rep and account manager.":
+        'ارزش پیش\u200cبینی\u200cشده\u200cی مشتری: درآمدی که انتظار می\u200cرود هر حساب در ۱۲ ماه آینده بیاورد، از مدلی که در آزمون گذشته\u200cنگر روی درآمد همین شرکت بهترین نتیجه را داده است (BG/NBD با میانگین خرید، گاما-گاما، بخش\u200cبندی RFM، رگرسور تقویت گرادیان یا ماندگاری بتا-هندسی انتقال\u200cیافته)، با امتیاز |خطای کل| + (۱ − اسپیرمن) روی ۶ ماه کنارگذاشته؛ میانگین برای هر جذب\u200cکننده و هر مدیر حساب.',
+    "Ratings: good / watch / bad against params/baselines.yaml per business profile (team name patterns in params/report.yaml); a scope that mixes profiles is judged against the profiles' thresholds weighted by their share of deals closed; a win rate whose 95% interval is wider than max_interval_width is 'too few deals to judge'.":
+        'رتبه\u200cبندی: خوب / مراقبت / ضعیف در برابر params/baselines.yaml برای هر الگوی کسب\u200cوکار (الگوهای نام تیم در params/report.yaml)؛ دامنه\u200cای که چند الگو را در بر دارد با آستانه\u200cهای وزن\u200cدار به نسبت معاملات بسته\u200cشده\u200cی هر الگو سنجیده می\u200cشود؛ نرخ بردی که بازه\u200cی ۹۵٪ آن از max_interval_width پهن\u200cتر باشد «معاملات برای داوری کافی نیست» است.',
+    # charts
+    "Win rate by month against the baseline (green good, red bad)":
+        "نرخ برد ماهانه در برابر مبنا (سبز خوب، قرمز ضعیف)",
+    "win rate (won / closed)": "نرخ برد (برده / بسته)", "month closed": "ماه بسته شدن",
+    "95% interval": "بازه‌ی ۹۵٪", "win rate": "نرخ برد",
+    "Stage-to-stage funnel of deals closed in the period": "قیف مرحله‌به‌مرحله‌ی معاملات بسته‌شده",
+    "deals closed in the period that reached the stage": "معاملات بسته‌شده‌ای که به این مرحله رسیدند",
+    "Win rate by rep, deals closed in the period": "نرخ برد هر کارشناس، معاملات بسته‌شده در دوره",
+    "win rate (won / closed), bar = 95% interval": "نرخ برد (برده / بسته)، نوار = بازه‌ی ۹۵٪",
+    "Deals closed vs cycle length per rep (lines: team medians)":
+        "معاملات بسته‌شده در برابر طول چرخه (خطوط: میانه‌ها)",
+    "deals closed in the period (won + lost)": "معاملات بسته‌شده در دوره (برده + باخته)",
+    "median cycle of won deals (days)": "میانه‌ی چرخه‌ی معاملات برده (روز)",
+    "won deal amount (log scale)": "مبلغ معامله‌ی برده (مقیاس لگاریتمی)", "deals": "معاملات",
+    "Deal-size mix per rep against the team and target mix": "ترکیب اندازه‌ی معاملات هر کارشناس",
+    "Won deal sizes": "اندازه‌ی معاملات برده",
+    "share of won deals in the period": "سهم از معاملات برده در دوره",
+    "small": "کوچک", "medium": "متوسط", "large": "بزرگ", "team mix": "ترکیب تیم",
+    "target mix": "ترکیب هدف",
+    "Churn of the accounts each rep acquired": "ریزش حساب‌های جذب‌شده‌ی هر کارشناس",
+    "accounts a year old or more that stopped buying": "حساب‌های یک‌ساله و بیشتر که خرید را متوقف کردند",
+    "Predicted 12-month value per account, by account manager":
+        "ارزش پیش‌بینی ۱۲ ماهه‌ی هر حساب، به تفکیک مدیر حساب",
+    "predicted revenue per account, next 12 months": "درآمد پیش‌بینی‌شده‌ی هر حساب، ۱۲ ماه آینده",
+    "Expansion revenue per account, by account manager": "درآمد گسترش هر حساب، به تفکیک مدیر حساب",
+    "expansion revenue per account to date": "درآمد گسترش هر حساب تاکنون",
+    "Open pipeline per rep against capacity": "قیف باز هر کارشناس در برابر ظرفیت",
+    "open opportunities at period end": "فرصت‌های باز در پایان دوره",
+    "active": "فعال", "stale": "راکد", "capacity": "ظرفیت",
+    "Open deals by stage and age": "معاملات باز به تفکیک مرحله و عمر",
+    "age of the open deal (days since created)": "عمر معامله‌ی باز (روز از ایجاد)",
+    "stage at period end": "مرحله در پایان دوره",
+}
+
+_CATALOGUES = {"fa": FA}
+
+FA_GREGORIAN_MONTHS = ("ژانویه", "فوریه", "مارس", "آوریل", "مه", "ژوئن", "ژوئیه", "اوت",
+                       "سپتامبر", "اکتبر", "نوامبر", "دسامبر")
+JALALI_MONTHS = ("فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان",
+                 "آذر", "دی", "بهمن", "اسفند")
+
+
+def tr(text: str, language: str = "en") -> str:
+    """``text`` in ``language``; English (and a note in ``MISSING``) when untranslated."""
+    if language == "en" or not text:
+        return text
+    if language not in _CATALOGUES:
+        raise ValueError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
+    out = _CATALOGUES[language].get(text)
+    if out is None:
+        MISSING.add(text)
+        return text
+    return out
+
+
+def localize_numbers(text: str, language: str = "en") -> str:
+    """Persian digits and percent sign for ``fa``; unchanged for ``en``."""
+    if language != "fa":
+        return text
+    return text.translate(_FA_DIGITS).replace(",", "٬") if re.search(r"\d", text) else text
+
+
+_TEXT_NODE = re.compile(r">([^<]+)<")
+
+
+def localize_html(html: str, language: str = "en") -> str:
+    """Persian digits in the text between tags of an HTML fragment (never in tags,
+    attributes or URIs)."""
+    if language != "fa":
+        return html
+    return _TEXT_NODE.sub(lambda m: ">" + localize_numbers(m.group(1), language) + "<", html)
+
+
+def jalali(d: date) -> tuple[int, int, int]:
+    """Gregorian date -> Jalali (Solar Hijri) year, month, day (the arithmetic algorithm
+    used by Iranian calendar libraries, valid for 1800-2200)."""
+    gy, gm, gd = d.year, d.month, d.day
+    g_d_m = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+    gy2 = gy + 1 if gm > 2 else gy
+    days = (355666 + 365 * gy + (gy2 + 3) // 4 - (gy2 + 99) // 100 + (gy2 + 399) // 400
+            + gd + g_d_m[gm - 1])
+    jy = -1595 + 33 * (days // 12053)
+    days %= 12053
+    jy += 4 * (days // 1461)
+    days %= 1461
+    if days > 365:
+        jy += (days - 1) // 365
+        days = (days - 1) % 365
+    if days < 186:
+        jm, jd = 1 + days // 31, 1 + days % 31
+    else:
+        jm, jd = 7 + (days - 186) // 30, 1 + (days - 186) % 30
+    return jy, jm, jd
+
+
+def format_date(d: date, language: str = "en", calendar: str = "gregorian") -> str:
+    """A date as readers of ``language`` expect it: ISO in English; '9 مهر ۱۴۰۵' (Jalali)
+    or '1 اکتبر ۲۰۲۶' (Gregorian) in Persian."""
+    if language != "fa":
+        return d.isoformat()
+    if calendar == "jalali":
+        y, m, dd = jalali(d)
+        return localize_numbers(f"{dd} {JALALI_MONTHS[m - 1]} {y}", "fa")
+    return localize_numbers(f"{d.day} {FA_GREGORIAN_MONTHS[d.month - 1]} {d.year}", "fa")
+
+
+def period_title(period, language: str = "en", calendar: str = "gregorian") -> str:
+    """The period's title: 'October 2026'; 'اکتبر ۲۰۲۶'; or, in the Jalali calendar, the
+    Jalali dates it spans ('۱۰ مهر تا ۹ آبان ۱۴۰۵')."""
+    if language != "fa":
+        return period.title
+    start, last = period.start.date(), period.last_day.date()
+    if calendar == "jalali":
+        (y1, m1, d1), (y2, m2, d2) = jalali(start), jalali(last)
+        left = f"{d1} {JALALI_MONTHS[m1 - 1]}" + ("" if y1 == y2 else f" {y1}")
+        return localize_numbers(f"{left} تا {d2} {JALALI_MONTHS[m2 - 1]} {y2}", "fa")
+    if period.kind == "month":
+        return localize_numbers(f"{FA_GREGORIAN_MONTHS[start.month - 1]} {start.year}", "fa")
+    if period.kind == "quarter":
+        return localize_numbers(f"فصل {(start.month - 1) // 3 + 1} {start.year}", "fa")
+    if period.kind == "year":
+        return localize_numbers(str(start.year), "fa")
+    return f"{format_date(start, 'fa')} تا {format_date(last, 'fa')}"
