@@ -154,12 +154,12 @@ def run(
     """Execute and render the report of a region (or of every region) for a period."""
     from .batch import build_artifacts, make_jobs, notebook_path, run_batch, write_indexes
     from .params import check_name
-    from .periods import parse_period
+    from .periods import check_not_future, parse_period
     from .schedule import load_schedule
     from .store import regions as store_regions
 
     try:
-        p = parse_period(period)
+        p = check_not_future(parse_period(period))
         nb = notebook
         if report and not notebook:
             defs = {r.name: r for r in load_schedule(params).reports}

@@ -130,3 +130,14 @@ def parse_period(text: str, today: date | None = None) -> Period:
         "2017-01-01..2017-06-30 or last-complete-month"
     )
 
+
+
+def check_not_future(period: Period, today: date | None = None) -> Period:
+    """Raise a clear error for a period that starts after today (UTC)."""
+    t = today or datetime.now(UTC).date()
+    if period.start.date() > t:
+        raise ParamsError(
+            f"period {period.label} is in the future (today is {t.isoformat()}); "
+            "reports cover periods that have started"
+        )
+    return period

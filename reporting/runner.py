@@ -22,7 +22,7 @@ import papermill as pm
 from .exceptions import ParamsError, RenderError
 from .i18n import LANGUAGES
 from .params import check_name, load_settings, slug
-from .periods import parse_period
+from .periods import check_not_future, parse_period
 from .render import html_to_pdf, notebook_to_html
 from .report import METRICS_MIME
 
@@ -146,7 +146,7 @@ def run_report(
         raise ParamsError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
     check_name("region", region)
     check_name("team", team)
-    p = parse_period(period)
+    p = check_not_future(parse_period(period))
     settings = load_settings(params_dir)  # fail on bad params before a kernel starts
     store_path = str(Path(store).resolve()) if store else None
     target = output_dir_for(Path(reports_dir), p.label, region, team)
