@@ -217,6 +217,8 @@ FA: dict[str, str] = {
     "Ratings: good / watch / bad against params/baselines.yaml per business profile (team name patterns in params/report.yaml); a scope that mixes profiles is judged against the profiles' thresholds weighted by their share of deals closed; a win rate whose 95% interval is wider than max_interval_width is 'too few deals to judge'.":
         'رتبه\u200cبندی: خوب / مراقبت / ضعیف در برابر params/baselines.yaml برای هر الگوی کسب\u200cوکار (الگوهای نام تیم در params/report.yaml)؛ دامنه\u200cای که چند الگو را در بر دارد با آستانه\u200cهای وزن\u200cدار به نسبت معاملات بسته\u200cشده\u200cی هر الگو سنجیده می\u200cشود؛ نرخ بردی که بازه\u200cی ۹۵٪ آن از max_interval_width پهن\u200cتر باشد «معاملات برای داوری کافی نیست» است.',
     # charts
+    "Cycle length of won deals per rep": "طول چرخه‌ی معاملات برده‌ی هر کارشناس",
+    "days from created to won": "روز از ایجاد تا برد",
     "Win rate by month against the baseline (green good, red bad)":
         "نرخ برد ماهانه در برابر مبنا (سبز خوب، قرمز ضعیف)",
     "win rate (won / closed)": "نرخ برد (برده / بسته)", "month closed": "ماه بسته شدن",

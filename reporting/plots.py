@@ -281,3 +281,23 @@ def person_bars(frame: pd.DataFrame, column: str, title: str, xlabel: str,
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     return ax
+
+
+def cycle_distribution(opps: pd.DataFrame, period, limit: int = 20, ax=None):
+    """Cycle days of the deals each rep won in the period: one box per rep (the reps with
+    the most wins), median line, whiskers to 1.5 IQR."""
+    ax = _ax(ax)
+    w = opps[(opps["status"] == "won") & period.contains(opps["closed_at"])]
+    days = ((w["closed_at"] - w["created_at"]).dt.total_seconds() / 86400).rename("days")
+    d = pd.DataFrame({"rep": w["owner"], "days": days})
+    top = d["rep"].value_counts().head(limit).index
+    d = d[d["rep"].isin(top)]
+    order = d.groupby("rep")["days"].median().sort_values().index.tolist()
+    if len(d):
+        sns.boxplot(data=d, y="rep", x="days", order=order, ax=ax, color=PALETTE["muted"],
+                    fliersize=2, linewidth=0.8)
+        ax.set_yticks(range(len(order)), _short(pd.Series(order)))
+    ax.set_xlabel("days from created to won")
+    ax.set_ylabel("")
+    ax.set_title("Cycle length of won deals per rep")
+    return ax

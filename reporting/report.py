@@ -8,6 +8,7 @@ behind the report travel in ``ctx.figures`` and are emitted as ``metrics.json``.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from dataclasses import dataclass
@@ -316,6 +317,21 @@ def metrics_payload(ctx: ReportContext) -> dict[str, Any]:
 # --------------------------------------------------------------------------- sections
 
 
+def logo_data_uri(name: str | None) -> str | None:
+    """The branding logo (a file in ``templates/assets``) as a data: URI, so the HTML stays
+    self-contained; None when no logo is configured."""
+    if not name:
+        return None
+    path = (TEMPLATES / "assets" / name).resolve()
+    if not path.is_relative_to((TEMPLATES / "assets").resolve()) or not path.exists():
+        raise ParamsError(f"branding logo {name!r} is not a file in templates/assets/")
+    mime = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg",
+            ".jpeg": "image/jpeg"}.get(path.suffix.lower())
+    if mime is None:
+        raise ParamsError(f"branding logo {name!r}: use a .png, .jpg or .svg file")
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode()
+
+
 def show_cover(ctx: ReportContext, title: str | None = None) -> None:
     cal = ctx.settings.calendar
     show_html(
@@ -323,6 +339,7 @@ def show_cover(ctx: ReportContext, title: str | None = None) -> None:
         ctx.language,
         company=ctx.settings.company,
         title=ctx.t(title or ctx.settings.title),
+        logo=logo_data_uri(ctx.settings.branding.logo),
         scope=ctx.scope,
         period_title=ctx.period_title,
         period_start=format_date(ctx.period.start.date(), ctx.language, cal),
