@@ -19,6 +19,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from .exceptions import ParamsError, ReportingError
 from .params import load_settings, slug
@@ -138,7 +139,8 @@ def build_artifacts(store: str | Path | None, period: Period, params_dir: str | 
              period.end.to_pydatetime()]).df()
         revenue = con.execute("SELECT account_id, date, amount FROM revenue WHERE date < ?",
                               [period.end.to_pydatetime()]).df()
-    edges, notes = learn_band_edges(won, period, team_profiles(settings, won["team"]))
+    with threadpool_limits(limits=1):  # small fits; threads would fight the report workers
+        edges, notes = learn_band_edges(won, period, team_profiles(settings, won["team"]))
     target.parent.mkdir(parents=True, exist_ok=True)
     payload = {"period": period.label, "band_edges": edges, "band_notes": notes,
                "reference": "won deals, 12 months"}

@@ -7,6 +7,7 @@ Used once per run (saved as a run artifact) or, in a notebook run alone, on the 
 from __future__ import annotations
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from .backtest import CRITERION, _canonical, choose_model, fit_predict
 
@@ -14,6 +15,14 @@ from .backtest import CRITERION, _canonical, choose_model, fit_predict
 def clv_reference(revenue: pd.DataFrame, period_end: pd.Timestamp, holdout_months: int = 6,
                   horizon_days: int = 365, time_unit: str = "week"
                   ) -> tuple[pd.Series | None, dict]:
+    """See :func:`_clv_reference`; runs with one BLAS / OpenMP thread: these fits are small,
+    and threads fighting other reports for 2 cores made them 10x slower here."""
+    with threadpool_limits(limits=1):
+        return _clv_reference(revenue, period_end, holdout_months, horizon_days, time_unit)
+
+
+def _clv_reference(revenue: pd.DataFrame, period_end: pd.Timestamp, holdout_months: int,
+                   horizon_days: int, time_unit: str) -> tuple[pd.Series | None, dict]:
     """Choose a CLV model by backtest and predict each account's revenue over the next
     ``horizon_days`` after ``period_end``.
 
