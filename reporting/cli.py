@@ -47,12 +47,14 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="CSV / Parquet files or a folder")],
     source: Annotated[str, typer.Option(help="mapping name in params/sources/ or a path")],
     store: StoreOpt = None,
+    encoding: Annotated[str | None, typer.Option(
+        help="file encoding when not UTF-8, e.g. cp1256 (Persian Windows) or latin-1")] = None,
 ) -> None:
     """Map, validate and load a CRM export; print what was loaded and quarantined."""
     from .ingest import ingest_paths
 
     try:
-        rep = ingest_paths(paths, source, _store(store))
+        rep = ingest_paths(paths, source, _store(store), encoding=encoding)
     except ReportingError as exc:
         _fail(exc)
     t = Table(title=f"ingest {rep.source} -> {_store(store)}")

@@ -1,0 +1,308 @@
+"""Fuzzing the ingest with malformed exports.
+
+Hypothesis writes exports mixing valid rows with every kind of defect the ingest knows
+(missing fields, bad and future dates, bad amounts, unknown stages, duplicates, ...),
+hostile text (bidi overrides, zero-width characters, HTML, ``javascript:`` and ``file://``
+strings, very long strings), random delimiters, encodings, byte-order marks, garbage and
+truncation, and feeds them through :func:`ingest_paths` into a temporary store.
+
+Whatever the input: either a ``ReportingError`` whose message names the file, or every row
+accounted for (read = loaded + quarantined per file) and the store holding exactly what the
+report says. The counts are printed at the end of the module.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from reporting.exceptions import ReportingError
+from reporting.ingest import ingest_paths, map_file, reason_group
+from reporting.sources import load_mapping
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = "2026-11-28"
+COLUMNS = ["opportunity_id", "sales_agent", "product", "account", "deal_stage", "engage_date",
+           "close_date", "close_value"]
+STATS = {"chunked-vs-whole comparisons": 0, "inputs tried": 0, "loaded (all rows accounted for)": 0,
+         "rejected with a clear message": 0, "crashes": 0,
+         "rows read": 0, "rows loaded": 0, "rows quarantined": 0}
+REASONS: dict[str, int] = {}
+ERRORS: dict[str, int] = {}
+
+HOSTILE = [
+    "<script>alert(1)</script>", "javascript:alert(document.cookie)", "file:///etc/passwd",
+    "=HYPERLINK(\"http://x\")", "\u202eevil.exe\u202c", "a\u200bb\u200cc\u200dd", "\ufeffBOM",
+    "رضا", "شرکت فروش", "Ann \"The\" Lee", "x,y;z\t|w", "two\nlines", "cr\ronly", "NULL",
+    "-", "nan", "N/A", "   ", "\u00a0", "'; DROP TABLE opportunities; --", "../../etc",
+    "x" * 20_000, "\U0001f600" * 50,
+]
+text = st.one_of(
+    st.text(st.characters(exclude_characters="\x00"), max_size=25),  # NUL: see "nul" damage
+    st.sampled_from(HOSTILE),
+    st.text(alphabet="\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200e\u200fab ",
+            max_size=12),
+)
+good_date = st.dates(min_value=pd.Timestamp("2012-01-01").date(),
+                     max_value=pd.Timestamp("2026-11-01").date())
+PERSIAN = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+
+
+@st.composite
+def row(draw, ids: list[str]) -> dict[str, str]:
+    created = draw(good_date)
+    closed = created + pd.Timedelta(days=draw(st.integers(0, 400)))
+    r = {
+        "opportunity_id": f"D{draw(st.integers(0, 10_000))}",
+        "sales_agent": draw(st.sampled_from(["Ann", "Bob", "رضا"])),
+        "product": draw(text),
+        "account": draw(text),
+        "deal_stage": draw(st.sampled_from(["Won", "Lost", "Engaging", "Prospecting"])),
+        "engage_date": created.isoformat(),
+        "close_date": closed.isoformat(),
+        "close_value": str(draw(st.integers(0, 10**7))),
+    }
+    defect = draw(st.sampled_from([
+        "none", "none", "none", "missing id", "missing owner", "bad date", "us date",
+        "closed before created", "negative", "parens", "non-numeric", "unknown stage",
+        "dup same", "dup conflict", "won no amount", "future created", "future closed",
+        "persian", "dollar", "empty cells", "garbage cell", "thousands",
+    ]))
+    if defect == "missing id":
+        r["opportunity_id"] = draw(st.sampled_from(["", " ", "null"]))
+    elif defect == "missing owner":
+        r["sales_agent"] = ""
+    elif defect == "bad date":
+        r["engage_date"] = draw(st.sampled_from(["2017-02-31", "yesterday", "0000-00-00", "2017-13-01",
+                                                 "99999-01-01"]))
+    elif defect == "us date":
+        r["engage_date"] = created.strftime("%m/%d/%Y")
+    elif defect == "closed before created":
+        r["close_date"] = (created - pd.Timedelta(days=3)).isoformat()
+        r["deal_stage"] = "Lost"
+    elif defect == "negative":
+        r["close_value"] = "-" + r["close_value"]
+    elif defect == "parens":
+        r["close_value"] = f"({r['close_value']})"
+    elif defect == "non-numeric":
+        r["close_value"] = draw(st.sampled_from(["abc", "12 apples", "1,5", "1e400", "inf", "--3"]))
+    elif defect == "unknown stage":
+        r["deal_stage"] = draw(st.sampled_from(["Maybe", "won", "", "Won\u200b"]))
+    elif defect in ("dup same", "dup conflict") and ids:
+        r["opportunity_id"] = draw(st.sampled_from(ids))
+    elif defect == "won no amount":
+        r["deal_stage"], r["close_value"] = "Won", ""
+    elif defect == "future created":
+        r["engage_date"] = "2031-05-01"
+    elif defect == "future closed":
+        r["close_date"], r["deal_stage"] = "2030-01-01", "Won"
+    elif defect == "persian":
+        r["engage_date"] = r["engage_date"].translate(PERSIAN)
+        r["close_value"] = r["close_value"].translate(PERSIAN)
+    elif defect == "dollar":
+        r["close_value"] = f"${int(r['close_value']):,}.50"
+    elif defect == "thousands":
+        r["close_value"] = f"{int(r['close_value']):,}"
+    elif defect == "empty cells":
+        for c in draw(st.lists(st.sampled_from(COLUMNS), max_size=4)):
+            r[c] = ""
+    elif defect == "garbage cell":
+        r[draw(st.sampled_from(COLUMNS))] = draw(text)
+    return r
+
+
+@st.composite
+def export(draw) -> dict:
+    rows: list[dict[str, str]] = []
+    for _ in range(draw(st.integers(0, 20))):
+        r = draw(row([x["opportunity_id"] for x in rows]))
+        if rows and draw(st.integers(0, 9)) == 0:
+            r = dict(draw(st.sampled_from(rows)))  # an identical duplicate
+        rows.append(r)
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
+    encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "utf-16", "cp1256", "latin-1"]))
+    declare = draw(st.booleans())
+    header = list(COLUMNS)
+    if draw(st.integers(0, 15)) == 0:
+        header.remove(draw(st.sampled_from(COLUMNS)))  # a column missing
+    buf = io.StringIO()
+    terminator = draw(st.sampled_from(["\n", "\r\n"]))
+    quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
+    w = csv.writer(buf, delimiter=delimiter, lineterminator=terminator, quoting=quoting)
+    w.writerow(header)
+    for r in rows:
+        w.writerow([r[c] for c in header])
+    data = buf.getvalue().encode(encoding, errors="replace")
+    damage = draw(st.sampled_from(["none"] * 12 + ["truncate", "prefix", "random bytes", "nul"]))
+    if damage == "truncate":
+        data = data[: draw(st.integers(0, len(data)))]
+    elif damage == "prefix":
+        data = draw(st.binary(min_size=1, max_size=16)) + data
+    elif damage == "random bytes":
+        data = draw(st.binary(max_size=400))
+    elif damage == "nul":
+        at = draw(st.integers(0, len(data)))
+        data = data[:at] + b"\x00" + data[at:]
+    # a bare CR in an unquoted field is a line break to every CSV reader: more records
+    bare_cr = quoting == csv.QUOTE_MINIMAL and terminator == "\n" and any(
+        "\r" in v for r in rows for v in r.values()
+    )
+    intact = damage == "none" and header == COLUMNS and not bare_cr
+    return {
+        "data": data,
+        "rows": len(rows),
+        "intact": intact,
+        "encoding": encoding if declare and encoding not in ("utf-8-sig", "utf-16") else None,
+        "chunksize": draw(st.sampled_from([None, None, 5, 1000])),
+        "name": draw(st.sampled_from(["sales_pipeline.csv", "sales pipeline (1).csv",
+                                      "sales_pipeline_رضا.csv"])),
+    }
+
+
+DATA_SUFFIXES = (".duckdb", ".wal", ".tmp", ".csv", ".parquet", ".json")
+
+
+def _snapshot() -> dict[str, float]:
+    """Data-like files of the project tree and the working folder, with their mtimes.
+
+    (Only data-like names: another engineer may be editing code while the suite runs.)
+    """
+    skip = {".venv", ".git", "__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache",
+            "node_modules"}
+    out: dict[str, float] = {}
+    for top in {ROOT, Path.cwd()}:
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = [d for d in dirnames if d not in skip]
+            for f in filenames:
+                if f.endswith(DATA_SUFFIXES) or ".duckdb" in f:
+                    p = os.path.join(dirpath, f)
+                    try:
+                        out[p] = os.stat(p).st_mtime
+                    except OSError:
+                        pass
+    return out
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fuzz_summary(request):
+    before = _snapshot()
+    yield
+    after = _snapshot()
+    changed = sorted(p for p in after if before.get(p) != after[p])
+    assert not changed, f"the ingest wrote outside its temporary folder: {changed}"
+    tr = request.config.pluginmanager.get_plugin("terminalreporter")
+    capman = request.config.pluginmanager.get_plugin("capturemanager")
+    lines = ["", "ingest fuzz summary: " + ", ".join(f"{k}: {v}" for k, v in STATS.items())]
+    lines.append("  quarantine reasons seen: " + ", ".join(
+        f"{k} ({v})" for k, v in sorted(REASONS.items(), key=lambda kv: -kv[1])))
+    lines.append("  errors seen: " + ", ".join(
+        f"{k} ({v})" for k, v in sorted(ERRORS.items(), key=lambda kv: -kv[1])))
+    if tr is not None and capman is not None:
+        with capman.global_and_fixture_disabled():
+            for line in lines:
+                tr.write_line(line)
+    else:  # pragma: no cover
+        print("\n".join(lines))
+
+
+def _error_kind(msg: str) -> str:
+    for key in ("not valid", "more fields", "truncated", "well-formed", "binary", "empty",
+                "no header", "not in the file", "ZIP", "PDF", "gzip", "Parquet", "cannot be read"):
+        if key in msg:
+            return key
+    return msg[:60]
+
+
+# no shrinking: each example is a whole ingest, and shrinking one can take minutes
+NO_SHRINK = [Phase.explicit, Phase.generate]
+
+
+@settings(max_examples=150, deadline=None, database=None, phases=NO_SHRINK,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(export())
+def test_fuzzed_exports_are_loaded_or_rejected_clearly(ex):
+    STATS["inputs tried"] += 1
+    with tempfile.TemporaryDirectory(prefix="ingest-fuzz-") as tmp:
+        tmp = Path(tmp)
+        path = tmp / ex["name"]
+        path.write_bytes(ex["data"])
+        store = tmp / "store.duckdb"
+        try:
+            rep = ingest_paths([path], "maven", store, encoding=ex["encoding"], as_of=AS_OF,
+                               chunksize=ex["chunksize"])
+        except ReportingError as exc:
+            msg = str(exc)
+            if str(path) not in msg:
+                STATS["crashes"] += 1
+                raise AssertionError(f"error does not name the file: {msg}") from exc
+            STATS["rejected with a clear message"] += 1
+            ERRORS[_error_kind(msg)] = ERRORS.get(_error_kind(msg), 0) + 1
+            return
+        except Exception:
+            STATS["crashes"] += 1
+            raise
+        STATS["loaded (all rows accounted for)"] += 1
+        (r,) = rep.results
+        assert r.file == str(path)
+        assert r.read == r.loaded + r.quarantined
+        assert sum(r.reasons.values()) == r.quarantined
+        if ex["intact"]:
+            assert r.read == ex["rows"], "rows were lost (or invented) by the reader"
+        con = duckdb.connect(str(store), read_only=True)
+        try:
+            n_opps = con.execute("SELECT COUNT(*) FROM opportunities").fetchone()[0]
+            q = con.execute('SELECT "row", reason FROM quarantine').df()
+            log = con.execute("SELECT rows_read, rows_loaded, rows_quarantined FROM ingest_log").fetchall()
+            tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        finally:
+            con.close()
+        assert n_opps == r.loaded
+        assert len(q) == r.quarantined and q["row"].is_unique
+        assert q["reason"].map(reason_group).value_counts().to_dict() == r.reasons
+        assert not [t for t in tables if t.startswith("_")], f"staging tables left: {tables}"
+        assert log == [(r.read, r.loaded, r.quarantined)]
+        assert not len(q) or (q["row"].min() >= 2 and q["row"].max() <= r.read + 1)
+        STATS["rows read"] += r.read
+        STATS["rows loaded"] += r.loaded
+        STATS["rows quarantined"] += r.quarantined
+        for k, v in r.reasons.items():
+            key = k.split(" (after")[0]
+            REASONS[key] = REASONS.get(key, 0) + v
+        leftovers = {p.name for p in tmp.iterdir()} - {path.name, store.name, store.name + ".wal"}
+        assert not leftovers, f"unexpected files: {leftovers}"
+
+
+@settings(max_examples=25, deadline=None, database=None, phases=NO_SHRINK,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(export(), st.integers(2, 6))
+def test_fuzzed_chunking_changes_nothing(ex, chunksize):
+    """Whatever the file, reading it in chunks gives what reading it at once gives."""
+    STATS["chunked-vs-whole comparisons"] += 1
+    mapping = load_mapping("maven")
+    with tempfile.TemporaryDirectory(prefix="ingest-fuzz-") as tmp:
+        path = Path(tmp) / "sales_pipeline.csv"
+        path.write_bytes(ex["data"])
+        outcomes = []
+        for cs in (None, chunksize):
+            try:
+                m = map_file(path, "opportunities", mapping, encoding=ex["encoding"],
+                             as_of=AS_OF, chunksize=cs)
+                outcomes.append(m)
+            except ReportingError as exc:
+                outcomes.append(type(exc))
+        whole, chunked = outcomes
+        if isinstance(whole, type) or isinstance(chunked, type):
+            assert whole == chunked, f"one-shot: {whole}, chunked: {chunked}"
+            return
+        pd.testing.assert_frame_equal(whole.frame, chunked.frame)
+        pd.testing.assert_frame_equal(whole.quarantine, chunked.quarantine)
+        assert whole.result == chunked.result
