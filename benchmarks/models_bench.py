@@ -30,7 +30,7 @@ for _ in range(int(sys.argv[2])):
     t = time.perf_counter()
     bg = BetaGeoFitter().fit(rfm["frequency"], rfm["recency"], rfm["T"])
     times.append(time.perf_counter() - t)
-rep = rfm[rfm["frequency"] > 0]
+rep = rfm[(rfm["frequency"] > 0) & (rfm["monetary_value"] > 0)]
 t = time.perf_counter()
 gg = GammaGammaFitter().fit(rep["frequency"], rep["monetary_value"])
 gg_time = time.perf_counter() - t
@@ -64,7 +64,8 @@ def cdnow_master() -> pd.DataFrame:
         with zipfile.ZipFile(next(d.glob("*.whl"))) as z:
             cache.write_bytes(z.read("lifetimes/datasets/CDNOW_master.txt"))
     tx = pd.read_csv(cache, sep=r"\s+", header=None, names=["customer", "date", "qty", "amount"],
-                     dtype={"customer": str, "date": str})
+                     dtype={"customer": str, "date": str}, comment=None)
+    tx = tx[tx["date"].str.fullmatch(r"\d{8}")]  # the file may start with a header line
     tx["date"] = pd.to_datetime(tx["date"], format="%Y%m%d")
     return tx
 

@@ -4,7 +4,6 @@ with and without the shared run artifacts; peak memory of a worker."""
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -130,15 +129,44 @@ def bench_batch(store: Path, periods=("2026-08", "2026-09")) -> dict:
     return out
 
 
+PEAK_CODE = r"""
+import json, os, sys, tempfile, threading, time
+
+def hwm(pid):
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return next(int(l.split()[1]) for l in fh if l.startswith("VmHWM"))
+    except (OSError, StopIteration):
+        return 0
+
+peak = {"kernel": 0}
+stop = threading.Event()
+
+def watch():  # the kernel is a child of this process; its VmHWM is lost when it exits
+    me = str(os.getpid())
+    while not stop.is_set():
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    with open(f"/proc/{pid}/stat") as fh:
+                        ppid = fh.read().rsplit(")", 1)[1].split()[1]
+                except OSError:
+                    continue
+                if ppid == me:
+                    peak["kernel"] = max(peak["kernel"], hwm(pid))
+        time.sleep(0.05)
+
+threading.Thread(target=watch, daemon=True).start()
+from reporting.runner import run_report
+run_report("EMEA", "2026-09", store=sys.argv[1], reports_dir=tempfile.mkdtemp())
+stop.set()
+print(json.dumps({"runner": hwm("self") / 1024, "kernel": peak["kernel"] / 1024}))
+"""
+
+
 def worker_peak_memory(store: Path) -> dict[str, float]:
-    """Peak RSS of the process running one report and of its kernel (MiB)."""
-    code = ("import sys, resource, json, tempfile; from reporting.runner import run_report; "
-            "d = tempfile.mkdtemp(); run_report('EMEA', '2026-09', store=sys.argv[1], "
-            "reports_dir=d); print(json.dumps({'runner': resource.getrusage("
-            "resource.RUSAGE_SELF).ru_maxrss / 1024, 'kernel': resource.getrusage("
-            "resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    out = subprocess.run([sys.executable, "-c", code, str(store)], capture_output=True,
+    """Peak resident memory (VmHWM, MiB) of the process running one report and of its
+    kernel. (ru_maxrss would carry the forking parent's peak over exec on Linux.)"""
+    out = subprocess.run([sys.executable, "-c", PEAK_CODE, str(store)], capture_output=True,
                          text=True, check=True)
-    _ = before
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -18,10 +18,12 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from .exceptions import ParamsError, ReportingError
+from .models import DealSizeBander
 from .params import load_settings, slug
 from .periods import Period, parse_period
 from .runner import DEFAULT_NOTEBOOK, NOTEBOOKS, output_dir_for, run_report, write_json_atomic
@@ -118,32 +120,94 @@ def run_job(job: Job) -> JobResult:
 # --------------------------------------------------------------------------- shared work
 
 
-def build_artifacts(store: str | Path | None, period: Period, params_dir: str | Path | None,
-                    target: Path) -> Path:
-    """Compute the run's shared work once and save it: deal-size band edges per business
-    profile, learned on the whole company's won deals of the 12 months before the period
-    end, so every region's report bands deals the same way; and the CLV model chosen by
-    backtest on the whole company's revenue, with each account's predicted value
-    (``clv.csv`` beside the artifacts file)."""
+def _won_deals(con, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    return con.execute(
+        "SELECT team, amount, status, closed_at FROM opportunities WHERE status = 'won' "
+        "AND closed_at >= ? AND closed_at < ?",
+        [start.to_pydatetime(), end.to_pydatetime()]).df()
+
+
+def band_reference(store: str | Path | None, period: Period, params_dir: str | Path | None,
+                   path: Path, refresh: bool = False) -> dict:
+    """The deal-size band reference: edges per business profile learned once, on the won
+    deals of the 12 months before ``period`` ends, saved at ``path`` and reused by every
+    later run until refreshed, so a deal keeps its band from one month's report to the
+    next. Each profile keeps its reference shares for the drift statistic."""
     from . import store as _store
     from .metrics.ratings import team_profiles
     from .metrics.suite import learn_band_edges
-    from .models.reference import clv_reference
+
+    if path.exists() and not refresh:
+        return json.loads(path.read_text(encoding="utf-8"))
+    settings = load_settings(params_dir)
+    with _store.connect(store, read_only=True) as con:
+        won = _won_deals(con, period.end - pd.DateOffset(months=12), period.end)
+    profiles = team_profiles(settings, won["team"])
+    with threadpool_limits(limits=1):  # small fits; threads would fight the report workers
+        edges, notes = learn_band_edges(won, period, profiles)
+    shares = {}
+    for prof, e in edges.items():
+        b = DealSizeBander.from_edges(e)
+        shares[prof] = [float(x) for x in b.shares(won.loc[profiles == prof, "amount"])]
+    ref = {"learned_on": period.label, "window": "won deals, 12 months before the period end",
+           "edges": edges, "shares": shares, "notes": notes,
+           "created_at": pd.Timestamp.now("UTC").isoformat(timespec="seconds")}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, ref)
+    return ref
+
+
+def band_drift(store: str | Path | None, period: Period, params_dir: str | Path | None,
+               ref: dict) -> dict[str, dict]:
+    """PSI of the period's won deals across the reference bands, per profile: < 0.1 stable,
+    0.1-0.25 some drift, > 0.25 refresh the reference."""
+    from . import store as _store
+    from .metrics.ratings import team_profiles
 
     settings = load_settings(params_dir)
     with _store.connect(store, read_only=True) as con:
-        won = con.execute(
-            "SELECT team, amount, status, closed_at FROM opportunities WHERE status = 'won' "
-            "AND closed_at >= ? AND closed_at < ?",
-            [(period.end - pd.DateOffset(months=12)).to_pydatetime(),
-             period.end.to_pydatetime()]).df()
+        won = _won_deals(con, period.start, period.end)
+    profiles = team_profiles(settings, won["team"])
+    out = {}
+    for prof, e in ref["edges"].items():
+        cur = won.loc[profiles == prof, "amount"]
+        if (cur > 0).sum() == 0:
+            continue
+        b = DealSizeBander.from_edges(e)
+        r = np.maximum(np.asarray(ref["shares"][prof]), 1e-4)
+        c = np.maximum(b.shares(cur).to_numpy(), 1e-4)
+        psi = float(np.sum((c - r) * np.log(c / r)))
+        out[prof] = {"psi": psi, "deals": int((cur > 0).sum()),
+                     "verdict": "stable" if psi < 0.1 else "some drift" if psi <= 0.25
+                     else "refresh the reference"}
+    return out
+
+
+def build_artifacts(store: str | Path | None, period: Period, params_dir: str | Path | None,
+                    target: Path, refresh_bands: bool = False,
+                    reference: Path | None = None) -> Path:
+    """Compute the run's shared work once and save it beside ``target``:
+
+    - the deal-size band reference (see :func:`band_reference`; ``reference`` is where it is
+      kept between runs, ``<reports>/_reference/bands.json`` for the CLI) and its drift
+      (PSI) for this period;
+    - the CLV model chosen by backtest on the whole company's revenue, with each account's
+      predicted value (``clv.csv``).
+    """
+    from . import store as _store
+    from .models.reference import clv_reference
+
+    ref_path = reference or target.with_name("bands-reference.json")
+    ref = band_reference(store, period, params_dir, ref_path, refresh=refresh_bands)
+    with _store.connect(store, read_only=True) as con:
         revenue = con.execute("SELECT account_id, date, amount FROM revenue WHERE date < ?",
                               [period.end.to_pydatetime()]).df()
-    with threadpool_limits(limits=1):  # small fits; threads would fight the report workers
-        edges, notes = learn_band_edges(won, period, team_profiles(settings, won["team"]))
     target.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"period": period.label, "band_edges": edges, "band_notes": notes,
-               "reference": "won deals, 12 months"}
+    payload = {"period": period.label, "band_edges": ref["edges"],
+               "band_notes": ref.get("notes", {}),
+               "band_reference": {"learned_on": ref["learned_on"], "window": ref["window"],
+                                  "file": str(ref_path)},
+               "band_drift": band_drift(store, period, params_dir, ref)}
     if len(revenue):
         pred, summary = clv_reference(revenue, period.end)
         if pred is not None:
@@ -287,3 +351,8 @@ def write_indexes(reports_dir: str | Path, periods: Iterable[str],
             out.append(write_index(d, s.company, s.title, parse_period(label).title,
                                    s.branding.primary))
     return out
+
+
+def reference_path(reports_dir: str | Path) -> Path:
+    """Where runs keep the deal-size band reference between periods."""
+    return Path(reports_dir) / "_reference" / "bands.json"

@@ -152,9 +152,18 @@ def run(
     scheduler: Scheduler = None,
     timeout: Annotated[int, typer.Option(help="seconds allowed per notebook cell")] = 600,
     language: Annotated[str, typer.Option(help="en, or fa (Persian, right to left)")] = "en",
+    refresh_bands: Annotated[bool, typer.Option(
+        help="re-learn the deal-size band reference from the last 12 months")] = False,
 ) -> None:
     """Execute and render the report of a region (or of every region) for a period."""
-    from .batch import build_artifacts, make_jobs, notebook_path, run_batch, write_indexes
+    from .batch import (
+        build_artifacts,
+        make_jobs,
+        notebook_path,
+        reference_path,
+        run_batch,
+        write_indexes,
+    )
     from .params import check_name
     from .periods import check_not_future, parse_period
     from .schedule import load_schedule
@@ -180,7 +189,8 @@ def run(
             targets = [region]
         if not targets:
             raise ReportingError(f"the store {_store(store)} holds no regions")
-        art = build_artifacts(_store(store), p, params, reports / p.label / "_run" / "artifacts.json")
+        art = build_artifacts(_store(store), p, params, reports / p.label / "_run" / "artifacts.json",
+                              refresh_bands, reference_path(reports))
         common = {"store": str(_store(store)), "reports_dir": str(reports),
                   "params_dir": str(params) if params else None, "artifacts": str(art),
                   "notebook": notebook_path(nb), "timeout": timeout, "language": language,
@@ -212,6 +222,8 @@ def run_due_cmd(
     reports: Annotated[Path, typer.Option(help="output folder")] = Path("reports"),
     params: Annotated[Path | None, typer.Option(help="params folder")] = None,
     force: Annotated[bool, typer.Option(help="regenerate even when up to date")] = False,
+    refresh_bands: Annotated[bool, typer.Option(
+        help="re-learn the deal-size band reference from the last 12 months")] = False,
     today: Annotated[str | None, typer.Option(help="pretend today is YYYY-MM-DD")] = None,
     workers: Workers = 0,
     executor: Executor = "local",
@@ -226,7 +238,8 @@ def run_due_cmd(
         day = date.fromisoformat(today) if today else None
         n_workers = workers or os.cpu_count() or 1
         out = _run_with_progress(0, lambda done: run_due(
-            day, _store(store), reports, params, force, n_workers, executor, scheduler, done))
+            day, _store(store), reports, params, force, n_workers, executor, scheduler, done,
+            refresh_bands=refresh_bands))
     except (ReportingError, ValueError) as exc:
         _fail(exc)
     if out.locked:

@@ -138,6 +138,11 @@ FA: dict[str, str] = {
     "KMeans روی لگاریتم مبلغ): {parts}.",
     "{profile}: small < {small}, medium to {large}, large above":
         "{profile}: کوچک کمتر از {small}، متوسط تا {large}، بزرگ بیشتر",
+    "{profile} PSI {psi} ({verdict})": "{profile}: PSI {psi} ({verdict})",
+    "stable": "پایدار", "some drift": "اندکی جابه‌جایی", "refresh the reference": "مبنا را تازه کنید",
+    "Reference learned for {period}; this period's drift: {drift}. Refresh with "
+    "--refresh-bands.": "مبنا برای {period} آموخته شده است؛ جابه‌جایی این دوره: {drift}. "
+    "برای تازه کردن: --refresh-bands.",
     "No deal-size bands: no won deals.": "دسته‌بندی اندازه‌ی معامله ممکن نشد: معامله‌ی برده‌ای نیست.",
     "No customer-value model: the data has no revenue table.":
         "مدل ارزش مشتری ساخته نشد: داده‌ها جدول درآمد ندارند.",
@@ -237,6 +242,10 @@ FA: dict[str, str] = {
     "share of won deals in the period": "سهم از معاملات برده در دوره",
     "small": "کوچک", "medium": "متوسط", "large": "بزرگ", "team mix": "ترکیب تیم",
     "target mix": "ترکیب هدف",
+    "Customer value per account, by acquiring rep": "ارزش مشتری برای هر حساب، به تفکیک جذب‌کننده",
+    "Customer value per account, by account manager": "ارزش مشتری برای هر حساب، به تفکیک مدیر حساب",
+    "revenue per account: predicted next 12 months (or to date without a model)":
+        "درآمد هر حساب: پیش‌بینی ۱۲ ماه آینده (یا تاکنون، بدون مدل)",
     "Churn of the accounts each rep acquired": "ریزش حساب‌های جذب‌شده‌ی هر کارشناس",
     "accounts a year old or more that stopped buying": "حساب‌های یک‌ساله و بیشتر که خرید را متوقف کردند",
     "Predicted 12-month value per account, by account manager":

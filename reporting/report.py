@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,7 @@ class ReportContext:
     a: Analysis
     generated_at: str = ""
     language: str = "en"
+    artifacts: dict = field(default_factory=dict)
 
     @property
     def scope(self) -> str:
@@ -134,7 +135,7 @@ def build(
                 band_edges=shared.get("band_edges"), predicted_value=pred, clv_model=clv)
     return ReportContext(region=region, team=team, period=p, settings=settings, data=data, a=a,
                          generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                         language=language)
+                         language=language, artifacts=shared)
 
 
 # --------------------------------------------------------------------------- display
@@ -308,6 +309,8 @@ def metrics_payload(ctx: ReportContext) -> dict[str, Any]:
         "aging": {str(k): {str(c): int(v) for c, v in row.items()}
                   for k, row in a.aging.iterrows()},
         "clv_model": a.clv_model,
+        "band_reference": ctx.artifacts.get("band_reference"),
+        "band_drift": ctx.artifacts.get("band_drift"),
         "acquirers": _records(a.acquirers),
         "account_managers": _records(a.managers),
         "not_computable": {k: v for k, v in a.missing.items() if v},
@@ -501,8 +504,18 @@ def band_note(ctx: ReportContext) -> str:
     parts += [f"{prof}: {why}" for prof, why in ctx.a.band_notes.items()]
     if not parts:
         return ctx.t("No deal-size bands: no won deals.")
-    return ctx.t("Deal-size bands (learned on the last 12 months of won deals, KMeans on log "
+    text = ctx.t("Deal-size bands (learned on the last 12 months of won deals, KMeans on log "
                  "amounts): {parts}.").format(parts="; ".join(parts))
+    ref = ctx.artifacts.get("band_reference")
+    if ref:
+        drift = "; ".join(
+            ctx.t("{profile} PSI {psi} ({verdict})").format(
+                profile=prof, psi=f"{d['psi']:.2f}", verdict=ctx.t(d["verdict"]))
+            for prof, d in ctx.artifacts.get("band_drift", {}).items())
+        text += " " + ctx.t("Reference learned for {period}; this period's drift: {drift}. "
+                            "Refresh with --refresh-bands.").format(
+            period=ref["learned_on"], drift=drift or "–")
+    return localize_numbers(text, ctx.language)
 
 
 def show_deal_size(ctx: ReportContext, top_reps: int = 20) -> None:

@@ -18,7 +18,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from . import store as _store
-from .batch import Job, JobResult, build_artifacts, notebook_path, run_batch, write_indexes
+from .batch import (
+    Job,
+    JobResult,
+    build_artifacts,
+    notebook_path,
+    reference_path,
+    run_batch,
+    write_indexes,
+)
 from .exceptions import ReportingError
 from .params import load_settings
 from .periods import parse_period
@@ -192,6 +200,7 @@ def run_due(
     scheduler=None,
     on_done: Callable[[JobResult], None] | None = None,
     send: Callable | None = None,
+    refresh_bands: bool = False,
 ) -> DueRun:
     """Produce every due report not yet produced for the same inputs, then deliver."""
     today = today or datetime.now(UTC).date()
@@ -209,7 +218,9 @@ def run_due(
             by_period.setdefault(j.period, []).append(j)
         for period, pjobs in sorted(by_period.items()):
             art = build_artifacts(store, parse_period(period), params_dir,
-                                  reports / period / "_run" / "artifacts.json")
+                                  reports / period / "_run" / "artifacts.json",
+                                  refresh_bands, reference_path(reports))
+            refresh_bands = False  # once per run, from the oldest due period
             pjobs = [replace(j, artifacts=str(art)) for j in pjobs]
             out.results += run_batch(pjobs, workers, executor, scheduler, on_done)
         write_indexes(reports, by_period, params_dir)

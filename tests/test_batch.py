@@ -120,3 +120,25 @@ def test_dask_executor_gives_the_same_reports(demo_store, tmp_path):
     for a, b in zip(local, remote, strict=True):
         assert metrics_of(a.output) == metrics_of(b.output)
         assert a.pages == b.pages
+
+
+def test_band_reference_is_kept_between_runs_until_refreshed(demo_store, tmp_path):
+    """A deal keeps its band from one month's report to the next: the reference is learned
+    once and reused; the drift statistic says when to refresh it."""
+    ref = tmp_path / "reports" / "_reference" / "bands.json"
+    sep = build_artifacts(demo_store, parse_period("2026-08"), None,
+                          tmp_path / "reports" / "2026-08" / "_run" / "artifacts.json",
+                          reference=ref)
+    oct_ = build_artifacts(demo_store, parse_period("2026-10"), None,
+                           tmp_path / "reports" / "2026-10" / "_run" / "artifacts.json",
+                           reference=ref)
+    a, b = json.loads(sep.read_text()), json.loads(oct_.read_text())
+    assert a["band_edges"] == b["band_edges"] and a["band_edges"]
+    assert b["band_reference"]["learned_on"] == "2026-08"
+    assert b["band_drift"]
+    for d in b["band_drift"].values():
+        assert d["psi"] >= 0 and d["verdict"] in ("stable", "some drift", "refresh the reference")
+    fresh = build_artifacts(demo_store, parse_period("2026-10"), None,
+                            tmp_path / "reports" / "2026-10" / "_run" / "artifacts.json",
+                            refresh_bands=True, reference=ref)
+    assert json.loads(fresh.read_text())["band_reference"]["learned_on"] == "2026-10"

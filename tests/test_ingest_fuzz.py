@@ -35,7 +35,8 @@ COLUMNS = ["opportunity_id", "sales_agent", "product", "account", "deal_stage", 
            "close_date", "close_value"]
 STATS = {"chunked-vs-whole comparisons": 0, "inputs tried": 0, "loaded (all rows accounted for)": 0,
          "rejected with a clear message": 0, "crashes": 0,
-         "rows read": 0, "rows loaded": 0, "rows quarantined": 0}
+         "rows read": 0, "rows loaded": 0, "rows quarantined": 0,
+         "report runs finished": 0, "report runs with a clear error": 0}
 REASONS: dict[str, int] = {}
 ERRORS: dict[str, int] = {}
 
@@ -226,7 +227,10 @@ def _error_kind(msg: str) -> str:
 NO_SHRINK = [Phase.explicit, Phase.generate]
 
 
-@settings(max_examples=150, deadline=None, database=None, phases=NO_SHRINK,
+LOADED_EXPORTS: list[dict] = []  # a few fuzzed exports that loaded rows, for a report run
+
+
+@settings(max_examples=200, deadline=None, database=None, phases=NO_SHRINK,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(export())
 def test_fuzzed_exports_are_loaded_or_rejected_clearly(ex):
@@ -271,6 +275,8 @@ def test_fuzzed_exports_are_loaded_or_rejected_clearly(ex):
         assert not [t for t in tables if t.startswith("_")], f"staging tables left: {tables}"
         assert log == [(r.read, r.loaded, r.quarantined)]
         assert not len(q) or (q["row"].min() >= 2 and q["row"].max() <= r.read + 1)
+        if r.loaded and len(LOADED_EXPORTS) < 4:
+            LOADED_EXPORTS.append(ex)
         STATS["rows read"] += r.read
         STATS["rows loaded"] += r.loaded
         STATS["rows quarantined"] += r.quarantined
@@ -306,3 +312,32 @@ def test_fuzzed_chunking_changes_nothing(ex, chunksize):
         pd.testing.assert_frame_equal(whole.frame, chunked.frame)
         pd.testing.assert_frame_equal(whole.quarantine, chunked.quarantine)
         assert whole.result == chunked.result
+
+
+@pytest.mark.slow
+def test_reports_run_on_fuzzed_stores(tmp_path):
+    """The fuzzed exports that loaded go on through a report run: a finished report or a
+    clear error, nothing written outside the reports folder."""
+    from reporting.runner import run_report
+
+    assert LOADED_EXPORTS, "the fuzz test above loaded no export"
+    store = tmp_path / "store.duckdb"
+    for i, ex in enumerate(LOADED_EXPORTS):
+        path = tmp_path / f"{i}-{ex['name']}"
+        path.write_bytes(ex["data"])
+        ingest_paths([path], "maven", store, encoding=ex["encoding"], as_of=AS_OF)
+    con = duckdb.connect(str(store), read_only=True)
+    last = con.execute("SELECT MAX(created_at) FROM opportunities").fetchone()[0]
+    con.close()
+    out = tmp_path / "reports"
+    before = {p for p in tmp_path.rglob("*")}
+    try:
+        res = run_report("all", f"{last:%Y-%m}", store=store, reports_dir=out)
+    except ReportingError as exc:
+        STATS["report runs with a clear error"] += 1
+        assert str(exc)
+    else:
+        STATS["report runs finished"] += 1
+        assert res.pdf.exists() and res.pages >= 5
+    new = {p for p in tmp_path.rglob("*")} - before
+    assert all(p.is_relative_to(out) for p in new), new
