@@ -37,7 +37,7 @@ gg_time = time.perf_counter() - t
 times.sort()
 print(json.dumps({"bgnbd_seconds": times[len(times) // 2], "gg_seconds": gg_time,
                   "bgnbd": {k: float(v) for k, v in bg.params_.items()},
-                  "gg": {k: float(v) for k, v in gg.params_.items()}}))
+                  "gg": {("gamma" if k == "v" else k): float(v) for k, v in gg.params_.items()}}))
 """
 
 

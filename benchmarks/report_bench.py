@@ -126,6 +126,16 @@ def bench_batch(store: Path, periods=("2026-08", "2026-09")) -> dict:
             secs = time.perf_counter() - t + (out["artifacts_seconds"] if shared else 0.0)
             assert all(r.status == "ok" for r in res), [r.error for r in res]
             out[label] = {"seconds": secs, "reports": len(jobs)}
+        # what a cron line per report would cost: a fresh `crm-report run` for each report
+        t = time.perf_counter()
+        for p in periods:
+            for r in regions:
+                subprocess.run([sys.executable, "-m", "reporting.cli", "run", "--period", p,
+                                "--region", r, "--store", str(store), "--reports",
+                                str(tmp / "singles"), "--workers", "1"],
+                               check=True, capture_output=True)
+        out["8 single crm-report run commands"] = {"seconds": time.perf_counter() - t,
+                                                   "reports": len(periods) * len(regions)}
     return out
 
 
