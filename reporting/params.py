@@ -145,7 +145,15 @@ class ReportSettings(_Strict):
         return self.baselines.get(profile) or self.baselines.get("default", {})
 
 
-def _read_yaml(path: Path) -> dict:
+def validation_items(exc: ValidationError) -> list[str]:
+    """pydantic's errors as 'where: what (given ...)' lines, for one capped message."""
+    return [f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']} (given {e.get('input')!r})"
+            for e in exc.errors()]
+
+
+def read_yaml(path: Path) -> dict:
+    """A YAML mapping loaded safely; {} for a missing or empty file; ParamsError naming the
+    file otherwise."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -163,16 +171,14 @@ def load_settings(params_dir: str | Path | None = None) -> ReportSettings:
     """Read ``report.yaml`` and ``baselines.yaml`` (profile -> figure -> thresholds) from
     ``params_dir``, validating both together."""
     d = Path(params_dir) if params_dir else PARAMS_DIR
-    raw = _read_yaml(d / "report.yaml")
-    baselines = _read_yaml(d / "baselines.yaml")
+    raw = read_yaml(d / "report.yaml")
+    baselines = read_yaml(d / "baselines.yaml")
     if baselines:
         raw = {**raw, "baselines": baselines}
     try:
         return ReportSettings.model_validate(raw)
     except ValidationError as exc:
-        items = [f"{'.'.join(map(str, e['loc']))}: {e['msg']} (given {e.get('input')!r})"
-                 for e in exc.errors()]
-        raise ParamsError(f"{d}: invalid settings:\n{capped(items)}") from None
+        raise ParamsError(f"{d}: invalid settings:\n{capped(validation_items(exc))}") from None
 
 
 _NAME = re.compile(r"^[\w][\w .&()+'-]{0,79}$", re.UNICODE)

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .exceptions import ParamsError, capped
-from .params import PARAMS_DIR, check_name
+from .params import PARAMS_DIR, check_name, read_yaml, validation_items
 from .periods import Period, parse_period
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,17 +102,9 @@ def load_schedule(params_dir: str | Path | None = None) -> Schedule:
     """Read and validate ``schedule.yaml``; every problem reported at once."""
     path = (Path(params_dir) if params_dir else PARAMS_DIR) / "schedule.yaml"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        return Schedule()
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        return Schedule.model_validate(raw)
+        return Schedule.model_validate(read_yaml(path))
     except ValidationError as exc:
-        items = [f"{'.'.join(map(str, e['loc']))}: {e['msg']} (given {e.get('input')!r})"
-                 for e in exc.errors()]
-        raise ParamsError(f"{path}: invalid schedule:\n{capped(items)}") from None
+        raise ParamsError(f"{path}: invalid schedule:\n{capped(validation_items(exc))}") from None
 
 
 def due_periods(cadence: str, today: date, catch_up: int) -> list[Period]:
