@@ -249,8 +249,7 @@ def band_mix(mix: pd.DataFrame, reps: list[str] | None = None, ax=None):
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of won deals in the period")
     ax.set_title("Deal-size mix per rep against the team and target mix")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.06), frameon=False, ncols=3)
-    ax.set_title(ax.get_title(), pad=18)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, ncols=3)
     return ax
 
 

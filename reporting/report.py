@@ -537,7 +537,7 @@ def show_deal_size(ctx: ReportContext, top_reps: int = 20) -> None:
             reps = (mix.groupby("group")["won"].sum().nlargest(top_reps).index.tolist())
             ax = plots.band_mix(mix, reps)
             localize_axes(ax, ctx.language)
-            ax.set_title(f"{ax.get_title()}, {prof}", pad=18)
+            ax.set_title(f"{ax.get_title()}, {prof}")
             show_chart(ax)
 
 
