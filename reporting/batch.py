@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 from .exceptions import ParamsError, ReportingError
 from .models import DealSizeBander
 from .params import load_settings, slug
+from .paths import inside
 from .periods import Period, parse_period
 from .runner import DEFAULT_NOTEBOOK, NOTEBOOKS, output_dir_for, run_report, write_json_atomic
 
@@ -47,6 +48,7 @@ class Job:
     artifacts: str | None = None
     timeout: int = 600
     language: str = "en"
+    folder: str | None = None  # region[/team] folder when names collide (paths.folder_names)
     manifest: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -55,7 +57,7 @@ class Job:
 
     def output_dir(self) -> Path:
         return output_dir_for(Path(self.reports_dir), parse_period(self.period).label,
-                              self.region, self.team)
+                              self.region, self.team, self.folder)
 
 
 @dataclass
@@ -103,7 +105,7 @@ def run_job(job: Job) -> JobResult:
         try:
             res = run_report(job.region, job.period, job.team, job.store, job.reports_dir,
                              job.params_dir, job.notebook, job.timeout, job.artifacts,
-                             job.manifest, job.language)
+                             job.manifest, job.language, job.folder)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status
             if _is_dead_kernel(exc) and attempts < 2:
                 continue
@@ -346,7 +348,10 @@ def write_indexes(reports_dir: str | Path, periods: Iterable[str],
     s = load_settings(params_dir)
     out = []
     for label in sorted(set(periods)):
-        d = Path(reports_dir) / label
+        try:
+            d = inside(reports_dir, label)
+        except ParamsError:
+            continue  # a period folder that leads outside reports/: never written through
         if d.is_dir():
             out.append(write_index(d, s.company, s.title, parse_period(label).title,
                                    s.branding.primary))
@@ -355,4 +360,4 @@ def write_indexes(reports_dir: str | Path, periods: Iterable[str],
 
 def reference_path(reports_dir: str | Path) -> Path:
     """Where runs keep the deal-size band reference between periods."""
-    return Path(reports_dir) / "_reference" / "bands.json"
+    return inside(reports_dir, "_reference", "bands.json")

@@ -12,8 +12,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .exceptions import ReportingError
+from .textsafe import terminal, visible
 
 app = typer.Typer(
     name="crm-report",
@@ -22,8 +24,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err = Console(stderr=True)
+# CRM text (regions, reps, files, columns) reaches these consoles: no markup, no highlighting;
+# our own styling goes through Text objects, data through textsafe.terminal().
+console = Console(markup=False, highlight=False, emoji=False)
+err = Console(stderr=True, markup=False, highlight=False, emoji=False)
 
 StoreOpt = Annotated[
     Path | None,
@@ -38,7 +42,7 @@ def _store(store: Path | None) -> Path:
 
 
 def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+    err.print(Text.assemble(("error: ", "bold red"), visible(exc)), soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -57,11 +61,12 @@ def ingest(
         rep = ingest_paths(paths, source, _store(store), encoding=encoding)
     except ReportingError as exc:
         _fail(exc)
-    t = Table(title=f"ingest {rep.source} -> {_store(store)}")
+    t = Table(title=terminal(f"ingest {rep.source} -> {_store(store)}"))
     for c in ("file", "table", "read", "loaded", "quarantined"):
         t.add_column(c, justify="right" if c in ("read", "loaded", "quarantined") else "left")
     for r in rep.results:
-        t.add_row(r.file, r.table, f"{r.read:,}", f"{r.loaded:,}", f"{r.quarantined:,}")
+        t.add_row(terminal(r.file), terminal(r.table), f"{r.read:,}", f"{r.loaded:,}",
+                  f"{r.quarantined:,}")
     t.add_row("total", "", f"{rep.read:,}", f"{rep.loaded:,}", f"{rep.quarantined:,}", style="bold")
     console.print(t)
     reasons = rep.reasons()
@@ -70,7 +75,7 @@ def ingest(
         for c in ("table", "reason", "rows"):
             q.add_column(c, justify="right" if c == "rows" else "left")
         for _, r in reasons.iterrows():
-            q.add_row(r["table"], r["reason"], f"{r['rows']:,}")
+            q.add_row(terminal(r["table"]), terminal(r["reason"]), f"{r['rows']:,}")
         console.print(q)
 
 
@@ -97,7 +102,7 @@ def demo_data(
     except ReportingError as exc:
         _fail(exc)
     sizes = ", ".join(f"{k} {len(v):,}" for k, v in tables.items())
-    console.print(f"demo data (seed {seed}, scale {scale}) -> {_store(store)}: {sizes}")
+    console.print(terminal(f"demo data (seed {seed}, scale {scale}) -> {_store(store)}: {sizes}"))
 
 
 def _progress_table(results) -> Table:
@@ -105,13 +110,14 @@ def _progress_table(results) -> Table:
     for c, j in (("report", "left"), ("period", "left"), ("status", "left"),
                  ("seconds", "right"), ("pages", "right"), ("output / error", "left")):
         t.add_column(c, justify=j, overflow="fold")
-    colour = {"ok": "green", "skipped": "blue"}
+    colour = {"ok": "green", "skipped": "blue", "no data": "yellow"}
     for r in results:
+        first = (r.error.splitlines() or [""])[0][:200]
         where = r.output if r.status == "ok" else (
-            r.error.splitlines()[0][:200] + (f" (notebook and traceback: {r.failure_dir})"
-                                             if r.failure_dir else ""))
-        t.add_row(r.label, r.period, f"[{colour.get(r.status, 'red')}]{r.status}[/]",
-                  f"{r.seconds:.1f}", str(r.pages or ""), where)
+            first + (f" (notebook and traceback: {r.failure_dir})" if r.failure_dir else ""))
+        t.add_row(terminal(r.label), terminal(r.period),
+                  Text(r.status, style=colour.get(r.status, "red")),
+                  f"{r.seconds:.1f}", str(r.pages or ""), terminal(where))
     return t
 
 
@@ -125,8 +131,8 @@ def _run_with_progress(total: int, runner):
 
         def done(r):
             progress.advance(task)
-            progress.console.print(f"{r.label} {r.period}: {r.status} ({r.seconds:.1f} s)",
-                                   highlight=False)
+            progress.console.print(
+                terminal(f"{r.label} {r.period}: {r.status} ({r.seconds:.1f} s)"))
 
         return runner(done)
 
@@ -156,21 +162,16 @@ def run(
         help="re-learn the deal-size band reference from the last 12 months")] = False,
 ) -> None:
     """Execute and render the report of a region (or of every region) for a period."""
-    from .batch import (
-        build_artifacts,
-        make_jobs,
-        notebook_path,
-        reference_path,
-        run_batch,
-        write_indexes,
-    )
-    from .params import check_name
+    from .batch import Job, JobResult, build_artifacts, notebook_path, run_batch, write_indexes
+    from .params import check_name, params_folder
+    from .paths import inside, reports_root
     from .periods import check_not_future, parse_period
     from .schedule import load_schedule
-    from .store import regions as store_regions
+    from .scope import NoDataError, activity, check_team, has_data, known_scopes, no_data_message
 
     try:
         p = check_not_future(parse_period(period))
+        params_folder(params)  # a mistyped --params is an error, not the built-in defaults
         nb = notebook
         if report and not notebook:
             defs = {r.name: r for r in load_schedule(params).reports}
@@ -178,41 +179,56 @@ def run(
                 raise ReportingError(f"--report {report!r}: schedule.yaml defines "
                                      f"{', '.join(defs) or 'no reports'}")
             nb = defs[report].notebook
-        known = store_regions(_store(store))
+        nb_path = notebook_path(nb)
+        out_root = reports_root(reports)
+        scopes = known_scopes(_store(store))
         if region.lower() == "all":
-            targets = known
+            regions = scopes.regions
         else:
             check_name("region", region)
-            if region not in known:
-                raise ReportingError(f"unknown region {region!r}; the store has: "
-                                     f"{', '.join(known) or 'no regions'}")
-            targets = [region]
-        if not targets:
+            if region not in scopes.teams:
+                raise ReportingError(f"unknown region {visible(region)!r}; the store has: "
+                                     + (", ".join(repr(visible(r)) for r in scopes.regions)
+                                        or "no regions"))
+            regions = [region]
+        if not regions:
             raise ReportingError(f"the store {_store(store)} holds no regions")
-        art = build_artifacts(_store(store), p, params, reports / p.label / "_run" / "artifacts.json",
-                              refresh_bands, reference_path(reports))
-        common = {"store": str(_store(store)), "reports_dir": str(reports),
-                  "params_dir": str(params) if params else None, "artifacts": str(art),
-                  "notebook": notebook_path(nb), "timeout": timeout, "language": language,
-                  "report": report or "monthly-regional"}
         if team.lower() == "all":
-            jobs = make_jobs(p.label, targets, **common)
+            pairs = [(r, "all") for r in regions]
         else:
             check_name("team", team)
-            jobs = make_jobs(p.label, [], [(r, team) for r in targets], **common)
+            pairs = [(r, team) for r in check_team(scopes, regions, team)]
+        ready, empty = [], []
+        for r, t in pairs:
+            (ready if has_data(activity(_store(store), p, r, t), scopes, p) else empty).append((r, t))
+        if not ready:
+            first = no_data_message(scopes, p, *empty[0])
+            raise NoDataError(first if len(empty) == 1 else
+                              f"no data in {p.label} for any of the {len(empty)} reports; {first}")
+        art = build_artifacts(_store(store), p, params,
+                              inside(out_root, p.label, "_run", "artifacts.json"),
+                              refresh_bands, inside(out_root, "_reference", "bands.json"))
+        common = {"store": str(_store(store)), "reports_dir": str(out_root),
+                  "params_dir": str(params) if params else None, "artifacts": str(art),
+                  "notebook": nb_path, "timeout": timeout, "language": language,
+                  "report": report or "monthly-regional"}
+        jobs = [Job(region=r, team=t, period=p.label, folder=scopes.folder(r, t), **common)
+                for r, t in ready]
         n_workers = workers or os.cpu_count() or 1
         results = _run_with_progress(
             len(jobs), lambda done: run_batch(jobs, n_workers, executor, scheduler, done))
-        index = write_indexes(reports, [p.label], params)
+        results += [JobResult(r if t == "all" else f"{r}/{t}", p.label, "no data",
+                              error=no_data_message(scopes, p, r, t)) for r, t in empty]
+        index = write_indexes(out_root, [p.label], params)
     except ReportingError as exc:
         _fail(exc)
     console.print(_progress_table(results))
     for i in index:
-        console.print(f"index: {i}", highlight=False)
+        console.print(terminal(f"index: {i}"))
     for r in results:
         if r.status == "ok":
-            console.print(f"{r.output}/report.pdf\n{r.output}/report.html", highlight=False)
-    if any(r.status != "ok" for r in results):
+            console.print(terminal(f"{r.output}/report.pdf\n{r.output}/report.html"))
+    if any(r.status not in ("ok", "no data") for r in results):
         raise typer.Exit(1)
 
 
@@ -246,16 +262,20 @@ def run_due_cmd(
         console.print("another run-due is running (reports/.run-due.lock); nothing to do")
         return
     for c in out.cleaned:
-        console.print(f"removed an interrupted run's folder: {c}", highlight=False)
+        console.print(terminal(f"removed an interrupted run's folder: {c}"))
     if out.results:
         console.print(_progress_table(out.results))
-    console.print(f"{len(out.results)} produced, {len(out.skipped)} already up to date, "
+    produced = sum(r.status == "ok" for r in out.results)
+    console.print(f"{produced} produced, {len(out.results) - produced} not produced, "
+                  f"{len(out.skipped)} already up to date, "
                   f"{sum(d.get('ok', False) for d in out.deliveries)} delivered, "
                   f"{sum(not d.get('ok', False) for d in out.deliveries)} deliveries failed")
     for d in out.deliveries:
         if not d.get("ok"):
-            console.print(f"[red]delivery failed[/] {d['report']}: {d.get('error')}")
-    if any(r.status != "ok" for r in out.results) or any(not d.get("ok") for d in out.deliveries):
+            console.print(Text.assemble(("delivery failed ", "red"),
+                                        visible(f"{d['report']}: {d.get('error')}")))
+    if any(r.status not in ("ok", "no data") for r in out.results) or \
+            any(not d.get("ok") for d in out.deliveries):
         raise typer.Exit(1)
 
 
@@ -268,11 +288,14 @@ def params_check(
     params: Annotated[Path | None, typer.Option(help="params folder")] = None,
 ) -> None:
     """Validate report.yaml, baselines.yaml, schedule.yaml and every source mapping."""
-    from .params import PARAMS_DIR, load_settings
+    from .params import load_settings, params_folder
     from .schedule import load_schedule
     from .sources import load_mapping
 
-    d = params or PARAMS_DIR
+    try:
+        d = params_folder(params)
+    except ReportingError as exc:
+        _fail(exc)
     problems = []
     checks = [("report.yaml + baselines.yaml", lambda: load_settings(d)),
               ("schedule.yaml", lambda: load_schedule(d))]
@@ -281,10 +304,11 @@ def params_check(
     for name, check in checks:
         try:
             check()
-            console.print(f"[green]ok[/] {name}")
+            console.print(Text.assemble(("ok ", "green"), visible(name)))
         except ReportingError as exc:
             problems.append(str(exc))
-            err.print(f"[red]invalid[/] {name}: {exc}", highlight=False, soft_wrap=True)
+            err.print(Text.assemble(("invalid ", "red"), visible(f"{name}: {exc}")),
+                      soft_wrap=True)
     if problems:
         raise typer.Exit(2)
 
@@ -318,7 +342,9 @@ def metrics(
     except ReportingError as exc:
         _fail(exc)
     if fmt == "csv":
-        sys.stdout.write(table.to_csv(index=False))
+        from .textsafe import neutralise_cells
+
+        sys.stdout.write(neutralise_cells(table).to_csv(index=False))
     else:
         sys.stdout.write(json.dumps(json.loads(table.to_json(orient="records")), indent=2) + "\n")
 

@@ -282,11 +282,23 @@ def tr(text: str, language: str = "en") -> str:
     return out
 
 
+# character and entity references (``&#39;``, ``&#x27;``, ``&amp;``) are markup, not text:
+# their digits must stay ASCII, or ``&#۳۹;`` is no longer a reference (and WeasyPrint was
+# seen laying out such a page for 20 minutes)
+_REFERENCE = re.compile(r"(&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);)")
+
+
+def _digits(text: str) -> str:
+    return text.translate(_FA_DIGITS).replace(",", "٬")
+
+
 def localize_numbers(text: str, language: str = "en") -> str:
-    """Persian digits and percent sign for ``fa``; unchanged for ``en``."""
-    if language != "fa":
+    """Persian digits and percent sign for ``fa``; unchanged for ``en``. Character
+    references such as ``&#39;`` are left as they are."""
+    if language != "fa" or not re.search(r"\d", text):
         return text
-    return text.translate(_FA_DIGITS).replace(",", "٬") if re.search(r"\d", text) else text
+    parts = _REFERENCE.split(text)
+    return "".join(p if i % 2 else _digits(p) for i, p in enumerate(parts))
 
 
 _TEXT_NODE = re.compile(r">([^<]+)<")
@@ -294,7 +306,7 @@ _TEXT_NODE = re.compile(r">([^<]+)<")
 
 def localize_html(html: str, language: str = "en") -> str:
     """Persian digits in the text between tags of an HTML fragment (never in tags,
-    attributes or URIs)."""
+    attributes, URIs or character references)."""
     if language != "fa":
         return html
     return _TEXT_NODE.sub(lambda m: ">" + localize_numbers(m.group(1), language) + "<", html)

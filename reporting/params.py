@@ -99,9 +99,12 @@ class Threshold(_Strict):
         return "good" if value <= self.good else "bad" if value > self.bad else "watch"
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 class ReportSettings(_Strict):
-    company: str = "Acme Analytics"
-    title: str = "Monthly Sales Report"
+    company: str = Field("Acme Analytics", min_length=1, max_length=200)
+    title: str = Field("Monthly Sales Report", min_length=1, max_length=200)
     currency: str = "USD"
     stale_days: int = Field(45, ge=1, le=3650)
     calendar: Literal["gregorian", "jalali"] = "gregorian"
@@ -119,6 +122,14 @@ class ReportSettings(_Strict):
     baselines: dict[str, dict[str, Threshold]] = Field(
         default_factory=dict, description="profile -> figure -> thresholds"
     )
+
+    @field_validator("company", "title")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        if _CONTROL_CHARS.search(v):
+            raise ValueError("must be one line of text: no line breaks or control characters "
+                             "(it goes into page headers and e-mail subjects)")
+        return v
 
     @model_validator(mode="after")
     def _profiles_known(self) -> ReportSettings:
@@ -167,10 +178,23 @@ def read_yaml(path: Path) -> dict:
     return raw
 
 
+def params_folder(params_dir: str | Path | None = None) -> Path:
+    """The params folder: ``params_dir`` when given (it must exist: a mistyped ``--params``
+    never falls back to the built-in defaults), else the built-in one."""
+    if params_dir is None or str(params_dir) == "":
+        return PARAMS_DIR
+    d = Path(params_dir)
+    if not d.is_dir():
+        what = "is not a folder" if d.exists() else "does not exist"
+        raise ParamsError(f"--params {d} {what}; give the folder that holds report.yaml, "
+                          f"baselines.yaml and schedule.yaml (the built-in one is {PARAMS_DIR})")
+    return d
+
+
 def load_settings(params_dir: str | Path | None = None) -> ReportSettings:
     """Read ``report.yaml`` and ``baselines.yaml`` (profile -> figure -> thresholds) from
     ``params_dir``, validating both together."""
-    d = Path(params_dir) if params_dir else PARAMS_DIR
+    d = params_folder(params_dir)
     raw = read_yaml(d / "report.yaml")
     baselines = read_yaml(d / "baselines.yaml")
     if baselines:
@@ -195,6 +219,8 @@ def check_name(kind: str, value: str) -> str:
 
 def slug(value: str) -> str:
     """A file-system-safe folder name for a region or team (``North America`` ->
-    ``north-america``); never contains a path separator or ``..``."""
-    s = re.sub(r"[^\w]+", "-", value.strip().lower(), flags=re.UNICODE).strip("-_")
-    return s or "unnamed"
+    ``north-america``); never contains a path separator or ``..``. See
+    :func:`reporting.paths.folder_names` for names whose slugs collide."""
+    from .paths import slug as _slug
+
+    return _slug(value)

@@ -133,11 +133,25 @@ def parse_period(text: str, today: date | None = None) -> Period:
 
 
 def check_not_future(period: Period, today: date | None = None) -> Period:
-    """Raise a clear error for a period that starts after today (UTC)."""
+    """Raise a clear error for a period that has not ended by ``today`` (UTC).
+
+    A report on a period in progress would compare a part-month against whole months
+    (bookings, win rates and cohorts all read low), so unfinished periods are refused
+    rather than reported as if complete."""
     t = today or datetime.now(UTC).date()
     if period.start.date() > t:
         raise ParamsError(
             f"period {period.label} is in the future (today is {t.isoformat()}); "
-            "reports cover periods that have started"
+            "reports cover periods that have ended"
+        )
+    if period.end.date() > t:
+        raise ParamsError(
+            f"period {period.label} has not ended: it runs to {period.last_day.date().isoformat()} "
+            f"and today is {t.isoformat()}. Reports cover complete periods: use "
+            "last-complete-month, or a range that ends before today "
+            f"(e.g. {period.start.date().isoformat()}..{(t - timedelta(days=1)).isoformat()})"
+            if period.start.date() < t else
+            f"period {period.label} has not ended: it starts today ({t.isoformat()}); "
+            "use last-complete-month"
         )
     return period

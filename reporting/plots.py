@@ -16,6 +16,10 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
 
+# CRM names are drawn as plain text in every chart, themed or not: a rep called "$\\foo$"
+# is not TeX (mathtext would fail the whole report on it).
+matplotlib.rcParams["text.parse_math"] = False
+
 PALETTE = {
     "primary": "#1f3a5f",
     "accent": "#e07a1f",
@@ -53,6 +57,8 @@ def set_theme(primary: str | None = None, accent: str | None = None) -> None:
             "axes.spines.top": False,
             "axes.spines.right": False,
             "grid.color": "#e6e9ed",
+            # CRM names are plain text: "$\\foo$" is a rep, not TeX (mathtext fails on it)
+            "text.parse_math": False,
         },
     )
 

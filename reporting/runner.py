@@ -8,8 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ import papermill as pm
 from .exceptions import ParamsError, RenderError
 from .i18n import LANGUAGES
 from .params import check_name, load_settings, slug
+from .paths import finalise_dir, inside, make_temp_dir, mark_ours
 from .periods import check_not_future, parse_period
 from .render import html_to_pdf, notebook_to_html
 from .report import METRICS_MIME
@@ -56,16 +57,26 @@ class ReportResult:
         return self.output_dir / "report.html"
 
 
-def output_dir_for(reports_dir: Path, period: str, region: str, team: str = "all") -> Path:
-    """``reports/<period>/<region>[/<team>]``, checked to stay inside ``reports_dir``."""
-    base = Path(reports_dir).resolve()
-    parts = [slug(period), slug(region)]
-    if team and team.lower() != "all":
-        parts.append(slug(team))
-    target = base.joinpath(*parts).resolve()
-    if not target.is_relative_to(base):
-        raise ParamsError(f"report path {target} would leave {base}")
-    return target
+def output_dir_for(reports_dir: Path, period: str, region: str, team: str = "all",
+                   folder: str | None = None) -> Path:
+    """``reports/<period>/<region>[/<team>]``, checked to stay inside ``reports_dir``.
+
+    ``period`` is a period label (``2017-Q3``, ``2017-01-01..2017-06-30``): it names the
+    folder as it is, so a report and its period's index share one folder. ``folder`` is the
+    region[/team] folder from :func:`reporting.paths.folder_names` when names collide."""
+    label = parse_period(period).label  # validated: digits, '-', 'Q' and '..' only
+    if folder:
+        parts = folder.split("/")
+        if not all(_FOLDER.match(p) for p in parts):
+            raise ParamsError(f"report folder {folder!r} is not a folder name")
+    else:
+        parts = [slug(region)]
+        if team and team.lower() != "all":
+            parts.append(slug(team))
+    return inside(reports_dir, label, *parts)
+
+
+_FOLDER = re.compile(r"^[\w-]{1,80}$", re.UNICODE)
 
 
 def _metrics_from(nb: nbformat.NotebookNode) -> dict:
@@ -95,9 +106,11 @@ def write_json_atomic(path: Path, payload: dict) -> None:
 
 def _replace_dir(tmp: Path, target: Path) -> None:
     """Move a finished folder into place, replacing an older one."""
+    finalise_dir(tmp)
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         target.rename(old)
+        mark_ours(old)  # if we die now, cleanup knows the old copy is ours to remove
         tmp.rename(target)
         shutil.rmtree(old, ignore_errors=True)
     else:
@@ -111,7 +124,7 @@ def failure_dir_for(target: Path) -> Path:
 
 def _save_failure(tmp: Path, target: Path, exc: BaseException) -> Path:
     fail = failure_dir_for(target)
-    keep = Path(tempfile.mkdtemp(prefix=f".{fail.name}.", dir=target.parent))
+    keep = make_temp_dir(target.parent, f".{fail.name}.")
     if (tmp / "report.ipynb").exists():
         shutil.copy2(tmp / "report.ipynb", keep / "report.ipynb")
     (keep / "error.txt").write_text(
@@ -132,6 +145,7 @@ def run_report(
     artifacts: str | Path | None = None,
     manifest: dict | None = None,
     language: str = "en",
+    folder: str | None = None,
 ) -> ReportResult:
     """Execute the report notebook for one region / team / period and render it.
 
@@ -140,6 +154,8 @@ def run_report(
     ``reports/<period>/<region>/`` (``.../<team>/`` for a team report), atomically. When
     the notebook fails, its executed copy and the traceback go to ``<region>.failed/`` and
     a :class:`RenderError` names the failing cell. ``timeout`` bounds each cell (seconds).
+    ``folder`` is the region[/team] folder when names collide (see
+    :func:`reporting.paths.folder_names`).
     """
     started = time.perf_counter()
     if language not in LANGUAGES:
@@ -149,9 +165,9 @@ def run_report(
     p = check_not_future(parse_period(period))
     settings = load_settings(params_dir)  # fail on bad params before a kernel starts
     store_path = str(Path(store).resolve()) if store else None
-    target = output_dir_for(Path(reports_dir), p.label, region, team)
+    target = output_dir_for(Path(reports_dir), p.label, region, team, folder)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp = make_temp_dir(target.parent, f".{target.name}.")
     timings: dict[str, float] = {}
     parameters = {
         "region": region,

@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .exceptions import ParamsError, capped
-from .params import PARAMS_DIR, check_name, read_yaml, validation_items
+from .params import check_name, params_folder, read_yaml, validation_items
 from .periods import Period, parse_period
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +100,7 @@ class Schedule(_Strict):
 
 def load_schedule(params_dir: str | Path | None = None) -> Schedule:
     """Read and validate ``schedule.yaml``; every problem reported at once."""
-    path = (Path(params_dir) if params_dir else PARAMS_DIR) / "schedule.yaml"
+    path = params_folder(params_dir) / "schedule.yaml"
     try:
         return Schedule.model_validate(read_yaml(path))
     except ValidationError as exc:

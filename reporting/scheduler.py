@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-import shutil
+import os
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -23,12 +23,12 @@ from .batch import (
     JobResult,
     build_artifacts,
     notebook_path,
-    reference_path,
     run_batch,
     write_indexes,
 )
-from .exceptions import ReportingError
+from .exceptions import ParamsError, ReportingError
 from .params import load_settings
+from .paths import clean_abandoned, inside, reports_root
 from .periods import parse_period
 from .runner import write_json_atomic
 from .schedule import (
@@ -39,6 +39,8 @@ from .schedule import (
     inputs_fingerprint,
     load_schedule,
 )
+from .scope import activity, has_data, known_scopes, no_data_message
+from .textsafe import visible
 
 
 @dataclass
@@ -57,7 +59,12 @@ def run_lock(reports_dir: Path):
     """An exclusive, non-blocking lock on ``reports/.run-due.lock``; yields False when
     another run holds it (the OS releases it when that process dies)."""
     reports_dir.mkdir(parents=True, exist_ok=True)
-    fh = (reports_dir / ".run-due.lock").open("a")
+    try:  # O_NOFOLLOW: a lock file planted as a symbolic link is not followed
+        fd = os.open(reports_dir / ".run-due.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o664)
+    except OSError as exc:
+        raise ParamsError(f"{reports_dir / '.run-due.lock'}: cannot open the lock file "
+                          f"({exc.strerror}); remove it if it is a symbolic link") from None
+    fh = os.fdopen(fd, "r+")
     try:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -70,13 +77,10 @@ def run_lock(reports_dir: Path):
 
 
 def clean_interrupted(reports_dir: Path) -> list[str]:
-    """Remove temporary folders left by interrupted runs (only call under the lock)."""
-    removed = []
-    for d in reports_dir.glob("*/.*"):
-        if d.is_dir():
-            shutil.rmtree(d, ignore_errors=True)
-            removed.append(str(d))
-    return removed
+    """Remove the temporary folders of interrupted runs: only hidden folders carrying this
+    tool's marker whose owner process is gone, never through a symbolic link and never
+    outside the real reports folder (see :func:`reporting.paths.clean_abandoned`)."""
+    return clean_abandoned(reports_dir)
 
 
 def _manifest(path: Path) -> dict | None:
@@ -87,28 +91,36 @@ def _manifest(path: Path) -> dict | None:
 
 
 def plan(schedule: Schedule, today: date, store: str | Path | None, reports_dir: Path,
-         params_dir: str | Path | None, force: bool = False) -> tuple[list[Job], list[str]]:
-    """The jobs that are due (no finished report for the same inputs) and the labels of
-    those already done."""
+         params_dir: str | Path | None, force: bool = False
+         ) -> tuple[list[Job], list[str], list[JobResult]]:
+    """The jobs that are due (no finished report for the same inputs), the labels of those
+    already done, and the reports that cannot run (a region the store does not have, no
+    data in the period), each with its reason: one bad region never stops the others."""
     with _store.connect(store, read_only=True) as con:
         data_fp = data_fingerprint(con)
-        known_regions = [r[0] for r in con.execute(
-            "SELECT DISTINCT region FROM opportunities WHERE region IS NOT NULL ORDER BY 1"
-        ).fetchall()]
+    scopes = known_scopes(store)
+    known_regions = scopes.regions
     code_fp = code_version()
-    jobs, done = [], []
+    jobs, done, blocked = [], [], []
     for rd in schedule.reports:
         regions = known_regions if rd.regions == "all" else rd.regions
-        unknown = sorted(set(regions) - set(known_regions))
-        if unknown:
-            raise ReportingError(f"schedule report {rd.name!r}: unknown regions {unknown}; "
-                                 f"the store has {known_regions}")
         targets = [(r, "all") for r in regions]
         for t in rd.teams:
             region, _, team = t.partition("/") if "/" in t else ("all", "", t)
             targets.append((region, team))
         for period in due_periods(rd.cadence, today, rd.catch_up):
             for region, team in targets:
+                label = region if team in ("", "all") else f"{region}/{team}"
+                if region != "all" and region not in scopes.teams:
+                    blocked.append(JobResult(
+                        label, period.label, "failed",
+                        error=f"schedule report {rd.name!r}: region {visible(region)!r} is not in "
+                              f"the store (it has {', '.join(map(repr, known_regions))})"))
+                    continue
+                if not has_data(activity(store, period, region, team), scopes, period):
+                    blocked.append(JobResult(label, period.label, "no data",
+                                             error=no_data_message(scopes, period, region, team)))
+                    continue
                 params = {"report": rd.name, "notebook": rd.notebook, "region": region,
                           "team": team, "period": period.label,
                           "language": rd.language or schedule.defaults.language}
@@ -118,17 +130,21 @@ def plan(schedule: Schedule, today: date, store: str | Path | None, reports_dir:
                           store=str(store) if store else None, reports_dir=str(reports_dir),
                           params_dir=str(params_dir) if params_dir else None,
                           timeout=rd.timeout_seconds or schedule.defaults.timeout_seconds,
-                          language=params["language"],
+                          language=params["language"], folder=scopes.folder(region, team),
                           manifest={"report": rd.name, "inputs_fingerprint": fp,
                                     "data_fingerprint": data_fp, "code_version": code_fp,
                                     "parameters_all": params})
-                m = _manifest(job.output_dir())
+                try:
+                    m = _manifest(job.output_dir())
+                except ReportingError as exc:  # e.g. a folder that leads outside reports/
+                    blocked.append(JobResult(label, period.label, "failed", error=str(exc)))
+                    continue
                 if not force and m and m.get("status") == "ok" and \
                         m.get("inputs_fingerprint") == fp:
                     done.append(f"{rd.name} {job.label} {period.label}")
                     continue
                 jobs.append(job)
-    return jobs, done
+    return jobs, done, blocked
 
 
 def deliver_pending(schedule: Schedule, today: date, reports_dir: Path,
@@ -204,25 +220,28 @@ def run_due(
 ) -> DueRun:
     """Produce every due report not yet produced for the same inputs, then deliver."""
     today = today or datetime.now(UTC).date()
-    reports = Path(reports_dir)
+    # every check before anything is touched: params folder, settings, schedule, reports
     schedule = load_schedule(params_dir)
+    load_settings(params_dir)
+    reports = reports_root(reports_dir)
     out = DueRun()
     with run_lock(reports) as got:
         if not got:
             out.locked = True
             return out
+        jobs, out.skipped, blocked = plan(schedule, today, store, reports, params_dir, force)
         out.cleaned = clean_interrupted(reports)
-        jobs, out.skipped = plan(schedule, today, store, reports, params_dir, force)
         by_period: dict[str, list[Job]] = {}
         for j in jobs:
             by_period.setdefault(j.period, []).append(j)
         for period, pjobs in sorted(by_period.items()):
             art = build_artifacts(store, parse_period(period), params_dir,
-                                  reports / period / "_run" / "artifacts.json",
-                                  refresh_bands, reference_path(reports))
+                                  inside(reports, period, "_run", "artifacts.json"),
+                                  refresh_bands, inside(reports, "_reference", "bands.json"))
             refresh_bands = False  # once per run, from the oldest due period
             pjobs = [replace(j, artifacts=str(art)) for j in pjobs]
             out.results += run_batch(pjobs, workers, executor, scheduler, on_done)
+        out.results += blocked
         write_indexes(reports, by_period, params_dir)
         out.deliveries = deliver_pending(schedule, today, reports, send)
     return out
