@@ -49,8 +49,9 @@ def _store_with(tmp_path: Path, regions: dict[str, str] | None = None,
     for name, frame in t.items():
         if regions and "region" in frame:
             t[name] = frame.assign(region=frame["region"].replace(regions))
-    if reps:
-        t["reps"] = t["reps"].assign(name=t["reps"]["name"].replace(reps))
+    if reps:  # a person's name is their id in the demo: rename it everywhere
+        for name, frame in t.items():
+            t[name] = frame.apply(lambda c: c.replace(reps) if c.dtype == object else c)
     path = tmp_path / "crm.duckdb"
     replace_all(path, t)
     return path
@@ -371,6 +372,26 @@ def test_charts_draw_tex_like_names_as_plain_text():
     ax = plots.win_rate_by_rep(wr)
     assert plots.figure_png(ax)[:4] == b"\x89PNG"
     assert "$\\foo$" in [t.get_text() for t in ax.get_yticklabels()]
+
+
+@pytest.mark.slow
+def test_persian_report_with_apostrophes_and_formulas_in_names_finishes(tmp_path):
+    """With a rep named `Anna O'Snelling` the Persian report never finished: `&#39;` became
+    `&#۳۹;` and WeasyPrint laid the page out for over 20 minutes. Names like formulas, TeX and
+    markup render as text."""
+    from reporting.runner import run_report
+
+    hostile = {"Marco Bellini": "Anna O'Snelling", "Henrik Berg": '=HYPERLINK("http://x.test")',
+               "Chloé Laurent": "$\\foo$", "Efua Osei": "[bold]Efua"}
+    store = _store_with(tmp_path, reps=hostile)
+    res = run_report("EMEA", "2026-09", store=store, reports_dir=tmp_path / "r", language="fa")
+    html = res.html.read_text(encoding="utf-8")
+    assert "&#۳" not in html and "&amp;#" not in html
+    assert "O&#39;Snelling" in html or "O'Snelling" in html
+    text = subprocess.run(["pdftotext", str(res.pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "Snelling" in text
+    assert '<a href="http://x.test' not in html
 
 
 @pytest.mark.parametrize("ref", ["&#39;", "&#x27;", "&#8217;", "&amp;", "&quot;"])
