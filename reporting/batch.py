@@ -27,6 +27,7 @@ from .models import DealSizeBander
 from .params import load_settings, slug
 from .paths import inside
 from .periods import Period, parse_period
+from .render import DEFAULT_RENDER_TIMEOUT, RenderTimeout
 from .runner import DEFAULT_NOTEBOOK, NOTEBOOKS, output_dir_for, run_report, write_json_atomic
 
 THREAD_LIMITS = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -50,6 +51,7 @@ class Job:
     language: str = "en"
     folder: str | None = None  # region[/team] folder when names collide (paths.folder_names)
     manifest: dict = field(default_factory=dict, hash=False, compare=False)
+    render_timeout: float | None = DEFAULT_RENDER_TIMEOUT  # seconds for HTML + PDF
 
     @property
     def label(self) -> str:
@@ -88,7 +90,8 @@ def _is_dead_kernel(exc: BaseException) -> bool:
 def _is_timeout(exc: BaseException) -> bool:
     seen = exc
     while seen is not None:
-        if type(seen).__name__ in ("CellTimeoutError", "TimeoutError"):
+        if isinstance(seen, RenderTimeout) or \
+                type(seen).__name__ in ("CellTimeoutError", "TimeoutError"):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
@@ -105,7 +108,8 @@ def run_job(job: Job) -> JobResult:
         try:
             res = run_report(job.region, job.period, job.team, job.store, job.reports_dir,
                              job.params_dir, job.notebook, job.timeout, job.artifacts,
-                             job.manifest, job.language, job.folder)
+                             job.manifest, job.language, job.folder,
+                             render_timeout=job.render_timeout)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status
             if _is_dead_kernel(exc) and attempts < 2:
                 continue
@@ -226,8 +230,16 @@ def build_artifacts(store: str | Path | None, period: Period, params_dir: str | 
 # --------------------------------------------------------------------------- executors
 
 
-def _init_worker() -> None:  # pragma: no cover - runs in the pool's processes
+def _init_worker(parent_pid: int | None = None) -> None:  # pragma: no cover - in workers
+    """Pool worker set-up: one BLAS thread, and die with the parent process (a
+    parent-death signal on Linux plus a watchdog thread on the parent pid), taking the
+    worker's kernel and render child along; the report being written stays in its
+    dot-folder, which the next ``run-due`` removes."""
     os.environ.update(THREAD_LIMITS)
+    if parent_pid is not None:
+        from .lifeline import die_with_parent
+
+        die_with_parent(parent_pid)
 
 
 def run_local(jobs: list[Job], workers: int,
@@ -242,8 +254,8 @@ def run_local(jobs: list[Job], workers: int,
                 on_done(r)
         return results
     ctx = get_context("spawn")  # a clean interpreter per worker: no inherited threads / locks
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                             initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(run_job, j): j for j in jobs}
         for fut in as_completed(futures):
             job = futures[fut]

@@ -9,7 +9,8 @@ in what the caller passed (bad addresses, header injection, a missing PDF, an un
 configuration) raise ``DeliveryError``.
 
 ``deliver_once`` applies the "never sent twice, failed sends retried" rule to a plain dict
-manifest; the caller saves the manifest.
+manifest, and ``deliver_each`` applies it per recipient (a retry goes only to the
+addresses the server refused or never saw); the caller saves the manifest.
 
 SMTP credentials only ever come from the environment (``SmtpSettings.from_env``), never
 from params files.
@@ -122,10 +123,11 @@ class DeliveryResult:
     """What one send attempt did. ``sent_at`` is the attempt's time, ISO 8601 in UTC."""
 
     ok: bool
-    recipients: list[str]
+    recipients: list[str]  # the addresses the server accepted
     message_id: str
     error: str | None
     sent_at: str
+    refused: dict[str, str] = field(default_factory=dict)  # address -> the server's reply
 
 
 # --- addresses and headers -------------------------------------------------------------
@@ -293,6 +295,11 @@ def _describe(stage: str, settings: SmtpSettings, exc: BaseException) -> str:
     return f"{stage} failed with the SMTP server {where}: {exc}"
 
 
+def _replies(refused: Mapping[str, tuple[int, bytes | str]]) -> dict[str, str]:
+    return {addr: f"{code} {m.decode('utf-8', 'replace') if isinstance(m, bytes) else m}"
+            for addr, (code, m) in refused.items()}
+
+
 def send_report(
     settings: SmtpSettings,
     recipients: list[str],
@@ -319,8 +326,10 @@ def send_report(
     sender_spec = _addr_spec("sender", settings.sender)
     context = settings.ssl_context or ssl.create_default_context()
 
-    def failed(error: str, accepted: list[str] | None = None) -> DeliveryResult:
-        return DeliveryResult(False, accepted or [], message_id, error, _now_iso())
+    def failed(error: str, accepted: list[str] | None = None,
+               refused: dict[str, str] | None = None) -> DeliveryResult:
+        return DeliveryResult(False, accepted or [], message_id, error, _now_iso(),
+                              refused or {})
 
     smtp: smtplib.SMTP | None = None
     stage = "connect"
@@ -343,6 +352,8 @@ def send_report(
             smtp.login(settings.username, settings.password or "")
         stage = "sending"
         refused = smtp.send_message(msg, from_addr=sender_spec, to_addrs=specs)
+    except smtplib.SMTPRecipientsRefused as exc:
+        return failed(_describe(stage, settings, exc), refused=_replies(exc.recipients))
     except OSError as exc:  # smtplib.SMTPException and ssl.SSLError are OSErrors too
         return failed(_describe(stage, settings, exc))
     finally:
@@ -362,6 +373,7 @@ def send_report(
             f"partially delivered: the SMTP server refused {detail}; "
             f"accepted {', '.join(accepted)}",
             accepted,
+            _replies(refused),
         )
     return DeliveryResult(True, specs, message_id, None, _now_iso())
 
@@ -414,3 +426,100 @@ def deliver_once(manifest: dict, key: str, send: Callable[[], DeliveryResult]) -
     }
     deliveries[key] = record
     return record
+
+
+# --- each recipient once ------------------------------------------------------------------
+
+
+def delivered_to(manifest: dict) -> set[str]:
+    """The addresses that already received this report, from every delivery record in
+    ``manifest["deliveries"]`` (a record's ``recipients`` are the addresses the server
+    accepted, also when the send as a whole failed because another address was refused)."""
+    out: set[str] = set()
+    for rec in (manifest.get("deliveries") or {}).values():
+        if isinstance(rec, dict):
+            out.update(a for a in rec.get("recipients") or [] if isinstance(a, str))
+    return out
+
+
+def pending_recipients(manifest: dict, recipients: list[str]) -> list[str]:
+    """The entries of ``recipients`` whose address has not received this report yet."""
+    done = delivered_to(manifest)
+    return [r for r in _unique(recipients) if _addr_spec("recipient", r) not in done]
+
+
+def _unique(recipients: list[str]) -> list[str]:
+    seen, out = set(), []
+    for r in recipients:
+        spec = _addr_spec("recipient", r)
+        if spec not in seen:
+            seen.add(spec)
+            out.append(r)
+    return out
+
+
+def deliver_each(
+    manifest: dict, recipients: list[str], send: Callable[[list[str]], DeliveryResult]
+) -> dict:
+    """Deliver to each recipient at most once; retry only those not reached yet.
+
+    ``send(pending)`` gets the entries of ``recipients`` that have not received the
+    report (nothing is sent when there are none) and its outcome is recorded per address
+    in ``manifest["deliveries"][<address>]``, in the shape :func:`deliver_once` uses:
+    accepted addresses get ``ok: true`` and are never sent to again; refused ones keep
+    ``ok: false`` with the server's reply and count their ``attempts``. If ``send``
+    raises, every pending address records the failed attempt before the exception
+    propagates. Returns a summary of this attempt (``ok``, ``recipients``, ``accepted``,
+    ``refused``, ``message_id``, ``error``, ``sent_at``, ``attempts``); ``recipients`` is
+    empty when nobody was pending. No file I/O: the caller saves the manifest.
+    """
+    deliveries = manifest.setdefault("deliveries", {})
+    if not isinstance(deliveries, dict):
+        raise DeliveryError(
+            f"manifest['deliveries'] must be a mapping, got {type(deliveries).__name__}"
+        )
+    pending = pending_recipients(manifest, recipients)
+    specs = [_addr_spec("recipient", r) for r in pending]
+    if not pending:
+        return {"ok": True, "recipients": [], "accepted": [], "refused": {},
+                "message_id": "", "error": None, "sent_at": "", "attempts": 0}
+
+    def attempts_of(spec: str) -> int:
+        try:
+            return int((deliveries.get(spec) or {}).get("attempts", 0)) + 1
+        except (TypeError, ValueError, AttributeError):
+            return 1
+
+    tries = {spec: attempts_of(spec) for spec in specs}
+    try:
+        result = send(pending)
+    except Exception as exc:
+        for spec in specs:
+            deliveries[spec] = {"ok": False, "recipients": [], "message_id": "",
+                                "error": f"{type(exc).__name__}: {exc}",
+                                "sent_at": _now_iso(), "attempts": tries[spec]}
+        raise
+    accepted = set(specs if result.ok else result.recipients)
+    for spec in specs:
+        ok = spec in accepted
+        deliveries[spec] = {
+            "ok": ok,
+            "recipients": [spec] if ok else [],
+            "message_id": result.message_id,
+            "error": None if ok else (
+                f"refused by the SMTP server: {result.refused[spec]}"
+                if spec in result.refused else result.error),
+            "sent_at": result.sent_at,
+            "attempts": tries[spec],
+        }
+    return {
+        "ok": all(s in accepted for s in specs),
+        "recipients": specs,
+        "accepted": [s for s in specs if s in accepted],
+        "refused": {s: result.refused.get(s, result.error or "not accepted")
+                    for s in specs if s not in accepted},
+        "message_id": result.message_id,
+        "error": None if all(s in accepted for s in specs) else result.error,
+        "sent_at": result.sent_at,
+        "attempts": max(tries.values()),
+    }

@@ -21,10 +21,11 @@ import papermill as pm
 
 from .exceptions import ParamsError, RenderError
 from .i18n import LANGUAGES
+from .lifeline import kernel_manager_class
 from .params import check_name, load_settings, slug
 from .paths import finalise_dir, inside, make_temp_dir, mark_ours
 from .periods import check_not_future, parse_period
-from .render import html_to_pdf, notebook_to_html
+from .render import DEFAULT_RENDER_TIMEOUT, html_to_pdf, notebook_to_html, render_report
 from .report import METRICS_MIME
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,6 +147,7 @@ def run_report(
     manifest: dict | None = None,
     language: str = "en",
     folder: str | None = None,
+    render_timeout: float | None = DEFAULT_RENDER_TIMEOUT,
 ) -> ReportResult:
     """Execute the report notebook for one region / team / period and render it.
 
@@ -156,6 +158,9 @@ def run_report(
     a :class:`RenderError` names the failing cell. ``timeout`` bounds each cell (seconds).
     ``folder`` is the region[/team] folder when names collide (see
     :func:`reporting.paths.folder_names`).
+    ``render_timeout`` bounds the HTML export and PDF layout together (seconds, in a child
+    process killed at the deadline; a :class:`~reporting.render.RenderTimeout` names the
+    step; ``None`` renders in-process without a bound). The kernel dies with this process.
     """
     started = time.perf_counter()
     if language not in LANGUAGES:
@@ -195,6 +200,8 @@ def run_report(
                 # the kernel's own start-up and shutdown chatter is not the user's concern;
                 # cell errors still reach the notebook and PapermillExecutionError
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                # the kernel gets SIGKILL if this process dies (no orphans writing reports)
+                kernel_manager_class=kernel_manager_class(),
             )
         except pm.PapermillExecutionError as exc:
             raise RenderError(
@@ -213,12 +220,13 @@ def run_report(
                                           encoding="utf-8")
         title = f"{settings.title}: {metrics.get('region')} {p.title}"
         t = time.perf_counter()
-        html = notebook_to_html(nb, title, settings.branding, metrics.get("language", language))
-        (tmp / "report.html").write_text(html, encoding="utf-8")
-        timings["html"] = time.perf_counter() - t
-        t = time.perf_counter()
-        pages = html_to_pdf(html, tmp / "report.pdf")
-        timings["pdf"] = time.perf_counter() - t
+        # bounded: a child process killed at the deadline; the module-level step functions
+        # are passed so that the child runs what this module sees
+        pages, steps = render_report(nb, title, settings.branding,
+                                     metrics.get("language", language), tmp, render_timeout,
+                                     to_html=notebook_to_html, to_pdf=html_to_pdf)
+        timings.update(steps)
+        timings["render"] = time.perf_counter() - t  # both steps plus the child's cost
         outputs = {f: _sha256(tmp / f) for f in
                    ("report.ipynb", "report.html", "report.pdf", "metrics.json")}
         write_json_atomic(tmp / "manifest.json", {
@@ -226,6 +234,7 @@ def run_report(
             "status": "ok",
             "parameters": {k: v for k, v in parameters.items() if k != "params_dir"},
             "notebook": Path(notebook).name,
+            "title": settings.title,  # the params' title: e-mail subjects reuse it
             "pages": pages,
             "timings": {k: round(v, 3) for k, v in timings.items()},
             "outputs": outputs,

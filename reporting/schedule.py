@@ -41,8 +41,15 @@ class Delivery(_Strict):
                     raise ValueError(f"{key}: {a!r} is not an e-mail address")
         return v
 
-    def recipients_for(self, region: str) -> list[str]:
-        return self.recipients.get(region) or self.recipients.get("*", [])
+    def recipients_for(self, region: str, team: str = "all") -> list[str]:
+        """Who gets a report: the list under the region's name, else under ``"*"``. A team
+        report looks first under ``"<region>/<team>"``, then under the team's name, then
+        falls back like its region's report."""
+        keys = [f"{region}/{team}", team] if team and team != "all" else []
+        for key in [*keys, region, "*"]:
+            if self.recipients.get(key):
+                return self.recipients[key]
+        return []
 
 
 class ReportDef(_Strict):
@@ -55,6 +62,8 @@ class ReportDef(_Strict):
     publish_dir: str | None = None
     deliver: Delivery = Field(default_factory=Delivery)
     timeout_seconds: int | None = Field(None, ge=10, le=24 * 3600)
+    # seconds to render one report (HTML export + PDF layout); defaults.render_timeout_seconds
+    render_timeout_seconds: float | None = Field(None, ge=1, le=24 * 3600)
     language: Literal["en", "fa"] | None = None
 
     @field_validator("name")
@@ -81,12 +90,18 @@ class ReportDef(_Strict):
 
 class Defaults(_Strict):
     timeout_seconds: int = Field(600, ge=10, le=24 * 3600)
+    # = reporting.render.DEFAULT_RENDER_TIMEOUT (not imported: it would load WeasyPrint)
+    render_timeout_seconds: float = Field(300.0, ge=1, le=24 * 3600)
     language: Literal["en", "fa"] = "en"
 
 
 class Schedule(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     reports: list[ReportDef] = Field(default_factory=list)
+
+    def render_timeout_for(self, rd: ReportDef) -> float:
+        """Seconds allowed to render one report of ``rd`` (its own setting or the default)."""
+        return rd.render_timeout_seconds or self.defaults.render_timeout_seconds
 
     @field_validator("reports")
     @classmethod

@@ -147,11 +147,35 @@ def plan(schedule: Schedule, today: date, store: str | Path | None, reports_dir:
     return jobs, done, blocked
 
 
+def _report_folders(period_dir: Path) -> list[Path]:
+    """The report folders of a period: ``<region>/`` and, inside them, ``<team>/``; never a
+    hidden, ``_``-prefixed, failed or symlinked folder, nor one outside the period."""
+    if not period_dir.is_dir() or period_dir.is_symlink():
+        return []
+    base = period_dir.resolve()
+
+    def ok(d: Path) -> bool:
+        return (d.is_dir() and not d.is_symlink() and not d.name.startswith((".", "_"))
+                and not d.name.endswith(".failed") and d.resolve().is_relative_to(base))
+
+    regions = sorted(d for d in period_dir.iterdir() if ok(d))
+    return regions + sorted(t for r in regions for t in r.iterdir() if ok(t))
+
+
 def deliver_pending(schedule: Schedule, today: date, reports_dir: Path,
-                    send: Callable | None = None) -> list[dict]:
-    """Send every finished, due report whose schedule asks for e-mail and that has not
-    been sent yet; record each attempt in its manifest."""
-    from .delivery import SmtpSettings, deliver_once, send_report
+                    send: Callable | None = None,
+                    params_dir: str | Path | None = None) -> list[dict]:
+    """Send every finished, due report (region and team reports) whose schedule asks for
+    e-mail to each of its recipients that has not received it yet; record each attempt per
+    recipient in the report's manifest. The subject uses the title of the params the
+    report was run with (recorded in its manifest; ``params_dir`` for older reports)."""
+    from .delivery import (
+        DeliveryError,
+        SmtpSettings,
+        deliver_each,
+        pending_recipients,
+        send_report,
+    )
 
     records = []
     settings = None
@@ -159,31 +183,34 @@ def deliver_pending(schedule: Schedule, today: date, reports_dir: Path,
         if not rd.deliver.enabled:
             continue
         for period in due_periods(rd.cadence, today, rd.catch_up):
-            for folder in sorted((reports_dir / period.label).glob("*/")):
+            for folder in _report_folders(reports_dir / period.label):
                 m = _manifest(folder)
                 if not m or m.get("status") != "ok" or m.get("report") != rd.name:
                     continue
-                region = m.get("parameters", {}).get("region", folder.name)
-                recipients = rd.deliver.recipients_for(region)
-                if not recipients:
-                    continue
-                key = ",".join(sorted(recipients))
-                if m.get("deliveries", {}).get(key, {}).get("ok"):
+                params = m.get("parameters", {})
+                region = params.get("region", folder.name)
+                team = params.get("team", "all")
+                recipients = rd.deliver.recipients_for(region, team)
+                if not recipients or not pending_recipients(m, recipients):
                     continue
                 if send is None and settings is None:
                     settings = SmtpSettings.from_env()
                 metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
                 headline = _headline_lines(metrics)
-                subject = f"{load_settings().title}: {region} {period.title}"
+                title = m.get("title") or load_settings(params_dir).title
+                label = region if team in ("", "all") else f"{region} / {team}"
+                subject = f"{title}: {label} {period.title}"
 
-                def _send(recipients=recipients, subject=subject, headline=headline,
+                def _send(pending, subject=subject, headline=headline,
                           pdf=folder / "report.pdf", smtp=settings):
                     if send is not None:
-                        return send(recipients, subject, headline, pdf)
-                    return send_report(smtp, recipients, subject, headline, pdf)
+                        return send(pending, subject, headline, pdf)
+                    return send_report(smtp, pending, subject, headline, pdf)
 
-                m.setdefault("deliveries", {})
-                record = deliver_once(m, key, _send)
+                try:
+                    record = deliver_each(m, recipients, _send)
+                except DeliveryError as exc:  # this report's problem: the others go on
+                    record = {"ok": False, "error": str(exc)}
                 write_json_atomic(folder / "manifest.json", m)
                 records.append({"report": str(folder), **record})
     return records

@@ -707,3 +707,193 @@ def test_run_due_delivers_each_report_once_and_retries_failures(
     assert rec["ok"] and rec["attempts"] == 2
     third = run_due(date(2026, 10, 5), demo_store, out, params, send=good)
     assert third.deliveries == [] and len(recorder.messages) == 1  # never sent twice
+
+
+# --- 7. each recipient once (issue 12, item 9) ----------------------------------------------
+
+
+class RefusingRecorder(Recorder):
+    """Refuses the addresses in ``refuse`` at RCPT TO with 550, as a full mailbox or an
+    unknown user does; accepts the others."""
+
+    def __init__(self, refuse: set[str]) -> None:
+        super().__init__()
+        self.refuse = set(refuse)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.fixture
+def refusing_server(tls_files, client_context):
+    recorder = RefusingRecorder({"flaky@example.test"})
+    ctl = _start(recorder, tls_context=_server_context(tls_files), require_starttls=True)
+    s = SmtpSettings(host=LOOPBACK, port=ctl.port, username=USER, password=PASSWORD,
+                     sender="reports@example.test", timeout=5.0, ssl_context=client_context)
+    try:
+        yield s, recorder
+    finally:
+        ctl.stop()
+
+
+def _finished_report(reports: Path, region: str, team: str = "all", title: str | None = None,
+                     period: str = "2026-09") -> Path:
+    """A report folder as run_report leaves it (no notebook run: only what delivery reads)."""
+    from reporting.runner import output_dir_for
+
+    folder = output_dir_for(reports, period, region, team)
+    folder.mkdir(parents=True)
+    (folder / "report.pdf").write_bytes(b"%PDF-1.7\n%%EOF\n")
+    (folder / "metrics.json").write_text(json.dumps(
+        {"region": region, "team": team, "currency": "USD",
+         "headline": {"win_rate": {"value": 0.25}}}))
+    manifest = {"report": "monthly-regional", "status": "ok", "deliveries": {},
+                "parameters": {"region": region, "team": team, "period": period}}
+    if title is not None:
+        manifest["title"] = title
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def _schedule(recipients: dict, teams: list[str] | None = None):
+    from reporting.schedule import Schedule
+
+    return Schedule.model_validate({"reports": [{
+        "name": "monthly-regional", "regions": ["EMEA"], "teams": teams or [], "catch_up": 1,
+        "deliver": {"enabled": True, "recipients": recipients}}]})
+
+
+def _via(settings):
+    return lambda r, s, h, p: send_report(settings, r, s, h, p)
+
+
+def test_a_refused_recipient_is_retried_alone(refusing_server, tmp_path):
+    """Reproduction: one of two recipients refused at RCPT (550). Before: the next run-due
+    sent the report to both again, so the accepted one got it twice. After: only the
+    refused address is retried, and a sent report is never sent again."""
+    from datetime import date
+
+    from reporting.scheduler import deliver_pending
+
+    settings, recorder = refusing_server
+    reports = tmp_path / "reports"
+    folder = _finished_report(reports, "EMEA", title="Acme Numbers")
+    schedule = _schedule({"EMEA": ["ok@example.test", "flaky@example.test"]})
+    today = date(2026, 10, 5)
+
+    (first,) = deliver_pending(schedule, today, reports, _via(settings))
+    assert [m.rcpt_tos for m in recorder.messages] == [["ok@example.test"]]
+    recorder.refuse.clear()  # the mailbox is fixed
+    (second,) = deliver_pending(schedule, today, reports, _via(settings))
+    assert [m.rcpt_tos for m in recorder.messages] == [["ok@example.test"],
+                                                        ["flaky@example.test"]]
+    assert first["ok"] is False and first["accepted"] == ["ok@example.test"]
+    assert "550" in first["refused"]["flaky@example.test"]
+    assert second["ok"] is True and second["recipients"] == ["flaky@example.test"]
+    m = json.loads((folder / "manifest.json").read_text())["deliveries"]
+    assert m["flaky@example.test"]["ok"] is True and m["flaky@example.test"]["attempts"] == 2
+    assert m["ok@example.test"]["ok"] is True and m["ok@example.test"]["attempts"] == 1
+
+    assert deliver_pending(schedule, today, reports, _via(settings)) == []
+    assert len(recorder.messages) == 2  # nobody got it twice
+    assert all(_parse(x.content)["Subject"] == "Acme Numbers: EMEA September 2026"
+               for x in recorder.messages)
+
+
+def test_a_recipient_added_later_gets_only_their_copy(refusing_server, tmp_path):
+    from datetime import date
+
+    from reporting.scheduler import deliver_pending
+
+    settings, recorder = refusing_server
+    recorder.refuse.clear()
+    reports = tmp_path / "reports"
+    _finished_report(reports, "EMEA", title="T")
+    today = date(2026, 10, 5)
+    deliver_pending(_schedule({"EMEA": ["a@example.test"]}), today, reports, _via(settings))
+    deliver_pending(_schedule({"EMEA": ["a@example.test", "b@example.test"]}), today, reports,
+                    _via(settings))
+    assert [m.rcpt_tos for m in recorder.messages] == [["a@example.test"], ["b@example.test"]]
+
+
+def test_a_legacy_partial_delivery_is_not_repeated(refusing_server, tmp_path):
+    """A manifest written before per-recipient records (one record for the whole list,
+    naming the accepted addresses) is honoured: the accepted address is not sent again."""
+    from datetime import date
+
+    from reporting.scheduler import deliver_pending
+
+    settings, recorder = refusing_server
+    recorder.refuse.clear()
+    reports = tmp_path / "reports"
+    folder = _finished_report(reports, "EMEA", title="T")
+    m = json.loads((folder / "manifest.json").read_text())
+    m["deliveries"] = {"flaky@example.test,ok@example.test": {
+        "ok": False, "recipients": ["ok@example.test"], "message_id": "<x@example.test>",
+        "error": "partially delivered", "sent_at": "2026-10-05T08:00:00+00:00", "attempts": 1}}
+    (folder / "manifest.json").write_text(json.dumps(m))
+    deliver_pending(_schedule({"EMEA": ["ok@example.test", "flaky@example.test"]}),
+                    date(2026, 10, 5), reports, _via(settings))
+    assert [m.rcpt_tos for m in recorder.messages] == [["flaky@example.test"]]
+
+
+def test_scheduled_team_reports_are_delivered(refusing_server, tmp_path):
+    """Reproduction: a schedule with `teams: [EMEA/Team A]`; its report lives in
+    `<period>/emea/team-a/`. Before: delivery looked only at `<period>/*/` and never sent it.
+    After: it goes to the team's recipients, with the team in the subject."""
+    from datetime import date
+
+    from reporting.scheduler import deliver_pending
+
+    settings, recorder = refusing_server
+    recorder.refuse.clear()
+    reports = tmp_path / "reports"
+    _finished_report(reports, "EMEA", title="T")
+    team = _finished_report(reports, "EMEA", "Team A", title="T")
+    assert team.parent.name == "emea"
+    schedule = _schedule({"EMEA": ["emea@example.test"], "EMEA/Team A": ["lead-a@example.test"]},
+                         teams=["EMEA/Team A"])
+    records = deliver_pending(schedule, date(2026, 10, 5), reports, _via(settings))
+    assert sorted(r["report"] for r in records) == sorted([str(team.parent), str(team)])
+    got = {tuple(m.rcpt_tos): _parse(m.content)["Subject"] for m in recorder.messages}
+    assert got == {("emea@example.test",): "T: EMEA September 2026",
+                   ("lead-a@example.test",): "T: EMEA / Team A September 2026"}
+    # a team without its own list gets its region's recipients, like the region report
+    other = _finished_report(reports, "EMEA", "Team B", title="T")
+    (rec,) = deliver_pending(schedule, date(2026, 10, 5), reports, _via(settings))
+    assert rec["report"] == str(other) and rec["recipients"] == ["emea@example.test"]
+
+
+def test_the_subject_uses_the_params_of_the_run(tmp_path):
+    """Reproduction: a run with `--params` whose report.yaml has another title. Before: the
+    e-mail subject came from the built-in params ("Monthly Sales Report"). After: from the
+    title recorded by the run (or the given params folder for older manifests)."""
+    from datetime import date
+
+    from reporting.scheduler import deliver_pending
+
+    from .conftest import ROOT
+
+    reports = tmp_path / "reports"
+    _finished_report(reports, "EMEA", title="Northwind Pipeline Review")
+    legacy_reports = tmp_path / "legacy"
+    _finished_report(legacy_reports, "EMEA")  # a manifest from before the title was kept
+    params = tmp_path / "params"
+    shutil.copytree(ROOT / "params", params)
+    text = (params / "report.yaml").read_text().replace("title: Monthly Sales Report",
+                                                        "title: Contoso Sales Numbers")
+    (params / "report.yaml").write_text(text)
+    sent = []
+
+    def send(recipients, subject, headline, pdf):
+        sent.append(subject)
+        return DeliveryResult(True, list(recipients), "<m@example.test>", None, "now")
+
+    schedule = _schedule({"EMEA": ["a@example.test"]})
+    deliver_pending(schedule, date(2026, 10, 5), reports, send)
+    assert sent == ["Northwind Pipeline Review: EMEA September 2026"]
+    deliver_pending(schedule, date(2026, 10, 5), legacy_reports, send, params_dir=params)
+    assert sent[1] == "Contoso Sales Numbers: EMEA September 2026"
