@@ -103,6 +103,10 @@ class ReportSettings(_Strict):
     company: str = "Acme Analytics"
     title: str = "Monthly Sales Report"
     currency: str = "USD"
+    timezone: str = Field(
+        "UTC", description="reporting time zone: timestamps are converted to it at ingest, "
+        "before periods are cut (date-only values stay calendar dates)"
+    )
     stale_days: int = Field(45, ge=1, le=3650)
     calendar: Literal["gregorian", "jalali"] = "gregorian"
     max_interval_width: float = Field(
@@ -119,6 +123,13 @@ class ReportSettings(_Strict):
     baselines: dict[str, dict[str, Threshold]] = Field(
         default_factory=dict, description="profile -> figure -> thresholds"
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        from .sources import check_timezone
+
+        return check_timezone(v)
 
     @model_validator(mode="after")
     def _profiles_known(self) -> ReportSettings:
