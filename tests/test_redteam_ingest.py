@@ -467,3 +467,21 @@ def test_store_with_two_reporting_currencies_is_an_error_naming_both(tmp_path):
 def test_every_new_error_is_a_reporting_error():
     for cls in (DataValidationError, MappingError, StoreError):
         assert issubclass(cls, ReportingError)
+
+
+def test_quality_appendix_lists_the_data_notes(tmp_path, monkeypatch):
+    """The report's data-quality appendix lists each ingest decision with its count."""
+    from types import SimpleNamespace
+
+    from reporting import report, store
+
+    ingest_paths([shared("maven_crm")], "maven", tmp_path / "m.duckdb", as_of=AS_OF)
+    data = store.load(tmp_path / "m.duckdb")
+    shown = []
+    monkeypatch.setattr(report, "display", lambda h: shown.append(h.data))
+    for language in ("en", "fa"):
+        report.show_quality(SimpleNamespace(data=data, missing={}, language=language))
+    html = shown[0]
+    assert "Rows kept with a data-quality note" in html
+    assert "Prospecting" in html and ">500<" in html
+    assert "ردیف‌های نگه‌داشته با یادداشت کیفیت داده" in shown[1]
