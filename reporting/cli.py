@@ -77,6 +77,15 @@ def ingest(
         for _, r in reasons.iterrows():
             q.add_row(terminal(r["table"]), terminal(r["reason"]), f"{r['rows']:,}")
         console.print(q)
+    notes = [(r.table, code, n) for r in rep.results for code, n in getattr(r, "notes", {}).items()
+             if n]
+    if notes:
+        k = Table(title="rows kept with a data-quality note (see the report's data-quality appendix)")
+        for c in ("table", "note", "rows"):
+            k.add_column(c, justify="right" if c == "rows" else "left")
+        for table, code, n in notes:
+            k.add_row(terminal(table), terminal(code), f"{n:,}")
+        console.print(k)
 
 
 @app.command("demo-data")

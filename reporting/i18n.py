@@ -48,6 +48,7 @@ FA: dict[str, str] = {
     "Metrics not computable from this data": "شاخص‌هایی که با این داده‌ها محاسبه‌پذیر نیستند",
     "No ingest has been recorded in this store.": "هیچ ورود داده‌ای در این انبار ثبت نشده است.",
     "No rows were quarantined.": "هیچ ردیفی قرنطینه نشد.",
+    "Rows kept with a data-quality note": "ردیف‌های نگه‌داشته با یادداشت کیفیت داده",
     "Every metric could be computed.": "همه‌ی شاخص‌ها محاسبه شدند.",
     "file": "پرونده", "table": "جدول", "read": "خوانده", "loaded": "بارگذاری",
     "quarantined": "قرنطینه", "reason": "دلیل", "rows": "ردیف",

@@ -38,7 +38,14 @@ import pandera.pandas as pa
 
 from .exceptions import DataValidationError, MappingError
 from .schema import TABLES, pandera_schema
-from .sources import SourceMapping, TableMapping, load_mapping
+from .sources import (
+    MAX_ABS_NUMBER,
+    SourceMapping,
+    TableMapping,
+    is_date_only,
+    load_mapping,
+    load_rates,
+)
 
 QUARANTINE_COLUMNS = ["file", "table", "row", "column", "reason", "value", "record"]
 #: rows per chunk when streaming a file into the store
@@ -93,6 +100,8 @@ class FileResult:
     loaded: int
     quarantined: int
     reasons: dict[str, int] = field(default_factory=dict)
+    #: data-quality decisions (code -> loaded rows they apply to), see ``NOTE_TEXT``
+    notes: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.read != self.loaded + self.quarantined:
@@ -116,6 +125,10 @@ class MappedTable:
     frame: pd.DataFrame
     quarantine: pd.DataFrame
     result: FileResult
+    #: key columns of the quarantined rows (where known): their old versions leave the store
+    qkeys: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: loaded rows with an estimated or corrected value: ``key`` (first key column), ``code``
+    flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["key", "code"]))
 
 
 # --------------------------------------------------------------------------- reading
@@ -264,14 +277,25 @@ def _clean_columns(columns: list[object]) -> list[str]:
 
 
 def _parquet_chunks(path: Path, chunksize: int | None) -> Iterator[pd.DataFrame]:
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
+    import pyarrow.types as pa_types
 
     try:
         pf = pq.ParquetFile(path)
         empty = True
         for batch in pf.iter_batches(batch_size=chunksize or 1 << 40):
             empty = False
-            yield batch.to_pandas()
+            frame = batch.to_pandas()
+            # a NaN in a float column is a value (not a null) that is not a number
+            nan = {}
+            for name, col in zip(batch.schema.names, batch.columns, strict=True):
+                if pa_types.is_floating(col.type) and col.null_count < len(col):
+                    mask = pc.fill_null(pc.is_nan(col), False).to_numpy(zero_copy_only=False)
+                    if mask.any():
+                        nan[_clean_name(name)] = mask
+            frame.attrs = {"nan": nan} if nan else {}
+            yield frame
         if empty:
             yield pf.schema_arrow.empty_table().to_pandas()
     except (OSError, ValueError, TypeError) as exc:  # pyarrow raises ArrowInvalid (a ValueError), OSError
@@ -328,34 +352,16 @@ def iter_export(
         raise DataValidationError(f"{path}: the file has no header and no rows (only blank lines)")
     delimiter = mapping.delimiter or _sniff_delimiter(sample, mapping, table)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            with pd.read_csv(
-                path,
-                dtype=str,
-                keep_default_na=False,
-                encoding=enc,
-                sep=delimiter,
-                encoding_errors="strict",
-                index_col=False,
-                chunksize=chunksize or 1 << 62,
-            ) as reader:
-                for frame in reader:
-                    frame.columns = _clean_columns(list(frame.columns))
-                    yield frame.reset_index(drop=True)
+        yield from _csv_chunks(path, enc, delimiter, chunksize)
     except UnicodeDecodeError:
         raise _encoding_error(path, enc, declared=bool(declared) and enc == declared) from None
     except pd.errors.EmptyDataError:
         raise DataValidationError(f"{path}: the file has no header and no rows") from None
-    except pd.errors.ParserWarning as exc:
-        raise DataValidationError(
-            f"{path}: a row has more fields than the header ({exc}); quote fields that "
-            f"contain the delimiter {delimiter!r}, or check the delimiter"
-        ) from None
     except pd.errors.ParserError as exc:
         msg = str(exc)
         hint = (
-            "; a quoted field is never closed: the file looks truncated (export it again)"
+            "; a quoted field is never closed: the file looks truncated, or a stray quote "
+            "opens a field that never ends (export it again or fix the quote)"
             if "EOF inside string" in msg
             else f"; quote fields that contain the delimiter {delimiter!r}, or set "
             "`delimiter:` in the mapping"
@@ -365,14 +371,228 @@ def iter_export(
         raise DataValidationError(f"{path}: cannot be read as CSV: {exc}") from None
 
 
+_SKIPPED = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
+_EMPTY_FLAGS = pd.DataFrame(columns=["idx", "column", "reason", "value"])
+_EMPTY_EXTRA = pd.DataFrame(columns=["row", "column", "reason", "value", "record"])
+
+
+def _arrow_text(s: pd.Series):
+    import pyarrow as pyarrow_
+
+    values = s.to_numpy(dtype=object, na_value=None) if len(s) else np.array([], dtype=object)
+    try:
+        return pyarrow_.array(values, type=pyarrow_.string(), from_pandas=True)
+    except (pyarrow_.ArrowInvalid, pyarrow_.ArrowTypeError):  # not all text: go through str
+        return pyarrow_.array([None if v is None else str(v) for v in values],
+                              type=pyarrow_.string())
+
+
+def _contains(s: pd.Series, pattern: str) -> pd.Series:
+    """``s.str.contains(pattern)`` (RE2 syntax) in pyarrow: object-dtype text is matched
+    value by value in Python by pandas, several times slower."""
+    import pyarrow.compute as pc
+
+    hit = pc.fill_null(pc.match_substring_regex(_arrow_text(s), pattern), False)
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
+
+
+def _breaks(s: pd.Series) -> np.ndarray:
+    """Line breaks inside each value (CR LF, LF or a lone CR count one each)."""
+    import pyarrow.compute as pc
+
+    if s.dtype != object and not pd.api.types.is_string_dtype(s):
+        return np.zeros(len(s), dtype="int64")
+    arr = _arrow_text(s)
+    n = pc.fill_null(pc.count_substring_regex(arr, "\r\n|\r|\n"), 0)
+    return n.to_numpy(zero_copy_only=False).astype("int64")
+
+
+class _LineReader:
+    """Physical lines of a text file by number, read forward once (for the rare rows the
+    CSV parser skips)."""
+
+    def __init__(self, path: Path, encoding: str) -> None:
+        self.fh = path.open(encoding=encoding, errors="replace", newline=None)
+        self.at = 0  # lines consumed
+
+    def get(self, line: int) -> str:
+        text = ""
+        while self.at < line:
+            text = self.fh.readline()
+            if not text:
+                return ""
+            self.at += 1
+        return text.rstrip("\n")[:2000] if self.at == line else ""
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def _csv_chunks(
+    path: Path, enc: str, delimiter: str, chunksize: int | None
+) -> Iterator[pd.DataFrame]:
+    """The CSV records in chunks, each frame carrying in ``attrs``: ``lines`` (the
+    physical line where each row starts, blank lines and line breaks inside quoted fields
+    counted), ``flags`` (rows to quarantine: a field that swallowed whole records through
+    an unbalanced quote) and ``extra`` (records the parser could not take as rows: more
+    fields than the header). Records without any value (blank lines, only delimiters or
+    spaces) are not rows; they only count as lines."""
+    reader = pd.read_csv(
+        path,
+        dtype=str,
+        keep_default_na=False,
+        encoding=enc,
+        sep=delimiter,
+        encoding_errors="strict",
+        index_col=False,
+        skip_blank_lines=False,
+        on_bad_lines="warn",
+        chunksize=chunksize or 1 << 62,
+    )
+    header_breaks = None
+    records = 0  # non-skipped records so far (empty ones included)
+    breaks_before = 0  # line breaks inside the fields of those records
+    skipped: list[int] = []  # record numbers (header = 1) of skipped records
+    row_lines = np.zeros(0, dtype="int64")  # record number -> line, for the last chunk
+    row_recs = np.zeros(0, dtype="int64")
+    row_br = np.zeros(0, dtype="int64")
+    lines_reader: _LineReader | None = None
+    try:
+        with reader:
+            while True:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", pd.errors.ParserWarning)
+                    try:
+                        frame = next(reader)
+                    except StopIteration:
+                        break
+                new_skipped: list[tuple[int, int, int]] = []
+                for w in caught:
+                    if not issubclass(w.category, pd.errors.ParserWarning):
+                        continue
+                    for m in _SKIPPED.finditer(str(w.message)):
+                        new_skipped.append((int(m[1]), int(m[2]), int(m[3])))
+                    if not _SKIPPED.search(str(w.message)):
+                        what = (
+                            "the first row has more fields than the header (the parser "
+                            "would drop values)" if "Length of header" in str(w.message)
+                            else str(w.message)
+                        )
+                        raise DataValidationError(
+                            f"{path}: line 2: {what}; quote values that contain the "
+                            f"delimiter {delimiter!r}, or check the delimiter and the header"
+                        )
+                if header_breaks is None:
+                    header_breaks = int(sum(_breaks(pd.Series([str(c) for c in frame.columns]))))
+                k = len(frame)
+                ncols = len(frame.columns)
+                frame = frame.reset_index(drop=True)
+                skipped.extend(sorted(r for r, _, _ in new_skipped))
+                sk = np.asarray(skipped, dtype="int64")
+                s_prime = sk - np.arange(len(sk))
+                base = 2 + records + np.arange(k, dtype="int64")
+                rec = base + np.searchsorted(s_prime, base, side="right")
+                br = np.zeros(k, dtype="int64")
+                per_col = {}
+                for c in frame.columns:
+                    b = _breaks(frame[c])
+                    if b.any():
+                        per_col[c] = b
+                        br += b
+                before = breaks_before + np.cumsum(br) - br
+                lines = rec + header_breaks + before
+                # records the parser skipped: their line from the records around them
+                extra = _EMPTY_EXTRA
+                if new_skipped:
+                    all_recs = np.concatenate([row_recs, rec])
+                    all_lines = np.concatenate([row_lines, lines])
+                    all_br = np.concatenate([row_br, br])
+                    rows = []
+                    if lines_reader is None:
+                        lines_reader = _LineReader(path, enc)
+                    for r, want, saw in sorted(new_skipped):
+                        j = np.searchsorted(all_recs, r) - 1  # the record before it
+                        line = (int(all_lines[j] + all_br[j] + (r - all_recs[j]))
+                                if j >= 0 else r + header_breaks)
+                        text = lines_reader.get(line)
+                        rows.append({
+                            "row": line, "column": "",
+                            "reason": f"more fields than the header ({saw} fields, the header "
+                                      f"has {want}): quote values that contain {delimiter!r}",
+                            "value": text[:200], "record": json.dumps({"line": text},
+                                                                      ensure_ascii=False),
+                        })
+                    extra = pd.DataFrame(rows, columns=_EMPTY_EXTRA.columns)
+                if k:
+                    row_recs, row_lines, row_br = rec[-1:], lines[-1:], br[-1:]
+                records += k
+                breaks_before += int(br.sum())
+                # a field that holds line breaks and a whole record's delimiters: a stray
+                # quote swallowed the records up to the next quote
+                flags = _EMPTY_FLAGS
+                if per_col and ncols >= 3:
+                    found = []
+                    for c, b in per_col.items():
+                        cand = np.flatnonzero(b)
+                        n_delim = frame[c].iloc[cand].str.count(re.escape(delimiter)).to_numpy()
+                        hit = cand[n_delim >= ncols - 1]
+                        for i in hit:
+                            found.append({
+                                "idx": int(i), "column": str(c),
+                                "reason": (
+                                    f"unbalanced quote: one field holds lines {lines[i]}-"
+                                    f"{lines[i] + br[i]} (whole records); fix the quote near "
+                                    f"line {lines[i]}"
+                                ),
+                                "value": str(frame[c].iloc[i])[:200],
+                            })
+                    if found:
+                        flags = pd.DataFrame(found).drop_duplicates("idx")
+                # records with no value at all are not rows (blank lines, ",,,")
+                empty = (frame.iloc[:, 0] == "").to_numpy(bool) if ncols else np.zeros(0, bool)
+                if empty.any():
+                    for c in frame.columns[1:]:
+                        idx = np.flatnonzero(empty)
+                        if not len(idx):
+                            break
+                        empty[idx] = (frame[c].iloc[idx] == "").to_numpy(bool)
+                if empty.any():
+                    keep = np.flatnonzero(~empty)
+                    if len(flags):
+                        pos = np.full(k, -1)
+                        pos[keep] = np.arange(len(keep))
+                        flags = flags.assign(idx=pos[flags["idx"].to_numpy()])
+                        flags = flags[flags["idx"] >= 0]
+                    frame = frame.iloc[keep].reset_index(drop=True)
+                    lines = lines[keep]
+                frame.columns = _clean_columns(list(frame.columns))
+                frame.attrs = {"lines": lines, "flags": flags, "extra": extra}
+                yield frame
+    finally:
+        if lines_reader is not None:
+            lines_reader.close()
+
+
 def read_export(
     path: Path, mapping: SourceMapping, *, encoding: str | None = None, table: str | None = None
 ) -> pd.DataFrame:
     """Read one whole CSV or Parquet file (see :func:`iter_export`; prefer it for big files)."""
-    return pd.concat(
-        list(iter_export(path, mapping, encoding=encoding, chunksize=None, table=table)),
-        ignore_index=True,
-    )
+    parts = list(iter_export(path, mapping, encoding=encoding, chunksize=None, table=table))
+    if len(parts) == 1:
+        return parts[0]
+    attrs = [p.attrs for p in parts]
+    for p in parts:
+        p.attrs = {}
+    out = pd.concat(parts, ignore_index=True)
+    if all("lines" in a for a in attrs):
+        offsets = np.cumsum([0] + [len(p) for p in parts[:-1]])
+        out.attrs = {
+            "lines": np.concatenate([a["lines"] for a in attrs]),
+            "flags": pd.concat([a["flags"].assign(idx=a["flags"]["idx"] + o)
+                                for a, o in zip(attrs, offsets, strict=True)], ignore_index=True),
+            "extra": pd.concat([a["extra"] for a in attrs], ignore_index=True),
+        }
+    return out
 def files_for_tables(paths: list[Path], mapping: SourceMapping) -> list[tuple[str, Path]]:
     """Pair each export file with the canonical table it holds.
 
@@ -418,15 +638,41 @@ def files_for_tables(paths: list[Path], mapping: SourceMapping) -> list[tuple[st
 
 
 
-def _is_null(s: pd.Series) -> pd.Series:
+def _is_null(
+    s: pd.Series, tokens: frozenset[str] = frozenset(), text: pd.Series | None = None
+) -> pd.Series:
+    """Missing values: an empty field (or spaces, invisible characters), a null of a typed
+    column, or one of the mapping's ``null_tokens`` (lower-case). ``NA``, ``None`` and
+    ``-`` are values unless the mapping lists them. ``text``: ``_clean_text(s)`` if known."""
     if s.dtype == object or pd.api.types.is_string_dtype(s):
-        return s.isna() | _clean_text(s).str.lower().isin(_NULLS)
+        t = _clean_text(s) if text is None else text
+        null = s.isna() | (t == "")
+        return null | t.str.lower().isin(tokens) if tokens else null
     return s.isna()
 
 
 def _clean_text(s: pd.Series) -> pd.Series:
     """Text (missing: "") with Persian / Arabic digits as ASCII and invisible characters
-    removed. Only non-ASCII values take the slow path."""
+    removed, stripped. ASCII text goes through pyarrow; only non-ASCII values take the
+    slow path."""
+    import pyarrow as pyarrow_
+    import pyarrow.compute as pc
+
+    if s.dtype == object or pd.api.types.is_string_dtype(s):
+        try:
+            arr = pyarrow_.array(s.to_numpy(dtype=object, na_value=None), type=pyarrow_.string(),
+                                 from_pandas=True)
+        except (pyarrow_.ArrowInvalid, pyarrow_.ArrowTypeError):
+            arr = None
+        if arr is not None:
+            ascii_ = pc.fill_null(pc.string_is_ascii(arr), True).to_numpy(zero_copy_only=False)
+            stripped = pc.fill_null(pc.utf8_trim_whitespace(arr), "")
+            t = pd.Series(stripped.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
+            if not ascii_.all():
+                odd = ~ascii_
+                raw = s.to_numpy(dtype=object)[odd]
+                t[odd] = [_INVISIBLE.sub("", str(v).translate(_DIGITS)).strip() for v in raw]
+            return t
     t = s.astype("str").fillna("")
     odd = t.str.contains(_NON_ASCII, regex=True)
     if odd.any():
@@ -436,29 +682,82 @@ def _clean_text(s: pd.Series) -> pd.Series:
     return t.str.strip()
 
 
-def _parse_dates(s: pd.Series, formats: list[str], tz: str) -> pd.Series:
+# a time of day in a value: 10:30, 10:30:00, 10 am (RE2 syntax, for pyarrow)
+_HAS_TIME = r"\d{1,2}:\d{2}|\d\s*[AaPp]\.?[Mm]\b|T\d{2}"
+# an explicit UTC offset or zone after the time: Z, +03:30, -0800, UTC, GMT
+_HAS_OFFSET = r"(?i)\d(?:\.\d+)?\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
+
+
+def _to_local(parsed: pd.Series, zone: str, to_tz: str) -> pd.Series:
+    """Naive wall-clock times of ``zone`` as naive times of ``to_tz`` (a time that does
+    not exist is moved forward; an ambiguous one, in the hour a clock goes back, is read
+    as standard time)."""
+    if zone == to_tz or parsed.empty:
+        return parsed
+    loc = parsed.dt.tz_localize(zone, ambiguous=np.zeros(len(parsed), dtype=bool),
+                                nonexistent="shift_forward")
+    return loc.dt.tz_convert(to_tz).dt.tz_localize(None)
+
+
+def _parse_dates(
+    s: pd.Series, formats: list[str], tz: str, to_tz: str = "UTC",
+    tokens: frozenset[str] = frozenset(), text: pd.Series | None = None,
+) -> pd.Series:
+    """Dates and timestamps as naive ``datetime64[us]`` in the reporting time zone ``to_tz``.
+
+    A date without a time of day is a calendar date and is kept as it is (midnight of that
+    date), whatever the zones. A timestamp with a UTC offset (``2017-03-12T10:00-07:00``;
+    offsets may differ from row to row, as across a daylight-saving change) is converted
+    to ``to_tz``; a timestamp without one is wall-clock time in the mapping's zone ``tz``
+    and is converted from there.
+    """
     if pd.api.types.is_datetime64_any_dtype(s):
         out = pd.to_datetime(s)
+        if out.dt.tz is not None:
+            return out.dt.tz_convert(to_tz).dt.tz_localize(None).astype("datetime64[us]")
+        out = out.astype("datetime64[us]")
+        timed = out.notna() & (out != out.dt.normalize())  # midnight: a date
+        if timed.any() and tz != to_tz:
+            out = out.copy()
+            out[timed] = _to_local(out[timed], tz, to_tz)
+        return out
+    text = _clean_text(s) if text is None else text
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    todo_all = ~_is_null(s, tokens, text)
+    if not todo_all.any():
+        return out
+    if all(is_date_only(f) for f in formats):
+        has_time = has_offset = pd.Series(False, index=s.index)
     else:
-        text = _clean_text(s)
-        out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us, UTC]")
-        null = _is_null(s)
-        for fmt in formats:
-            todo = out.isna() & ~null
-            if not todo.any():
-                break
-            parsed = pd.to_datetime(text[todo], errors="coerce", utc=False, format=fmt)
-            if not pd.api.types.is_datetime64_any_dtype(parsed):  # mixed offsets: objects
-                parsed = pd.to_datetime(text[todo], errors="coerce", utc=True, format=fmt)
-            if getattr(parsed.dt, "tz", None) is None:
-                parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-            out.loc[todo] = parsed.dt.tz_convert("UTC")
-        return out.dt.tz_localize(None).astype("datetime64[us]")
-    if out.dt.tz is not None:
-        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-    elif tz != "UTC":
-        out = out.dt.tz_localize(tz).dt.tz_convert("UTC").dt.tz_localize(None)
-    return out.astype("datetime64[us]")
+        has_time = _contains(text, _HAS_TIME) & todo_all
+        has_offset = has_time & _contains(text, _HAS_OFFSET)
+    for fmt in formats:
+        todo = out.isna() & todo_all
+        if not todo.any():
+            break
+        aware = todo & has_offset
+        naive = todo & ~has_offset
+        if aware.any():
+            parsed = pd.to_datetime(text[aware], errors="coerce", utc=True, format=fmt)
+            if pd.api.types.is_datetime64_any_dtype(parsed):
+                out.loc[aware] = parsed.dt.tz_convert(to_tz).dt.tz_localize(None).astype(
+                    "datetime64[us]")
+        if naive.any():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                parsed = pd.to_datetime(text[naive], errors="coerce", format=fmt)
+            if not pd.api.types.is_datetime64_any_dtype(parsed):  # offsets the regex missed
+                parsed = pd.to_datetime(text[naive], errors="coerce", utc=True, format=fmt)
+            if getattr(parsed.dt, "tz", None) is not None:
+                parsed = parsed.dt.tz_convert(to_tz).dt.tz_localize(None)
+            else:
+                parsed = parsed.astype("datetime64[us]")
+                timed = has_time[naive] & parsed.notna()
+                if timed.any() and tz != to_tz:
+                    parsed = parsed.copy()
+                    parsed[timed] = _to_local(parsed[timed], tz, to_tz)
+            out.loc[naive] = parsed.astype("datetime64[us]")
+    return out
 
 
 def _number_pattern(decimal: str, thousands: str) -> re.Pattern[str]:
@@ -477,7 +776,9 @@ def _number_pattern(decimal: str, thousands: str) -> re.Pattern[str]:
     )
 
 
-def _parse_numbers(s: pd.Series, decimal: str, thousands: str) -> pd.Series:
+def _parse_numbers(
+    s: pd.Series, decimal: str, thousands: str, text: pd.Series | None = None
+) -> pd.Series:
     """Numbers written by people: currency symbols or codes, thousands separators (the
     mapping's, or spaces), the mapping's decimal mark, negative in parentheses, Persian /
     Arabic digits. Anything else is NaN (reported as non-numeric), never a guess."""
@@ -485,7 +786,7 @@ def _parse_numbers(s: pd.Series, decimal: str, thousands: str) -> pd.Series:
         return pd.Series(np.nan, index=s.index, dtype="float64")
     if pd.api.types.is_numeric_dtype(s):
         return s.astype("float64")
-    text = _clean_text(s)
+    text = _clean_text(s) if text is None else text
     value = pd.Series(np.nan, index=s.index, dtype="float64")
     # fast path: plain numbers like 1234 or -12.5 (vectorised in pyarrow)
     plain = text.str.fullmatch(r"-?[0-9]{1,15}(?:\.[0-9]*)?") if decimal == "." else (
@@ -540,13 +841,15 @@ def _as_of(as_of: datetime | date | str | pd.Timestamp | None) -> pd.Timestamp:
 
 
 class SeenKeys:
-    """The keys met so far in one file, with each key's first row and a hash of its values.
+    """The keys met so far in one file (or all files of one table of an export), with
+    each key's file, first row, a hash of its values and its position among the loaded
+    rows of its file; and the keys met again with conflicting values.
 
-    Kept in a DuckDB table, so duplicates are found across chunks without holding the keys
-    in Python: a temporary table of a private in-memory database by default, or the table
-    ``name`` of the store's connection ``con`` (on disk: a file of tens of millions of rows
-    does not fill the memory). Also counts derived revenue ids so they do not depend on
-    chunking.
+    Kept in DuckDB tables, so duplicates are found across chunks and files without
+    holding the keys in Python: temporary tables of a private in-memory database by
+    default, or tables ``name`` of the store's connection ``con`` (on disk: a file of
+    tens of millions of rows does not fill the memory). Also counts derived revenue ids
+    so they do not depend on chunking.
     """
 
     def __init__(
@@ -559,43 +862,70 @@ class SeenKeys:
         self.name = name or f"_seen_keys_{uuid.uuid4().hex[:12]}"
         self.count = 0
         self.revenue_counts: dict[str, int] = {}
+        self.loaded: dict[str, int] = {}  # rows loaded so far per file
         kind = "TABLE" if name else "TEMP TABLE"
-        con.execute(f'CREATE {kind} "{self.name}" (k VARCHAR, first_row BIGINT, h UBIGINT)')
+        con.execute(
+            f'CREATE {kind} "{self.name}" (k VARCHAR, first_row BIGINT, h UBIGINT, '
+            "file VARCHAR, pos BIGINT)"
+        )
+        con.execute(f'CREATE {kind} "{self.name}_c" (k VARCHAR, "row" BIGINT, file VARCHAR)')
 
     def lookup(self, keys: pd.Series) -> pd.DataFrame:
-        """``first_row`` and ``h`` of the given keys already seen, indexed by key."""
+        """``first_row``, ``h`` and ``file`` of the given keys already seen, by key."""
         if self.count == 0 or keys.empty:
-            return pd.DataFrame({"first_row": [], "h": []}, index=pd.Index([], name="k"))
+            return pd.DataFrame({"first_row": [], "h": [], "file": []},
+                                index=pd.Index([], name="k"))
         probe = pd.DataFrame({"k": keys.astype(object).to_numpy()})
         self.con.register("_probe_keys", probe)
         try:
             found = self.con.execute(
-                f'SELECT s.k, s.first_row, s.h FROM "{self.name}" s '
-
+                f'SELECT s.k, s.first_row, s.h, s.file FROM "{self.name}" s '
                 "JOIN (SELECT DISTINCT k FROM _probe_keys) p ON s.k = p.k"
             ).df()
         finally:
             self.con.unregister("_probe_keys")
         return found.set_index("k")
 
-    def add(self, keys: pd.Series, rows: np.ndarray, hashes: np.ndarray) -> None:
+    def add(self, keys: pd.Series, rows: np.ndarray, hashes: np.ndarray,
+            file: str = "", pos: np.ndarray | None = None) -> None:
         if keys.empty:
             return
         new = pd.DataFrame({
             "k": keys.astype(object).to_numpy(),
             "first_row": rows.astype("int64"),
             "h": hashes.astype("uint64"),
+            "file": file,
+            "pos": (pos if pos is not None else np.full(len(keys), -1)).astype("int64"),
         })
         self.con.register("_new_keys", new)
         try:
-            self.con.execute(f'INSERT INTO "{self.name}" SELECT k, first_row, h FROM _new_keys')
+            self.con.execute(f'INSERT INTO "{self.name}" SELECT * FROM _new_keys')
         finally:
             self.con.unregister("_new_keys")
         self.count += len(new)
 
+    def add_conflicts(self, keys: pd.Series, rows: np.ndarray, file: str) -> None:
+        new = pd.DataFrame({"k": keys.astype(object).to_numpy(),
+                            "row": rows.astype("int64"), "file": file})
+        self.con.register("_conflict_keys", new)
+        try:
+            self.con.execute(f'INSERT INTO "{self.name}_c" SELECT * FROM _conflict_keys')
+        finally:
+            self.con.unregister("_conflict_keys")
+
+    def conflicted_firsts(self) -> pd.DataFrame:
+        """The first rows (file, row, pos) of keys met again with other values, with the
+        first conflicting row (``other_file``, ``other_row``)."""
+        return self.con.execute(
+            f'SELECT s.k, s.file, s.first_row, s.pos, arg_min(c.file, c."row") AS other_file, '
+            f'min(c."row") AS other_row FROM "{self.name}" s JOIN "{self.name}_c" c USING (k) '
+            "WHERE s.pos >= 0 GROUP BY ALL ORDER BY s.file, s.pos"
+        ).df()
+
     def close(self) -> None:
         try:
             self.con.execute(f'DROP TABLE IF EXISTS "{self.name}"')
+            self.con.execute(f'DROP TABLE IF EXISTS "{self.name}_c"')
         finally:
             if self._own:
                 self.con.close()
@@ -638,6 +968,24 @@ def _one_column_hint(raw: pd.DataFrame, wanted: int) -> str:
     )
 
 
+_EPOCH = pd.Timestamp("1970-01-01")
+#: what each data note code means (the text stored with its count in ``data_notes``)
+NOTE_TEXT = {
+    "created_at_estimated": (
+        "open deals without a creation date (e.g. Maven's Prospecting deals have no engage "
+        "date) are kept; their created_at is the export's last date ({end}), flagged in "
+        "row_flags"
+    ),
+    "created_after_close": (
+        "closed deals entered up to {days} days after they closed (created after the close "
+        "date) are kept with created_at floored to the close date (cycle 0 days), flagged "
+        "in row_flags"
+    ),
+    "fx_dated": "amounts converted to {reporting} with dated rates from {file}",
+    "fx_static": "amounts converted to {reporting} with the mapping's static rates",
+}
+
+
 def map_table(
     raw: pd.DataFrame,
     table: str,
@@ -647,27 +995,40 @@ def map_table(
     as_of: datetime | date | str | pd.Timestamp | None = None,
     row_offset: int = 0,
     seen: SeenKeys | None = None,
+    timezone: str = "UTC",
+    defer_estimates: bool = False,
 ) -> MappedTable:
     """Map one export frame onto canonical ``table``; quarantine the rows that fail.
 
     ``raw`` may be one chunk of a file: ``row_offset`` is the number of data rows before
-    it (row numbers continue), and ``seen`` carries the keys of the earlier chunks so
-    duplicates are found across the whole file. ``as_of`` (default: now) is the time after
-    which (plus one day) a date is "in the future".
+    it (row numbers continue; frames from :func:`iter_export` carry each row's physical
+    line instead), and ``seen`` carries the keys of the earlier chunks (and files) so
+    duplicates are found across the whole file or export. ``as_of`` (default: now) is
+    the time after which (plus one day) a date is "in the future". ``timezone`` is the
+    reporting time zone timestamps are converted to (dates stay calendar dates).
 
     Reasons are specific: ``missing required field <column>``, ``unparseable date``,
-    ``non-numeric <column>``, ``amount is negative``, ``unknown stage``, ``unknown currency
-    without a rate``, ``closed before created``, ``closed deal without closed_at``,
-    ``won deal without amount``, ``date in the future (after <as-of date>)``,
+    ``date before 1970``, ``non-numeric <column>``, ``<column> is not a finite number``,
+    ``<column> out of range``, ``amount is negative``, ``unknown stage``, ``unknown
+    currency without a rate``, ``closed before created``, ``closed deal without
+    closed_at``, ``won deal without amount``, ``date in the future (after <as-of date>)``,
     ``duplicate id (identical to row N)``, ``duplicate id with conflicting values (first
-    seen at row N)``. ``result.reasons`` counts them by :func:`reason_group` (without the
-    row numbers).
+    seen at row N)``, ``unbalanced quote: ...``, ``more fields than the header ...``.
+    ``result.reasons`` counts them by :func:`reason_group` (without the row numbers).
     """
     tm: TableMapping = mapping.tables[table]
     spec = TABLES[table]
-    n = len(raw)
+    attrs = dict(raw.attrs)
     raw = raw.reset_index(drop=True)
+    raw.attrs = {}
+    n = len(raw)
     now = _as_of(as_of)
+    tokens = frozenset(t.strip().lower() for t in mapping.null_tokens)
+    lines = attrs.get("lines")
+    if lines is None or len(lines) != n:
+        lines = np.arange(n, dtype="int64") + row_offset + 2
+    extra = attrs.get("extra")
+    nan_masks: dict[str, np.ndarray] = attrs.get("nan", {})
 
     def present(src: str | list[str]) -> list[str]:
         alts = [src] if isinstance(src, str) else src
@@ -694,6 +1055,11 @@ def map_table(
         )
 
     problems: list[pd.DataFrame] = []
+    flags_in = attrs.get("flags")
+    if flags_in is not None and len(flags_in):
+        # structural damage first: it explains every other problem of the row
+        problems.append(flags_in[["idx", "column", "reason", "value"]].astype({"idx": "int64"})
+                        .assign(prio=0))
 
     def flag(mask: pd.Series, column: str, reason: str, values: pd.Series | None) -> None:
         mask = mask.fillna(False).astype(bool)
@@ -706,21 +1072,40 @@ def map_table(
 
     out = pd.DataFrame(index=raw.index)
     texts: dict[str, pd.Series] = {}
+    nulls: dict[str, pd.Series] = {}
     for col, cols in sources.items():
         s = raw[cols[0]]
         for other in cols[1:]:
-            s = s.where(~_is_null(s), raw[other])
+            s = s.where(~_is_null(s, tokens), raw[other])
         f = spec.field(col)
         if col in tm.values and f.kind == "str":
             s = s.astype(object).where(s.notna(), "").astype(str).str.strip().replace(tm.values[col])
         texts[col] = s
-        null = _is_null(s)
+        clean = _clean_text(s) if (s.dtype == object or pd.api.types.is_string_dtype(s)) else None
+        null = _is_null(s, tokens, clean)
+        nulls[col] = null
         if f.kind == "datetime":
-            parsed = _parse_dates(s, mapping.date_formats, mapping.timezone)
-            flag(parsed.isna() & ~null, col, "unparseable date", s)
+            parsed = _parse_dates(s, mapping.date_formats, mapping.timezone, timezone, tokens,
+                                  clean)
+            failed = parsed.isna() & ~null
+            if failed.any():  # year 1 and the like do not parse at all: say why
+                src = clean if clean is not None else _clean_text(s.astype(str))
+                year = src[failed].str.extract(r"(?<![0-9])([0-9]{4})(?![0-9])")[0]
+                early = pd.Series(False, index=s.index)
+                early[failed] = pd.to_numeric(year, errors="coerce").lt(1970).to_numpy()
+                flag(early, col, "date before 1970", s)
+                flag(failed & ~early, col, "unparseable date", s)
+            flag(parsed < _EPOCH, col, "date before 1970", s)
         elif f.kind in ("float", "int"):
-            parsed = _parse_numbers(s, mapping.decimal, mapping.thousands)
+            parsed = _parse_numbers(s, mapping.decimal, mapping.thousands, clean)
+            nan = nan_masks.get(cols[0])
+            if nan is not None:  # a NaN (not a null) in a typed Parquet column
+                flag(pd.Series(nan, index=raw.index), col, f"{col} is not a finite number", s)
+                null = null & ~pd.Series(nan, index=raw.index)
+            flag(np.isinf(parsed), col, f"{col} is not a finite number", s)
             flag(parsed.isna() & ~null, col, f"non-numeric {col}", s)
+            flag(parsed.abs() > MAX_ABS_NUMBER, col, f"{col} out of range (beyond ±1e13)", s)
+            parsed = parsed.where(np.isfinite(parsed), np.nan)
         elif f.kind == "bool":
             parsed = _parse_bools(s, tm.booleans)
             flag(parsed.isna() & ~null, col, f"not a yes/no value in {col}", s)
@@ -731,6 +1116,7 @@ def map_table(
     for col, value in tm.constants.items():
         out[col] = value
 
+    notes: dict[str, pd.Series] = {}  # note code -> rows it applies to
     if table == "opportunities" and tm.status_from:
         stage_raw = raw[tm.status_from].astype(object).where(raw[tm.status_from].notna(), "")
         stage_raw = stage_raw.astype(str).str.strip()
@@ -750,16 +1136,58 @@ def map_table(
             flag(out[col] > limit, col, f"date in the future (after {now.date()})",
                  texts.get(col, out[col]))
 
-    # currency: rows in another currency are converted with the mapping's rates
+    estimated = pd.Series(False, index=out.index)
+    if table == "opportunities" and "created_at" in out and "status" in out:
+        # an open deal with no creation date at all is a valid open opportunity: it gets
+        # the export's last date (the best evidence that it existed), flagged
+        estimated = (out["status"] == "open") & nulls.get("created_at", out["created_at"].isna())
+        if estimated.any():
+            notes["created_at_estimated"] = estimated
+            out.loc[estimated, "created_at"] = now  # placeholder for the checks below
+        if "closed_at" in out:
+            # created a day or two after it closed (entered after the fact): kept, floored
+            gap = out["created_at"] - out["closed_at"]
+            late = (out["status"] != "open") & (gap > pd.Timedelta(0)) & (
+                gap <= pd.Timedelta(days=mapping.created_after_close_days))
+            if late.any():
+                notes["created_after_close"] = late
+                out.loc[late, "created_at"] = out.loc[late, "closed_at"]
+
+    # currency: rows in another currency are converted with dated rates (the latest on or
+    # before the amount's date), else the mapping's static rates
     if "currency" in spec.columns and "amount" in out:
+        reporting = mapping.currency.reporting.upper()
         cur = out["currency"] if "currency" in out else pd.Series(None, index=out.index)
         cur = cur.astype(object).fillna(mapping.currency.default).astype(str).str.upper().str.strip()
-        rates = {k.upper(): v for k, v in mapping.currency.rates.items()}
-        rates[mapping.currency.reporting.upper()] = 1.0
-        rate = cur.map(rates)
+        foreign = cur != reporting
+        rate = pd.Series(np.where(foreign, np.nan, 1.0), index=out.index)
+        if foreign.any():
+            dated_rates = load_rates(mapping)
+            if dated_rates is not None:
+                if table == "opportunities":
+                    when = out["closed_at"].where(out["status"] != "open", now)
+                    when = when.fillna(out["created_at"])
+                else:
+                    when = out["date"] if "date" in out else pd.Series(now, index=out.index)
+                when = when.fillna(now).astype("datetime64[us]")
+                probe = pd.DataFrame({"date": when[foreign], "currency": cur[foreign],
+                                      "pos": np.flatnonzero(foreign.to_numpy())})
+                probe = probe.sort_values("date", kind="stable")
+                got = pd.merge_asof(probe, dated_rates, on="date", by="currency",
+                                    direction="backward")
+                got = got[got["rate"].notna()]
+                rate.iloc[got["pos"].to_numpy()] = got["rate"].to_numpy()
+                dated = pd.Series(False, index=out.index)
+                dated.iloc[got["pos"].to_numpy()] = True
+                notes["fx_dated"] = dated
+            static = rate.isna() & foreign
+            rate[static] = cur[static].map(mapping.currency.rates)
+            notes["fx_static"] = static & rate.notna()
         flag(rate.isna(), "currency", "unknown currency without a rate", cur)
         out["amount"] = out["amount"] * rate.astype(float)
-        out["currency"] = mapping.currency.reporting.upper()
+        flag(out["amount"].abs() > MAX_ABS_NUMBER, "amount",
+             "amount out of range (beyond ±1e13)", texts.get("amount"))
+        out["currency"] = reporting
 
     for c in spec.columns:
         if c not in out:
@@ -814,81 +1242,140 @@ def map_table(
             problems.append(
                 pd.DataFrame({"idx": idx, "column": column, "reason": reason, "value": vals})
             )
+    if estimated.any():
+        out["created_at"] = out["created_at"].where(~estimated, pd.NaT)
+        if not defer_estimates:
+            _fill_estimated(out, now)
 
-    # duplicate keys: keep the first (in this chunk or an earlier one), quarantine the
-    # others with the first's row number
+    # duplicate keys: keep the first (in this chunk, an earlier one or an earlier file of
+    # the export), quarantine the others with the first's row number
     bad = set(np.concatenate([p["idx"].to_numpy() for p in problems])) if problems else set()
     keycols = list(spec.key)
     ok = out[~out.index.isin(list(bad))]
+    loaded_before = seen.loaded.get(file, 0) if seen is not None else 0
+    n_dup = 0
     if len(ok):
         keys = _key_strings(ok[keycols])
-        rows = ok.index.to_numpy() + row_offset + 2
+        rows = lines[ok.index.to_numpy()]
         hashes = pd.util.hash_pandas_object(ok, index=False).to_numpy()
         firsts = pd.DataFrame({"k": keys.to_numpy(), "row": rows, "h": hashes}, index=ok.index)
         ref = firsts.groupby("k", sort=False)[["row", "h"]].transform("first")
+        ref["file"] = file
+        first_in_chunk = ~keys.duplicated(keep="first")
+        hit = pd.Series(False, index=keys.index)
         if seen is not None:
-            first_in_chunk = ~keys.duplicated(keep="first")
             earlier = seen.lookup(keys[first_in_chunk])
             if len(earlier):
                 hit = keys.isin(earlier.index)
                 ref.loc[hit, "row"] = keys[hit].map(earlier["first_row"]).astype("int64")
                 ref.loc[hit, "h"] = keys[hit].map(earlier["h"]).astype("uint64")
-            else:
-                hit = pd.Series(False, index=keys.index)
-            new = first_in_chunk & ~hit
-            seen.add(keys[new], rows[new.to_numpy()], hashes[new.to_numpy()])
-        dup = (ref["row"].to_numpy() != rows)
+                ref.loc[hit, "file"] = keys[hit].map(earlier["file"])
+        dup = (hit | ~first_in_chunk).to_numpy()
+        if seen is not None:
+            new = (first_in_chunk & ~hit).to_numpy()
+            pos = loaded_before + np.cumsum(~dup) - 1
+            seen.add(keys[new], rows[new], hashes[new], file, pos[new])
         if dup.any():
+            n_dup = int(dup.sum())
             same = ref["h"].to_numpy()[dup] == hashes[dup]
             first_rows = ref["row"].to_numpy()[dup]
+            where = [f" of {f}" if f != file else "" for f in ref["file"].to_numpy()[dup]]
+            if seen is not None and (~same).any():
+                seen.add_conflicts(keys[dup][~same], rows[dup][~same], file)
             problems.append(
                 pd.DataFrame({
                     "idx": ok.index.to_numpy()[dup],
                     "column": ",".join(keycols),
                     "reason": [
-                        f"duplicate id (identical to row {j})" if s
-                        else f"duplicate id with conflicting values (first seen at row {j})"
-                        for s, j in zip(same, first_rows, strict=True)
+                        f"duplicate id (identical to row {j}{w})" if s
+                        else f"duplicate id with conflicting values (first seen at row {j}{w})"
+                        for s, j, w in zip(same, first_rows, where, strict=True)
                     ],
                     "value": ok[keycols[0]].astype(str).to_numpy()[dup],
                 })
             )
 
     if problems:
-        q = pd.concat(problems, ignore_index=True).sort_values(["idx", "column"], kind="stable")
+        q = pd.concat(problems, ignore_index=True)
+        q["prio"] = q["prio"].fillna(1) if "prio" in q else 1
+        q = q.sort_values(["idx", "prio", "column"], kind="stable")
         q = q.drop_duplicates("idx", keep="first")  # one reason per row: the first found
         q["reason"] = q["reason"].map(_short_reason)
-        rows = q["idx"].to_numpy()
+        qi = q["idx"].to_numpy().astype("int64")
         quarantine = pd.DataFrame({
             "file": file,
             "table": table,
-            "row": rows + row_offset + 2,
+            "row": lines[qi],
             "column": q["column"].to_numpy(),
             "reason": q["reason"].to_numpy(),
             "value": q["value"].astype(str).str.slice(0, 200).to_numpy(),
-            "record": _record_json(raw, rows),
+            "record": _record_json(raw, qi),
         })
-        loaded = out.drop(index=rows)
+        qkeys = out.loc[qi, keycols]
+        qkeys = qkeys[qkeys.notna().all(axis=1)]
+        loaded = out.drop(index=qi)
     else:
         quarantine = pd.DataFrame(columns=QUARANTINE_COLUMNS)
+        qkeys = out.iloc[:0][keycols]
         loaded = out
+    if extra is not None and len(extra):
+        quarantine = pd.concat(
+            [quarantine, extra.assign(file=file, table=table)[QUARANTINE_COLUMNS]],
+            ignore_index=True,
+        ).sort_values("row", kind="stable").reset_index(drop=True)
+    if seen is not None:
+        seen.loaded[file] = loaded_before + len(loaded)
+    del n_dup
     reasons = (
         quarantine["reason"].map(reason_group).value_counts().to_dict() if len(quarantine) else {}
     )
-    result = FileResult(file, table, n, len(loaded), len(quarantine), reasons)
-    return MappedTable(table, file, loaded.reset_index(drop=True), quarantine, result)
+    note_counts = {
+        code: int(mask.reindex(loaded.index, fill_value=False).sum())
+        for code, mask in notes.items()
+    }
+    flags = pd.DataFrame({
+        "key": pd.concat([
+            loaded.loc[notes[c].reindex(loaded.index, fill_value=False), keycols[0]].astype(str)
+            for c in ("created_at_estimated", "created_after_close") if c in notes
+        ] or [pd.Series([], dtype=object)], ignore_index=True),
+    })
+    flags["code"] = [c for c in ("created_at_estimated", "created_after_close") if c in notes
+                     for _ in range(note_counts[c])]
+    result = FileResult(file, table, n + (len(extra) if extra is not None else 0), len(loaded),
+                        len(quarantine), reasons,
+                        notes={k: v for k, v in note_counts.items() if v})
+    return MappedTable(table, file, loaded.reset_index(drop=True), quarantine, result,
+                       qkeys.reset_index(drop=True), flags)
 
 
-_ROW_REF = re.compile(r" \((?:identical to|first seen at) row \d+\)$")
+def _fill_estimated(frame: pd.DataFrame, now: pd.Timestamp) -> pd.Timestamp:
+    """Give the open deals without a creation date (NaT) the latest date of the others
+    (the export's last date; the as-of date when there is none). Returns that date."""
+    est = frame["created_at"].isna()
+    known = [frame.loc[~est, c].max() for c in ("created_at", "closed_at", "last_activity_at")
+             if c in frame]
+    known = [k for k in known if pd.notna(k)]
+    end = max(known) if known else now.normalize()
+    frame.loc[est, "created_at"] = end
+    return pd.Timestamp(end)
+
+
+_ROW_REF = re.compile(
+    r" \((?:identical to|first seen at|conflicts with) row \d+(?: of .+)?\)$", re.DOTALL)
 
 
 def reason_group(reason: str) -> str:
     """A quarantine reason without the row it refers to, for counting: ``duplicate id
     (identical to row 7)`` -> ``duplicate id (identical)``; ``duplicate id with conflicting
-    values (first seen at row 7)`` -> ``duplicate id with conflicting values``."""
+    values (first seen at row 7)`` -> ``duplicate id with conflicting values``; line
+    numbers of an unbalanced quote are dropped too."""
     r = str(reason)
     if r.startswith("duplicate id") and _ROW_REF.search(r):
         return _ROW_REF.sub(" (identical)" if "identical to" in r else "", r)
+    if r.startswith("unbalanced quote"):
+        return "unbalanced quote (a field holds whole records)"
+    if r.startswith("more fields than the header"):
+        return "more fields than the header"
     return r
 
 
@@ -909,6 +1396,8 @@ def map_chunks(
     as_of: datetime | date | str | pd.Timestamp | None = None,
     chunksize: int | None = DEFAULT_CHUNKSIZE,
     seen: SeenKeys | None = None,
+    timezone: str = "UTC",
+    defer_estimates: bool = False,
 ) -> Iterator[MappedTable]:
     """Read and map one file chunk by chunk (see :func:`iter_export`, :func:`map_table`).
 
@@ -921,8 +1410,10 @@ def map_chunks(
     try:
         offset = 0
         for raw in iter_export(path, mapping, encoding=encoding, chunksize=chunksize, table=table):
-            yield map_table(raw, table, mapping, str(path), as_of=now, row_offset=offset, seen=seen)
-            offset += len(raw)
+            n = len(raw)
+            yield map_table(raw, table, mapping, str(path), as_of=now, row_offset=offset,
+                            seen=seen, timezone=timezone, defer_estimates=defer_estimates)
+            offset += n
     finally:
         if own:
             seen.close()
@@ -933,13 +1424,61 @@ def _combine(parts: list[MappedTable], table: str, file: str) -> MappedTable:
     qs = [m.quarantine for m in parts if len(m.quarantine)]
     quarantine = pd.concat(qs, ignore_index=True) if qs else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     reasons: dict[str, int] = {}
+    notes: dict[str, int] = {}
     for m in parts:
         for k, v in m.result.reasons.items():
             reasons[k] = reasons.get(k, 0) + v
+        for k, v in m.result.notes.items():
+            notes[k] = notes.get(k, 0) + v
     result = FileResult(
-        file, table, sum(m.result.read for m in parts), len(frame), len(quarantine), reasons
+        file, table, sum(m.result.read for m in parts), len(frame), len(quarantine), reasons,
+        notes,
     )
-    return MappedTable(table, file, frame, quarantine, result)
+    qkeys = pd.concat([m.qkeys for m in parts], ignore_index=True)
+    flags = pd.concat([m.flags for m in parts], ignore_index=True)
+    return MappedTable(table, file, frame, quarantine, result, qkeys, flags)
+
+
+def _conflict_reason(other_row: int, other_file: str, file: str) -> str:
+    where = f" of {other_file}" if other_file != file else ""
+    return f"duplicate id with conflicting values (conflicts with row {other_row}{where})"
+
+
+def _quarantine_conflict_firsts(m: MappedTable, seen: SeenKeys) -> MappedTable:
+    """Move the first rows of keys met again with other values from the loaded rows to the
+    quarantine: which of the conflicting rows is right is not known."""
+    firsts = seen.conflicted_firsts()
+    firsts = firsts[firsts["file"] == m.file]
+    if firsts.empty:
+        return m
+    pos = firsts["pos"].to_numpy().astype("int64")
+    rows = m.frame.iloc[pos]
+    keycols = list(TABLES[m.table].key)
+    q = pd.DataFrame({
+        "file": m.file, "table": m.table, "row": firsts["first_row"].to_numpy(),
+        "column": ",".join(keycols),
+        "reason": [_conflict_reason(r, f, m.file)
+                   for r, f in zip(firsts["other_row"], firsts["other_file"], strict=True)],
+        "value": rows[keycols[0]].astype(str).to_numpy(),
+        "record": [json.dumps(r, ensure_ascii=False, default=str)
+                   for r in rows.to_dict("records")],
+    })
+    quarantine = pd.concat([m.quarantine, q], ignore_index=True).sort_values(
+        "row", kind="stable").reset_index(drop=True)
+    frame = m.frame.drop(index=m.frame.index[pos]).reset_index(drop=True)
+    reasons = dict(m.result.reasons)
+    key = "duplicate id with conflicting values"
+    reasons[key] = reasons.get(key, 0) + len(q)
+    flags = m.flags[~m.flags["key"].isin(rows[keycols[0]].astype(str))] if len(m.flags) else m.flags
+    notes = dict(m.result.notes)
+    for code in ("created_at_estimated", "created_after_close"):
+        if code in notes:
+            notes[code] = int((flags["code"] == code).sum())
+    notes = {k: v for k, v in notes.items() if v}
+    result = FileResult(m.file, m.table, m.result.read, len(frame), len(quarantine), reasons,
+                        notes)
+    qkeys = pd.concat([m.qkeys, rows[keycols]], ignore_index=True)
+    return MappedTable(m.table, m.file, frame, quarantine, result, qkeys, flags)
 
 
 def map_file(
@@ -950,13 +1489,27 @@ def map_file(
     encoding: str | None = None,
     as_of: datetime | date | str | pd.Timestamp | None = None,
     chunksize: int | None = None,
+    timezone: str = "UTC",
 ) -> MappedTable:
-    """Read and map one file into memory (``chunksize``: read it in chunks, same result)."""
-    if chunksize is None:
-        raw = read_export(path, mapping, encoding=encoding, table=table)
-        return map_table(raw, table, mapping, str(path), as_of=as_of)
-    parts = list(map_chunks(path, table, mapping, encoding=encoding, as_of=as_of, chunksize=chunksize))
-    return _combine(parts, table, str(path))
+    """Read and map one file into memory (``chunksize``: read it in chunks, same result).
+
+    Unlike :func:`map_table` on its own, both rows of a key with conflicting values are
+    quarantined, and open deals without a creation date get the file's last date."""
+    now = _as_of(as_of)
+    with SeenKeys() as seen:
+        if chunksize is None:
+            raw = read_export(path, mapping, encoding=encoding, table=table)
+            m = map_table(raw, table, mapping, str(path), as_of=now, seen=seen,
+                          timezone=timezone, defer_estimates=True)
+        else:
+            parts = list(map_chunks(path, table, mapping, encoding=encoding, as_of=now,
+                                    chunksize=chunksize, seen=seen, timezone=timezone,
+                                    defer_estimates=True))
+            m = _combine(parts, table, str(path))
+        m = _quarantine_conflict_firsts(m, seen)
+    if "created_at" in m.frame and m.frame["created_at"].isna().any():
+        _fill_estimated(m.frame, now)
+    return m
 
 
 def file_fingerprint(path: Path) -> str:
@@ -1038,7 +1591,9 @@ def _check_file(
         first = next(chunks)
     finally:
         chunks.close()
-    map_table(first.iloc[:0], table, mapping, str(path))
+    empty = first.iloc[:0].copy()
+    empty.attrs = {}
+    map_table(empty, table, mapping, str(path))
 
 
 _STAGING = "_ingest_staging_"
@@ -1055,6 +1610,38 @@ def _drop_staging(con: duckdb.DuckDBPyConnection, prefix: str = _STAGING) -> Non
         con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
+def _reporting_timezone() -> str:
+    from .params import load_settings
+
+    return load_settings().timezone
+
+
+def _check_store_meta(
+    con: duckdb.DuckDBPyConnection, mapping: SourceMapping, timezone: str
+) -> list[tuple[str, str]]:
+    """The reporting currency and time zone of the store must be those of this ingest:
+    amounts in two currencies, or times in two zones, would mix silently."""
+    from . import store as _store
+
+    meta = _store.read_meta(con)
+    want = {"reporting_currency": mapping.currency.reporting.upper(), "timezone": timezone}
+    for key, value in want.items():
+        have = meta.get(key)
+        if have and have[0] != value:
+            what = "reporting currency" if key == "reporting_currency" else "reporting time zone"
+            fix = (
+                "convert to the same reporting currency (`currency: {reporting: ...}` in the "
+                "mapping) or use another --store"
+                if key == "reporting_currency"
+                else "set the same `timezone:` in params/report.yaml or use another --store"
+            )
+            raise MappingError(
+                f"the store's {what} is {have[0]} (set by source {have[1]!r}) but source "
+                f"{mapping.name!r} ({mapping.path or mapping.name}) uses {value}: {fix}"
+            )
+    return [(k, v) for k, v in want.items() if k not in meta]
+
+
 def ingest_paths(
     paths: list[Path],
     source: str | Path,
@@ -1063,6 +1650,7 @@ def ingest_paths(
     encoding: str | None = None,
     as_of: datetime | date | str | pd.Timestamp | None = None,
     chunksize: int | None = DEFAULT_CHUNKSIZE,
+    timezone: str | None = None,
 ) -> IngestReport:
     """Map, validate and load one export (files or a folder) into the store.
 
@@ -1070,12 +1658,19 @@ def ingest_paths(
     mapped, validated and written to staging tables in the store (on disk, so memory stays
     flat however big the file) before the next is read. Then one transaction moves the
     staged rows into the canonical tables (replacing rows with the same keys, so
-    re-ingesting the same file never duplicates rows) with the quarantine and the ingest
-    log: either every table of the export is written, or nothing is.
+    re-ingesting the same file never duplicates rows; a key whose row is now quarantined
+    loses its old version) with the quarantine, the data notes and the ingest log: either
+    every table of the export is written, or nothing is. A file is identified by its
+    resolved path and its content hash: re-ingesting it by another path replaces its
+    quarantine instead of adding a second copy.
+
+    Duplicate keys are found across all files of one table in the export, as within one
+    file: an identical copy is quarantined as such; conflicting copies are all quarantined.
 
     ``encoding`` overrides the mapping's ``encoding`` for every file (e.g. ``cp1256``,
     ``latin-1``); ``as_of`` (default: now) is the time after which, plus a day, a date is
-    quarantined as "in the future".
+    quarantined as "in the future"; ``timezone`` (default: ``timezone`` of
+    params/report.yaml) is the reporting time zone timestamps are converted to.
 
     Raises
     ------
@@ -1083,8 +1678,22 @@ def ingest_paths(
         Naming the file and what to change; the store is left as it was.
     """
     from . import store as _store  # the store imports nothing from here; keeps import light
+    from .sources import check_timezone
 
     mapping = load_mapping(source)
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise MappingError(
+                f"--encoding {encoding!r} is not a known encoding; use a Python codec name "
+                "such as utf-8, utf-16, cp1256 (Persian / Arabic Windows) or latin-1"
+            ) from None
+    tz = timezone or _reporting_timezone()
+    try:
+        check_timezone(tz)
+    except ValueError as exc:
+        raise MappingError(f"reporting time zone: {exc}") from None
     now = _as_of(as_of)
     pairs = files_for_tables([Path(p) for p in paths], mapping)
     for table, p in pairs:
@@ -1103,40 +1712,149 @@ def ingest_paths(
         if INGEST_MEMORY_LIMIT:
             con.execute(f"SET memory_limit = '{INGEST_MEMORY_LIMIT}'")
         _drop_staging(con)  # leftovers of an interrupted ingest
+        new_meta = _check_store_meta(con, mapping, tz)
+        seens: dict[str, SeenKeys] = {}
+        ends: dict[int, object] = {}
         try:
             # 1. stream every file into staging tables, chunk by chunk (each insert commits)
             for i in ordered:
                 table, p = pairs[i]
-                cols = ", ".join(f'"{c}"' for c in TABLES[table].columns)
+                spec = TABLES[table]
+                cols = ", ".join(f'"{c}"' for c in spec.columns)
+                keys = ", ".join(f'"{c}"' for c in spec.key)
                 con.execute(f'CREATE TABLE "{prefix}{i}" AS SELECT {cols} FROM "{table}" LIMIT 0')
                 con.execute(f'CREATE TABLE "{prefix}{i}_q" AS SELECT {qcols} FROM quarantine LIMIT 0')
+                con.execute(f'CREATE TABLE "{prefix}{i}_k" AS SELECT {keys} FROM "{table}" LIMIT 0')
+                con.execute(f'CREATE TABLE "{prefix}{i}_f" (key VARCHAR, code VARCHAR)')
                 read = loaded = quarantined = 0
                 reasons: dict[str, int] = {}
-                with SeenKeys(con, name=f"{prefix}{i}_seen") as seen:
-                    for m in map_chunks(p, table, mapping, encoding=encoding, as_of=now,
-                                        chunksize=chunksize, seen=seen):
-                        if not m.frame.empty:
-                            con.register("_chunk", m.frame[TABLES[table].columns])
-                            con.execute(f'INSERT INTO "{prefix}{i}" SELECT {cols} FROM _chunk')
+                notes: dict[str, int] = {}
+                if table not in seens:
+                    seens[table] = SeenKeys(con, name=f"{prefix}seen_{table}")
+                seen = seens[table]
+                for m in map_chunks(p, table, mapping, encoding=encoding, as_of=now,
+                                    chunksize=chunksize, seen=seen, timezone=tz,
+                                    defer_estimates=True):
+                    for frame, name, columns in (
+                        (m.frame, f"{prefix}{i}", spec.columns),
+                        (m.qkeys, f"{prefix}{i}_k", list(spec.key)),
+                        (m.flags, f"{prefix}{i}_f", ["key", "code"]),
+                    ):
+                        if len(frame):
+                            con.register("_chunk", frame[columns])
+                            collist = ", ".join(f'"{c}"' for c in columns)
+                            con.execute(f'INSERT INTO "{name}" SELECT {collist} FROM _chunk')
                             con.unregister("_chunk")
-                        if not m.quarantine.empty:
-                            q = m.quarantine.assign(batch_id=batch, source=mapping.name)
-                            con.register("_q", q)
-                            con.execute(f'INSERT INTO "{prefix}{i}_q" SELECT {qcols} FROM _q')
-                            con.unregister("_q")
-                            room = REPORT_QUARANTINE_LIMIT - n_kept
-                            if room > 0:
-                                kept.append(m.quarantine.iloc[:room])
-                                n_kept += min(room, len(m.quarantine))
-                            truncated = truncated or len(m.quarantine) > room
-                        read += m.result.read
-                        loaded += m.result.loaded
-                        quarantined += m.result.quarantined
-                        for k, v in m.result.reasons.items():
-                            reasons[k] = reasons.get(k, 0) + v
-                results[i] = FileResult(str(p), table, read, loaded, quarantined, reasons)
-            # 2. one transaction: staged rows replace rows with the same keys
+                    if not m.quarantine.empty:
+                        q = m.quarantine.assign(batch_id=batch, source=mapping.name)
+                        con.register("_q", q)
+                        con.execute(f'INSERT INTO "{prefix}{i}_q" SELECT {qcols} FROM _q')
+                        con.unregister("_q")
+                        room = REPORT_QUARANTINE_LIMIT - n_kept
+                        if room > 0:
+                            kept.append(m.quarantine.iloc[:room])
+                            n_kept += min(room, len(m.quarantine))
+                        truncated = truncated or len(m.quarantine) > room
+                    read += m.result.read
+                    loaded += m.result.loaded
+                    quarantined += m.result.quarantined
+                    for k, v in m.result.reasons.items():
+                        reasons[k] = reasons.get(k, 0) + v
+                    for k, v in m.result.notes.items():
+                        notes[k] = notes.get(k, 0) + v
+                results[i] = FileResult(str(p), table, read, loaded, quarantined, reasons, notes)
+            # 2. conflicting duplicates (within a file or across the files of a table):
+            #    the first rows leave the staged rows for the quarantine too
+            for i in ordered:
+                table, p = pairs[i]
+                firsts = seens[table].conflicted_firsts()
+                firsts = firsts[firsts["file"] == str(p)]
+                if firsts.empty:
+                    continue
+                keycols = list(TABLES[table].key)
+                con.register("_pos", firsts[["pos", "first_row", "other_row", "other_file"]])
+                rows = con.execute(
+                    'SELECT p.first_row, p.other_row, p.other_file, to_json(s) AS record, '
+                    + ", ".join(f's."{k}"' for k in keycols)
+                    + f' FROM "{prefix}{i}" s JOIN _pos p ON s.rowid = p.pos ORDER BY p.first_row'
+                ).df()
+                con.execute(f'DELETE FROM "{prefix}{i}" WHERE rowid IN (SELECT pos FROM _pos)')
+                con.unregister("_pos")
+                q = pd.DataFrame({
+                    "batch_id": batch, "source": mapping.name, "file": str(p), "table": table,
+                    "row": rows["first_row"].to_numpy(), "column": ",".join(keycols),
+                    "reason": [_conflict_reason(r, f, str(p))
+                               for r, f in zip(rows["other_row"], rows["other_file"], strict=True)],
+                    "value": rows[keycols[0]].astype(str).to_numpy(),
+                    "record": rows["record"].to_numpy(),
+                })
+                con.register("_q", q)
+                con.execute(f'INSERT INTO "{prefix}{i}_q" SELECT {qcols} FROM _q')
+                con.unregister("_q")
+                con.register("_k", rows[keycols])
+                con.execute(f'INSERT INTO "{prefix}{i}_k" SELECT * FROM _k')
+                con.unregister("_k")
+                con.register("_k", rows[keycols[:1]].astype(str).set_axis(["key"], axis=1))
+                con.execute(f'DELETE FROM "{prefix}{i}_f" WHERE key IN (SELECT key FROM _k)')
+                con.unregister("_k")
+                if n_kept < REPORT_QUARANTINE_LIMIT:
+                    kept.append(q[QUARANTINE_COLUMNS])
+                    n_kept += len(q)
+                r = results[i]
+                reasons = dict(r.reasons)
+                key = "duplicate id with conflicting values"
+                reasons[key] = reasons.get(key, 0) + len(q)
+                notes = dict(r.notes)
+                for code in ("created_at_estimated", "created_after_close"):
+                    if code in notes:
+                        notes[code] = con.execute(
+                            f'SELECT COUNT(*) FROM "{prefix}{i}_f" WHERE code = ?', [code]
+                        ).fetchone()[0]
+                results[i] = FileResult(r.file, table, r.read, r.loaded - len(q),
+                                        r.quarantined + len(q), reasons,
+                                        {k: v for k, v in notes.items() if v})
+            # 3. open deals without a creation date get their file's last date
+            for i in ordered:
+                table, p = pairs[i]
+                if table != "opportunities" or not results[i].notes.get("created_at_estimated"):
+                    continue
+                end = con.execute(
+                    f'SELECT GREATEST(MAX(created_at), MAX(closed_at), MAX(last_activity_at)) '
+                    f'FROM "{prefix}{i}"'
+                ).fetchone()[0]
+                end = end or now.normalize().to_pydatetime()
+                ends[i] = end
+                con.execute(f'UPDATE "{prefix}{i}" SET created_at = ? WHERE created_at IS NULL',
+                            [end])
+            # 4. one transaction: staged rows replace rows with the same keys
             con.execute("BEGIN")
+            identities = {i: (str(pairs[i][1].resolve()), file_fingerprint(pairs[i][1]))
+                          for i in ordered}
+            for i in ordered:
+                table, p = pairs[i]
+                resolved, sha = identities[i]
+                # earlier ingests of this file (by any path, or the same bytes elsewhere)
+                old = con.execute(
+                    'SELECT DISTINCT batch_id, file FROM ingest_log WHERE "table" = ? AND '
+                    "(file = ? OR file_resolved = ? OR file_sha256 = ?)",
+                    [table, str(p), resolved, sha],
+                ).fetchall()
+                for b, f in old:
+                    for meta in ("quarantine", "data_notes", "row_flags"):
+                        con.execute(f'DELETE FROM {meta} WHERE batch_id = ? AND file = ? '
+                                    'AND "table" = ?', [b, f, table])
+                con.execute('DELETE FROM quarantine WHERE file = ? AND "table" = ?', [str(p), table])
+            for i in ordered:
+                # rows now quarantined lose their old versions (first, for every file of
+                # the export: a later file's identical copy must not delete a loaded row)
+                table, p = pairs[i]
+                cond = " AND ".join(
+                    f't."{k}" IS NOT DISTINCT FROM s."{k}"' for k in TABLES[table].key
+                )
+                con.execute(
+                    f'DELETE FROM "{table}" t WHERE EXISTS (SELECT 1 FROM "{prefix}{i}_k" s '
+                    f"WHERE {cond})"
+                )
             for i in ordered:
                 table, p = pairs[i]
                 r = results[i]
@@ -1144,7 +1862,6 @@ def ingest_paths(
                 cond = " AND ".join(
                     f't."{k}" IS NOT DISTINCT FROM s."{k}"' for k in TABLES[table].key
                 )
-                con.execute('DELETE FROM quarantine WHERE file = ? AND "table" = ?', [r.file, table])
                 if r.loaded:
                     con.execute(
                         f'DELETE FROM "{table}" t WHERE EXISTS '
@@ -1153,10 +1870,24 @@ def ingest_paths(
                     con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM "{prefix}{i}"')
                 con.execute(f'INSERT INTO quarantine SELECT {qcols} FROM "{prefix}{i}_q"')
                 con.execute(
-                    "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [batch, mapping.name, r.file, file_fingerprint(p), table,
-                     r.read, r.loaded, r.quarantined, ingested_at],
+                    f'INSERT INTO row_flags SELECT ?, ?, ?, ?, key, code FROM "{prefix}{i}_f"',
+                    [batch, mapping.name, r.file, table],
                 )
+                for code, rows_n in r.notes.items():
+                    con.execute(
+                        "INSERT INTO data_notes VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [batch, mapping.name, r.file, table, code,
+                         _note_text(code, mapping, ends.get(i)), rows_n],
+                    )
+                con.execute(
+                    "INSERT INTO ingest_log (batch_id, source, file, file_sha256, \"table\", "
+                    "rows_read, rows_loaded, rows_quarantined, ingested_at, file_resolved) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [batch, mapping.name, r.file, identities[i][1], table,
+                     r.read, r.loaded, r.quarantined, ingested_at, identities[i][0]],
+                )
+            for key, value in new_meta:
+                con.execute("INSERT INTO store_meta VALUES (?, ?, ?)", [key, value, mapping.name])
             _store.fill_from_reps(con)
             con.execute("COMMIT")
         except BaseException:
@@ -1166,10 +1897,24 @@ def ingest_paths(
                 pass
             raise
         finally:
+            for seen in seens.values():
+                seen.close()
             _drop_staging(con, prefix)
     quarantine = (
         pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     )
+    if len(quarantine) > REPORT_QUARANTINE_LIMIT:
+        quarantine, truncated = quarantine.iloc[:REPORT_QUARANTINE_LIMIT], True
     return IngestReport(
         batch, mapping.name, [results[i] for i in range(len(pairs))], quarantine, truncated
+    )
+
+
+def _note_text(code: str, mapping: SourceMapping, end: object = None) -> str:
+    rates = mapping.currency.rates_file or ""
+    return NOTE_TEXT.get(code, code).format(
+        end=f"{pd.Timestamp(end):%Y-%m-%d}" if end is not None else "unknown",
+        days=mapping.created_after_close_days,
+        reporting=mapping.currency.reporting,
+        file=Path(rates).name,
     )

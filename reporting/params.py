@@ -106,6 +106,10 @@ class ReportSettings(_Strict):
     company: str = Field("Acme Analytics", min_length=1, max_length=200)
     title: str = Field("Monthly Sales Report", min_length=1, max_length=200)
     currency: str = "USD"
+    timezone: str = Field(
+        "UTC", description="reporting time zone: timestamps are converted to it at ingest, "
+        "before periods are cut (date-only values stay calendar dates)"
+    )
     stale_days: int = Field(45, ge=1, le=3650)
     calendar: Literal["gregorian", "jalali"] = "gregorian"
     max_interval_width: float = Field(
@@ -130,6 +134,13 @@ class ReportSettings(_Strict):
             raise ValueError("must be one line of text: no line breaks or control characters "
                              "(it goes into page headers and e-mail subjects)")
         return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        from .sources import check_timezone
+
+        return check_timezone(v)
 
     @model_validator(mode="after")
     def _profiles_known(self) -> ReportSettings:

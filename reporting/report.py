@@ -427,8 +427,11 @@ def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
 def show_quality(ctx: ReportContext) -> None:
     log = ctx.data.ingest_log.to_dict("records") if not ctx.data.ingest_log.empty else []
     q = ctx.data.quarantine.to_dict("records") if not ctx.data.quarantine.empty else []
+    notes = getattr(ctx.data, "data_notes", None)  # decisions taken at ingest, with counts
+    notes = notes.to_dict("records") if notes is not None and not notes.empty else []
     missing = [(k, v) for k, v in ctx.missing.items() if v]
-    show_html("quality.html.j2", ctx.language, log=log, quarantine=q, missing=missing)
+    show_html("quality.html.j2", ctx.language, log=log, quarantine=q, notes=notes,
+              missing=missing)
 
 
 def show_methodology(ctx: ReportContext) -> None:

@@ -37,6 +37,18 @@ _META_DDL = [
     """CREATE TABLE IF NOT EXISTS quarantine (
         batch_id VARCHAR, source VARCHAR, file VARCHAR, "table" VARCHAR, "row" BIGINT,
         "column" VARCHAR, reason VARCHAR, value VARCHAR, record VARCHAR)""",
+    # data-quality decisions taken at ingest, with the rows they apply to (the report's
+    # data-quality appendix lists them)
+    """CREATE TABLE IF NOT EXISTS data_notes (
+        batch_id VARCHAR, source VARCHAR, file VARCHAR, "table" VARCHAR, code VARCHAR,
+        text VARCHAR, "rows" BIGINT)""",
+    # loaded rows with an estimated or corrected value (key: the table's first key column)
+    """CREATE TABLE IF NOT EXISTS row_flags (
+        batch_id VARCHAR, source VARCHAR, file VARCHAR, "table" VARCHAR, key VARCHAR,
+        code VARCHAR)""",
+    # facts every ingest into the store must agree on (reporting currency, time zone)
+    """CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR, value VARCHAR, source VARCHAR)""",
+    "ALTER TABLE ingest_log ADD COLUMN IF NOT EXISTS file_resolved VARCHAR",
 ]
 
 
@@ -60,18 +72,70 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Iterator
             f"store {p} does not exist; create it with `crm-report demo-data` or "
             "`crm-report ingest PATH --source NAME` (or pass --store / set CRM_REPORT_STORE)"
         )
+    if p.exists() and p.is_dir():
+        raise StoreError(f"store {p} is a folder; give the path of a DuckDB file (--store)")
     if not read_only:
         p.parent.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(str(p), read_only=read_only)
     except duckdb.IOException as exc:
+        msg = str(exc)
+        if "not a valid DuckDB" in msg or "database file" in msg.lower() and "lock" not in msg.lower():
+            raise StoreError(
+                f"store {p} is not a DuckDB database ({msg.splitlines()[0]}); give the path "
+                "of a store made by `crm-report ingest` or `crm-report demo-data`"
+            ) from None
         raise StoreError(f"store {p} cannot be opened: {exc}. Is another process writing it?") from None
+    except duckdb.Error as exc:
+        raise StoreError(f"store {p} cannot be opened: {exc}") from None
     try:
         if not read_only:
-            _create_tables(con)
+            try:
+                _create_tables(con)
+            except duckdb.Error as exc:
+                raise StoreError(
+                    f"store {p}: its tables do not have the project's columns ({exc}); it "
+                    "was not made by crm-report (or by an incompatible version): use "
+                    "another --store"
+                ) from None
+        else:
+            _check_tables(con, p)
         yield con
     finally:
         con.close()
+
+
+def _check_tables(con: duckdb.DuckDBPyConnection, p: Path) -> None:
+    """A store opened for reading must hold the project's tables: a DuckDB file made by
+    something else is a clear error, not a catalog error deep in a query."""
+    have = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+    missing = [t for t in [*TABLES, "quarantine", "ingest_log"] if t not in have]
+    if missing:
+        raise StoreError(
+            f"store {p} is a DuckDB file without the project's tables (missing: "
+            f"{', '.join(missing)}); it is not a crm-report store: load an export into it "
+            "with `crm-report ingest PATH --source NAME --store ...`, or give the right --store"
+        )
+    cols = {(r[0], r[1]) for r in con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'main'"
+    ).fetchall()}
+    bad = [f"{t.name}.{f.name}" for t in TABLES.values() for f in t.fields
+           if (t.name, f.name) not in cols]
+    if bad:
+        raise StoreError(
+            f"store {p}: table columns missing ({', '.join(bad[:8])}); it was not made by "
+            "crm-report (or by an incompatible version): re-create it with `crm-report ingest`"
+        )
+
+
+def read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
+    """The store's agreed facts: key -> (value, source that set it)."""
+    try:
+        rows = con.execute("SELECT key, value, source FROM store_meta").fetchall()
+    except duckdb.CatalogException:
+        return {}
+    return {k: (v, s) for k, v, s in rows}
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -119,13 +183,15 @@ def replace_all(path: str | Path | None, tables: dict[str, pd.DataFrame]) -> Non
             con.execute(f'DELETE FROM "{name}"')
             if name in tables:
                 _insert(con, name, tables[name])
-        con.execute("DELETE FROM quarantine")
-        con.execute("DELETE FROM ingest_log")
+        for meta in ("quarantine", "ingest_log", "data_notes", "row_flags", "store_meta"):
+            con.execute(f"DELETE FROM {meta}")
         batch = uuid.uuid4().hex[:12]
         now = datetime.now(UTC).replace(tzinfo=None)
         for name, frame in tables.items():
             con.execute(
-                "INSERT INTO ingest_log VALUES (?, 'demo', 'generated', NULL, ?, ?, ?, 0, ?)",
+                "INSERT INTO ingest_log (batch_id, source, file, file_sha256, \"table\", "
+                "rows_read, rows_loaded, rows_quarantined, ingested_at) "
+                "VALUES (?, 'demo', 'generated', NULL, ?, ?, ?, 0, ?)",
                 [batch, name, len(frame), len(frame), now],
             )
         fill_from_reps(con)
@@ -148,6 +214,8 @@ class Dataset:
     as_of: pd.Timestamp | None = None
     quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
     ingest_log: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: data-quality decisions taken at ingest: file, table, code, text, rows
+    data_notes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def available(self) -> dict[str, bool]:
         """Which tables hold any rows."""
@@ -250,6 +318,7 @@ def load(
             "FROM (SELECT * FROM ingest_log QUALIFY ROW_NUMBER() OVER (PARTITION BY file, \"table\" ORDER BY ingested_at DESC) = 1) "
             "GROUP BY ALL ORDER BY file"
         ).df()
+        notes = _data_notes(con)
     return Dataset(
         opportunities=opps,
         stage_history=hist,
@@ -260,7 +329,22 @@ def load(
         as_of=pd.Timestamp(as_of) if as_of is not None else None,
         quarantine=quarantine,
         ingest_log=log,
+        data_notes=notes,
     )
+
+
+def _data_notes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The data notes of the latest ingest of each file (a store written before notes
+    existed has none)."""
+    try:
+        return con.execute(
+            'SELECT file, "table", code, text, SUM("rows") AS rows FROM data_notes n WHERE '
+            'batch_id = (SELECT arg_max(l.batch_id, l.ingested_at) FROM ingest_log l '
+            'WHERE l.file = n.file AND l."table" = n."table") '
+            'GROUP BY ALL ORDER BY file, "table", code'
+        ).df()
+    except duckdb.CatalogException:
+        return pd.DataFrame(columns=["file", "table", "code", "text", "rows"])
 
 
 def regions(path: str | Path | None = None) -> list[str]:

@@ -45,9 +45,11 @@ def test_each_bad_row_gets_its_reason(tmp_path):
     ]) + "\n")
     m = map_file(p, "opportunities", load_mapping("maven"))
     assert m.result.read == 11
-    assert m.result.loaded == 1 and m.frame["opportunity_id"].tolist() == ["A1"]
+    # A1 has a conflicting copy (row 10): which is right is unknown, so both are out
+    assert m.result.loaded == 0
     got = dict(zip(m.quarantine["row"], m.quarantine["reason"], strict=True))
     assert got == {
+        2: "duplicate id with conflicting values (conflicts with row 10)",
         3: "won deal without amount",
         4: "closed before created",
         5: "unknown stage",
@@ -117,8 +119,10 @@ def test_maven_every_row_accounted_for(tmp_path):
     assert by_file["sales_pipeline.csv"].loaded + by_file["sales_pipeline.csv"].quarantined == 8800
     assert by_file["sales_teams.csv"].loaded == 35
     assert by_file["accounts.csv"].loaded == 85
-    # the 500 Prospecting deals have no engage date: quarantined, not dropped
-    assert by_file["sales_pipeline.csv"].reasons == {"missing required field created_at": 500}
+    # the 500 Prospecting deals have no engage date: valid open deals, kept and flagged
+    # (issue 11 item 8; they were quarantined as "missing required field created_at")
+    assert by_file["sales_pipeline.csv"].reasons == {}
+    assert by_file["sales_pipeline.csv"].notes == {"created_at_estimated": 500}
     con = duckdb.connect(str(tmp_path / "m.duckdb"))
     # team and region come from the sales_teams file
     assert con.execute("SELECT COUNT(*) FROM opportunities WHERE region IS NULL").fetchone()[0] == 0

@@ -7,9 +7,16 @@ once, naming the file.
 
 from __future__ import annotations
 
+import codecs
+import functools
+import math
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -23,13 +30,45 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: largest absolute amount (or other number) accepted at ingest: ten trillion
+MAX_ABS_NUMBER = 1e13
+_CODE = re.compile(r"^[A-Za-z]{3}$")
+
+
 class CurrencySpec(_Strict):
     """Currency handling: the code to assume when the export has none, the reporting
-    currency, and conversion rates (1 unit of the key = rate units of ``reporting``)."""
+    currency, and conversion rates (1 unit of the key = rate units of ``reporting``).
+
+    ``rates_file`` names a CSV of dated rates (columns ``date, currency, rate``; relative
+    paths are relative to the mapping file's folder): an amount is converted with the
+    rate of its currency on the latest date on or before the amount's date; ``rates`` is
+    the static fallback when the file has no rate for that currency and date."""
 
     default: str = "USD"
     reporting: str = "USD"
     rates: dict[str, float] = Field(default_factory=dict)
+    rates_file: str | None = None
+
+    @field_validator("default", "reporting")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        if not _CODE.match(v.strip()):
+            raise ValueError(f"currency {v!r} must be a three-letter ISO 4217 code such as USD")
+        return v.strip().upper()
+
+    @field_validator("rates")
+    @classmethod
+    def _rates(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [
+            f"{k}: {r!r}" for k, r in v.items()
+            if not _CODE.match(str(k)) or not math.isfinite(r) or not 0 < r <= MAX_ABS_NUMBER
+        ]
+        if bad:
+            raise ValueError(
+                "every rate must be a finite number > 0 (and at most 1e13) keyed by a "
+                "three-letter currency code; fix " + ", ".join(bad)
+            )
+        return {k.upper(): float(r) for k, r in v.items()}
 
 
 class TableMapping(_Strict):
@@ -73,9 +112,51 @@ class SourceMapping(_Strict):
     delimiter: str | None = Field(None, description="CSV delimiter; default: detect")
     decimal: str = "."
     thousands: str = ","
+    null_tokens: list[str] = Field(
+        default_factory=list,
+        description="values read as missing besides the empty field (case-insensitive), "
+        "e.g. [NULL, N/A]; by default only an empty field is missing (NA is North America)",
+    )
+    created_after_close_days: int = Field(
+        3, ge=0, le=366,
+        description="a closed deal 'created' at most this many days after it closed is kept "
+        "(created_at floored to closed_at, with a data note); later ones are quarantined",
+    )
     currency: CurrencySpec = Field(default_factory=CurrencySpec)
     tables: dict[str, TableMapping]
     path: Path | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        return check_timezone(v)
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                codecs.lookup(v)
+            except LookupError:
+                raise ValueError(
+                    f"unknown encoding {v!r}; use a Python codec name such as utf-8, utf-16, "
+                    "cp1256 (Persian / Arabic Windows) or latin-1"
+                ) from None
+        return v
+
+    @field_validator("date_formats")
+    @classmethod
+    def _date_formats(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("give at least one date format, e.g. ['ISO8601'] or ['%Y-%m-%d']")
+        bad = [f for f in v if not valid_date_format(f)]
+        if bad:
+            raise ValueError(
+                f"invalid date format(s) {bad}: use 'ISO8601', 'mixed' or strftime codes "
+                "such as '%Y-%m-%d' or '%m/%d/%Y %H:%M' (a format must contain a year, a "
+                "month and a day)"
+            )
+        return v
 
     @field_validator("tables")
     @classmethod
@@ -111,6 +192,95 @@ class SourceMapping(_Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return v
+
+
+def check_timezone(v: str) -> str:
+    """An IANA time-zone name (``UTC``, ``Asia/Tehran``), else ValueError naming it."""
+    try:
+        ZoneInfo(str(v))
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(
+            f"unknown time zone {v!r}; use an IANA name such as UTC, Europe/Berlin, "
+            "America/Los_Angeles or Asia/Tehran"
+        ) from None
+    return str(v)
+
+
+_PROBE = datetime(2017, 7, 21, 13, 45, 30)
+
+
+def valid_date_format(fmt: str) -> bool:
+    """True for ``ISO8601``, ``mixed`` or a strftime format that writes a date with a
+    year, a month and a day that pandas reads back."""
+    if fmt in ("ISO8601", "mixed"):
+        return True
+    if not isinstance(fmt, str) or "%" not in fmt:
+        return False
+    codes = set(re.findall(r"%(.)", fmt.replace("%%", "")))
+    if not ({"Y", "y", "G"} & codes and ({"m", "b", "B"} & codes or "j" in codes)
+            and ({"d"} & codes or "j" in codes)):
+        return False
+    try:
+        text = _PROBE.strftime(fmt)
+        back = pd.to_datetime(text, format=fmt)
+    except (ValueError, TypeError):
+        return False
+    return back.date() == _PROBE.date()
+
+
+def is_date_only(fmt: str) -> bool:
+    """A strftime format without a time of day (``%Y-%m-%d``, ``%m/%d/%Y``)."""
+    return fmt not in ("ISO8601", "mixed") and not set(
+        re.findall(r"%(.)", fmt.replace("%%", ""))
+    ) & set("HIMSfpzZXcTRr")
+
+
+@functools.cache
+def _read_rates(path: str, mtime: float) -> pd.DataFrame:
+    p = Path(path)
+    try:
+        raw = pd.read_csv(p, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise MappingError(f"rates file {p}: cannot be read as CSV ({exc})") from None
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    missing = {"date", "currency", "rate"} - set(raw.columns)
+    if missing:
+        raise MappingError(
+            f"rates file {p}: needs the columns date, currency, rate (missing: "
+            f"{', '.join(sorted(missing))}); a rate is how many units of the reporting "
+            "currency one unit of `currency` buys on `date`"
+        )
+    date = pd.to_datetime(raw["date"].str.strip(), format="ISO8601", errors="coerce")
+    rate = pd.to_numeric(raw["rate"].str.strip(), errors="coerce")
+    code = raw["currency"].str.strip().str.upper()
+    bad = date.isna() | ~rate.between(0, MAX_ABS_NUMBER, inclusive="right") | ~code.str.fullmatch(
+        "[A-Z]{3}")
+    if bad.any():
+        lines = (raw.index[bad] + 2).tolist()
+        raise MappingError(
+            f"rates file {p}: line(s) {', '.join(map(str, lines[:10]))} need an ISO date "
+            "(YYYY-MM-DD), a three-letter currency code and a finite rate > 0"
+        )
+    if date.dt.tz is not None:
+        date = date.dt.tz_convert("UTC").dt.tz_localize(None)
+    out = pd.DataFrame({"date": date.astype("datetime64[us]"), "currency": code,
+                        "rate": rate.astype("float64")})
+    return out.sort_values(["date", "currency"], kind="stable").reset_index(drop=True)
+
+
+def load_rates(mapping: SourceMapping) -> pd.DataFrame | None:
+    """The mapping's dated exchange rates (``date, currency, rate``), or None."""
+    if not mapping.currency.rates_file:
+        return None
+    p = Path(mapping.currency.rates_file)
+    if not p.is_absolute() and mapping.path is not None:
+        p = mapping.path.parent / p
+    if not p.is_file():
+        raise MappingError(
+            f"{mapping.path or mapping.name}: currency.rates_file {mapping.currency.rates_file!r} "
+            f"does not exist (looked for {p})"
+        )
+    return _read_rates(str(p.resolve()), p.stat().st_mtime)
 
 
 def available_sources() -> list[str]:
@@ -149,4 +319,6 @@ def load_mapping(name_or_path: str | Path) -> SourceMapping:
             f"{'.'.join(str(x) for x in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
         ]
         raise MappingError(f"{p}: invalid mapping:\n{capped(items)}") from None
-    return m.model_copy(update={"path": p})
+    m = m.model_copy(update={"path": p})
+    load_rates(m)  # a bad rates file is a mapping error too
+    return m
