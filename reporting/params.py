@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
@@ -99,11 +99,18 @@ class Threshold(_Strict):
         return "good" if value <= self.good else "bad" if value > self.bad else "watch"
 
 
+Days = Annotated[int, Field(ge=1, le=3650)]
+
+
 class ReportSettings(_Strict):
     company: str = "Acme Analytics"
     title: str = "Monthly Sales Report"
     currency: str = "USD"
-    stale_days: int = Field(45, ge=1, le=3650)
+    stale_days: Days | dict[str, Days] = Field(
+        45, description="days without activity after which an open deal is stale: one number, "
+        "or a mapping stage -> days (Pipedrive's 'rotting') whose 'default' key applies to "
+        "every other stage",
+    )
     calendar: Literal["gregorian", "jalali"] = "gregorian"
     max_interval_width: float = Field(
         0.3, gt=0, le=1, description="wider 95% win-rate interval: too few deals to judge"
@@ -119,6 +126,19 @@ class ReportSettings(_Strict):
     baselines: dict[str, dict[str, Threshold]] = Field(
         default_factory=dict, description="profile -> figure -> thresholds"
     )
+
+    @field_validator("stale_days")
+    @classmethod
+    def _stale_default(cls, v):
+        if isinstance(v, dict) and "default" not in v:
+            raise ValueError("a stale_days mapping needs a 'default' key (days for every stage "
+                             "not listed), e.g. {default: 45, Negotiation: 21}")
+        return v
+
+    @property
+    def stale_default(self) -> int:
+        """The global stale threshold (days): the number, or the mapping's ``default``."""
+        return self.stale_days["default"] if isinstance(self.stale_days, dict) else self.stale_days
 
     @model_validator(mode="after")
     def _profiles_known(self) -> ReportSettings:

@@ -262,8 +262,12 @@ def aging_heatmap(aging: pd.DataFrame, ax=None):
     sns.heatmap(aging, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax,
                 annot_kws={"fontsize": 7})
     ax.set_xlabel("age of the open deal (days since created)")
-    ax.set_ylabel("stage at period end")
-    ax.set_title("Open deals by stage and age")
+    if list(aging.index) == ["all open deals"]:  # no stage history: by age only
+        ax.set_ylabel("")
+        ax.set_title("Open deals by age (no stage history: stage at period end unknown)")
+    else:
+        ax.set_ylabel("stage at period end")
+        ax.set_title("Open deals by stage and age")
     return ax
 
 
