@@ -154,8 +154,8 @@ def time_to_win(
     happened (CIF_won(t) >= CIF_won(horizon) / 2), i.e. the median cycle of the deals won
     within the horizon, with the deals still open taken into account; comparable with the
     median cycle of won deals, which sees only the deals that have already closed. NaN when
-    no deal was won within the horizon, or when no deal of the group was followed for the
-    whole horizon (CIF_won(horizon) is not known yet). Columns: group, deals, won, lost,
+    no deal was won within the horizon, or when CIF_won(horizon) is not known yet (no deal
+    of the group followed for the whole horizon while some were censored before it). Columns: group, deals, won, lost,
     still_open, horizon_days, won_by_horizon, median_days_to_win.
     """
     cols = ["group", "deals", "won", "lost", "still_open", "horizon_days", "won_by_horizon",
@@ -171,10 +171,14 @@ def time_to_win(
                        np.where(closed, LOST, CENSORED))
     groups = (o[by].fillna("(none)") if by else pd.Series("all", index=o.index)).astype(str)
     aj = aalen_johansen(groups, days, outcome)
+    # CIF(horizon) is known when some deal was followed that long, or when no deal left
+    # the risk set open (censored) before it
     followed = pd.Series(days, index=o.index).groupby(groups).max()
+    early = pd.Series((outcome == CENSORED) & (days < horizon_days), index=o.index)
+    known = (followed >= horizon_days) | ~early.groupby(groups).any()
     within = aj[aj["days"] <= horizon_days]
     at_h = within.groupby("group")["cif_won"].last()
-    at_h = at_h.reindex(followed.index).fillna(0.0).where(followed >= horizon_days)
+    at_h = at_h.reindex(followed.index).fillna(0.0).where(known)
     target = within["group"].map(at_h / 2)
     hit = within[(within["cif_won"] >= target - 1e-12) & (within["won"] > 0)
                  & (within["group"].map(at_h) > 0)]
