@@ -209,21 +209,17 @@ def test_tile_shows_time_to_win_not_time_to_any_close(demo_store):
     assert tiles["Median cycle (won)"]["rating"] == ctx.a.ratings.get("median_cycle_days_won")
 
 
-def test_maven_time_to_win_against_lifelines():
+def test_maven_time_to_win_against_lifelines(tmp_path):
     """Maven's Central deals created in the 12 months to 2017-09-30 (whole days, so ties:
     lifelines jitters them, hence the tolerance)."""
     lifelines = pytest.importorskip("lifelines")
     from reporting.ingest import ingest_paths
     from reporting.store import load
 
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Path(tmp) / "crm.duckdb"
-        ingest_paths([shared("maven_crm")], "maven", store)
-        p = parse_period("2017-09")
-        o = load(store, region="Central", until=p.end).opportunities
+    store = tmp_path / "crm.duckdb"
+    ingest_paths([shared("maven_crm")], "maven", store)
+    p = parse_period("2017-09")
+    o = load(store, region="Central", until=p.end).opportunities
     r = cycle.time_to_win(o, p.end, 107, None).iloc[0]
     mine = o[o["created_at"] >= p.end - pd.DateOffset(months=12)]
     closed = mine["closed_at"].notna() & (mine["closed_at"] < p.end)
