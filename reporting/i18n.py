@@ -284,6 +284,7 @@ FA: dict[str, str] = {
         "هنوز رتبه‌بندی نشده: سرنخ‌های دوره در {date} به بلوغ می‌رسند (افق {days} روزه)",
     "of {n} leads created in the period, converted within {days} days":
         "از {n} سرنخ ایجادشده در دوره، تبدیل‌شده ظرف {days} روز",
+    "stale state unknown": "وضعیت رکود نامعلوم",
     "To win, incl. open": "تا برد، با باز", "No amount": "بی‌مبلغ", "Load": "بار کاری",
     "Median days to win incl. open deals": "میانه‌ی روز تا برد با معاملات باز",
     "Open deals by age (no stage history: stage at period end unknown)":
