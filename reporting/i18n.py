@@ -285,6 +285,7 @@ FA: dict[str, str] = {
     "of {n} leads created in the period, converted within {days} days":
         "از {n} سرنخ ایجادشده در دوره، تبدیل‌شده ظرف {days} روز",
     "stale state unknown": "وضعیت رکود نامعلوم",
+    "Share of open deals stale": "سهم معاملات باز راکد",
     "To win, incl. open": "تا برد، با باز", "No amount": "بی‌مبلغ", "Load": "بار کاری",
     "Median days to win incl. open deals": "میانه‌ی روز تا برد با معاملات باز",
     "Open deals by age (no stage history: stage at period end unknown)":
@@ -338,6 +339,12 @@ FA: dict[str, str] = {
         "همه‌ی سرنخ‌های دوره هنوز {days:.0f} روز برای تبدیل فرصت نداشته‌اند (بلوغ در {on}): "
         "هنوز رتبه‌بندی نشده",
     # methodology
+    "Cohort win rate: of the opportunities created in month M, the share won within 30, 60 "
+    "and 90 days of creation; a horizon's rate exists only once the whole cohort has had "
+    "that many days (no rate 'so far' for a cohort that is not mature).":
+        "نرخ برد گروهی: از فرصت‌های ایجادشده در ماه M، سهمی که ظرف ۳۰، ۶۰ و ۹۰ روز از ایجاد "
+        "برده شدند؛ نرخ هر افق فقط وقتی وجود دارد که کل گروه آن تعداد روز را گذرانده باشد "
+        "(برای گروهی که بالغ نیست نرخ «تاکنون» نیست).",
     'Open opportunities at period end (as-of view): deals with created_at before the '
     'period end that were not closed by then (a deal won later was open then). Open '
     'value: the sum of the amounts known at the period end, never an amount set later: a '

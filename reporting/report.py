@@ -701,13 +701,25 @@ def scorecard_rows(ctx: ReportContext, rep: str) -> list[dict[str, Any]]:
                              "rating": ctx.t("target {share}").format(share=fmt_pct(target))
                              if pd.notna(target) else None})
     add("Open deals at period end", "open_count", fmt_num)
+    prof = r.get("profile") or "default"
+    th = ctx.settings.thresholds(prof)
+
+    def rated(name, value):  # the rep against the baseline of the rep's profile
+        t = th.get(name)
+        return t.rate(value) if t is not None and t.trailing is None and pd.notna(value) \
+            else None
+
     add("Stale open deals", "stale_open_count", fmt_num)
+    if "stale_share" in s:
+        add("Share of open deals stale", "stale_share", fmt_pct,
+            rated("stale_share", r.get("stale_share")))
     add("Months of pipeline", "bloat_months", lambda v: fmt_num(v, 1))
     add("Lost deals closed when stale", "lost_when_tired_share", fmt_pct)
     if pd.notna(r.get("capacity")):
-        rows.append({"label": ctx.t("Open deals / capacity"), "rep":
-                     fmt_pct(r["open_count"] / r["capacity"]) if r["capacity"] else "–",
-                     "team": "–", "rating": None})
+        load = r["open_count"] / r["capacity"] if r["capacity"] else None
+        rows.append({"label": ctx.t("Open deals / capacity"), "rep": fmt_pct(load),
+                     "team": fmt_pct(mates["load"].median()) if "load" in mates else "–",
+                     "rating": rated("load", load)})
     for frame, label, col, f in ((ctx.a.acquirers, "Avg revenue of accounts won", "avg_value", money),
                                  (ctx.a.acquirers, "Churn of accounts won", "churn_rate", fmt_pct),
                                  (ctx.a.acquirers, "Predicted 12-month value per account won",

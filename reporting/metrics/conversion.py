@@ -18,8 +18,9 @@ def cohort_win_rate(
     won within 30 / 60 / 90 days of creation.
 
     A horizon's share is NaN until the whole cohort has had that many days (month end +
-    horizon <= as_of), so young cohorts are not read as failures. Columns: cohort (month
-    start), created, won_so_far, win_rate_so_far, and ``won_by_{d}d`` / ``win_rate_by_{d}d``
+    horizon <= as_of), so young cohorts are not read as failures; there is no "win rate so
+    far" (a cohort rate on an immature cohort), only the count ``won_so_far``. Columns:
+    cohort (month start), created, won_so_far, and ``won_by_{d}d`` / ``win_rate_by_{d}d``
     per horizon. The last ``months`` cohorts before ``as_of``.
     """
     o = opps[opps["created_at"] < as_of]
@@ -34,7 +35,6 @@ def cohort_win_rate(
         frame[f"won_by_{d}d"] = won & (days <= d)
     g = frame.groupby("cohort")
     out = pd.DataFrame({"created": g.size(), "won_so_far": g["won"].sum().astype(int)})
-    out["win_rate_so_far"] = out["won_so_far"] / out["created"]
     month_end = out.index + pd.offsets.MonthBegin(1)
     for d in horizons:
         out[f"won_by_{d}d"] = g[f"won_by_{d}d"].sum().astype(int)

@@ -51,9 +51,9 @@ DEFINITIONS: dict[str, str] = {
         "reps with a capacity, rated against the 'load' baseline."
     ),
     "cohort_win_rate": (
-        "Cohort win rate: of the opportunities created in month M, the share won so far and "
-        "the share won within 30, 60 and 90 days of creation; a horizon is shown only once the "
-        "whole cohort has had that many days."
+        "Cohort win rate: of the opportunities created in month M, the share won within 30, "
+        "60 and 90 days of creation; a horizon's rate exists only once the whole cohort has "
+        "had that many days (no rate 'so far' for a cohort that is not mature)."
     ),
     "lead_conversion": (
         "Lead conversion at a maturity horizon learned from the data: H = the 90th "

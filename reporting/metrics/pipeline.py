@@ -128,7 +128,10 @@ def open_deals(
     threshold = stale_threshold(stale_days, stage)
     over = idle > threshold
     later = (activity >= when).fillna(False).astype(bool)
-    evidence = has_activity(opps) or history
+    # what the data records at all, over the deals that existed then (as the SQL does)
+    existed = opps[opps["created_at"] < when]
+    evidence = has_activity(existed) or (history and bool(
+        stage_history["opportunity_id"].isin(existed["opportunity_id"]).any()))
     out["last_touch"] = touch.to_numpy()
     out["stale_threshold_days"] = threshold.to_numpy()
     out["stale"] = (over & ~later & evidence).to_numpy(dtype=bool)
@@ -225,7 +228,7 @@ def pipeline_health(
     out["closed_per_month"] = per_month.reindex(idx).fillna(0.0)
     out["bloat_months"] = out["open"] / out["closed_per_month"].where(out["closed_per_month"] > 0)
     out["lost"] = lg.value_counts().reindex(idx).fillna(0).astype(int)
-    if has_activity(opps):
+    if has_activity(opps[opps["created_at"] < period.end]):
         out["lost_when_tired"] = tired.groupby(lg).sum().reindex(idx).fillna(0).astype(int)
         out["lost_when_tired_share"] = out["lost_when_tired"] / out["lost"].where(out["lost"] > 0)
     else:
