@@ -285,6 +285,7 @@ FA: dict[str, str] = {
     "of {n} leads created in the period, converted within {days} days":
         "از {n} سرنخ ایجادشده در دوره، تبدیل‌شده ظرف {days} روز",
     "stale state unknown": "وضعیت رکود نامعلوم",
+    "all open deals": "همه‌ی معاملات باز", "stage unknown": "مرحله نامعلوم",
     "Share of open deals stale": "سهم معاملات باز راکد",
     "To win, incl. open": "تا برد، با باز", "No amount": "بی‌مبلغ", "Load": "بار کاری",
     "Median days to win incl. open deals": "میانه‌ی روز تا برد با معاملات باز",

@@ -23,7 +23,15 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from . import metrics, plots
 from . import store as _store
 from .exceptions import ParamsError
-from .i18n import LANGUAGES, format_date, localize_html, localize_numbers, period_title, tr
+from .i18n import (
+    _CATALOGUES,
+    LANGUAGES,
+    format_date,
+    localize_html,
+    localize_numbers,
+    period_title,
+    tr,
+)
 from .metrics.ratings import team_profiles
 from .metrics.suite import Analysis, analyse
 from .models.reference import clv_reference
@@ -161,6 +169,10 @@ def localize_axes(ax, language: str) -> None:
     ax.set_title(tr(ax.get_title(), language))
     ax.set_xlabel(tr(ax.get_xlabel(), language))
     ax.set_ylabel(tr(ax.get_ylabel(), language))
+    catalogue = _CATALOGUES.get(language, {})
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    if any(t in catalogue for t in ticks):  # our own row labels; data labels stay as they are
+        ax.set_yticks(ax.get_yticks(), [catalogue.get(t, t) for t in ticks])
     legend = ax.get_legend()
     if legend is not None:
         for text in legend.get_texts():
