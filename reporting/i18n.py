@@ -260,6 +260,181 @@ FA: dict[str, str] = {
     "Open deals by stage and age": "معاملات باز به تفکیک مرحله و عمر",
     "age of the open deal (days since created)": "عمر معامله‌ی باز (روز از ایجاد)",
     "stage at period end": "مرحله در پایان دوره",
+    # issue 11: pipeline, cycle, conversion
+    "Lead conversion": "تبدیل سرنخ",
+    "Open pipeline value": "ارزش قیف باز",
+    "not computable": "محاسبه‌پذیر نیست",
+    "created to won": "از ایجاد تا برد",
+    "time to win incl. open deals: {n} days (Aalen-Johansen)":
+        "زمان تا برد با معاملات باز: {n} روز (آلن-یوهانسن)",
+    "{load} of capacity": "{load} از ظرفیت",
+    "no capacity: load not rated": "بدون ظرفیت: بار کاری رتبه‌بندی نشد",
+    "{open} open deals; {unknown} ({share}) without an amount known then":
+        "{open} معامله‌ی باز؛ {unknown} ({share}) بدون مبلغِ معلوم در آن زمان",
+    "no open deals": "معامله‌ی بازی نیست",
+    "no activity dates or stage history to judge it":
+        "تاریخ فعالیت یا سابقه‌ی مرحله برای داوری نیست",
+    "{unknown} of {open} open deals: state unknown":
+        "{unknown} از {open} معامله‌ی باز: وضعیت نامعلوم",
+    "{stale} of {known} open deals without a touch for the stale threshold":
+        "{stale} از {known} معامله‌ی باز بدون هیچ اقدامی به اندازه‌ی آستانه‌ی رکود",
+    "; {n} unknown": "؛ {n} نامعلوم",
+    "needs the leads table": "جدول سرنخ‌ها لازم است",
+    "no leads created in the period": "در این دوره سرنخی ایجاد نشده است",
+    "not rated yet: the period's leads mature on {date} ({days}-day horizon)":
+        "هنوز رتبه‌بندی نشده: سرنخ‌های دوره در {date} به بلوغ می‌رسند (افق {days} روزه)",
+    "of {n} leads created in the period, converted within {days} days":
+        "از {n} سرنخ ایجادشده در دوره، تبدیل‌شده ظرف {days} روز",
+    "stale state unknown": "وضعیت رکود نامعلوم",
+    "all open deals": "همه‌ی معاملات باز", "stage unknown": "مرحله نامعلوم",
+    "Share of open deals stale": "سهم معاملات باز راکد",
+    "To win, incl. open": "تا برد، با باز", "No amount": "بی‌مبلغ", "Load": "بار کاری",
+    "Median days to win incl. open deals": "میانه‌ی روز تا برد با معاملات باز",
+    "Open deals by age (no stage history: stage at period end unknown)":
+        "معاملات باز به تفکیک عمر (بدون سابقه‌ی مرحله: مرحله در پایان دوره نامعلوم)",
+    "{rep} holds {n:.0f} open opportunities, {ratio:.1f}x the {team} median of {median:.0f}.":
+        "{rep} {n:.0f} فرصت باز دارد، {ratio:.1f} برابر میانه‌ی {team} یعنی {median:.0f}.",
+    # sections
+    "reps to the right close many deals, reps higher up take longer; top-right reps close "
+    "many deals slowly, which is a story about their deal mix, not an error. 'To win, incl. "
+    "open' is the median days to win counting the deals still open (Aalen-Johansen, losses "
+    "as a competing outcome), which a median of won deals leaves out.":
+        "کارشناسان سمت راست معاملات بیشتری می‌بندند و کارشناسان بالاتر زمان بیشتری صرف "
+        "می‌کنند؛ بالا-راست یعنی معاملات زیاد اما کند، که داستانِ ترکیب معاملات است نه خطا. "
+        "«تا برد، با باز» میانه‌ی روز تا برد است با شمردن معاملات هنوز باز (آلن-یوهانسن، با "
+        "باخت به‌عنوان پیامد رقیب)، که میانه‌ی معاملات برده آن‌ها را کنار می‌گذارد.",
+    "bars are open deals at period end (orange: stale, no touch for the stage's stale "
+    "threshold); the red tick is the rep's capacity. The heatmap shows where old deals pile "
+    "up by the stage they were in at period end.":
+        "میله‌ها معاملات باز در پایان دوره‌اند (نارنجی: راکد، بی‌اقدام به اندازه‌ی آستانه‌ی "
+        "رکود آن مرحله)؛ خط قرمز ظرفیت کارشناس است. نقشه‌ی حرارتی نشان می‌دهد معاملات کهنه "
+        "در کدام مرحله (مرحله‌ی پایان دوره) انباشته شده‌اند.",
+    # not computable
+    "no opportunities": "فرصتی نیست",
+    "opportunities have no amount column": "فرصت‌ها ستون مبلغ ندارند",
+    "needs the revenue and accounts tables (account_id, date, amount, kind)":
+        "جدول‌های درآمد و حساب‌ها لازم است (account_id، date، amount، kind)",
+    "opportunities have no last_activity_at and there is no stage history: a deal's age "
+    "alone does not show that nobody works it, so staleness is not rated":
+        "فرصت‌ها last_activity_at ندارند و سابقه‌ی مرحله نیست: عمر معامله به‌تنهایی نشان "
+        "نمی‌دهد که کسی روی آن کار نمی‌کند، پس رکود رتبه‌بندی نمی‌شود",
+    "needs last_activity_at (when a lost deal was last worked)":
+        "last_activity_at لازم است (آخرین بار که روی معامله‌ی باخته کار شد)",
+    "needs the reps table with capacity for workload against capacity":
+        "برای بار کاری در برابر ظرفیت، جدول کارشناسان با ظرفیت لازم است",
+    "needs the stage_history table for stage-to-stage conversion":
+        "برای تبدیل مرحله به مرحله، جدول stage_history لازم است",
+    "needs the stage_history table (the stage each deal was in at the period end); open "
+    "deals are shown by age only":
+        "جدول stage_history لازم است (مرحله‌ی هر معامله در پایان دوره)؛ معاملات باز فقط به "
+        "تفکیک عمر نشان داده می‌شوند",
+    "{unknown} of {open} open deals have no amount known at the period end (closed since, "
+    "or no amount): open value not computable":
+        "{unknown} از {open} معامله‌ی باز در پایان دوره مبلغ معلوم ندارند (از آن پس بسته "
+        "شده‌اند یا مبلغ ندارند): ارزش قیف باز محاسبه‌پذیر نیست",
+    "the stale state of {unknown} of {open} open deals is unknown (worked after the period "
+    "end, nothing known before): stale share not rated":
+        "وضعیت رکود {unknown} از {open} معامله‌ی باز نامعلوم است (پس از پایان دوره روی آن‌ها "
+        "کار شده و از پیش از آن چیزی معلوم نیست): سهم راکد رتبه‌بندی نشد",
+    "the period's leads have not all had {days:.0f} days to convert (mature on {on}): not "
+    "rated yet":
+        "همه‌ی سرنخ‌های دوره هنوز {days:.0f} روز برای تبدیل فرصت نداشته‌اند (بلوغ در {on}): "
+        "هنوز رتبه‌بندی نشده",
+    # methodology
+    "Cohort win rate: of the opportunities created in month M, the share won within 30, 60 "
+    "and 90 days of creation; a horizon's rate exists only once the whole cohort has had "
+    "that many days (no rate 'so far' for a cohort that is not mature).":
+        "نرخ برد گروهی: از فرصت‌های ایجادشده در ماه M، سهمی که ظرف ۳۰، ۶۰ و ۹۰ روز از ایجاد "
+        "برده شدند؛ نرخ هر افق فقط وقتی وجود دارد که کل گروه آن تعداد روز را گذرانده باشد "
+        "(برای گروهی که بالغ نیست نرخ «تاکنون» نیست).",
+    'Open opportunities at period end (as-of view): deals with created_at before the '
+    'period end that were not closed by then (a deal won later was open then). Open '
+    'value: the sum of the amounts known at the period end, never an amount set later: a '
+    "deal's current amount counts only while the deal is still open (a deal won or lost "
+    'since may have had its amount set by the close, so its amount then is unknown, '
+    'unless an amount history gives the value it had). A missing amount is unknown, not '
+    '0; the count and share of open deals without a known amount are shown, and the value'
+    ' is not computable when more than half have none. Load: open deals / capacity of the'
+    " reps with a capacity, rated against the 'load' baseline.":
+        'فرصت\u200cهای باز در پایان دوره (نمای هم\u200cزمان): معاملاتی که created_at آن\u200cها پیش از '
+        'پایان دوره است و تا آن زمان بسته نشده بودند (معامله\u200cای که بعداً برده شد، آن زمان'
+        ' باز بود). ارزش قیف باز: جمع مبلغ\u200cهایی که در پایان دوره معلوم بودند و هرگز مبلغی'
+        ' که بعداً تعیین شد: مبلغ فعلی یک معامله فقط تا وقتی باز است شمرده می\u200cشود (مبلغ '
+        'معامله\u200cای که از آن پس برده یا باخته شده ممکن است با بستن تعیین شده باشد، پس مبلغ'
+        ' آن در آن زمان نامعلوم است، مگر آن\u200cکه سابقه\u200cی مبلغ، مقدار آن زمان را بدهد). مبلغ'
+        ' خالی نامعلوم است، نه صفر؛ تعداد و سهم معاملات باز بدون مبلغ معلوم نشان داده '
+        'می\u200cشود و اگر بیش از نیمی از آن\u200cها مبلغ نداشته باشند، ارزش محاسبه\u200cپذیر نیست. بار '
+        'کاری: معاملات باز / ظرفیت کارشناسانی که ظرفیت دارند، در برابر مبنای load '
+        'رتبه\u200cبندی می\u200cشود.',
+    'Stale deal (one definition for the headline, the rep tables, the findings and the '
+    'rating): open at period end and its last touch before the period end (last activity,'
+    ' last stage change or creation, whichever is latest) is more than the stale '
+    'threshold before the period end; the threshold is stale_days in params/report.yaml, '
+    'per stage where it is a mapping stage -> days (the stage the deal was in then; '
+    "'default' for the others). A store keeps only the latest activity: a deal worked "
+    "after the period end that would be stale on the rest of the evidence is 'unknown'. "
+    'Stale share = stale / open deals whose state is known; not computable (and not '
+    'rated) when more than half are unknown, or when the data has neither activity dates '
+    'nor stage history (age alone does not show neglect). Deals older than the 90th '
+    'percentile cycle of deals won in the last 12 months are counted apart, not as stale.':
+        'معامله\u200cی راکد (یک تعریف برای خلاصه، جدول\u200cهای کارشناسان، یافته\u200cها و رتبه\u200cبندی): '
+        'در پایان دوره باز است و آخرین اقدام روی آن پیش از پایان دوره (آخرین فعالیت، '
+        'آخرین تغییر مرحله یا ایجاد، هر کدام دیرتر) بیش از آستانه\u200cی رکود پیش از پایان '
+        'دوره بوده است؛ آستانه stale_days در params/report.yaml است، و اگر نگاشتی از '
+        'مرحله به روز باشد برای هر مرحله جدا (مرحله\u200cای که معامله آن زمان در آن بود؛ '
+        'default برای بقیه). انبار فقط آخرین فعالیت را نگه می\u200cدارد: معامله\u200cای که پس از '
+        'پایان دوره روی آن کار شده و با بقیه\u200cی شواهد راکد می\u200cبود «نامعلوم» است. سهم راکد '
+        '= راکدها / معاملات بازی که وضعیتشان معلوم است؛ اگر بیش از نیمی نامعلوم باشند، یا'
+        ' داده نه تاریخ فعالیت داشته باشد نه سابقه\u200cی مرحله، محاسبه\u200cپذیر نیست و رتبه\u200cبندی '
+        'نمی\u200cشود (عمر به\u200cتنهایی نشانه\u200cی بی\u200cتوجهی نیست). معاملاتی که از صدک ۹۰ چرخه\u200cی '
+        'معاملات برده\u200cی ۱۲ ماه اخیر قدیمی\u200cترند جداگانه شمرده می\u200cشوند، نه به\u200cعنوان راکد.',
+    'Lost when tired: among deals lost in the period, the share whose last activity was '
+    'more than the stale threshold (of the stage they were lost from) before they were '
+    'closed. Needs activity dates: without them it is not computable.':
+        'باخت پس از رکود: از معاملات باخته\u200cی دوره، سهم آن\u200cهایی که آخرین فعالیتشان بیش از '
+        'آستانه\u200cی رکود (مرحله\u200cای که در آن باخته شدند) پیش از بستن بود. به تاریخ فعالیت '
+        'نیاز دارد: بدون آن محاسبه\u200cپذیر نیست.',
+    'Lead conversion at a maturity horizon learned from the data: H = the 90th percentile'
+    ' of days from creation to conversion of the leads converted so far (rounded up). '
+    'Rate = leads created in the period that converted within H days of creation / leads '
+    'created in the period, with the same H for the current period, the previous one and '
+    'last year. A period is rated only once it is mature (period end + H before the data '
+    'ends); before that it is shown as not rated yet.':
+        'تبدیل سرنخ در افق بلوغی که از داده آموخته می\u200cشود: H = صدک ۹۰ روزهای از ایجاد تا '
+        'تبدیلِ سرنخ\u200cهایی که تاکنون تبدیل شده\u200cاند (گرد به بالا). نرخ = سرنخ\u200cهای ایجادشده '
+        'در دوره که ظرف H روز از ایجاد تبدیل شدند / سرنخ\u200cهای ایجادشده در دوره، با همان H '
+        'برای دوره\u200cی جاری، دوره\u200cی قبل و پارسال. دوره فقط وقتی رتبه\u200cبندی می\u200cشود که بالغ '
+        'باشد (پایان دوره + H پیش از پایان داده\u200cها)؛ پیش از آن «هنوز رتبه\u200cبندی نشده» نشان'
+        ' داده می\u200cشود.',
+    'Time to win incl. open deals (next to the median cycle of won deals): the Aalen-'
+    'Johansen cumulative incidence of winning, with losing a competing outcome and deals '
+    'still open censored at the period end, of the deals created in the last 12 months; '
+    'horizon H = the 90th percentile cycle of deals won in the last 12 months. The figure'
+    ' is the median days to win of the deals won within H (the first day by which half of'
+    ' them were won), so it compares with the median cycle of won deals but counts the '
+    'slow deals still open; time to any close (fast losses) is not shown beside it.':
+        'زمان تا برد با معاملات باز (کنار میانه\u200cی چرخه\u200cی معاملات برده): احتمال تجمعی برد '
+        'به روش آلن-یوهانسن، با باخت به\u200cعنوان پیامد رقیب و معاملات هنوز باز سانسورشده در '
+        'پایان دوره، برای معاملات ایجادشده در ۱۲ ماه اخیر؛ افق H = صدک ۹۰ چرخه\u200cی معاملات '
+        'برده\u200cی ۱۲ ماه اخیر. رقم نشان\u200cداده\u200cشده میانه\u200cی روز تا برد معاملاتی است که ظرف H '
+        'برده شدند (نخستین روزی که نیمی از آن\u200cها برده شده بودند)، پس با میانه\u200cی چرخه\u200cی '
+        'معاملات برده قابل مقایسه است اما معاملات کند هنوز باز را هم می\u200cشمارد؛ زمان تا هر'
+        ' نوع بستن (باخت\u200cهای سریع) کنار آن نشان داده نمی\u200cشود.',
+    'Ratings: good / watch / bad against params/baselines.yaml per business profile (team'
+    ' name patterns in params/report.yaml); a scope that mixes profiles is judged against'
+    " the profiles' thresholds weighted by their share of deals closed; a win rate whose "
+    "95% interval is wider than max_interval_width is 'too few deals to judge'. Each "
+    'rating sits on the tile of the figure it rates (win rate, lead conversion, median '
+    'won cycle, open deals per rep rated by load, stale share). A figure the data cannot '
+    'support is listed as not computable and never rated.':
+        'رتبه\u200cبندی: خوب / مراقبت / ضعیف در برابر params/baselines.yaml برای هر الگوی '
+        'کسب\u200cوکار (الگوهای نام تیم در params/report.yaml)؛ دامنه\u200cای که چند الگو را در بر '
+        'دارد با آستانه\u200cهای الگوها، وزن\u200cدار به سهم هر الگو از معاملات بسته\u200cشده، سنجیده '
+        'می\u200cشود؛ نرخ بردی که بازه\u200cی ۹۵٪ آن از max_interval_width پهن\u200cتر باشد «معاملات '
+        'برای داوری کافی نیست» است. هر رتبه روی کاشیِ همان رقمی است که می\u200cسنجد (نرخ برد، '
+        'تبدیل سرنخ، میانه\u200cی چرخه\u200cی برد، معاملات باز هر کارشناس با سنجش بار کاری، سهم '
+        'راکد). رقمی که داده پشتیبانی\u200cاش نمی\u200cکند محاسبه\u200cپذیر نیست و هرگز رتبه\u200cبندی '
+        'نمی\u200cشود.',
 }
 
 _CATALOGUES = {"fa": FA}

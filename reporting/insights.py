@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .metrics.pipeline import stale_share
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -56,12 +58,19 @@ def _findings(s: pd.DataFrame, min_closed: int, ref: str) -> list[Finding]:
     med_open = s["open_count"].median()
     for _, r in s.iterrows():
         if med_open and r["open_count"] >= 2 * med_open and r["open_count"] >= 5:
-            stale = r["stale_open_count"] / r["open_count"]
+            stale = stale_share(int(r["stale_open_count"]), int(r.get("stale_unknown_count", 0)),
+                                int(r["open_count"]))
+            params = {"rep": r["group"], "n": r["open_count"],
+                      "ratio": r["open_count"] / med_open, "team": ref, "median": med_open}
+            if stale is None:  # stale not known: say nothing about it
+                template = ("{rep} holds {n:.0f} open opportunities, {ratio:.1f}x the {team} "
+                            "median of {median:.0f}.")
+            else:  # the one stale definition, over the deals whose state is known
+                template = ("{rep} holds {n:.0f} open opportunities, {ratio:.1f}x the {team} "
+                            "median of {median:.0f}; {stale:.0%} are stale.")
+                params["stale"] = stale
             out.append(Finding(
-                "{rep} holds {n:.0f} open opportunities, {ratio:.1f}x the {team} median of "
-                "{median:.0f}; {stale:.0%} are stale.",
-                {"rep": r["group"], "n": r["open_count"], "ratio": r["open_count"] / med_open,
-                 "team": ref, "median": med_open, "stale": stale},
+                template, params,
                 "open_count", str(r["group"]), float(r["open_count"]), float(med_open),
                 r["open_count"] / med_open,
             ))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
@@ -100,6 +100,7 @@ class Threshold(_Strict):
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+Days = Annotated[int, Field(ge=1, le=3650)]
 
 
 class ReportSettings(_Strict):
@@ -110,7 +111,11 @@ class ReportSettings(_Strict):
         "UTC", description="reporting time zone: timestamps are converted to it at ingest, "
         "before periods are cut (date-only values stay calendar dates)"
     )
-    stale_days: int = Field(45, ge=1, le=3650)
+    stale_days: Days | dict[str, Days] = Field(
+        45, description="days without activity after which an open deal is stale: one number, "
+        "or a mapping stage -> days (Pipedrive's 'rotting') whose 'default' key applies to "
+        "every other stage",
+    )
     calendar: Literal["gregorian", "jalali"] = "gregorian"
     max_interval_width: float = Field(
         0.3, gt=0, le=1, description="wider 95% win-rate interval: too few deals to judge"
@@ -141,6 +146,19 @@ class ReportSettings(_Strict):
         from .sources import check_timezone
 
         return check_timezone(v)
+
+    @field_validator("stale_days")
+    @classmethod
+    def _stale_default(cls, v):
+        if isinstance(v, dict) and "default" not in v:
+            raise ValueError("a stale_days mapping needs a 'default' key (days for every stage "
+                             "not listed), e.g. {default: 45, Negotiation: 21}")
+        return v
+
+    @property
+    def stale_default(self) -> int:
+        """The global stale threshold (days): the number, or the mapping's ``default``."""
+        return self.stale_days["default"] if isinstance(self.stale_days, dict) else self.stale_days
 
     @model_validator(mode="after")
     def _profiles_known(self) -> ReportSettings:

@@ -139,16 +139,21 @@ def deal_size_histogram(amounts: pd.Series, edges: list[float] | None = None, ax
     return ax
 
 
-def open_vs_capacity(op: pd.DataFrame, stale: str = "stale_open_count", limit: int = 25,
-                     ax=None):
-    """Open deals per rep at period end, stale part highlighted, capacity marked. At most
-    ``limit`` reps: those with the most open deals."""
+def open_vs_capacity(op: pd.DataFrame, stale: str = "stale_open_count",
+                     unknown: str = "stale_unknown_count", limit: int = 25, ax=None):
+    """Open deals per rep at period end: active, stale and (where the data cannot tell)
+    stale state unknown, with the capacity marked. At most ``limit`` reps: those with the
+    most open deals."""
     ax = _ax(ax)
     d = op.nlargest(limit, "open_count").sort_values("open_count", ascending=True)
     y = np.arange(len(d))
-    fresh = d["open_count"] - d[stale]
+    unk = d[unknown] if unknown in d else pd.Series(0, index=d.index)
+    fresh = d["open_count"] - d[stale] - unk
     ax.barh(y, fresh, color=PALETTE["primary"], label="active")
     ax.barh(y, d[stale], left=fresh, color=PALETTE["accent"], label="stale")
+    if unk.sum():
+        ax.barh(y, unk, left=fresh + d[stale], color=PALETTE["muted"],
+                label="stale state unknown")
     if d["capacity"].notna().any():
         ax.scatter(d["capacity"], y, marker="|", s=120, color=PALETTE["bad"], label="capacity",
                    zorder=3)
@@ -268,8 +273,13 @@ def aging_heatmap(aging: pd.DataFrame, ax=None):
     sns.heatmap(aging, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax,
                 annot_kws={"fontsize": 7})
     ax.set_xlabel("age of the open deal (days since created)")
-    ax.set_ylabel("stage at period end")
-    ax.set_title("Open deals by stage and age")
+    if list(aging.index) == ["all open deals"]:  # no stage history: by age only
+        ax.figure.set_size_inches(FIGSIZE[0], 1.5)
+        ax.set_ylabel("")
+        ax.set_title("Open deals by age (no stage history: stage at period end unknown)")
+    else:
+        ax.set_ylabel("stage at period end")
+        ax.set_title("Open deals by stage and age")
     return ax
 
 

@@ -23,7 +23,15 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from . import metrics, plots
 from . import store as _store
 from .exceptions import ParamsError
-from .i18n import LANGUAGES, format_date, localize_html, localize_numbers, period_title, tr
+from .i18n import (
+    _CATALOGUES,
+    LANGUAGES,
+    format_date,
+    localize_html,
+    localize_numbers,
+    period_title,
+    tr,
+)
 from .metrics.ratings import team_profiles
 from .metrics.suite import Analysis, analyse
 from .models.reference import clv_reference
@@ -132,7 +140,8 @@ def build(
         pred = None
     a = analyse(data.opportunities, p, settings, data.reps, data.stage_history, data.leads,
                 data.revenue, data.accounts, data.available(),
-                band_edges=shared.get("band_edges"), predicted_value=pred, clv_model=clv)
+                band_edges=shared.get("band_edges"), predicted_value=pred, clv_model=clv,
+                as_of=data.as_of)
     return ReportContext(region=region, team=team, period=p, settings=settings, data=data, a=a,
                          generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                          language=language, artifacts=shared)
@@ -160,6 +169,10 @@ def localize_axes(ax, language: str) -> None:
     ax.set_title(tr(ax.get_title(), language))
     ax.set_xlabel(tr(ax.get_xlabel(), language))
     ax.set_ylabel(tr(ax.get_ylabel(), language))
+    catalogue = _CATALOGUES.get(language, {})
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    if any(t in catalogue for t in ticks):  # our own row labels; data labels stay as they are
+        ax.set_yticks(ax.get_yticks(), [catalogue.get(t, t) for t in ticks])
     legend = ax.get_legend()
     if legend is not None:
         for text in legend.get_texts():
@@ -195,30 +208,31 @@ def kpis(ctx: ReportContext) -> list[dict[str, Any]]:
                 out.append(f"{(a / b - 1):+.0%}")
         return out[0], out[1]
 
-    lead = f.get("lead_conversion")
-    km = f.get("km_median_days")
+    km = f.get("median_days_to_win")
     churn = f.get("churn_rate")
     bloat = f.get("bloat_months")
     t = ctx.t
     tiles = [
         (t("Win rate"), fmt_pct(f["win_rate"]), "win_rate", "pp", r.get("win_rate"),
-         t("{won} won / {closed} closed").format(won=f["won"], closed=f["won"] + f["lost"])
-         + (t("; leads converted {rate}").format(rate=fmt_pct(lead)) if lead is not None
-            else "")),
+         t("{won} won / {closed} closed").format(won=f["won"], closed=f["won"] + f["lost"])),
+        lead_tile(ctx),
         (t("Median cycle (won)"), t("{n} days").format(n=fmt_num(f["median_cycle_days_won"])),
          "median_cycle_days_won", "rel", r.get("median_cycle_days_won"),
-         t("incl. open deals: {n} days").format(n=fmt_num(km)) if km is not None
-         else t("created to closed")),
+         t("time to win incl. open deals: {n} days (Aalen-Johansen)").format(n=fmt_num(km))
+         if km is not None else t("created to won")),
         (t("Average won deal"), fmt_money(f["avg_won_amount"], cur), "avg_won_amount", "rel",
          None, t("median {value}").format(value=fmt_money(f["median_won_amount"], cur))),
         (t("Revenue per account"), fmt_money(f["avg_account_value"], cur), "avg_account_value",
          "rel", None, t("to date; {rate} of year-old accounts churned").format(
              rate=fmt_pct(churn)) if churn is not None else t("to date, accounts in scope")),
+        pipeline_value_tile(ctx),
         (t("Open deals per rep"), fmt_num(f["open_per_rep"], 1), "open_per_rep", "rel",
-         r.get("stale_share"),
-         t("{stale} of {open} stale").format(stale=f["stale_open_count"], open=f["open_count"])
+         r.get("load"),
+         (t("{load} of capacity").format(load=fmt_pct(f.get("load")))
+          if f.get("load") is not None else t("no capacity: load not rated"))
          + (t("; {months} months of pipeline").format(months=fmt_num(bloat, 1))
             if bloat is not None else "")),
+        stale_tile(ctx),
     ]
     out = []
     for label, value, key, kind, rating, note in tiles:
@@ -226,6 +240,73 @@ def kpis(ctx: ReportContext) -> list[dict[str, Any]]:
         out.append({"label": label, "value": value, "vs_prev": dp, "vs_ly": dy,
                     "rating": rating, "note": note})
     return out
+
+
+def lead_tile(ctx: ReportContext) -> tuple:
+    """Lead conversion at the maturity horizon, rated only when the period's cohort is
+    mature (see :func:`reporting.metrics.conversion.lead_conversion`)."""
+    f, t = ctx.a.headline["current"], ctx.t
+    days = f.get("lead_conversion_horizon_days")
+    if f.get("lead_conversion_leads") is None:
+        note = t("needs the leads table") if not ctx.data.available().get("leads") \
+            else t("no leads created in the period")
+        return (t("Lead conversion"), "–", "lead_conversion", "pp", None, note)
+    if not f.get("lead_conversion_mature"):
+        on = format_date(pd.Timestamp(f["lead_conversion_mature_on"]).date(), ctx.language,
+                         ctx.settings.calendar)
+        return (t("Lead conversion"), "–", "lead_conversion", "pp", None,
+                t("not rated yet: the period's leads mature on {date} ({days}-day horizon)")
+                .format(date=on, days=fmt_num(days)))
+    return (t("Lead conversion"), fmt_pct(f["lead_conversion"]), "lead_conversion", "pp",
+            ctx.a.ratings.get("lead_conversion"),
+            t("of {n} leads created in the period, converted within {days} days").format(
+                n=fmt_num(f["lead_conversion_leads"]), days=fmt_num(days)))
+
+
+def pipeline_value_tile(ctx: ReportContext) -> tuple:
+    """Open pipeline value at period end from the amounts known then; not computable when
+    most open deals have none."""
+    f, t = ctx.a.headline["current"], ctx.t
+    n, unknown = f["open_count"], f.get("open_amount_unknown_count") or 0
+    value = fmt_money(f.get("open_amount"), ctx.settings.currency) \
+        if f.get("open_amount") is not None else t("not computable")
+    note = t("{open} open deals; {unknown} ({share}) without an amount known then").format(
+        open=fmt_num(n), unknown=fmt_num(unknown),
+        share=fmt_pct(f.get("open_amount_unknown_share")))
+    return (t("Open pipeline value"), value, "open_amount", "rel", None, note)
+
+
+def stale_tile(ctx: ReportContext) -> tuple:
+    """Share of open deals gone stale (the one definition), rated against stale_share."""
+    f, t = ctx.a.headline["current"], ctx.t
+    share = f.get("stale_share")
+    if share is None:
+        if not f["open_count"]:
+            note = t("no open deals")
+        elif not (metrics.pipeline.has_activity(ctx.opps) or len(ctx.data.stage_history)):
+            note = t("no activity dates or stage history to judge it")
+        else:
+            note = t("{unknown} of {open} open deals: state unknown").format(
+                unknown=fmt_num(f.get("stale_unknown_count")), open=fmt_num(f["open_count"]))
+        return (t("Stale open deals"), t("not computable"), "stale_share", "pp", None, note)
+    known = f["open_count"] - f["stale_unknown_count"]
+    note = t("{stale} of {known} open deals without a touch for the stale threshold").format(
+        stale=fmt_num(f["stale_open_count"]), known=fmt_num(known))
+    if f["stale_unknown_count"]:
+        note += t("; {n} unknown").format(n=fmt_num(f["stale_unknown_count"]))
+    return (t("Stale open deals"), fmt_pct(share), "stale_share", "pp",
+            ctx.a.ratings.get("stale_share"), note)
+
+
+def say(ctx: ReportContext, text: str | None) -> str | None:
+    """A metrics message (plain or :class:`reporting.metrics.core.Note`) in the report's
+    language."""
+    if not text:
+        return text
+    template = getattr(text, "template", None)
+    if template is not None:
+        return ctx.t(template).format(**text.params)
+    return ctx.t(text)
 
 
 def emit_metrics(ctx: ReportContext) -> None:
@@ -246,23 +327,33 @@ def _clean(v: Any) -> Any:
 
 UNITS = {
     "win_rate": "ratio", "win_rate_ci_low": "ratio", "win_rate_ci_high": "ratio",
-    "median_cycle_days_won": "days", "km_median_days": "days", "p90_won_cycle_days": "days",
+    "median_cycle_days_won": "days", "median_days_to_win": "days", "won_by_horizon": "ratio",
+    "p90_won_cycle_days": "days",
     "won_amount": "currency", "avg_won_amount": "currency", "median_won_amount": "currency",
     "open_amount": "currency", "avg_account_value": "currency", "open_count": "deals",
-    "stale_open_count": "deals", "stale_or_old_count": "deals", "open_per_rep": "deals",
+    "open_amount_unknown_count": "deals", "open_amount_unknown_share": "ratio",
+    "stale_open_count": "deals", "stale_unknown_count": "deals",
+    "older_than_p90_count": "deals", "open_per_rep": "deals", "load": "ratio",
+    "lead_conversion_leads": "leads", "lead_conversion_horizon_days": "days",
     "won": "deals", "lost": "deals", "stale_share": "ratio", "lead_conversion": "ratio",
     "bloat_months": "months", "lost_when_tired_share": "ratio", "churn_rate": "ratio",
 }
 DEFINITION_OF = {
     "win_rate": "win_rate", "win_rate_ci_low": "win_rate", "win_rate_ci_high": "win_rate",
-    "median_cycle_days_won": "cycle_length", "km_median_days": "time_to_close",
-    "p90_won_cycle_days": "stale", "avg_won_amount": "deal_size",
+    "median_cycle_days_won": "cycle_length", "median_days_to_win": "time_to_win",
+    "won_by_horizon": "time_to_win", "p90_won_cycle_days": "time_to_win",
+    "older_than_p90_count": "open_pipeline", "avg_won_amount": "deal_size",
     "median_won_amount": "deal_size", "won_amount": "deal_size",
     "avg_account_value": "account_value", "churn_rate": "churn",
     "open_per_rep": "open_pipeline", "open_count": "open_pipeline",
-    "open_amount": "open_pipeline", "stale_open_count": "stale",
-    "stale_or_old_count": "stale", "stale_share": "stale", "bloat_months": "bloat",
+    "open_amount": "open_pipeline", "open_amount_unknown_count": "open_pipeline",
+    "open_amount_unknown_share": "open_pipeline", "load": "open_pipeline",
+    "stale_open_count": "stale", "stale_unknown_count": "stale", "stale_share": "stale",
+    "bloat_months": "bloat",
     "lost_when_tired_share": "closed_when_tired", "lead_conversion": "lead_conversion",
+    "lead_conversion_leads": "lead_conversion", "lead_conversion_mature": "lead_conversion",
+    "lead_conversion_mature_on": "lead_conversion",
+    "lead_conversion_horizon_days": "lead_conversion",
     "won": "win_rate", "lost": "win_rate",
 }
 
@@ -304,6 +395,7 @@ def metrics_payload(ctx: ReportContext) -> dict[str, Any]:
         "win_rate_trend": _records(a.win_rate_trend),
         "cohorts": _records(a.cohorts),
         "lead_conversion_by_source": _records(a.leads),
+        "time_to_win_by_rep": _records(a.time_to_win),
         "deal_bands": {"edges": a.band_edges, "notes": a.band_notes},
         "band_mix": _records(a.band_mix),
         "aging": {str(k): {str(c): int(v) for c, v in row.items()}
@@ -313,7 +405,7 @@ def metrics_payload(ctx: ReportContext) -> dict[str, Any]:
         "band_drift": ctx.artifacts.get("band_drift"),
         "acquirers": _records(a.acquirers),
         "account_managers": _records(a.managers),
-        "not_computable": {k: v for k, v in a.missing.items() if v},
+        "not_computable": {k: str(v) for k, v in a.missing.items() if v},
     }
 
 
@@ -374,7 +466,9 @@ SECTIONS = {
         "2. Sales cycle length",
         "reps to the right close many deals, reps higher up take longer; top-right reps "
         "close many deals slowly, which is a story about their deal mix, not an error. "
-        "'Incl. open' counts deals still open, which a closed-only median leaves out.",
+        "'To win, incl. open' is the median days to win counting the deals still open "
+        "(Aalen-Johansen, losses as a competing outcome), which a median of won deals "
+        "leaves out.",
         "cycle_length",
     ),
     "deal_size": (
@@ -391,17 +485,29 @@ SECTIONS = {
     ),
     "pipeline": (
         "5. Open opportunities",
-        "bars are open deals at period end (orange: stale); the red tick is the rep's "
-        "capacity. The heatmap shows where old deals pile up by stage.",
+        "bars are open deals at period end (orange: stale, no touch for the stage's stale "
+        "threshold); the red tick is the rep's capacity. The heatmap shows where old deals "
+        "pile up by the stage they were in at period end.",
         "open_pipeline",
     ),
 }
 
 
+SECTION_LIMITS = {  # what each section shows that the data may not support
+    "conversion": ("win_rate", "stage_funnel", "lead_conversion"),
+    "cycle": ("cycle_length",),
+    "deal_size": ("deal_size",),
+    "clv": ("account_value",),
+    "pipeline": ("open_pipeline", "open_pipeline_value", "stale_deals", "capacity",
+                 "aging_by_stage", "closed_when_tired"),
+}
+
+
 def show_section(ctx: ReportContext, key: str) -> None:
     title, how, metric = SECTIONS[key]
+    notes = [say(ctx, ctx.missing.get(m)) for m in SECTION_LIMITS.get(key, (metric,))]
     show_html("section.html.j2", ctx.language, title=ctx.t(title), how_to_read=ctx.t(how),
-              missing=ctx.missing.get(metric))
+              missing="; ".join(n for n in notes if n) or None)
 
 
 def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str = "",
@@ -429,7 +535,7 @@ def show_quality(ctx: ReportContext) -> None:
     q = ctx.data.quarantine.to_dict("records") if not ctx.data.quarantine.empty else []
     notes = getattr(ctx.data, "data_notes", None)  # decisions taken at ingest, with counts
     notes = notes.to_dict("records") if notes is not None and not notes.empty else []
-    missing = [(k, v) for k, v in ctx.missing.items() if v]
+    missing = [(k, say(ctx, v)) for k, v in ctx.missing.items() if v]
     show_html("quality.html.j2", ctx.language, log=log, quarantine=q, notes=notes,
               missing=missing)
 
@@ -449,14 +555,16 @@ REP_TABLES = {
         ("median_cycle_days_won", "Median won", "int"),
         ("mean_cycle_days_won", "Mean won", "int"),
         ("median_cycle_days_lost", "Median lost", "int"),
-        ("km_median_days", "Incl. open", "int")]),
+        ("median_days_to_win", "To win, incl. open", "int")]),
     "deal_size": ("Won deal size by rep", "avg_won_amount", False, [
         ("group", "Rep", "text"), ("won", "Won", "int"),
         ("avg_won_amount", "Average", "money"), ("median_won_amount", "Median", "money")]),
     "pipeline": ("Open pipeline by rep at period end", "open_count", False, [
         ("group", "Rep", "text"), ("open_count", "Open", "int"),
-        ("stale_or_old", "Stale", "int"), ("open_amount", "Value", "money"),
-        ("capacity", "Capacity", "int"), ("bloat_months", "Months", "num1"),
+        ("stale_open_count", "Stale", "int"), ("open_amount", "Value", "money"),
+        ("open_amount_unknown", "No amount", "int"),
+        ("capacity", "Capacity", "int"), ("load", "Load", "pct"),
+        ("bloat_months", "Months", "num1"),
         ("lost_when_tired_share", "Lost tired", "pct")]),
 }
 
@@ -593,7 +701,7 @@ def scorecard_rows(ctx: ReportContext, rep: str) -> list[dict[str, Any]]:
     add("Deals lost", "lost", fmt_num)
     add("Win rate", "win_rate", fmt_pct, r.get("rating"))
     add("Median cycle of won deals (days)", "median_cycle_days_won", fmt_num)
-    add("Median days to close incl. open deals", "km_median_days", fmt_num)
+    add("Median days to win incl. open deals", "median_days_to_win", fmt_num)
     add("Average won deal", "avg_won_amount", money)
     add("Median won deal", "median_won_amount", money)
     mix = ctx.a.band_mix
@@ -608,13 +716,25 @@ def scorecard_rows(ctx: ReportContext, rep: str) -> list[dict[str, Any]]:
                              "rating": ctx.t("target {share}").format(share=fmt_pct(target))
                              if pd.notna(target) else None})
     add("Open deals at period end", "open_count", fmt_num)
-    add("Stale open deals", "stale_or_old", fmt_num)
+    prof = r.get("profile") or "default"
+    th = ctx.settings.thresholds(prof)
+
+    def rated(name, value):  # the rep against the baseline of the rep's profile
+        t = th.get(name)
+        return t.rate(value) if t is not None and t.trailing is None and pd.notna(value) \
+            else None
+
+    add("Stale open deals", "stale_open_count", fmt_num)
+    if "stale_share" in s:
+        add("Share of open deals stale", "stale_share", fmt_pct,
+            rated("stale_share", r.get("stale_share")))
     add("Months of pipeline", "bloat_months", lambda v: fmt_num(v, 1))
     add("Lost deals closed when stale", "lost_when_tired_share", fmt_pct)
     if pd.notna(r.get("capacity")):
-        rows.append({"label": ctx.t("Open deals / capacity"), "rep":
-                     fmt_pct(r["open_count"] / r["capacity"]) if r["capacity"] else "–",
-                     "team": "–", "rating": None})
+        load = r["open_count"] / r["capacity"] if r["capacity"] else None
+        rows.append({"label": ctx.t("Open deals / capacity"), "rep": fmt_pct(load),
+                     "team": fmt_pct(mates["load"].median()) if "load" in mates else "–",
+                     "rating": rated("load", load)})
     for frame, label, col, f in ((ctx.a.acquirers, "Avg revenue of accounts won", "avg_value", money),
                                  (ctx.a.acquirers, "Churn of accounts won", "churn_rate", fmt_pct),
                                  (ctx.a.acquirers, "Predicted 12-month value per account won",

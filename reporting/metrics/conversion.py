@@ -18,8 +18,9 @@ def cohort_win_rate(
     won within 30 / 60 / 90 days of creation.
 
     A horizon's share is NaN until the whole cohort has had that many days (month end +
-    horizon <= as_of), so young cohorts are not read as failures. Columns: cohort (month
-    start), created, won_so_far, win_rate_so_far, and ``won_by_{d}d`` / ``win_rate_by_{d}d``
+    horizon <= as_of), so young cohorts are not read as failures; there is no "win rate so
+    far" (a cohort rate on an immature cohort), only the count ``won_so_far``. Columns:
+    cohort (month start), created, won_so_far, and ``won_by_{d}d`` / ``win_rate_by_{d}d``
     per horizon. The last ``months`` cohorts before ``as_of``.
     """
     o = opps[opps["created_at"] < as_of]
@@ -34,7 +35,6 @@ def cohort_win_rate(
         frame[f"won_by_{d}d"] = won & (days <= d)
     g = frame.groupby("cohort")
     out = pd.DataFrame({"created": g.size(), "won_so_far": g["won"].sum().astype(int)})
-    out["win_rate_so_far"] = out["won_so_far"] / out["created"]
     month_end = out.index + pd.offsets.MonthBegin(1)
     for d in horizons:
         out[f"won_by_{d}d"] = g[f"won_by_{d}d"].sum().astype(int)
@@ -43,15 +43,40 @@ def cohort_win_rate(
     return out.reset_index()
 
 
-def lead_conversion(leads: pd.DataFrame, period: Period, by: str | None = None) -> pd.DataFrame:
-    """Leads created in the period and what became of them (as of today's data): converted
-    to an opportunity, disqualified, or still open. Columns: group, leads, converted,
-    disqualified, open, conversion_rate (converted / leads), median_days_to_convert."""
+def conversion_horizon(leads: pd.DataFrame, as_of: pd.Timestamp, q: float = 0.9
+                       ) -> float | None:
+    """The maturity horizon of lead conversion learned from the data: the ``q`` quantile
+    (90th percentile) of days from creation to conversion of the leads converted before
+    ``as_of``, rounded up to whole days (None without conversions)."""
+    conv = leads[leads["converted_at"].notna() & (leads["converted_at"] < as_of)]
+    days = ((conv["converted_at"] - conv["created_at"]) / DAY).clip(lower=0)
+    return float(np.ceil(days.quantile(q))) if len(days) else None
+
+
+def lead_conversion(leads: pd.DataFrame, period: Period, by: str | None = None,
+                    horizon_days: float | None = None,
+                    as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Leads created in the period and what became of them: converted to an opportunity,
+    disqualified, or still open.
+
+    Without ``horizon_days``: converted "so far" (as of the data), which rates the young
+    leads at the end of a period before they had time to convert. With ``horizon_days``
+    and ``as_of``: a lead counts as converted only when it converted within
+    ``horizon_days`` of its creation, the same for every period compared, and the
+    cohort is mature only when every lead of the period has had the whole horizon
+    (period end + horizon <= ``as_of``); an immature cohort's conversion_rate is NaN (not
+    rated), its counts are kept. Columns: group, leads, converted, disqualified, open,
+    conversion_rate (converted / leads), median_days_to_convert, and with a horizon
+    horizon_days, mature, mature_on.
+    """
     lf = leads[period.contains(leads["created_at"])]
     group = lf[by].fillna("(none)") if by else pd.Series("all", index=lf.index)
     converted = lf["converted_opportunity_id"].notna() | lf["converted_at"].notna()
-    disq = lf["disqualified"].fillna(False).astype(bool) & ~converted
     days = ((lf["converted_at"] - lf["created_at"]) / DAY).where(converted)
+    if horizon_days is not None:
+        converted = converted & (days <= horizon_days) & (lf["converted_at"] < as_of)
+        days = days.where(converted)
+    disq = lf["disqualified"].fillna(False).astype(bool) & ~converted
     g = pd.DataFrame({"group": group, "converted": converted, "disq": disq, "days": days})
     agg = g.groupby("group").agg(
         leads=("converted", "size"), converted=("converted", "sum"),
@@ -61,6 +86,13 @@ def lead_conversion(leads: pd.DataFrame, period: Period, by: str | None = None) 
     agg["conversion_rate"] = agg["converted"] / agg["leads"]
     cols = ["leads", "converted", "disqualified", "open", "conversion_rate",
             "median_days_to_convert"]
+    if horizon_days is not None:
+        mature_on = period.end + pd.Timedelta(days=horizon_days)
+        agg["horizon_days"] = float(horizon_days)
+        agg["mature"] = bool(mature_on <= as_of)
+        agg["mature_on"] = mature_on
+        agg["conversion_rate"] = agg["conversion_rate"].where(agg["mature"])
+        cols += ["horizon_days", "mature", "mature_on"]
     return agg[cols].reset_index()
 
 

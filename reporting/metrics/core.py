@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ..periods import Period
+from . import pipeline
+from .pipeline import StaleDays
 
 DAY = pd.Timedelta(days=1)
 
@@ -39,28 +41,42 @@ DEFINITIONS: dict[str, str] = {
     ),
     "open_pipeline": (
         "Open opportunities at period end (as-of view): deals with created_at before the "
-        "period end that were not closed by then (a deal won later was open then). Stale: "
-        "no activity (last_activity_at, else created_at) for the stale threshold in days "
-        "before the period end. Load: open deals / the rep's capacity."
+        "period end that were not closed by then (a deal won later was open then). Open value: "
+        "the sum of the amounts known at the period end, never an amount set later: a deal's "
+        "current amount counts only while the deal is still open (a deal won or lost since "
+        "may have had its amount set by the close, so its amount then is unknown, unless an "
+        "amount history gives the value it had). A missing amount is unknown, not 0; the "
+        "count and share of open deals without a known amount are shown, and the value is "
+        "not computable when more than half have none. Load: open deals / capacity of the "
+        "reps with a capacity, rated against the 'load' baseline."
     ),
     "cohort_win_rate": (
-        "Cohort win rate: of the opportunities created in month M, the share won so far and "
-        "the share won within 30, 60 and 90 days of creation; a horizon is shown only once the "
-        "whole cohort has had that many days."
+        "Cohort win rate: of the opportunities created in month M, the share won within 30, "
+        "60 and 90 days of creation; a horizon's rate exists only once the whole cohort has "
+        "had that many days (no rate 'so far' for a cohort that is not mature)."
     ),
     "lead_conversion": (
-        "Lead conversion: leads created in the period that became an opportunity, divided by "
-        "all leads created in the period; disqualified and still-open leads are counted apart."
+        "Lead conversion at a maturity horizon learned from the data: H = the 90th "
+        "percentile of days from creation to conversion of the leads converted so far "
+        "(rounded up). Rate = leads created in the period that converted within H days of "
+        "creation / leads created in the period, with the same H for the current period, "
+        "the previous one and last year. A period is rated only once it is mature (period "
+        "end + H before the data ends); before that it is shown as not rated yet."
     ),
     "stage_funnel": (
         "Stage funnel: among deals closed in the period, those that reached each stage (its "
         "history shows that stage or a later one); conversion to the next stage = reached "
         "next / reached this one; 'lost here' = lost deals whose furthest stage it was."
     ),
-    "time_to_close": (
-        "Time to close incl. open deals: Kaplan-Meier median days from creation to close of "
-        "deals created in the last 12 months, with deals still open counted as censored at "
-        "the period end, so slow deals still open are not left out."
+    "time_to_win": (
+        "Time to win incl. open deals (next to the median cycle of won deals): the "
+        "Aalen-Johansen cumulative incidence of winning, with losing a competing outcome and "
+        "deals still open censored at the period end, of the deals created in the last 12 "
+        "months; horizon H = the 90th percentile cycle of deals won in the last 12 months. "
+        "The figure is the median days to win of the deals won within H (the first day by "
+        "which half of them were won), so it compares with the median cycle of won deals "
+        "but counts the slow deals still open; time to any close (fast losses) is not shown "
+        "beside it."
     ),
     "deal_bands": (
         "Deal-size bands: small / medium / large learned per business profile by KMeans (k=3) "
@@ -69,17 +85,27 @@ DEFINITIONS: dict[str, str] = {
         "per band against the team's and the target mix in params/report.yaml."
     ),
     "stale": (
-        "Stale deal: open at period end with no activity (last activity, else last stage "
-        "change, else creation) for the stale threshold in days, or older than the 90th "
-        "percentile cycle of deals won in the last 12 months."
+        "Stale deal (one definition for the headline, the rep tables, the findings and the "
+        "rating): open at period end and its last touch before the period end (last "
+        "activity, last stage change or creation, whichever is latest) is more than the "
+        "stale threshold before the period end; the threshold is stale_days in "
+        "params/report.yaml, per stage where it is a mapping stage -> days (the stage the "
+        "deal was in then; 'default' for the others). A store keeps only the latest "
+        "activity: a deal worked after the period end that would be stale on the rest of the "
+        "evidence is 'unknown'. Stale share = stale / open deals whose state is known; not "
+        "computable (and not rated) when more than half are unknown, or when the data has "
+        "neither activity dates nor stage history (age alone does not show neglect). Deals "
+        "older than the 90th percentile cycle of deals won in the last 12 months are "
+        "counted apart, not as stale."
     ),
     "bloat": (
         "Bloat (months of pipeline): open deals at period end / deals the rep closed (won or "
         "lost) per month over the last 6 months."
     ),
     "closed_when_tired": (
-        "Closed when tired: among deals lost in the period, the share whose last activity "
-        "was more than the stale threshold before they were closed."
+        "Lost when tired: among deals lost in the period, the share whose last activity "
+        "was more than the stale threshold (of the stage they were lost from) before they "
+        "were closed. Needs activity dates: without them it is not computable."
     ),
     "churn": (
         "Churn: an account at least a year old with no revenue in the last 365 days; churn "
@@ -97,7 +123,10 @@ DEFINITIONS: dict[str, str] = {
         "Ratings: good / watch / bad against params/baselines.yaml per business profile "
         "(team name patterns in params/report.yaml); a scope that mixes profiles is judged "
         "against the profiles' thresholds weighted by their share of deals closed; a win "
-        "rate whose 95% interval is wider than max_interval_width is 'too few deals to judge'."
+        "rate whose 95% interval is wider than max_interval_width is 'too few deals to judge'. "
+        "Each rating sits on the tile of the figure it rates (win rate, lead conversion, "
+        "median won cycle, open deals per rep rated by load, stale share). A figure the "
+        "data cannot support is listed as not computable and never rated."
     ),
 }
 
@@ -193,30 +222,43 @@ def open_pipeline(
     opps: pd.DataFrame,
     when: pd.Timestamp,
     by: str | None = "owner",
-    stale_days: int = 45,
+    stale_days: StaleDays = 45,
     reps: pd.DataFrame | None = None,
+    stage_history: pd.DataFrame | None = None,
+    amount_history: pd.DataFrame | None = None,
+    deals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Open deals at instant ``when`` per group: count, value, stale count, median age,
-    and, per rep with a capacity, the load (open count / capacity). Columns: group,
-    open_count, open_amount, stale_open_count, median_age_days, capacity, load."""
-    o = open_at(opps, when)
-    activity = o["last_activity_at"].where(o["last_activity_at"].notna(), o["created_at"])
-    activity = activity.where(activity < when, when)  # activity after `when` is unknown then
-    stale = (when - activity) / DAY > stale_days
-    age = (when - o["created_at"]) / DAY
-    g = _group(o, by)
+    """Open deals at instant ``when`` per group, as known then (:func:`pipeline.open_deals`).
+
+    open_amount: the sum of the amounts known at ``when`` (:func:`pipeline.amount_as_of`),
+    NaN (not computable) when more than half of the group's open deals have no known
+    amount; open_amount_unknown counts them. stale_open_count / stale_unknown_count: the
+    one stale definition. Load = open count / the rep's capacity (rep groups with a
+    capacity). Columns: group, open_count, open_amount, open_amount_unknown,
+    stale_open_count, stale_unknown_count, median_age_days, capacity, load."""
+    d = deals if deals is not None else pipeline.open_deals(
+        opps, when, stage_history, stale_days, amount_history=amount_history)
+    if by is None:
+        g = pd.Series("all", index=d.index, name="group")
+    else:
+        g = d["opportunity_id"].map(opps.set_index("opportunity_id")[by]).fillna(
+            "(none)").rename("group")
     out = pd.DataFrame({
-        "open_count": o["opportunity_id"].groupby(g).count(),
-        "open_amount": o["amount"].fillna(0).groupby(g).sum(),
-        "stale_open_count": stale.groupby(g).sum().astype(int),
-        "median_age_days": age.groupby(g).median(),
+        "open_count": d["opportunity_id"].groupby(g).count(),
+        "open_amount": d["amount"].fillna(0.0).groupby(g).sum(),
+        "open_amount_unknown": (~d["amount_known"]).groupby(g).sum().astype(int),
+        "stale_open_count": d["stale"].groupby(g).sum().astype(int),
+        "stale_unknown_count": d["stale_unknown"].groupby(g).sum().astype(int),
+        "median_age_days": d["age_days"].groupby(g).median(),
     })
     out.index.name = "group"
+    too_many = out["open_amount_unknown"] > pipeline.MAX_UNKNOWN_SHARE * out["open_count"]
+    out["open_amount"] = out["open_amount"].where(~too_many)
     out = out.reset_index()
     if by == "owner" and reps is not None and not reps.empty and "capacity" in reps:
         cap = reps.set_index("rep_id")["capacity"]
         out["capacity"] = out["group"].map(cap)
-        out["load"] = out["open_count"] / out["capacity"]
+        out["load"] = out["open_count"] / out["capacity"].where(out["capacity"] > 0)
     else:
         out["capacity"] = np.nan
         out["load"] = np.nan
@@ -245,15 +287,19 @@ def rep_summary(
     period: Period,
     reps: pd.DataFrame | None = None,
     by: str = "owner",
-    stale_days: int = 45,
+    stale_days: StaleDays = 45,
+    stage_history: pd.DataFrame | None = None,
+    amount_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per group with the figures of ``crm-report metrics``: won, lost, win_rate,
     created, median/mean cycle of won deals, median cycle of lost deals, average and
-    median won amount, open count and amount at period end, stale open count."""
+    median won amount, open count and amount at period end as known then (NaN where not
+    computable), open deals without a known amount, stale and stale-unknown open counts."""
     wr = win_rate(opps, period, by).set_index("group")
     cyc = cycle_length(opps, period, by)
     ds = deal_size(opps, period, by).set_index("group")
-    op = open_pipeline(opps, period.end, by, stale_days, reps).set_index("group")
+    op = open_pipeline(opps, period.end, by, stale_days, reps, stage_history,
+                       amount_history).set_index("group")
     created = opps[period.contains(opps["created_at"])]
     cr = _group(created, by).value_counts()
     groups = sorted(set(wr.index) | set(ds.index) | set(op.index) | set(cr.index), key=str)
@@ -270,8 +316,12 @@ def rep_summary(
     out["avg_won_amount"] = ds["avg_won_amount"].reindex(groups)
     out["median_won_amount"] = ds["median_won_amount"].reindex(groups)
     out["open_count"] = op["open_count"].reindex(groups).fillna(0).astype(int)
-    out["open_amount"] = op["open_amount"].reindex(groups).fillna(0.0)
+    # a group with no open deal has an open value of 0 (known); NaN stays not computable
+    out["open_amount"] = op["open_amount"].reindex(groups).where(
+        out["open_count"].gt(0).to_numpy(), 0.0)
+    out["open_amount_unknown"] = op["open_amount_unknown"].reindex(groups).fillna(0).astype(int)
     out["stale_open_count"] = op["stale_open_count"].reindex(groups).fillna(0).astype(int)
+    out["stale_unknown_count"] = op["stale_unknown_count"].reindex(groups).fillna(0).astype(int)
     out["capacity"] = op["capacity"].reindex(groups)
     if by == "owner" and "team" in opps:
         # the team a rep sells in: the team of most of their deals
@@ -282,10 +332,32 @@ def rep_summary(
     return out.reset_index()
 
 
-def requirements(available: dict[str, bool], opps: pd.DataFrame) -> dict[str, str | None]:
-    """Which metrics cannot be computed from the data at hand, and why (None = fine)."""
+class Note(str):
+    """An English message that keeps its template and figures, so that a report can say
+    it in another language (``tr(note.template).format(**note.params)``)."""
+
+    template: str
+    params: dict
+
+    def __new__(cls, template: str, **params):
+        obj = super().__new__(cls, template.format(**params))
+        obj.template, obj.params = template, params
+        return obj
+
+
+def requirements(available: dict[str, bool], opps: pd.DataFrame,
+                 reps: pd.DataFrame | None = None,
+                 figures: dict | None = None) -> dict[str, str | None]:
+    """Which metrics cannot be computed from the data at hand, and why (None = fine).
+    A metric listed here is shown as not computable and is never rated. ``figures`` (the
+    current headline) adds what only the figures show: most open deals without a known
+    amount, most stale states unknown, an immature lead cohort."""
     has = lambda c: c in opps and opps[c].notna().any()  # noqa: E731
-    return {
+    f = figures or {}
+    history = bool(available.get("stage_history"))
+    capacity = (reps is not None and "capacity" in reps and bool(reps["capacity"].gt(0).any())
+                if reps is not None else bool(available.get("reps")))
+    out: dict[str, str | None] = {
         "win_rate": None if len(opps) else "no opportunities",
         "cycle_length": None if len(opps) else "no opportunities",
         "deal_size": None if has("amount") else "opportunities have no amount column",
@@ -294,16 +366,37 @@ def requirements(available: dict[str, bool], opps: pd.DataFrame) -> dict[str, st
         else "needs the revenue and accounts tables (account_id, date, amount, kind)",
         "open_pipeline": None if len(opps) else "no opportunities",
         "stale_deals": None
-        if has("last_activity_at")
-        else "opportunities have no last_activity_at: staleness uses created_at",
-        "capacity": None
-        if available.get("reps")
+        if has("last_activity_at") or history
+        else "opportunities have no last_activity_at and there is no stage history: a deal's "
+             "age alone does not show that nobody works it, so staleness is not rated",
+        "closed_when_tired": None if has("last_activity_at")
+        else "needs last_activity_at (when a lost deal was last worked)",
+        "capacity": None if capacity
         else "needs the reps table with capacity for workload against capacity",
-        "stage_funnel": None
-        if available.get("stage_history")
+        "stage_funnel": None if history
         else "needs the stage_history table for stage-to-stage conversion",
+        "aging_by_stage": None if history
+        else "needs the stage_history table (the stage each deal was in at the period end); "
+             "open deals are shown by age only",
         "lead_conversion": None if available.get("leads") else "needs the leads table",
     }
+    n_open = f.get("open_count") or 0
+    if n_open and f.get("open_amount") is None and out["open_pipeline"] is None:
+        out["open_pipeline_value"] = Note(
+            "{unknown} of {open} open deals have no amount known at the period end (closed "
+            "since, or no amount): open value not computable",
+            unknown=f.get("open_amount_unknown_count"), open=n_open)
+    if n_open and out["stale_deals"] is None and f.get("stale_share") is None:
+        out["stale_deals"] = Note(
+            "the stale state of {unknown} of {open} open deals is unknown (worked after the "
+            "period end, nothing known before): stale share not rated",
+            unknown=f.get("stale_unknown_count"), open=n_open)
+    if out["lead_conversion"] is None and f.get("lead_conversion_mature") is False:
+        out["lead_conversion"] = Note(
+            "the period's leads have not all had {days:.0f} days to convert (mature on "
+            "{on}): not rated yet", days=f.get("lead_conversion_horizon_days"),
+            on=pd.Timestamp(f["lead_conversion_mature_on"]).date().isoformat())
+    return out
 
 
 def _scalar(x) -> float | None:
@@ -322,15 +415,29 @@ def headline(
     reps: pd.DataFrame | None = None,
     revenue: pd.DataFrame | None = None,
     accounts: pd.DataFrame | None = None,
-    stale_days: int = 45,
+    stale_days: StaleDays = 45,
+    stage_history: pd.DataFrame | None = None,
+    amount_history: pd.DataFrame | None = None,
 ) -> dict[str, float | int | None]:
-    """The report's headline figures for one period (one group: the whole slice)."""
+    """The report's headline figures for one period (one group: the whole slice).
+
+    Open pipeline figures are as known at the period end (:func:`pipeline.open_deals`):
+    ``open_amount`` is None when more than half of the open deals have no known amount;
+    ``stale_share`` is stale / open deals whose state is known (None when not computable);
+    ``load`` is the open deals of the reps with a capacity / their total capacity."""
     wr = win_rate(opps, period).iloc[0] if len(closed_in(opps, period)) else None
     cyc = cycle_length(opps, period)
     won_c = cyc[cyc["status"] == "won"]
     ds = deal_size(opps, period)
-    op = open_pipeline(opps, period.end, "owner", stale_days, reps)
+    deals = pipeline.open_deals(opps, period.end, stage_history, stale_days,
+                                amount_history=amount_history)
+    op = open_pipeline(opps, period.end, "owner", stale_days, reps, deals=deals)
     owners = op["open_count"]
+    n_open = int(owners.sum())
+    unknown = int(op["open_amount_unknown"].sum())
+    stale_n = int(op["stale_open_count"].sum())
+    stale_unknown = int(op["stale_unknown_count"].sum())
+    with_cap = op[op["capacity"].notna() & (op["capacity"] > 0)]
     out: dict[str, float | int | None] = {
         "won": int(wr["won"]) if wr is not None else 0,
         "lost": int(wr["lost"]) if wr is not None else 0,
@@ -341,10 +448,17 @@ def headline(
         "won_amount": _scalar(ds["won_amount"].iloc[0]) if len(ds) else 0.0,
         "avg_won_amount": _scalar(ds["avg_won_amount"].iloc[0]) if len(ds) else None,
         "median_won_amount": _scalar(ds["median_won_amount"].iloc[0]) if len(ds) else None,
-        "open_count": int(owners.sum()),
-        "open_amount": _scalar(op["open_amount"].sum()),
-        "stale_open_count": int(op["stale_open_count"].sum()),
+        "open_count": n_open,
+        "open_amount": (None if unknown > pipeline.MAX_UNKNOWN_SHARE * n_open
+                        else float(deals["amount"].sum())),
+        "open_amount_unknown_count": unknown,
+        "open_amount_unknown_share": unknown / n_open if n_open else None,
+        "stale_open_count": stale_n,
+        "stale_unknown_count": stale_unknown,
+        "stale_share": pipeline.stale_share(stale_n, stale_unknown, n_open),
         "open_per_rep": _scalar(owners.mean()) if len(owners) else None,
+        "load": (float(with_cap["open_count"].sum() / with_cap["capacity"].sum())
+                 if len(with_cap) else None),
         "avg_account_value": None,
     }
     if revenue is not None and accounts is not None and not revenue.empty and not accounts.empty:

@@ -100,3 +100,94 @@ def cycle_trend(opps: pd.DataFrame, as_of: pd.Timestamp, months: int = 12,
     out = f.groupby(["month", "group"])["days"].agg(won="size", median_days="median",
                                                     mean_days="mean")
     return out.reset_index()
+
+
+CENSORED, WON, LOST = 0, 1, 2
+
+
+def aalen_johansen(groups: pd.Series, days: np.ndarray, outcome: np.ndarray) -> pd.DataFrame:
+    """Aalen-Johansen cumulative incidence of winning and of losing (competing risks),
+    vectorised over all groups at once.
+
+    ``outcome`` is :data:`WON` (1), :data:`LOST` (2) or :data:`CENSORED` (0, still open at
+    ``days``). At each distinct time t of a group, with n(t) deals at risk (not closed or
+    censored before t; a deal censored at t is still at risk at t), d_w won and d_l lost
+    at t and S(t-) the Kaplan-Meier share still open just before t:
+    CIF_won(t) = sum over s <= t of S(s-) * d_w(s) / n(s), likewise for lost, and
+    S(t) = S(t-) * (1 - (d_w + d_l) / n(t)). Columns: group, days, at_risk, won, lost,
+    censored, open_share, cif_won, cif_lost (one row per group and distinct time).
+    """
+    f = pd.DataFrame({"group": groups.to_numpy(), "days": np.asarray(days, float),
+                      "won": np.asarray(outcome) == WON, "lost": np.asarray(outcome) == LOST})
+    f["censored"] = ~(f["won"] | f["lost"])
+    cols = ["group", "days", "at_risk", "won", "lost", "censored", "open_share", "cif_won",
+            "cif_lost"]
+    if f.empty:
+        return pd.DataFrame(columns=cols)
+    t = f.groupby(["group", "days"], sort=True)[["won", "lost", "censored"]].sum().astype(int)
+    t = t.reset_index()
+    leaving = t["won"] + t["lost"] + t["censored"]
+    total = leaving.groupby(t["group"]).transform("sum")
+    before = leaving.groupby(t["group"]).cumsum() - leaving
+    t["at_risk"] = (total - before).astype(int)
+    hazard = (t["won"] + t["lost"]) / t["at_risk"]
+    with np.errstate(divide="ignore"):
+        log_s = np.log1p(-hazard.to_numpy())
+    s = np.exp(pd.Series(log_s, index=t.index).groupby(t["group"]).cumsum())
+    s_prev = s.groupby(t["group"]).shift(1).fillna(1.0)
+    t["open_share"] = s.to_numpy()
+    t["cif_won"] = (s_prev * t["won"] / t["at_risk"]).groupby(t["group"]).cumsum().to_numpy()
+    t["cif_lost"] = (s_prev * t["lost"] / t["at_risk"]).groupby(t["group"]).cumsum().to_numpy()
+    return t[cols]
+
+
+def time_to_win(
+    opps: pd.DataFrame, as_of: pd.Timestamp, horizon_days: float, by: str | None = "owner",
+    months: int = 12,
+) -> pd.DataFrame:
+    """Time to win counting open deals: the Aalen-Johansen cumulative incidence of winning
+    (losing a competing risk, deals still open censored at ``as_of``) of the deals created
+    in the ``months`` before ``as_of``.
+
+    ``won_by_horizon`` = CIF_won(horizon): the share of deals won within ``horizon_days``
+    of creation. ``median_days_to_win``: the first time by which half of those wins have
+    happened (CIF_won(t) >= CIF_won(horizon) / 2), i.e. the median cycle of the deals won
+    within the horizon, with the deals still open taken into account; comparable with the
+    median cycle of won deals, which sees only the deals that have already closed. NaN when
+    no deal was won within the horizon, or when CIF_won(horizon) is not known yet (no deal
+    of the group followed for the whole horizon while some were censored before it). Columns: group, deals, won, lost,
+    still_open, horizon_days, won_by_horizon, median_days_to_win.
+    """
+    cols = ["group", "deals", "won", "lost", "still_open", "horizon_days", "won_by_horizon",
+            "median_days_to_win"]
+    start = as_of - pd.DateOffset(months=months)
+    o = opps[(opps["created_at"] >= start) & (opps["created_at"] < as_of)]
+    if o.empty or not np.isfinite(horizon_days):
+        return pd.DataFrame(columns=cols)
+    closed = o["closed_at"].notna() & (o["closed_at"] < as_of) & o["status"].isin(["won", "lost"])
+    end = o["closed_at"].where(closed, as_of)
+    days = ((end - o["created_at"]) / DAY).clip(lower=0).to_numpy()
+    outcome = np.where(closed & (o["status"] == "won"), WON,
+                       np.where(closed, LOST, CENSORED))
+    groups = (o[by].fillna("(none)") if by else pd.Series("all", index=o.index)).astype(str)
+    aj = aalen_johansen(groups, days, outcome)
+    # CIF(horizon) is known when some deal was followed that long, or when no deal left
+    # the risk set open (censored) before it
+    followed = pd.Series(days, index=o.index).groupby(groups).max()
+    early = pd.Series((outcome == CENSORED) & (days < horizon_days), index=o.index)
+    known = (followed >= horizon_days) | ~early.groupby(groups).any()
+    within = aj[aj["days"] <= horizon_days]
+    at_h = within.groupby("group")["cif_won"].last()
+    at_h = at_h.reindex(followed.index).fillna(0.0).where(known)
+    target = within["group"].map(at_h / 2)
+    hit = within[(within["cif_won"] >= target - 1e-12) & (within["won"] > 0)
+                 & (within["group"].map(at_h) > 0)]
+    med = hit.groupby("group")["days"].first()
+    counts = pd.DataFrame({"group": groups, "won": outcome == WON, "lost": outcome == LOST})
+    c = counts.groupby("group").agg(deals=("won", "size"), won=("won", "sum"),
+                                    lost=("lost", "sum"))
+    c["still_open"] = c["deals"] - c["won"] - c["lost"]
+    c["horizon_days"] = float(horizon_days)
+    c["won_by_horizon"] = at_h.reindex(c.index)
+    c["median_days_to_win"] = med.reindex(c.index).astype(float)
+    return c.reset_index()[cols]

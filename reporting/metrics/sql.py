@@ -8,22 +8,45 @@ reads, it does not write.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import duckdb
 import pandas as pd
 
 from ..periods import Period
+from .pipeline import MAX_UNKNOWN_SHARE, StaleDays
 
 GROUPS = {"owner", "team", "region", "source", "product"}
 
 _SQL = """
-WITH g AS (
-    SELECT COALESCE(CAST({col} AS VARCHAR), '(none)') AS grp, status, amount,
+WITH scope AS (
+    SELECT * FROM opportunities WHERE created_at < $end AND {scope}
+),
+evidence AS (
+    SELECT COUNT(last_activity_at) > 0 AS activity,
+        EXISTS (SELECT 1 FROM stage_history h SEMI JOIN scope USING (opportunity_id)) AS history
+    FROM scope
+),
+hist AS (
+    SELECT opportunity_id, MAX(entered_at) AS last_change, arg_max(stage, entered_at) AS stage_then
+    FROM stage_history SEMI JOIN scope USING (opportunity_id)
+    WHERE entered_at < $end GROUP BY opportunity_id
+),
+g AS (
+    SELECT COALESCE(CAST(o.{col} AS VARCHAR), '(none)') AS grp, status, amount,
         status IN ('won', 'lost') AND closed_at >= $start AND closed_at < $end AS closed_in,
         epoch(closed_at - created_at) / 86400.0 AS days,
         created_at >= $start AS created_in,
         closed_at IS NULL OR closed_at >= $end AS open_at_end,
-        epoch($end - LEAST(COALESCE(last_activity_at, created_at), $end)) / 86400.0 AS idle
-    FROM opportunities WHERE created_at < $end AND {scope}
+        -- the amount known at the period end: the current one only while still open
+        CASE WHEN status = 'open' THEN amount END AS amount_then,
+        epoch($end - GREATEST(created_at, h.last_change,
+            CASE WHEN last_activity_at < $end THEN last_activity_at END)) / 86400.0 AS idle,
+        COALESCE(last_activity_at >= $end, FALSE) AS touched_later,
+        COALESCE(list_extract($stale_days,
+            list_position($stale_stages, COALESCE(h.stage_then,
+                CASE WHEN status = 'open' THEN o.stage END))), $stale) AS threshold
+    FROM scope o LEFT JOIN hist h USING (opportunity_id)
 ),
 a AS (
     SELECT grp,
@@ -36,14 +59,22 @@ a AS (
         AVG(amount) FILTER (WHERE closed_in AND status = 'won') AS avg_won_amount,
         MEDIAN(amount) FILTER (WHERE closed_in AND status = 'won') AS median_won_amount,
         COUNT(*) FILTER (WHERE open_at_end) AS open_count,
-        COALESCE(SUM(amount) FILTER (WHERE open_at_end), 0.0) AS open_amount,
-        COUNT(*) FILTER (WHERE open_at_end AND idle > $stale) AS stale_open_count
+        COALESCE(SUM(amount_then) FILTER (WHERE open_at_end), 0.0) AS known_amount,
+        COUNT(*) FILTER (WHERE open_at_end AND amount_then IS NULL) AS open_amount_unknown,
+        COUNT(*) FILTER (WHERE open_at_end AND idle > threshold AND NOT touched_later
+                         AND (SELECT activity OR history FROM evidence)) AS stale_open_count,
+        COUNT(*) FILTER (WHERE open_at_end AND ((idle > threshold AND touched_later)
+                         OR NOT (SELECT activity OR history FROM evidence))) AS stale_unknown_count
     FROM g GROUP BY grp
 )
 SELECT grp AS "group", won, lost,
     CASE WHEN won + lost > 0 THEN won / (won + lost) END AS win_rate, created,
     median_cycle_days_won, mean_cycle_days_won, median_cycle_days_lost,
-    avg_won_amount, median_won_amount, open_count, open_amount, stale_open_count
+    avg_won_amount, median_won_amount, open_count,
+    -- null, not 0, when most open deals have no amount known then
+    CASE WHEN open_amount_unknown > $max_unknown * open_count THEN NULL ELSE known_amount END
+        AS open_amount,
+    open_amount_unknown, stale_open_count, stale_unknown_count
 FROM a WHERE won + lost + created + open_count > 0
 ORDER BY "group"
 """
@@ -55,11 +86,13 @@ def rep_summary_sql(
     by: str = "owner",
     region: str | None = None,
     team: str | None = None,
-    stale_days: int = 45,
+    stale_days: StaleDays = 45,
 ) -> pd.DataFrame:
     """Per-group won, lost, win rate, created, cycle, deal size and open pipeline of one
-    period, computed in DuckDB. Columns as :func:`reporting.metrics.rep_summary` without
-    ``team`` and ``capacity``."""
+    period, computed in DuckDB with the store's stage history. Columns as
+    :func:`reporting.metrics.rep_summary` without ``team`` and ``capacity``; open_amount is
+    null (not 0) when more than half of a group's open deals have no amount known at the
+    period end."""
     if by not in GROUPS:
         raise ValueError(f"by must be one of {sorted(GROUPS)}, not {by!r}")
     scope, params = ["TRUE"], {}
@@ -70,9 +103,15 @@ def rep_summary_sql(
         scope.append("team = $team")
         params["team"] = team
     sql = _SQL.format(scope=" AND ".join(scope), col=f'"{by}"')
+    per_stage = ({k: v for k, v in stale_days.items() if k != "default"}
+                 if isinstance(stale_days, Mapping) else {})
+    default = stale_days["default"] if isinstance(stale_days, Mapping) else stale_days
     params.update(start=period.start.to_pydatetime(), end=period.end.to_pydatetime(),
-                  stale=float(stale_days))
+                  stale=float(default), max_unknown=MAX_UNKNOWN_SHARE,
+                  stale_stages=["\x00", *per_stage], stale_days=[float(default),
+                                                                 *map(float, per_stage.values())])
     out = con.execute(sql, params).df()
-    for c in ("won", "lost", "created", "open_count", "stale_open_count"):
+    for c in ("won", "lost", "created", "open_count", "open_amount_unknown", "stale_open_count",
+              "stale_unknown_count"):
         out[c] = out[c].astype(int)
     return out

@@ -32,7 +32,7 @@ class Analysis:
     cohorts: pd.DataFrame
     funnel: pd.DataFrame
     leads: pd.DataFrame
-    time_to_close: pd.DataFrame
+    time_to_win: pd.DataFrame
     cycle_trend: pd.DataFrame
     band_edges: dict[str, list[float]]
     band_notes: dict[str, str]
@@ -51,6 +51,25 @@ class Analysis:
     missing: dict[str, str | None]
     findings: list = field(default_factory=list)
     clv_model: dict | None = None
+    lead_horizon_days: float | None = None
+    as_of: pd.Timestamp | None = None
+
+
+def _num(x) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(v) else v
+
+
+def data_end(opps: pd.DataFrame, leads: pd.DataFrame | None = None) -> pd.Timestamp:
+    """When the data ends: the latest timestamp of the opportunities and leads."""
+    stamps = [opps[c].max() for c in ("created_at", "closed_at", "last_activity_at") if c in opps]
+    if leads is not None and len(leads):
+        stamps += [leads[c].max() for c in ("created_at", "converted_at") if c in leads]
+    stamps = [t for t in stamps if pd.notna(t)]
+    return max(stamps) if stamps else pd.Timestamp.now()
 
 
 def win_rate_trend(opps: pd.DataFrame, as_of: pd.Timestamp, months: int = 12) -> pd.DataFrame:
@@ -129,17 +148,24 @@ def analyse(
     band_edges: dict[str, list[float]] | None = None,
     predicted_value: pd.Series | None = None,
     clv_model: dict | None = None,
+    as_of: pd.Timestamp | None = None,
+    amount_history: pd.DataFrame | None = None,
 ) -> Analysis:
     """Compute every figure a report shows for ``period`` from canonical frames.
 
     ``band_edges`` (profile -> edges) fixes the deal-size bands, e.g. the run's shared
-    reference; without it they are learned from this slice."""
+    reference; without it they are learned from this slice. ``as_of`` is when the data
+    ends (the latest timestamp in the frames when not given): lead cohorts are mature
+    only once it is past their horizon. ``amount_history`` (opportunity_id, changed_at,
+    amount) gives the open pipeline's amounts as they were at the period end."""
     from ..insights import findings as make_findings
 
     p, s = period, settings
     reps = reps if reps is not None else pd.DataFrame(columns=["rep_id", "capacity"])
     available = available or {}
-    summary = rep_summary(opps, p, reps, "owner", s.stale_days)
+    as_of = as_of if as_of is not None else data_end(opps, leads)
+    hist_or_none = stage_history if stage_history is not None and len(stage_history) else None
+    summary = rep_summary(opps, p, reps, "owner", s.stale_days, hist_or_none, amount_history)
     summary["profile"] = team_profiles(s, summary["team"]) if "team" in summary else "default"
 
     # conversion
@@ -162,12 +188,18 @@ def analyse(
         hist[hist["opportunity_id"].isin(recent["opportunity_id"])], opps) if len(hist) else [])
     funnel = conversion.stage_funnel(hist, opps, p, stages) if stages else pd.DataFrame(
         columns=["stage", "reached", "conversion_to_next", "lost_here"])
-    lead_frame = (conversion.lead_conversion(leads, p, "source")
-                  if leads is not None and len(leads) else pd.DataFrame())
+    has_leads = leads is not None and len(leads) > 0
+    horizon = conversion.conversion_horizon(leads, as_of) if has_leads else None
+    lead_frame = (conversion.lead_conversion(leads, p, "source", horizon, as_of)
+                  if has_leads and horizon is not None else pd.DataFrame())
 
-    # cycle
-    ttc = cycle.time_to_close(opps, p.end, "owner")
-    summary = summary.merge(ttc[["group", "km_median_days"]], on="group", how="left")
+    # cycle: time to win counting open deals, to the horizon of 9 wins in 10
+    p90 = pipeline.won_cycle_quantile(opps, p.end, 0.9)
+    ttw = cycle.time_to_win(opps, p.end, p90, "owner")
+    if len(ttw):
+        summary = summary.merge(ttw[["group", "median_days_to_win"]], on="group", how="left")
+    else:
+        summary["median_days_to_win"] = np.nan
 
     # deal size
     profiles = team_profiles(s, opps["team"]) if "team" in opps else pd.Series(
@@ -181,14 +213,17 @@ def analyse(
             mixes.append(m.assign(profile=prof))
     band_mix = pd.concat(mixes, ignore_index=True) if mixes else pd.DataFrame()
 
-    # open pipeline
-    p90 = pipeline.won_cycle_quantile(opps, p.end, 0.9)
-    deals = pipeline.open_deals(opps, p.end, hist if len(hist) else None, s.stale_days,
-                                None if np.isnan(p90) else p90)
-    health = pipeline.pipeline_health(opps, p, deals, "owner", stale_days=s.stale_days)
+    # open pipeline: one definition of stale (pipeline.open_deals) for every figure
+    deals = pipeline.open_deals(opps, p.end, hist_or_none, s.stale_days,
+                                None if np.isnan(p90) else p90, amount_history)
+    health = pipeline.pipeline_health(opps, p, deals, "owner", stale_days=s.stale_days,
+                                      stage_history=hist_or_none)
     summary = summary.merge(
-        health[["group", "bloat_months", "stale", "stale_share", "lost_when_tired_share"]]
-        .rename(columns={"stale": "stale_or_old"}), on="group", how="left")
+        health[["group", "bloat_months", "stale_share", "lost_when_tired_share"]],
+        on="group", how="left")
+    if "capacity" in summary:
+        summary["load"] = summary["open_count"] / summary["capacity"].where(
+            summary["capacity"] > 0)
 
     # customer value
     if revenue is not None and accounts is not None and len(revenue) and len(accounts):
@@ -204,24 +239,31 @@ def analyse(
     thresholds, weights = scope_thresholds(s, opps, p)
     head = {}
     for key, per in (("current", p), ("previous", p.previous()), ("last_year", p.last_year())):
-        h = headline(opps, per, reps, revenue, accounts, s.stale_days)
-        h["stale_share"] = h["stale_open_count"] / h["open_count"] if h["open_count"] else None
+        h = headline(opps, per, reps, revenue, accounts, s.stale_days, hist_or_none,
+                     amount_history)
         h["lead_conversion"] = None
-        if leads is not None and len(leads):
-            lc = conversion.lead_conversion(leads, per)
-            h["lead_conversion"] = float(lc["conversion_rate"].iloc[0]) if len(lc) else None
+        h["lead_conversion_leads"] = None
+        if has_leads and horizon is not None:
+            lc = conversion.lead_conversion(leads, per, None, horizon, as_of)
+            if len(lc):
+                h["lead_conversion"] = _num(lc["conversion_rate"].iloc[0])
+                h["lead_conversion_leads"] = int(lc["leads"].iloc[0])
+                h["lead_conversion_mature"] = bool(lc["mature"].iloc[0])
+                h["lead_conversion_mature_on"] = lc["mature_on"].iloc[0]
         head[key] = h
     cur = head["current"]
+    cur["lead_conversion_horizon_days"] = horizon
     cur["p90_won_cycle_days"] = None if np.isnan(p90) else p90
-    cur["stale_or_old_count"] = int(deals["stale"].sum())
+    cur["older_than_p90_count"] = int(deals["too_old"].sum()) if len(deals) else 0
     closed_n = health["closed_per_month"].sum()
     cur["bloat_months"] = float(len(deals) / closed_n) if closed_n else None
     lost_n = health["lost"].sum()
-    cur["lost_when_tired_share"] = float(health["lost_when_tired"].sum() / lost_n) if lost_n else None
-    all_ttc = cycle.time_to_close(opps, p.end, None)
-    cur["km_median_days"] = (float(all_ttc["km_median_days"].iloc[0])
-                             if len(all_ttc) and not np.isnan(all_ttc["km_median_days"].iloc[0])
-                             else None)
+    cur["lost_when_tired_share"] = (float(health["lost_when_tired"].sum() / lost_n)
+                                    if lost_n and pipeline.has_activity(opps) else None)
+    all_ttw = cycle.time_to_win(opps, p.end, p90, None)
+    cur["median_days_to_win"] = _num(all_ttw["median_days_to_win"].iloc[0]) if len(all_ttw) \
+        else None
+    cur["won_by_horizon"] = _num(all_ttw["won_by_horizon"].iloc[0]) if len(all_ttw) else None
     if len(acc):
         old = acc["tenure_days"] >= 365
         cur["churn_rate"] = float(acc.loc[old, "churned"].mean()) if old.any() else None
@@ -237,13 +279,17 @@ def analyse(
         period=p, summary=summary, win_rates=wr,
         win_rate_trend=win_rate_trend(opps, p.end),
         cohorts=conversion.cohort_win_rate(opps, p.end), funnel=funnel, leads=lead_frame,
-        time_to_close=ttc, cycle_trend=cycle.cycle_trend(opps, p.end),
+        time_to_win=ttw, cycle_trend=cycle.cycle_trend(opps, p.end),
         band_edges=edges, band_notes=notes, bands=bands, band_mix=band_mix,
-        open_deals=deals, aging=pipeline.aging_heatmap(deals, stages or None), pipeline=health,
+        open_deals=deals,
+        aging=pipeline.aging_heatmap(deals, stages or None, by_stage=hist_or_none is not None),
+        pipeline=health,
         accounts=acc, acquirers=acquirers, managers=managers,
         thresholds=thresholds, profile_weights=weights, headline=head, ratings=ratings,
-        missing=requirements(available, opps),
+        missing=requirements(available, opps, reps, cur),
     )
     a.clv_model = clv_model
+    a.lead_horizon_days = horizon
+    a.as_of = as_of
     a.findings = make_findings(a)
     return a
