@@ -1223,7 +1223,8 @@ def map_table(
     )
     check_frame = out.drop(index=list(bad_parse)) if bad_parse else out
     try:
-        _value_schema(table).validate(check_frame, lazy=True)
+        if len(check_frame):
+            _value_schema(table).validate(check_frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
         fc = fc[fc["index"].notna()]
@@ -1611,9 +1612,23 @@ def _drop_staging(con: duckdb.DuckDBPyConnection, prefix: str = _STAGING) -> Non
 
 
 def _reporting_timezone() -> str:
-    from .params import load_settings
+    """``timezone`` of params/report.yaml (validated with the other settings by
+    ``params check``; here only this key is read, cached while the file is unchanged)."""
+    from .params import PARAMS_DIR
 
-    return load_settings().timezone
+    p = PARAMS_DIR / "report.yaml"
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return "UTC"
+    return _timezone_of(str(p), text)
+
+
+@functools.lru_cache(maxsize=4)
+def _timezone_of(path: str, text: str) -> str:
+    from .params import read_yaml
+
+    return str(read_yaml(Path(path)).get("timezone") or "UTC")
 
 
 def _check_store_meta(
@@ -1842,6 +1857,9 @@ def ingest_paths(
                 for b, f in old:
                     for meta in ("quarantine", "data_notes", "row_flags"):
                         con.execute(f'DELETE FROM {meta} WHERE batch_id = ? AND file = ? '
+                                    'AND "table" = ?', [b, f, table])
+                    if f != str(p):  # the same file by another path: one entry in the log
+                        con.execute('DELETE FROM ingest_log WHERE batch_id = ? AND file = ? '
                                     'AND "table" = ?', [b, f, table])
                 con.execute('DELETE FROM quarantine WHERE file = ? AND "table" = ?', [str(p), table])
             for i in ordered:

@@ -7,8 +7,13 @@ strings, very long strings), random delimiters, encodings, byte-order marks, gar
 truncation, and feeds them through :func:`ingest_paths` into a temporary store.
 
 Whatever the input: either a ``ReportingError`` whose message names the file, or every row
-accounted for (read = loaded + quarantined per file) and the store holding exactly what the
-report says. The counts are printed at the end of the module.
+accounted for (read = loaded + quarantined per file), the store holding exactly what the
+report says, quarantine rows that are physical lines of the file, and nothing written
+outside the test's folder (the store and its reports). The counts are printed at the end
+of the module.
+
+``CRM_FUZZ_EXAMPLES`` sets the number of exports (default 200, inside the normal
+``pytest`` run); ``make fuzz`` runs 2,000.
 """
 
 from __future__ import annotations
@@ -20,21 +25,26 @@ import tempfile
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from reporting.exceptions import ReportingError
 from reporting.ingest import ingest_paths, map_file, reason_group
-from reporting.sources import load_mapping
+from reporting.sources import SOURCES_DIR, load_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
+#: exports per run of the main fuzz test (make fuzz: 2000)
+EXAMPLES = int(os.environ.get("CRM_FUZZ_EXAMPLES", "200"))
 AS_OF = "2026-11-28"
 COLUMNS = ["opportunity_id", "sales_agent", "product", "account", "deal_stage", "engage_date",
            "close_date", "close_value"]
 STATS = {"chunked-vs-whole comparisons": 0, "inputs tried": 0, "loaded (all rows accounted for)": 0,
-         "rejected with a clear message": 0, "crashes": 0,
+         "rejected with a clear message": 0, "crashes": 0, "unaccounted rows": 0,
+         "multi-file exports": 0, "parquet exports": 0,
          "rows read": 0, "rows loaded": 0, "rows quarantined": 0,
          "report runs finished": 0, "report runs with a clear error": 0}
 REASONS: dict[str, int] = {}
@@ -77,6 +87,8 @@ def row(draw, ids: list[str]) -> dict[str, str]:
         "closed before created", "negative", "parens", "non-numeric", "unknown stage",
         "dup same", "dup conflict", "won no amount", "future created", "future closed",
         "persian", "dollar", "empty cells", "garbage cell", "thousands",
+        "absurd amount", "before 1970", "dst offsets", "names like nulls", "created after close",
+        "prospecting without dates",
     ]))
     if defect == "missing id":
         r["opportunity_id"] = draw(st.sampled_from(["", " ", "null"]))
@@ -118,7 +130,32 @@ def row(draw, ids: list[str]) -> dict[str, str]:
             r[c] = ""
     elif defect == "garbage cell":
         r[draw(st.sampled_from(COLUMNS))] = draw(text)
+    elif defect == "absurd amount":
+        r["close_value"] = draw(st.sampled_from(["1e308", "-1e308", "2e13", "99999999999999999999",
+                                                 "1e13", "Infinity", "NaN"]))
+    elif defect == "before 1970":
+        r["engage_date"] = draw(st.sampled_from(["0001-01-01", "1969-12-31", "1900-02-28"]))
+    elif defect == "dst offsets":  # a daylight-saving change inside one column
+        r["engage_date"] = draw(st.sampled_from(["2017-03-11T10:00:00-08:00",
+                                                 "2017-03-12T10:00:00-07:00"]))
+        r["close_date"] = draw(st.sampled_from(["2017-11-04T23:30:00-07:00",
+                                                "2017-11-06T01:30:00-08:00", "2017-11-05"]))
+    elif defect == "names like nulls":
+        r["sales_agent"] = draw(st.sampled_from(["NA", "None", "-", "null", "N/A"]))
+    elif defect == "created after close":
+        r["close_date"] = (created - pd.Timedelta(days=draw(st.integers(1, 5)))).isoformat()
+    elif defect == "prospecting without dates":
+        r["deal_stage"], r["engage_date"], r["close_date"] = "Prospecting", "", ""
     return r
+
+
+def _csv_bytes(draw, rows, header, delimiter, encoding, terminator, quoting) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=delimiter, lineterminator=terminator, quoting=quoting)
+    w.writerow(header)
+    for r in rows:
+        w.writerow([r[c] for c in header])
+    return buf.getvalue().encode(encoding, errors="replace")
 
 
 @st.composite
@@ -129,43 +166,77 @@ def export(draw) -> dict:
         if rows and draw(st.integers(0, 9)) == 0:
             r = dict(draw(st.sampled_from(rows)))  # an identical duplicate
         rows.append(r)
-    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
-    encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "utf-16", "cp1256", "latin-1"]))
-    declare = draw(st.booleans())
+    kind = draw(st.sampled_from(["csv"] * 8 + ["two files"] + ["parquet"]))
     header = list(COLUMNS)
     if draw(st.integers(0, 15)) == 0:
         header.remove(draw(st.sampled_from(COLUMNS)))  # a column missing
-    buf = io.StringIO()
+    if kind == "parquet":
+        frame = pd.DataFrame([{c: r[c] for c in header} for r in rows], columns=header)
+        if "close_value" in header:
+            frame["close_value"] = pd.to_numeric(frame["close_value"], errors="coerce")
+            specials = draw(st.lists(st.sampled_from([np.inf, -np.inf, np.nan, 1e308, None]),
+                                     max_size=3))
+            for i, v in enumerate(specials[: len(frame)]):
+                frame.loc[i, "close_value"] = v
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        return {"files": {"sales_pipeline.parquet": buf.getvalue()}, "rows": len(rows),
+                "intact": header == COLUMNS, "encoding": None,
+                "chunksize": draw(st.sampled_from([None, 5])), "folder": False}
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
+    encoding = draw(st.sampled_from(["utf-8", "utf-8", "utf-8-sig", "utf-16", "cp1256", "latin-1"]))
+    declare = draw(st.booleans())
     terminator = draw(st.sampled_from(["\n", "\r\n"]))
     quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
-    w = csv.writer(buf, delimiter=delimiter, lineterminator=terminator, quoting=quoting)
-    w.writerow(header)
-    for r in rows:
-        w.writerow([r[c] for c in header])
-    data = buf.getvalue().encode(encoding, errors="replace")
-    damage = draw(st.sampled_from(["none"] * 12 + ["truncate", "prefix", "random bytes", "nul"]))
-    if damage == "truncate":
-        data = data[: draw(st.integers(0, len(data)))]
-    elif damage == "prefix":
-        data = draw(st.binary(min_size=1, max_size=16)) + data
-    elif damage == "random bytes":
-        data = draw(st.binary(max_size=400))
-    elif damage == "nul":
-        at = draw(st.integers(0, len(data)))
-        data = data[:at] + b"\x00" + data[at:]
+    names = (["sales_pipeline_1.csv", "sales_pipeline_2.csv"] if kind == "two files" else
+             [draw(st.sampled_from(["sales_pipeline.csv", "sales pipeline (1).csv",
+                                    "sales_pipeline_رضا.csv"]))])
+    cut = draw(st.integers(0, len(rows))) if kind == "two files" else len(rows)
+    parts = [rows[:cut], rows[cut:]] if kind == "two files" else [rows]
+    files = {}
+    intact = header == COLUMNS
+    for name, part in zip(names, parts, strict=True):
+        data = _csv_bytes(draw, part, header, delimiter, encoding, terminator, quoting)
+        damage = draw(st.sampled_from(["none"] * 10 + ["truncate", "prefix", "random bytes", "nul",
+                                                       "stray quote", "extra field",
+                                                       "blank lines"]))
+        lines = data.split(b"\n")
+        if damage == "truncate":
+            data = data[: draw(st.integers(0, len(data)))]
+        elif damage == "prefix":
+            data = draw(st.binary(min_size=1, max_size=16)) + data
+        elif damage == "random bytes":
+            data = draw(st.binary(max_size=400))
+        elif damage == "nul":
+            at = draw(st.integers(0, len(data)))
+            data = data[:at] + b"\x00" + data[at:]
+        elif damage in ("stray quote", "extra field", "blank lines") and encoding == "utf-8" \
+                and len(lines) > 2:
+            at = draw(st.integers(1, len(lines) - 2))
+            if damage == "stray quote":  # an unbalanced quote opening a field
+                lines[at] = b'"' + lines[at]
+            elif damage == "extra field":  # one more value than the header
+                lines[at] = lines[at].rstrip(b"\r") + delimiter.encode() + b"x" + (
+                    b"\r" if terminator == "\r\n" else b"")
+            else:
+                lines[at:at] = [b"\r" if terminator == "\r\n" else b""] * draw(st.integers(1, 3))
+            data = b"\n".join(lines)
+        else:
+            damage = "none" if damage in ("stray quote", "extra field", "blank lines") else damage
+        # a stray quote merges records; other damage can make a file unreadable
+        intact = intact and damage in ("none", "extra field", "blank lines")
+        files[name] = data
     # a bare CR in an unquoted field is a line break to every CSV reader: more records
     bare_cr = quoting == csv.QUOTE_MINIMAL and terminator == "\n" and any(
         "\r" in v for r in rows for v in r.values()
     )
-    intact = damage == "none" and header == COLUMNS and not bare_cr
     return {
-        "data": data,
+        "files": files,
         "rows": len(rows),
-        "intact": intact,
+        "intact": intact and not bare_cr,
         "encoding": encoding if declare and encoding not in ("utf-8-sig", "utf-16") else None,
         "chunksize": draw(st.sampled_from([None, None, 5, 1000])),
-        "name": draw(st.sampled_from(["sales_pipeline.csv", "sales pipeline (1).csv",
-                                      "sales_pipeline_رضا.csv"])),
+        "folder": kind == "two files",
     }
 
 
@@ -230,22 +301,46 @@ NO_SHRINK = [Phase.explicit, Phase.generate]
 LOADED_EXPORTS: list[dict] = []  # a few fuzzed exports that loaded rows, for a report run
 
 
-@settings(max_examples=200, deadline=None, database=None, phases=NO_SHRINK,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(export())
-def test_fuzzed_exports_are_loaded_or_rejected_clearly(ex):
+@pytest.fixture(scope="module")
+def fuzz_mapping(tmp_path_factory) -> Path:
+    """Maven's mapping reading ISO timestamps too (so offsets are parsed, not rejected)."""
+    raw = yaml.safe_load((SOURCES_DIR / "maven.yaml").read_text())
+    raw.update(name="maven_fuzz", date_formats=["%Y-%m-%d", "ISO8601"])
+    p = tmp_path_factory.mktemp("fuzz-mapping") / "maven_fuzz.yaml"
+    p.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    return p
+
+
+def _physical_lines(data: bytes) -> int:
+    """Lines of a file as an editor counts them (CR LF, LF or CR end a line)."""
+    return max(1, data.replace(b"\r\n", b"\n").count(b"\n") + data.replace(
+        b"\r\n", b"\n").count(b"\r") + 1)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, database=None, phases=NO_SHRINK,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(ex=export())
+def test_fuzzed_exports_are_loaded_or_rejected_clearly(ex, fuzz_mapping):
     STATS["inputs tried"] += 1
+    STATS["multi-file exports"] += ex["folder"]
+    STATS["parquet exports"] += any(n.endswith(".parquet") for n in ex["files"])
     with tempfile.TemporaryDirectory(prefix="ingest-fuzz-") as tmp:
         tmp = Path(tmp)
-        path = tmp / ex["name"]
-        path.write_bytes(ex["data"])
-        store = tmp / "store.duckdb"
+        export_dir = tmp / "export"
+        export_dir.mkdir()
+        for name, data in ex["files"].items():
+            (export_dir / name).write_bytes(data)
+        target = [export_dir] if ex["folder"] else [export_dir / n for n in ex["files"]]
+        store_dir = tmp / "store"
+        store = store_dir / "store.duckdb"
+        before = {p for p in tmp.rglob("*")}
         try:
-            rep = ingest_paths([path], "maven", store, encoding=ex["encoding"], as_of=AS_OF,
-                               chunksize=ex["chunksize"])
+            rep = ingest_paths(target, fuzz_mapping, store, encoding=ex["encoding"],
+                               as_of=AS_OF, chunksize=ex["chunksize"])
         except ReportingError as exc:
             msg = str(exc)
-            if str(path) not in msg:
+            if not any(str(t) in msg for t in [*target, *(export_dir / n for n in ex["files"])]):
                 STATS["crashes"] += 1
                 raise AssertionError(f"error does not name the file: {msg}") from exc
             STATS["rejected with a clear message"] += 1
@@ -255,39 +350,59 @@ def test_fuzzed_exports_are_loaded_or_rejected_clearly(ex):
             STATS["crashes"] += 1
             raise
         STATS["loaded (all rows accounted for)"] += 1
-        (r,) = rep.results
-        assert r.file == str(path)
-        assert r.read == r.loaded + r.quarantined
-        assert sum(r.reasons.values()) == r.quarantined
-        if ex["intact"]:
-            assert r.read == ex["rows"], "rows were lost (or invented) by the reader"
+        read = sum(r.read for r in rep.results)
+        for r in rep.results:
+            assert r.read == r.loaded + r.quarantined
+            assert sum(r.reasons.values()) == r.quarantined
+        if ex["intact"] and read != ex["rows"]:
+            STATS["unaccounted rows"] += abs(read - ex["rows"])
+            raise AssertionError(f"{ex['rows']} rows written, {read} read: rows lost or invented")
         con = duckdb.connect(str(store), read_only=True)
         try:
             n_opps = con.execute("SELECT COUNT(*) FROM opportunities").fetchone()[0]
-            q = con.execute('SELECT "row", reason FROM quarantine').df()
-            log = con.execute("SELECT rows_read, rows_loaded, rows_quarantined FROM ingest_log").fetchall()
+            q = con.execute('SELECT file, "row", reason FROM quarantine').df()
+            log = con.execute("SELECT file, rows_read, rows_loaded, rows_quarantined "
+                              "FROM ingest_log ORDER BY file").fetchall()
             tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            bad_amounts = con.execute(
+                "SELECT COUNT(*) FROM opportunities WHERE NOT isfinite(amount) OR abs(amount) > 1e13"
+            ).fetchone()[0]
+            early = con.execute(
+                "SELECT COUNT(*) FROM opportunities WHERE created_at < TIMESTAMP '1970-01-01' "
+                "OR closed_at < TIMESTAMP '1970-01-01'").fetchone()[0]
         finally:
             con.close()
-        assert n_opps == r.loaded
-        assert len(q) == r.quarantined and q["row"].is_unique
-        assert q["reason"].map(reason_group).value_counts().to_dict() == r.reasons
+        assert n_opps == sum(r.loaded for r in rep.results)
+        assert len(q) == sum(r.quarantined for r in rep.results)
+        assert not q.duplicated(["file", "row"]).any(), "two quarantine rows for one line"
+        groups = q["reason"].map(reason_group).value_counts().to_dict()
+        want: dict[str, int] = {}
+        for r in rep.results:
+            for k, v in r.reasons.items():
+                want[k] = want.get(k, 0) + v
+        assert groups == want
         assert not [t for t in tables if t.startswith("_")], f"staging tables left: {tables}"
-        assert log == [(r.read, r.loaded, r.quarantined)]
-        assert not len(q) or (q["row"].min() >= 2 and q["row"].max() <= r.read + 1)
-        if r.loaded and len(LOADED_EXPORTS) < 4:
+        assert log == sorted((r.file, r.read, r.loaded, r.quarantined) for r in rep.results)
+        assert bad_amounts == 0 and early == 0
+        for f, grp in q.groupby("file"):
+            data = Path(f).read_bytes()
+            top = _physical_lines(data) if not f.endswith(".parquet") else read + 1
+            assert grp["row"].min() >= 2 and grp["row"].max() <= top, (f, grp["row"].max(), top)
+        if rep.loaded and len(LOADED_EXPORTS) < 4 and not ex["folder"] and len(ex["files"]) == 1:
             LOADED_EXPORTS.append(ex)
-        STATS["rows read"] += r.read
-        STATS["rows loaded"] += r.loaded
-        STATS["rows quarantined"] += r.quarantined
-        for k, v in r.reasons.items():
-            key = k.split(" (after")[0]
-            REASONS[key] = REASONS.get(key, 0) + v
-        leftovers = {p.name for p in tmp.iterdir()} - {path.name, store.name, store.name + ".wal"}
-        assert not leftovers, f"unexpected files: {leftovers}"
+        STATS["rows read"] += read
+        STATS["rows loaded"] += rep.loaded
+        STATS["rows quarantined"] += rep.quarantined
+        for r in rep.results:
+            for k, v in r.reasons.items():
+                key = k.split(" (after")[0]
+                REASONS[key] = REASONS.get(key, 0) + v
+        new = {p for p in tmp.rglob("*")} - before
+        outside = [p for p in new if not p.is_relative_to(store_dir)]
+        assert not outside, f"written outside the store folder: {outside}"
 
 
-@settings(max_examples=25, deadline=None, database=None, phases=NO_SHRINK,
+@settings(max_examples=max(25, EXAMPLES // 8), deadline=None, database=None, phases=NO_SHRINK,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(export(), st.integers(2, 6))
 def test_fuzzed_chunking_changes_nothing(ex, chunksize):
@@ -295,8 +410,9 @@ def test_fuzzed_chunking_changes_nothing(ex, chunksize):
     STATS["chunked-vs-whole comparisons"] += 1
     mapping = load_mapping("maven")
     with tempfile.TemporaryDirectory(prefix="ingest-fuzz-") as tmp:
-        path = Path(tmp) / "sales_pipeline.csv"
-        path.write_bytes(ex["data"])
+        name, data = next(iter(ex["files"].items()))
+        path = Path(tmp) / name
+        path.write_bytes(data)
         outcomes = []
         for cs in (None, chunksize):
             try:
@@ -323,8 +439,9 @@ def test_reports_run_on_fuzzed_stores(tmp_path):
     assert LOADED_EXPORTS, "the fuzz test above loaded no export"
     store = tmp_path / "store.duckdb"
     for i, ex in enumerate(LOADED_EXPORTS):
-        path = tmp_path / f"{i}-{ex['name']}"
-        path.write_bytes(ex["data"])
+        name, data = next(iter(ex["files"].items()))
+        path = tmp_path / f"{i}-{name}"
+        path.write_bytes(data)
         ingest_paths([path], "maven", store, encoding=ex["encoding"], as_of=AS_OF)
     con = duckdb.connect(str(store), read_only=True)
     last = con.execute("SELECT MAX(created_at) FROM opportunities").fetchone()[0]

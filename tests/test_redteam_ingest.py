@@ -242,6 +242,10 @@ def test_reingest_by_another_path_does_not_duplicate_the_quarantine(tmp_path):
     shutil.copy(p, copy)
     ingest_paths([copy], "maven", store, as_of=AS_OF)
     assert rows(store, "SELECT COUNT(*) FROM quarantine") == [(1,)]
+    # and the data-quality appendix lists the file once
+    from reporting import store as _store
+
+    assert len(_store.load(store).ingest_log) == 1
 
 
 def test_a_row_that_turns_invalid_on_reingest_leaves_the_store(tmp_path):

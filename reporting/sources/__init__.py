@@ -235,11 +235,13 @@ def is_date_only(fmt: str) -> bool:
     ) & set("HIMSfpzZXcTRr")
 
 
-@functools.cache
-def _read_rates(path: str, mtime: float) -> pd.DataFrame:
+@functools.lru_cache(maxsize=16)
+def _read_rates(path: str, data: bytes) -> pd.DataFrame:
+    import io
+
     p = Path(path)
     try:
-        raw = pd.read_csv(p, dtype=str, keep_default_na=False)
+        raw = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise MappingError(f"rates file {p}: cannot be read as CSV ({exc})") from None
     raw.columns = [str(c).strip().lower() for c in raw.columns]
@@ -280,7 +282,7 @@ def load_rates(mapping: SourceMapping) -> pd.DataFrame | None:
             f"{mapping.path or mapping.name}: currency.rates_file {mapping.currency.rates_file!r} "
             f"does not exist (looked for {p})"
         )
-    return _read_rates(str(p.resolve()), p.stat().st_mtime)
+    return _read_rates(str(p.resolve()), p.read_bytes())
 
 
 def available_sources() -> list[str]:
@@ -307,7 +309,21 @@ def load_mapping(name_or_path: str | Path) -> SourceMapping:
     if not p.exists():
         raise MappingError(f"mapping file {p} does not exist")
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError(f"mapping file {p} cannot be read: {exc}") from None
+    m = _parse_mapping(str(p), text)
+    m = m.model_copy(update={"path": p})
+    load_rates(m)  # a bad rates file is a mapping error too
+    return m
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_mapping(path: str, text: str) -> SourceMapping:
+    """The validated mapping ``text`` of file ``path`` (cached by content)."""
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise MappingError(f"{p}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
@@ -319,6 +335,4 @@ def load_mapping(name_or_path: str | Path) -> SourceMapping:
             f"{'.'.join(str(x) for x in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
         ]
         raise MappingError(f"{p}: invalid mapping:\n{capped(items)}") from None
-    m = m.model_copy(update={"path": p})
-    load_rates(m)  # a bad rates file is a mapping error too
     return m
