@@ -99,6 +99,16 @@ class Threshold(_Strict):
         return "good" if value <= self.good else "bad" if value > self.bad else "watch"
 
 
+class CLVSettings(_Strict):
+    """How predicted customer lifetime value is stated: revenue expected over the next
+    ``horizon_months`` months, discounted at ``discount_rate`` a year."""
+
+    discount_rate: float = Field(
+        0.10, ge=0, lt=1, description="annual discount rate of predicted lifetime value")
+    horizon_months: int = Field(
+        12, ge=1, le=120, description="months of future revenue in predicted lifetime value")
+
+
 class ReportSettings(_Strict):
     company: str = "Acme Analytics"
     title: str = "Monthly Sales Report"
@@ -116,6 +126,7 @@ class ReportSettings(_Strict):
     deal_mix_target: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="profile -> target share of each deal-size band"
     )
+    clv: CLVSettings = Field(default_factory=CLVSettings)
     baselines: dict[str, dict[str, Threshold]] = Field(
         default_factory=dict, description="profile -> figure -> thresholds"
     )

@@ -24,7 +24,7 @@ from .i18n import LANGUAGES
 from .params import check_name, load_settings, slug
 from .periods import check_not_future, parse_period
 from .render import html_to_pdf, notebook_to_html
-from .report import METRICS_MIME
+from .report import METRICS_MIME, report_title
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -195,7 +195,7 @@ def run_report(
         metrics = _metrics_from(nb)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False),
                                           encoding="utf-8")
-        title = f"{settings.title}: {metrics.get('region')} {p.title}"
+        title = f"{report_title(settings.title, p)}: {metrics.get('region')} {p.title}"
         t = time.perf_counter()
         html = notebook_to_html(nb, title, settings.branding, metrics.get("language", language))
         (tmp / "report.html").write_text(html, encoding="utf-8")

@@ -72,8 +72,10 @@ def win_rate_trend(opps: pd.DataFrame, as_of: pd.Timestamp, months: int = 12) ->
 
 def learn_band_edges(opps: pd.DataFrame, period: Period, profiles: pd.Series
                      ) -> tuple[dict[str, list[float]], dict[str, str]]:
-    """Deal-size band edges per business profile, learned on the deals won in the 12
-    months before the period end (the reference window)."""
+    """Deal-size band edges per business profile, learned on the positive amounts of the
+    deals won in the 12 months before the period end (the reference window; KMeans works on
+    log amounts, so zero-amount wins do not shape the edges, and they fall in the smallest
+    band when the edges are applied)."""
     ref = (opps["status"] == "won") & (opps["closed_at"] < period.end) & (
         opps["closed_at"] >= period.end - pd.DateOffset(months=12))
     edges: dict[str, list[float]] = {}
@@ -93,7 +95,9 @@ def learn_band_edges(opps: pd.DataFrame, period: Period, profiles: pd.Series
 def apply_band_edges(amounts: pd.Series, profiles: pd.Series,
                      edges: dict[str, list[float]]) -> pd.Series:
     """Band label of each amount under its profile's fixed edges (None where the profile
-    has no edges or the amount is zero, negative or missing)."""
+    has no edges or the amount is negative or missing). A zero amount is in the smallest
+    band: a zero-amount win is a won deal, counted in the bands as it is in the average
+    and median deal size."""
     labels = pd.Series(None, index=amounts.index, dtype=object)
     names = np.array(["small", "medium", "large"], dtype=object)
     for prof, e in edges.items():
@@ -101,7 +105,7 @@ def apply_band_edges(amounts: pd.Series, profiles: pd.Series,
         a = amounts[mine].to_numpy(dtype=float)
         idx = np.minimum(np.searchsorted(np.asarray(e), a, side="right"), len(names) - 1)
         lab = names[idx]
-        lab[~(np.isfinite(a) & (a > 0))] = None
+        lab[~(np.isfinite(a) & (a >= 0))] = None
         labels[mine] = lab
     return labels
 
@@ -191,6 +195,7 @@ def analyse(
         .rename(columns={"stale": "stale_or_old"}), on="group", how="left")
 
     # customer value
+    # customer value: every customer account in scope (see reporting.metrics.clv)
     if revenue is not None and accounts is not None and len(revenue) and len(accounts):
         acc = clv.account_history(revenue, accounts, p.end)
         if predicted_value is not None:
@@ -204,7 +209,8 @@ def analyse(
     thresholds, weights = scope_thresholds(s, opps, p)
     head = {}
     for key, per in (("current", p), ("previous", p.previous()), ("last_year", p.last_year())):
-        h = headline(opps, per, reps, revenue, accounts, s.stale_days)
+        h = headline(opps, per, reps, None, None, s.stale_days)
+        h.update(clv.customer_headline(revenue, accounts, per))
         h["stale_share"] = h["stale_open_count"] / h["open_count"] if h["open_count"] else None
         h["lead_conversion"] = None
         if leads is not None and len(leads):
@@ -222,9 +228,6 @@ def analyse(
     cur["km_median_days"] = (float(all_ttc["km_median_days"].iloc[0])
                              if len(all_ttc) and not np.isnan(all_ttc["km_median_days"].iloc[0])
                              else None)
-    if len(acc):
-        old = acc["tenure_days"] >= 365
-        cur["churn_rate"] = float(acc.loc[old, "churned"].mean()) if old.any() else None
     ratings: dict[str, str | None] = {
         name: th.rate(cur.get(name)) for name, th in thresholds.items()
     }
