@@ -58,9 +58,9 @@ FA: dict[str, str] = {
         "روی معاملات برده از {start} تا {end}: {parts}.",
     "{profile}: too few deals ({n}; at least {min} needed)":
         "{profile}: معاملات کافی نیست ({n}؛ دست‌کم {min} لازم است)",
-    "Drift of this period's won deals against a window without it: {drift}. Refresh with "
-    "--refresh-bands.":
-        "جابه‌جایی معاملات برده‌ی این دوره در برابر بازه‌ای که این دوره را در بر ندارد: "
+    "Drift of the whole company's won deals in this period against a window without it: "
+    "{drift}. Refresh with --refresh-bands.":
+        "جابه‌جایی معاملات برده‌ی کل شرکت در این دوره در برابر بازه‌ای که این دوره را در بر ندارد: "
         "{drift}. با ‎--refresh-bands‎ تازه کنید.",
     "{n} zero-amount wins count as won deals in the small band and in the average deal size.":
         "{n} معامله‌ی برده با مبلغ صفر در دسته‌ی کوچک و در میانگین اندازه‌ی معامله شمرده "

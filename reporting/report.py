@@ -625,8 +625,8 @@ def band_note(ctx: ReportContext) -> str:
             else:
                 drift.append(t("{profile} PSI {psi} ({verdict})").format(
                     profile=prof, psi=f"{d['psi']:.2f}", verdict=t(d["verdict"])))
-        text += " " + t("Drift of this period's won deals against a window without it: "
-                        "{drift}. Refresh with --refresh-bands.").format(
+        text += " " + t("Drift of the whole company's won deals in this period against a "
+                        "window without it: {drift}. Refresh with --refresh-bands.").format(
             drift="; ".join(drift) or "–")
     else:
         text = t("Deal-size bands (learned on the last 12 months of won deals, KMeans on log "
