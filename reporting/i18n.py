@@ -47,6 +47,10 @@ FA: dict[str, str] = {
         "ارزش طول عمر مشتری برای هر حساب، به تفکیک جذب‌کننده",
     "Customer lifetime value per account, by account manager":
         "ارزش طول عمر مشتری برای هر حساب، به تفکیک مدیر حساب",
+    "Customer value per account-year, by acquiring rep":
+        "ارزش مشتری برای هر حساب-سال، به تفکیک جذب‌کننده",
+    "Customer value per account-year, by account manager":
+        "ارزش مشتری برای هر حساب-سال، به تفکیک مدیر حساب",
     "lifetime value per account: next {months} months, discounted":
         "ارزش طول عمر هر حساب: {months} ماه آینده، تنزیل‌شده",
     "revenue per account-year to date": "درآمد هر حساب-سال تاکنون",

@@ -582,13 +582,14 @@ def show_customer_value(ctx: ReportContext) -> None:
     predicted = "avg_predicted_value" in ctx.a.acquirers
     value = "avg_predicted_value" if predicted else "value_per_account_year"
     months = ctx.settings.clv.horizon_months
-    xlabel = (ctx.t("lifetime value per account: next {months} months, discounted").format(
-        months=months) if predicted else ctx.t("revenue per account-year to date"))
-    for frame, title, key in (
-            (ctx.a.acquirers, "Customer lifetime value per account, by acquiring rep",
-             "acquirers"),
-            (ctx.a.managers, "Customer lifetime value per account, by account manager",
-             "managers")):
+    xlabel = localize_numbers(
+        ctx.t("lifetime value per account: next {months} months, discounted").format(
+            months=months) if predicted else ctx.t("revenue per account-year to date"),
+        ctx.language)
+    kind = "Customer lifetime value per account" if predicted else \
+        "Customer value per account-year"
+    for frame, title, key in ((ctx.a.acquirers, f"{kind}, by acquiring rep", "acquirers"),
+                              (ctx.a.managers, f"{kind}, by account manager", "managers")):
         ax = plots.person_bars(frame, value, ctx.t(title), xlabel)
         show_chart(ax)  # title and label are in the report's language already
         show_person_table(ctx, key)

@@ -345,3 +345,11 @@ def test_histogram_shows_every_won_deal_of_the_salesforce_sample():
     amounts = pd.to_numeric(amounts, errors="coerce").dropna()
     ax = deal_size_histogram(amounts)
     assert _histogram_total(ax) == len(amounts)  # the old bins dropped the 109.2 deal
+
+
+def test_a_profile_missing_from_the_reference_is_said_not_silent():
+    o = opps([("ann", 10.0), ("bob", 100.0)])
+    a = analyse(o, parse_period("2017-06"), load_settings(),
+                band_edges={"enterprise": [50.0, 500.0]})  # EMEA Inside is 'velocity'
+    assert a.bands.isna().all() and "velocity" in a.band_notes
+    assert "not banded" in a.band_notes["velocity"]

@@ -115,7 +115,11 @@ def _bands(opps: pd.DataFrame, period: Period, profiles: pd.Series,
     """Bands of every deal: fixed edges from the run's artifacts when given (so every
     region of a run, and next month's report, use the same edges), else learned here."""
     if fixed:
-        return apply_band_edges(opps["amount"], profiles, fixed), dict(fixed), {}
+        won = (opps["status"] == "won") & period.contains(opps["closed_at"])
+        notes = {prof: "no band edges in the reference for this profile (too few won deals "
+                       "in its window): its deals are not banded"
+                 for prof in sorted(set(profiles[won].dropna()) - set(fixed))}
+        return apply_band_edges(opps["amount"], profiles, fixed), dict(fixed), notes
     edges, notes = learn_band_edges(opps, period, profiles)
     return apply_band_edges(opps["amount"], profiles, edges), edges, notes
 
