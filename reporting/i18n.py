@@ -87,6 +87,9 @@ FA: dict[str, str] = {
     "positive repeat purchase left out.":
         "مدل هزینه: {lines} ردیف صفر یا منفی و {customers} مشتری تکراری بدون خرید تکراری مثبت "
         "کنار گذاشته شدند.",
+    "{n} zero or negative revenue lines (credits, refunds) are not purchases and are left "
+    "out.":
+        "{n} ردیف درآمد صفر یا منفی (بستانکاری، بازپرداخت) خرید نیستند و کنار گذاشته شدند.",
     "BG/NBD (purchases) with average spend": "BG/NBD (خریدها) با میانگین هزینه",
     "BG/NBD with Gamma-Gamma spend": "BG/NBD با هزینه‌ی گاما-گاما",
     "RFM-segment": "بخش‌بندی RFM",

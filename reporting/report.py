@@ -698,6 +698,9 @@ def clv_note(ctx: ReportContext) -> str:
         err=f"{b['aggregate_error']:+.0%}", base_err=f"{base['aggregate_error']:+.0%}",
         rho=f"{b['spearman']:.2f}", base_rho=f"{base['spearman']:.2f}",
         top=f"{b['top_decile_capture']:.0%}", scores=scores)
+    if m.get("excluded_lines"):
+        text += " " + t("{n} zero or negative revenue lines (credits, refunds) are not "
+                        "purchases and are left out.").format(n=f"{m['excluded_lines']:,}")
     sm = m.get("spend_model")
     if sm and (sm["excluded_lines"] or sm["excluded_customers"]):
         text += " " + t("Spend model: {lines} zero or negative lines and {customers} repeat "

@@ -353,3 +353,23 @@ def test_a_profile_missing_from_the_reference_is_said_not_silent():
                 band_edges={"enterprise": [50.0, 500.0]})  # EMEA Inside is 'velocity'
     assert a.bands.isna().all() and "velocity" in a.band_notes
     assert "not banded" in a.band_notes["velocity"]
+
+
+def test_report_lifetime_value_is_discounted_and_states_its_basis():
+    """On the public CDNOW sample as a revenue table: the summary states horizon and rate,
+    the 8 zero-value lines are counted, and the discounted total lies between the
+    undiscounted one and the undiscounted total / 1.1 (a year of revenue at 10% a year)."""
+    from reporting.models.backtest import _canonical, fit_predict
+    from reporting.models.reference import clv_reference
+
+    tx = pd.read_csv("tests/data/CDNOW_sample.txt.gz", sep=r"\s+", header=None,
+                     names=["master", "account_id", "date", "cds", "amount"], dtype={"date": str})
+    tx = tx.assign(date=pd.to_datetime(tx["date"], format="%Y%m%d"))
+    end = T("1998-01-01")
+    pred, summary = clv_reference(tx, end, horizon_months=12, discount_rate=0.10)
+    assert (summary["horizon_months"], summary["discount_rate"]) == (12, 0.10)
+    assert summary["excluded_lines"] == 8 and summary["discounted"]
+    positive = _canonical(tx[tx["amount"] > 0], "account_id", "date", "amount")
+    plain, _ = fit_predict(positive, end - pd.Timedelta(days=1), summary["horizon_days"],
+                           summary["model"])
+    assert plain.sum() / 1.1 < pred.sum() < plain.sum()

@@ -50,12 +50,15 @@ def _clv_reference(revenue: pd.DataFrame, period_end: pd.Timestamp, holdout_mont
     what happened), the horizon and discount rate, and every candidate's score or error.
     """
     horizon_days = round(horizon_months * MONTH_DAYS)
-    rev = revenue[(revenue["date"] < period_end) & (revenue["amount"] > 0)]
+    before = revenue["date"] < period_end
+    rev = revenue[before & (revenue["amount"] > 0)]
     holdout_start = period_end - pd.DateOffset(months=holdout_months)
     summary: dict = {"horizon_days": horizon_days, "horizon_months": horizon_months,
                      "discount_rate": discount_rate, "discounted": True,
                      "holdout_months": holdout_months,
                      "criterion": CRITERION, "transactions": int(len(rev)),
+                     # credits, refunds and zero lines are not purchases: left out, counted
+                     "excluded_lines": int((before & ~(revenue["amount"] > 0)).sum()),
                      "accounts": int(rev["account_id"].nunique())}
     if rev.empty or (rev["date"] < holdout_start).sum() == 0:
         summary["error"] = "no revenue before the backtest window"
