@@ -156,7 +156,11 @@ def _read_references(path: Path) -> list[dict]:
     recorded neither store nor profile set, is not reused)."""
     if not path.exists():
         return []
-    data = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ParamsError(f"{path} is not a deal-size band reference file ({exc}); delete it "
+                          "and the next run learns the references again") from None
     if not isinstance(data, dict) or data.get("version") != REFERENCE_VERSION:
         return []
     return list(data.get("references", []))

@@ -373,3 +373,12 @@ def test_report_lifetime_value_is_discounted_and_states_its_basis():
     plain, _ = fit_predict(positive, end - pd.Timedelta(days=1), summary["horizon_days"],
                            summary["model"])
     assert plain.sum() / 1.1 < pred.sum() < plain.sum()
+
+
+def test_a_broken_reference_file_is_a_clear_error(demo_store, tmp_path):
+    from reporting.batch import band_reference
+
+    bad = tmp_path / "bands.json"
+    bad.write_text("{not json")
+    with pytest.raises(ParamsError, match="bands.json is not a deal-size band reference"):
+        band_reference(demo_store, parse_period("2026-10"), None, bad)
