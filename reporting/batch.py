@@ -9,6 +9,7 @@ to each notebook as an artifacts file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -18,12 +19,18 @@ from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from .exceptions import ParamsError, ReportingError
-from .models import DealSizeBander
+from .models.reference import (
+    REFERENCE_MONTHS,
+    REFERENCE_VERSION,
+    band_key,
+    learn_reference,
+    select_reference,
+)
+from .models.reference import band_drift as drift_of
 from .params import load_settings, slug
 from .paths import inside
 from .periods import Period, parse_period
@@ -133,60 +140,81 @@ def _won_deals(con, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         [start.to_pydatetime(), end.to_pydatetime()]).df()
 
 
+def store_identity(store: str | Path | None) -> tuple[str, str]:
+    """``(resolved path, stable id)`` of a store: the id is derived from its first ingest
+    batch (kept in ``ingest_log``; a store rebuilt from scratch gets a new one), or, for a
+    store without an ingest log, from its earliest opportunities."""
+    from . import store as _store
+
+    path = Path(store) if store else _store.default_store_path()
+    with _store.connect(path, read_only=True) as con:
+        first = con.execute("SELECT batch_id, MIN(ingested_at) AS t FROM ingest_log "
+                            "GROUP BY batch_id ORDER BY t, batch_id LIMIT 1").fetchall()
+        if not first:
+            first = con.execute("SELECT opportunity_id, created_at FROM opportunities "
+                                "ORDER BY created_at, opportunity_id LIMIT 100").fetchall()
+    digest = hashlib.sha256(json.dumps(first, default=str).encode()).hexdigest()[:16]
+    return str(path.resolve()), digest
+
+
+def _read_references(path: Path) -> list[dict]:
+    """The references kept in ``path`` (a file of the earlier single-reference format, which
+    recorded neither store nor profile set, is not reused)."""
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ParamsError(f"{path} is not a deal-size band reference file ({exc}); delete it "
+                          "and the next run learns the references again") from None
+    if not isinstance(data, dict) or data.get("version") != REFERENCE_VERSION:
+        return []
+    return list(data.get("references", []))
+
+
 def band_reference(store: str | Path | None, period: Period, params_dir: str | Path | None,
                    path: Path, refresh: bool = False) -> dict:
-    """The deal-size band reference: edges per business profile learned once, on the won
-    deals of the 12 months before ``period`` ends, saved at ``path`` and reused by every
-    later run until refreshed, so a deal keeps its band from one month's report to the
-    next. Each profile keeps its reference shares for the drift statistic."""
+    """The deal-size band reference for ``period`` (see :mod:`reporting.models.reference`):
+    the newest reference kept in ``path`` for this store and profile set whose window of
+    won deals ended by the period end; when there is none (or with ``refresh``) one is
+    learned on the 12 months before the period end and added to ``path``. A deal keeps its
+    band from one month's report to the next, and no report uses edges learned on deals
+    after its period."""
     from . import store as _store
     from .metrics.ratings import team_profiles
     from .metrics.suite import learn_band_edges
 
-    if path.exists() and not refresh:
-        return json.loads(path.read_text(encoding="utf-8"))
     settings = load_settings(params_dir)
+    key = band_key(*store_identity(store), settings.profiles)
+    refs = _read_references(path)
+    ref = None if refresh else select_reference(refs, key, period)
+    if ref is not None:
+        return ref
     with _store.connect(store, read_only=True) as con:
-        won = _won_deals(con, period.end - pd.DateOffset(months=12), period.end)
-    profiles = team_profiles(settings, won["team"])
+        won = _won_deals(con, period.end - pd.DateOffset(months=REFERENCE_MONTHS), period.end)
     with threadpool_limits(limits=1):  # small fits; threads would fight the report workers
-        edges, notes = learn_band_edges(won, period, profiles)
-    shares = {}
-    for prof, e in edges.items():
-        b = DealSizeBander.from_edges(e)
-        shares[prof] = [float(x) for x in b.shares(won.loc[profiles == prof, "amount"])]
-    ref = {"learned_on": period.label, "window": "won deals, 12 months before the period end",
-           "edges": edges, "shares": shares, "notes": notes,
-           "created_at": pd.Timestamp.now("UTC").isoformat(timespec="seconds")}
+        ref = learn_reference(won, team_profiles(settings, won["team"]), period, key,
+                              learn_band_edges)
+    refs = [r for r in refs if not (r.get("key") == key and r["window_end"] == ref["window_end"])]
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, ref)
+    write_json_atomic(path, {"version": REFERENCE_VERSION, "references": [*refs, ref]})
     return ref
 
 
 def band_drift(store: str | Path | None, period: Period, params_dir: str | Path | None,
                ref: dict) -> dict[str, dict]:
-    """PSI of the period's won deals across the reference bands, per profile: < 0.1 stable,
-    0.1-0.25 some drift, > 0.25 refresh the reference."""
+    """PSI of the period's won deals across the reference bands, per profile, against a
+    baseline that does not contain the period (see
+    :func:`reporting.models.reference.band_drift`)."""
     from . import store as _store
     from .metrics.ratings import team_profiles
 
     settings = load_settings(params_dir)
     with _store.connect(store, read_only=True) as con:
-        won = _won_deals(con, period.start, period.end)
-    profiles = team_profiles(settings, won["team"])
-    out = {}
-    for prof, e in ref["edges"].items():
-        cur = won.loc[profiles == prof, "amount"]
-        if (cur > 0).sum() == 0:
-            continue
-        b = DealSizeBander.from_edges(e)
-        r = np.maximum(np.asarray(ref["shares"][prof]), 1e-4)
-        c = np.maximum(b.shares(cur).to_numpy(), 1e-4)
-        psi = float(np.sum((c - r) * np.log(c / r)))
-        out[prof] = {"psi": psi, "deals": int((cur > 0).sum()),
-                     "verdict": "stable" if psi < 0.1 else "some drift" if psi <= 0.25
-                     else "refresh the reference"}
-    return out
+        won = _won_deals(con, min(pd.Timestamp(ref["window_start"]),
+                                  period.start - pd.DateOffset(months=REFERENCE_MONTHS)),
+                         period.end)
+    return drift_of(ref, won, team_profiles(settings, won["team"]), period)
 
 
 def build_artifacts(store: str | Path | None, period: Period, params_dir: str | Path | None,
@@ -194,15 +222,16 @@ def build_artifacts(store: str | Path | None, period: Period, params_dir: str | 
                     reference: Path | None = None) -> Path:
     """Compute the run's shared work once and save it beside ``target``:
 
-    - the deal-size band reference (see :func:`band_reference`; ``reference`` is where it is
-      kept between runs, ``<reports>/_reference/bands.json`` for the CLI) and its drift
-      (PSI) for this period;
+    - the deal-size band reference (see :func:`band_reference`; ``reference`` is where the
+      references are kept between runs, ``<reports>/_reference/bands.json`` for the CLI) and
+      the drift (PSI) of this period;
     - the CLV model chosen by backtest on the whole company's revenue, with each account's
-      predicted value (``clv.csv``).
+      predicted lifetime value (``clv.csv``), discounted as ``params/report.yaml`` says.
     """
     from . import store as _store
     from .models.reference import clv_reference
 
+    settings = load_settings(params_dir)
     ref_path = reference or target.with_name("bands-reference.json")
     ref = band_reference(store, period, params_dir, ref_path, refresh=refresh_bands)
     with _store.connect(store, read_only=True) as con:
@@ -212,10 +241,17 @@ def build_artifacts(store: str | Path | None, period: Period, params_dir: str | 
     payload = {"period": period.label, "band_edges": ref["edges"],
                "band_notes": ref.get("notes", {}),
                "band_reference": {"learned_on": ref["learned_on"], "window": ref["window"],
+                                  "window_start": ref["window_start"],
+                                  "window_end": ref["window_end"],
+                                  "store_id": ref["key"]["store_id"],
+                                  "store_path": ref["key"]["store_path"],
+                                  "profiles": ref["key"]["profile_names"],
                                   "file": str(ref_path)},
                "band_drift": band_drift(store, period, params_dir, ref)}
     if len(revenue):
-        pred, summary = clv_reference(revenue, period.end)
+        pred, summary = clv_reference(revenue, period.end,
+                                      horizon_months=settings.clv.horizon_months,
+                                      discount_rate=settings.clv.discount_rate)
         if pred is not None:
             clv_file = target.with_name("clv.csv")
             tmp = clv_file.with_name(".clv.csv.tmp")

@@ -127,6 +127,14 @@ def run_clv(transactions: Path, customer_col: str, date_col: str, amount_col: st
         out.update(model=chosen, n_customers=int(len(rfm)), params=info["params"],
                    log_likelihood=info["log_likelihood"],
                    log_likelihoods=info["log_likelihoods"])
+        if "spend_model" in info:  # gamma-gamma: what the spend model left out, counted
+            out["spend_model"] = {
+                **info["spend_model"],
+                "rule": "spend is each repeat customer's mean over positive repeat "
+                        "purchase days; zero-value and negative lines are left out of the "
+                        "spend model (they still count as purchases); repeat customers "
+                        "without a positive repeat purchase are valued at the population "
+                        "mean spend"}
         if hold_end is not None:
             res = _backtest(tx, cal_end, hold_end, chosen, time_unit, None, None)
             out["backtest"] = res.to_dict()
@@ -157,6 +165,12 @@ def clv_command(
         typer.echo(json.dumps(out, indent=2))
         return
     typer.echo(f"model {out['model']} on {out['n_customers']:,} customers")
+    if "spend_model" in out:
+        sm = out["spend_model"]
+        typer.echo(f"spend model on {sm['customers']:,} repeat customers; left out: "
+                   f"{sm['excluded_lines']:,} zero or negative lines, "
+                   f"{sm['excluded_customers']:,} repeat customers without a positive "
+                   "repeat purchase")
     for k, v in out["params"].items():
         typer.echo(f"  {k} = {v:.4g}")
     if "backtest" in out:

@@ -20,6 +20,172 @@ _FA_DIGITS = str.maketrans("0123456789%", "۰۱۲۳۴۵۶۷۸۹٪")
 FA: dict[str, str] = {
     # cover, summary, sections
     "Monthly Sales Report": "گزارش ماهانه‌ی فروش",
+    # issue 11: customer value, CLV, bands, titles
+    "Quarterly Sales Report": "گزارش فصلی فروش",
+    "Annual Sales Report": "گزارش سالانه‌ی فروش",
+    "Sales Report": "گزارش فروش",
+    "4. Customer lifetime value": "۴. ارزش طول عمر مشتری",
+    "every customer account in scope counts, including those without a recent deal. "
+    "Acquirers are compared per account-year and on each account's first year, so old "
+    "books do not look better for being old; acquirers whose customers churn point at "
+    "the wrong customers; account managers whose accounts expand (or do not) point at "
+    "how accounts are run.":
+        "همه‌ی حساب‌های مشتری این دامنه شمرده می‌شوند، از جمله آن‌هایی که معامله‌ی تازه‌ای "
+        "ندارند. جذب‌کنندگان بر پایه‌ی ارزش هر حساب-سال و سال نخست هر حساب مقایسه می‌شوند تا "
+        "سبد قدیمی‌تر فقط به خاطر قدمتش بهتر به نظر نرسد؛ جذب‌کنندگانی که مشتریانشان ریزش "
+        "می‌کنند نشان از مشتریان نامناسب دارند؛ مدیران حسابی که حساب‌هایشان گسترش می‌یابد (یا "
+        "نمی‌یابد) نشان از شیوه‌ی اداره‌ی حساب‌ها دارند.",
+    "no revenue in scope": "در این دامنه درآمدی نیست",
+    "in the period, {n} paying accounts": "در این دوره، {n} حساب پرداخت‌کننده",
+    "{rate} of {n} year-old customers churned": "{rate} از {n} مشتری یک‌ساله ریزش کرده‌اند",
+    "to date {value} per customer": "تاکنون {value} برای هر مشتری",
+    "Per account-year": "هر حساب-سال",
+    "First-year value": "ارزش سال نخست",
+    "Lifetime value": "ارزش طول عمر",
+    "Revenue to date": "درآمد تاکنون",
+    "Customer lifetime value per account, by acquiring rep":
+        "ارزش طول عمر مشتری برای هر حساب، به تفکیک جذب‌کننده",
+    "Customer lifetime value per account, by account manager":
+        "ارزش طول عمر مشتری برای هر حساب، به تفکیک مدیر حساب",
+    "Customer value per account-year, by acquiring rep":
+        "ارزش مشتری برای هر حساب-سال، به تفکیک جذب‌کننده",
+    "Customer value per account-year, by account manager":
+        "ارزش مشتری برای هر حساب-سال، به تفکیک مدیر حساب",
+    "lifetime value per account: next {months} months, discounted":
+        "ارزش طول عمر هر حساب: {months} ماه آینده، تنزیل‌شده",
+    "revenue per account-year to date": "درآمد هر حساب-سال تاکنون",
+    "Revenue per account-year of accounts won": "درآمد هر حساب-سالِ حساب‌های جذب‌شده",
+    "Lifetime value per account won (discounted)": "ارزش طول عمر هر حساب جذب‌شده (تنزیل‌شده)",
+    "Deal-size bands (KMeans on log amounts), learned for this store on the deals won from "
+    "{start} to {end}: {parts}.":
+        "دسته‌های اندازه‌ی معامله (KMeans روی لگاریتم مبالغ)، آموخته‌شده برای همین پایگاه داده "
+        "روی معاملات برده از {start} تا {end}: {parts}.",
+    "{profile}: too few deals ({n}; at least {min} needed)":
+        "{profile}: معاملات کافی نیست ({n}؛ دست‌کم {min} لازم است)",
+    "Drift of the whole company's won deals in this period against a window without it: "
+    "{drift}. Refresh with --refresh-bands.":
+        "جابه‌جایی معاملات برده‌ی کل شرکت در این دوره در برابر بازه‌ای که این دوره را در بر ندارد: "
+        "{drift}. با ‎--refresh-bands‎ تازه کنید.",
+    "{n} zero-amount wins count as won deals in the small band and in the average deal size.":
+        "{n} معامله‌ی برده با مبلغ صفر در دسته‌ی کوچک و در میانگین اندازه‌ی معامله شمرده "
+        "می‌شوند.",
+    "too few deals": "معاملات کافی نیست",
+    "No customer lifetime value model: the data has no revenue table.":
+        "مدل ارزش طول عمر مشتری در کار نیست: داده‌ها جدول درآمد ندارند.",
+    "No customer lifetime value model could be fitted: {error}.":
+        "هیچ مدل ارزش طول عمر مشتری برازش نشد: {error}.",
+    "Lifetime value = revenue expected over the next {months} months, discounted at "
+    "{rate} a year, from the {model} model, chosen by backtest on the last {holdout} "
+    "months ({n} accounts): aggregate error {err} (naive baseline {base_err}), Spearman "
+    "rank correlation {rho} (baseline {base_rho}), top-decile capture {top}. Scores "
+    "(lower is better): {scores}.":
+        "ارزش طول عمر = درآمد مورد انتظار در {months} ماه آینده، با نرخ تنزیل سالانه‌ی {rate}، "
+        "از مدل {model} که با آزمون گذشته‌نگر روی {holdout} ماه اخیر ({n} حساب) برگزیده شد: "
+        "خطای کل {err} (مبنای ساده {base_err})، همبستگی رتبه‌ای اسپیرمن {rho} (مبنا "
+        "{base_rho})، سهم دهک برتر {top}. امتیازها (کمتر بهتر است): {scores}.",
+    "Spend model: {lines} zero or negative lines and {customers} repeat customers without a "
+    "positive repeat purchase left out.":
+        "مدل هزینه: {lines} ردیف صفر یا منفی و {customers} مشتری تکراری بدون خرید تکراری مثبت "
+        "کنار گذاشته شدند.",
+    "{n} zero or negative revenue lines (credits, refunds) are not purchases and are left "
+    "out.":
+        "{n} ردیف درآمد صفر یا منفی (بستانکاری، بازپرداخت) خرید نیستند و کنار گذاشته شدند.",
+    "BG/NBD (purchases) with average spend": "BG/NBD (خریدها) با میانگین هزینه",
+    "BG/NBD with Gamma-Gamma spend": "BG/NBD با هزینه‌ی گاما-گاما",
+    "RFM-segment": "بخش‌بندی RFM",
+    "gradient-boosted regressor": "رگرسیون تقویت گرادیانی",
+    "shifted-beta-geometric retention": "ماندگاری بتا-هندسی انتقال‌یافته",
+    'Revenue per account: revenue booked in the period divided by the customer '
+    'accounts that booked any revenue in the period (previous period and last year on'
+    ' the same basis). Customer accounts in scope: every account with an opportunity '
+    'of the region / team created before the period end and revenue booked before it,'
+    " whether or not it had a recent deal. Revenue to date per account (labelled 'to "
+    "date') is all revenue before the period end divided by those accounts.":
+        'درآمد هر حساب: درآمد ثبت\u200cشده در این دوره تقسیم بر حساب\u200cهای مشتری\u200cای که در '
+        'این دوره درآمدی ثبت کرده\u200cاند (دوره\u200cی قبل و پارسال بر همین پایه). حساب\u200cهای '
+        'مشتری این دامنه: هر حسابی که پیش از پایان دوره فرصتی از این منطقه یا تیم '
+        'داشته و پیش از آن درآمدی ثبت کرده است، چه معامله\u200cی تازه\u200cای داشته باشد چه نه.'
+        ' درآمد تاکنون هر حساب (با برچسب «تاکنون») همه\u200cی درآمد پیش از پایان دوره '
+        'تقسیم بر همین حساب\u200cهاست.',
+    'Churn: a customer account at least 365 days old (since its first revenue) with '
+    'no revenue in the 365 days before the period end; churn rate = churned / '
+    'customer accounts at least 365 days old, over every customer account in scope, '
+    'per acquiring rep and for the scope. Expansion per account: expansion revenue / '
+    'accounts, per account manager.':
+        'ریزش: حساب مشتری\u200cای که دست\u200cکم ۳۶۵ روز از نخستین درآمدش گذشته و در ۳۶۵ روز '
+        'پیش از پایان دوره درآمدی نداشته است؛ نرخ ریزش = حساب\u200cهای ریزش\u200cکرده / '
+        'حساب\u200cهای مشتری دست\u200cکم ۳۶۵ روزه، روی همه\u200cی حساب\u200cهای مشتری این دامنه، برای هر '
+        'جذب\u200cکننده و برای کل دامنه. گسترش هر حساب: درآمد گسترش / حساب\u200cها، برای هر '
+        'مدیر حساب.',
+    'Acquirer value, normalised for account age: value per account-year = revenue to '
+    "date of the rep's accounts / their account-years (years since each account's "
+    "first revenue, at least one year per account, so a young account's first deal is"
+    ' not annualised upwards); first-year value = mean revenue in the first 365 days '
+    "of the rep's accounts that are at least 365 days old (the same window for every "
+    'cohort).':
+        'ارزش جذب\u200cکننده، هم\u200cسنگ\u200cشده با عمر حساب: ارزش هر حساب-سال = درآمد تاکنون '
+        'حساب\u200cهای او / حساب-سال\u200cهای آن\u200cها (سال\u200cهای گذشته از نخستین درآمد هر حساب، '
+        'دست\u200cکم یک سال برای هر حساب، تا نخستین معامله\u200cی یک حساب جوان به کل سال تعمیم '
+        'داده نشود)؛ ارزش سال نخست = میانگین درآمد ۳۶۵ روز نخست حساب\u200cهای دست\u200cکم ۳۶۵ '
+        'روزه\u200cی او (بازه\u200cای یکسان برای هر گروه ورودی).',
+    'Customer lifetime value (predicted): revenue each account is expected to bring '
+    'over the horizon in params/report.yaml (clv.horizon_months), discounted month by'
+    ' month at the annual rate clv.discount_rate (month k counts 1 / (1 + rate)^(k / '
+    "12)), from the model that backtests best on this company's revenue (BG/NBD with "
+    'average spend, BG/NBD with Gamma-Gamma spend, RFM segments, a gradient-boosted '
+    'regressor or shifted-beta-geometric retention), scored by |aggregate error| + (1'
+    ' - Spearman) on the last 6 months held out (undiscounted, as booked); averaged '
+    'per acquiring rep and account manager. Gamma-Gamma spend uses each repeat '
+    "customer's mean over positive repeat purchases; zero-value lines are counted and"
+    ' left out.':
+        'ارزش طول عمر مشتری (پیش\u200cبینی\u200cشده): درآمدی که انتظار می\u200cرود هر حساب در افق '
+        'تعیین\u200cشده در params/report.yaml (clv.horizon_months) بیاورد، ماه به ماه با '
+        'نرخ سالانه\u200cی clv.discount_rate تنزیل\u200cشده (ماه k با ضریب 1 / (1 + rate)^(k / '
+        '12))، از مدلی که در آزمون گذشته\u200cنگر روی درآمد همین شرکت بهترین است (BG/NBD '
+        'با میانگین هزینه، BG/NBD با هزینه\u200cی گاما-گاما، بخش\u200cبندی RFM، رگرسیون تقویت '
+        'گرادیانی یا ماندگاری بتا-هندسی انتقال\u200cیافته)، با امتیاز |خطای کل| + (1 - '
+        'اسپیرمن) روی ۶ ماه آخرِ کنارگذاشته (تنزیل\u200cنشده، همان\u200cگونه که ثبت شده)؛ برای '
+        'هر جذب\u200cکننده و مدیر حساب میانگین گرفته می\u200cشود. هزینه\u200cی گاما-گاما میانگین '
+        'خریدهای تکراری مثبت هر مشتری تکراری است؛ ردیف\u200cهای با مبلغ صفر شمرده و کنار '
+        'گذاشته می\u200cشوند.',
+    'Deal size: mean and median amount of deals won in the period (closed_at in the '
+    'period, status won), in the reporting currency; a zero-amount win counts (in the'
+    ' bands too, in the smallest band), a missing amount does not. The histogram '
+    'shows every won deal of the period, zero-amount wins in a bar of their own.':
+        'اندازه\u200cی معامله: میانگین و میانه\u200cی مبلغ معاملات برده در این دوره (closed_at '
+        'در دوره، وضعیت برده)، به ارز گزارش؛ معامله\u200cی برده با مبلغ صفر شمرده می\u200cشود '
+        '(در دسته\u200cها نیز، در دسته\u200cی کوچک) و معامله\u200cی بی\u200cمبلغ شمرده نمی\u200cشود. نمودار '
+        'توزیع همه\u200cی معاملات برده\u200cی دوره را نشان می\u200cدهد و معاملات با مبلغ صفر را در '
+        'ستونی جداگانه.',
+    'Band reference: band edges learned on the won deals of the 12 months before a '
+    "period end, kept per store (resolved path and a stable id: the store's first "
+    'ingest batch) and per profile set (report.yaml profiles). A report uses the '
+    'newest reference of its store and profile set whose window ended by the period '
+    'end, so a deal keeps its band from month to month and no edges learned on later '
+    'deals are applied; without one, a reference is learned for the period. '
+    'Zero-amount wins count as won deals in the smallest band, as they count in the '
+    'average deal size.':
+        'مبنای دسته\u200cها: مرزهای دسته که روی معاملات برده\u200cی ۱۲ ماه پیش از پایان یک دوره'
+        ' آموخته شده\u200cاند، جداگانه برای هر پایگاه داده (مسیر کامل و شناسه\u200cای پایدار: '
+        'نخستین دسته\u200cی بارگذاری آن) و هر مجموعه\u200cی نیم\u200cرخ (profiles در report.yaml). '
+        'هر گزارش تازه\u200cترین مبنای پایگاه داده و مجموعه\u200cی نیم\u200cرخ خود را به کار می\u200cبرد '
+        'که بازه\u200cاش تا پایان دوره تمام شده باشد؛ پس هر معامله از ماهی به ماه دیگر در '
+        'همان دسته می\u200cماند و هیچ مرزی که روی معاملات بعدی آموخته شده به کار نمی\u200cرود؛ '
+        'اگر چنین مبنایی نباشد، مبنایی برای همین دوره آموخته می\u200cشود. معاملات برده با '
+        'مبلغ صفر، همان\u200cگونه که در میانگین اندازه\u200cی معامله شمرده می\u200cشوند، در '
+        'کوچک\u200cترین دسته شمرده می\u200cشوند.',
+    'Band drift: population stability index PSI = sum over bands of (c - r) ln(c / r)'
+    " between the period's won deals (c, shares floored at 0.0001) and a baseline "
+    'that does not contain the period (r): the reference window when it ended by the '
+    'period start, otherwise the 12 months before the period start under the same '
+    "edges. Below 30 won deals in the period or in the baseline it says 'too few "
+    "deals'. Under 0.1 stable, 0.1-0.25 some drift, above 0.25 refresh the reference.":
+        'جابه\u200cجایی دسته\u200cها: شاخص پایداری جمعیت PSI = مجموع (c - r) ln(c / r) روی '
+        'دسته\u200cها، میان معاملات برده\u200cی دوره (c، سهم\u200cها با کف ۰٫۰۰۰۱) و مبنایی که این '
+        'دوره را در بر ندارد (r): بازه\u200cی خود مبنا اگر تا آغاز دوره تمام شده باشد، '
+        'وگرنه ۱۲ ماه پیش از آغاز دوره با همان مرزها. با کمتر از ۳۰ معامله\u200cی برده در '
+        'دوره یا در مبنا، «معاملات کافی نیست» گفته می\u200cشود. زیر ۰٫۱ پایدار، ۰٫۱ تا '
+        '۰٫۲۵ اندکی جابه\u200cجایی، بالای ۰٫۲۵ مبنا را تازه کنید.',
     "Rep scorecards": "کارنامه‌ی کارشناسان فروش",
     "Scope": "دامنه",
     "Period": "دوره",

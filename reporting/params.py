@@ -103,6 +103,16 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 Days = Annotated[int, Field(ge=1, le=3650)]
 
 
+class CLVSettings(_Strict):
+    """How predicted customer lifetime value is stated: revenue expected over the next
+    ``horizon_months`` months, discounted at ``discount_rate`` a year."""
+
+    discount_rate: float = Field(
+        0.10, ge=0, lt=1, description="annual discount rate of predicted lifetime value")
+    horizon_months: int = Field(
+        12, ge=1, le=120, description="months of future revenue in predicted lifetime value")
+
+
 class ReportSettings(_Strict):
     company: str = Field("Acme Analytics", min_length=1, max_length=200)
     title: str = Field("Monthly Sales Report", min_length=1, max_length=200)
@@ -128,6 +138,7 @@ class ReportSettings(_Strict):
     deal_mix_target: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="profile -> target share of each deal-size band"
     )
+    clv: CLVSettings = Field(default_factory=CLVSettings)
     baselines: dict[str, dict[str, Threshold]] = Field(
         default_factory=dict, description="profile -> figure -> thresholds"
     )

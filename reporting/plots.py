@@ -122,16 +122,40 @@ def cycle_quadrant(summary: pd.DataFrame, limit: int = 40, ax=None):
     return ax
 
 
+def histogram_bins(amounts: pd.Series, n: int = 30) -> np.ndarray:
+    """Log-spaced bin edges whose first edge is at or below the smallest positive amount
+    and whose last is at or above the largest, so every positive amount falls in a bin
+    (``np.logspace`` of the logs alone can land a hair above the minimum and drop it)."""
+    a = amounts[amounts > 0].dropna().to_numpy(dtype=float)
+    lo, hi = float(a.min()), float(a.max())
+    if hi <= lo:
+        lo, hi = lo / 1.1, hi * 1.1
+    bins = np.logspace(np.log10(lo), np.log10(hi), n)
+    bins[0], bins[-1] = min(bins[0], lo), max(bins[-1], hi)
+    return bins
+
+
 def deal_size_histogram(amounts: pd.Series, edges: list[float] | None = None, ax=None):
-    """Won deal amounts on a log axis, with band edges as vertical lines."""
+    """Every won deal: positive amounts on a log axis, with band edges as vertical lines;
+    zero-amount wins (which a log axis cannot place) in a bar of their own at the left,
+    labelled 0. Missing amounts are not deals with a size and are left out."""
     ax = _ax(ax)
-    a = amounts[amounts > 0].dropna()
-    if len(a):
-        bins = np.logspace(np.log10(a.min()), np.log10(a.max() * 1.001), 30)
-        ax.hist(a, bins=bins, color=PALETTE["primary"], alpha=0.85)
+    a = amounts.dropna()
+    pos, zero = a[a > 0], int((a == 0).sum())
+    if len(pos) or zero:
+        bins = histogram_bins(pos) if len(pos) else np.array([1.0, 10.0])
+        ax.hist(pos, bins=bins, color=PALETTE["primary"], alpha=0.85)
         ax.set_xscale("log")
         for e in edges or []:
             ax.axvline(e, color=PALETTE["accent"], ls="--", lw=1.2)
+        if zero:
+            step = bins[1] / bins[0]
+            left = bins[0] / step ** 4
+            ax.bar(left, zero, width=left * (step - 1), align="edge", color=PALETTE["muted"])
+            ax.annotate("0", (left * step ** 0.5, 0), xycoords=("data", "axes fraction"),
+                        xytext=(0, -2), textcoords="offset points", ha="center", va="top",
+                        fontsize=7.5, fontweight="bold", color=PALETTE["muted"])
+            ax.set_xlim(left / step, None)
     ax.xaxis.set_major_formatter(FuncFormatter(money))
     ax.set_xlabel("won deal amount (log scale)")
     ax.set_ylabel("deals")

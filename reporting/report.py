@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from .i18n import (
 )
 from .metrics.ratings import team_profiles
 from .metrics.suite import Analysis, analyse
+from .models.reference import DEFINITIONS as BAND_DEFINITIONS
 from .models.reference import clv_reference
 from .params import ReportSettings, load_settings
 from .periods import Period, parse_period
@@ -130,12 +131,17 @@ def build(
     shared = json.loads(Path(artifacts).read_text(encoding="utf-8")) if artifacts else {}
     since = p.start - pd.DateOffset(months=history_months)
     data = _store.load(store, region=region, team=team, since=since, until=p.end)
+    # customer value needs every account in scope, not only those with a recent deal
+    accounts, revenue = _store.load_customers(store, region=region, team=team, until=p.end)
+    data = replace(data, accounts=accounts, revenue=revenue)
     clv = shared.get("clv")
     if clv is not None and clv.get("file"):
         pred = pd.read_csv(Path(artifacts).with_name(clv["file"]),
                            dtype={"account_id": str}).set_index("account_id")["predicted_value"]
     elif len(data.revenue):  # a notebook run on its own: choose and fit on this slice
-        pred, clv = clv_reference(data.revenue, p.end)
+        pred, clv = clv_reference(data.revenue, p.end,
+                                  horizon_months=settings.clv.horizon_months,
+                                  discount_rate=settings.clv.discount_rate)
     else:
         pred = None
     a = analyse(data.opportunities, p, settings, data.reps, data.stage_history, data.leads,
@@ -209,7 +215,6 @@ def kpis(ctx: ReportContext) -> list[dict[str, Any]]:
         return out[0], out[1]
 
     km = f.get("median_days_to_win")
-    churn = f.get("churn_rate")
     bloat = f.get("bloat_months")
     t = ctx.t
     tiles = [
@@ -223,8 +228,7 @@ def kpis(ctx: ReportContext) -> list[dict[str, Any]]:
         (t("Average won deal"), fmt_money(f["avg_won_amount"], cur), "avg_won_amount", "rel",
          None, t("median {value}").format(value=fmt_money(f["median_won_amount"], cur))),
         (t("Revenue per account"), fmt_money(f["avg_account_value"], cur), "avg_account_value",
-         "rel", None, t("to date; {rate} of year-old accounts churned").format(
-             rate=fmt_pct(churn)) if churn is not None else t("to date, accounts in scope")),
+         "rel", None, value_tile_note(f, cur, ctx.language)),
         pipeline_value_tile(ctx),
         (t("Open deals per rep"), fmt_num(f["open_per_rep"], 1), "open_per_rep", "rel",
          r.get("load"),
@@ -309,6 +313,22 @@ def say(ctx: ReportContext, text: str | None) -> str | None:
     return ctx.t(text)
 
 
+def value_tile_note(f: dict[str, Any], currency: str, language: str = "en") -> str:
+    """The note under the revenue-per-account tile: the basis of the figure (revenue in
+    the period per paying account), the churn of year-old customers and the revenue to
+    date per customer account, each labelled."""
+    if not f.get("customers"):
+        return tr("no revenue in scope", language)
+    parts = [tr("in the period, {n} paying accounts", language).format(
+        n=fmt_num(f.get("paying_accounts")))]
+    if f.get("churn_rate") is not None:
+        parts.append(tr("{rate} of {n} year-old customers churned", language).format(
+            rate=fmt_pct(f["churn_rate"]), n=fmt_num(f.get("mature_accounts"))))
+    parts.append(tr("to date {value} per customer", language).format(
+        value=fmt_money(f.get("value_to_date_per_account"), currency)))
+    return "; ".join(parts)
+
+
 def emit_metrics(ctx: ReportContext) -> None:
     """Attach every figure the report shows to the notebook as a JSON output; the runner
     writes it to ``metrics.json``."""
@@ -337,6 +357,9 @@ UNITS = {
     "lead_conversion_leads": "leads", "lead_conversion_horizon_days": "days",
     "won": "deals", "lost": "deals", "stale_share": "ratio", "lead_conversion": "ratio",
     "bloat_months": "months", "lost_when_tired_share": "ratio", "churn_rate": "ratio",
+    "revenue_in_period": "currency", "paying_accounts": "accounts", "customers": "accounts",
+    "value_to_date_per_account": "currency", "mature_accounts": "accounts",
+    "churned_accounts": "accounts",
 }
 DEFINITION_OF = {
     "win_rate": "win_rate", "win_rate_ci_low": "win_rate", "win_rate_ci_high": "win_rate",
@@ -355,6 +378,9 @@ DEFINITION_OF = {
     "lead_conversion_mature_on": "lead_conversion",
     "lead_conversion_horizon_days": "lead_conversion",
     "won": "win_rate", "lost": "win_rate",
+    "revenue_in_period": "account_value", "paying_accounts": "account_value",
+    "customers": "account_value", "value_to_date_per_account": "account_value",
+    "mature_accounts": "churn", "churned_accounts": "churn",
 }
 
 
@@ -427,13 +453,32 @@ def logo_data_uri(name: str | None) -> str | None:
     return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode()
 
 
+PERIOD_TITLES = {"month": "Monthly Sales Report", "quarter": "Quarterly Sales Report",
+                 "year": "Annual Sales Report", "range": "Sales Report"}
+
+
+def report_title(configured: str, period: Period) -> str:
+    """The report's title for ``period``: the configured title when it names no cadence;
+    a title that says "Monthly" (the default, "Monthly Sales Report") becomes "Quarterly
+    Sales Report", "Annual Sales Report" or, for a date range, "Sales Report"."""
+    if not configured.startswith("Monthly "):
+        return configured
+    if configured == PERIOD_TITLES["month"]:
+        return PERIOD_TITLES[period.kind]
+    rest = configured[len("Monthly "):]
+    return {"month": configured, "quarter": f"Quarterly {rest}", "year": f"Annual {rest}",
+            "range": rest[:1].upper() + rest[1:]}[period.kind]
+
+
 def show_cover(ctx: ReportContext, title: str | None = None) -> None:
+    """The cover page; ``title`` defaults to the configured title for the period's kind
+    (:func:`report_title`)."""
     cal = ctx.settings.calendar
     show_html(
         "cover.html.j2",
         ctx.language,
         company=ctx.settings.company,
-        title=ctx.t(title or ctx.settings.title),
+        title=ctx.t(title or report_title(ctx.settings.title, ctx.period)),
         logo=logo_data_uri(ctx.settings.branding.logo),
         scope=ctx.scope,
         period_title=ctx.period_title,
@@ -478,9 +523,12 @@ SECTIONS = {
         "deal_size",
     ),
     "clv": (
-        "4. Customer value",
-        "acquirers whose customers churn point at the wrong customers; account managers "
-        "whose accounts expand (or do not) point at how accounts are run.",
+        "4. Customer lifetime value",
+        "every customer account in scope counts, including those without a recent deal. "
+        "Acquirers are compared per account-year and on each account's first year, so old "
+        "books do not look better for being old; acquirers whose customers churn point at "
+        "the wrong customers; account managers whose accounts expand (or do not) point at "
+        "how accounts are run.",
         "account_value",
     ),
     "pipeline": (
@@ -540,9 +588,39 @@ def show_quality(ctx: ReportContext) -> None:
               missing=missing)
 
 
+def definitions() -> dict[str, str]:
+    """Every definition the methodology appendix prints: the metrics engine's, with the
+    customer-value, lifetime-value and band-reference definitions of
+    :mod:`reporting.metrics.clv`, :data:`CLV_DEFINITIONS` and
+    :mod:`reporting.models.reference` (which replace the engine's entries of the same name)."""
+    return {**metrics.DEFINITIONS, **metrics.clv.DEFINITIONS, **CLV_DEFINITIONS,
+            **BAND_DEFINITIONS}
+
+
+CLV_DEFINITIONS = {
+    "predicted_clv": (
+        "Customer lifetime value (predicted): revenue each account is expected to bring over "
+        "the horizon in params/report.yaml (clv.horizon_months), discounted month by month at "
+        "the annual rate clv.discount_rate (month k counts 1 / (1 + rate)^(k / 12)), from the "
+        "model that backtests best on this company's revenue (BG/NBD with average spend, "
+        "BG/NBD with Gamma-Gamma spend, RFM segments, a gradient-boosted regressor or "
+        "shifted-beta-geometric retention), scored by |aggregate error| + (1 - Spearman) on "
+        "the last 6 months held out (undiscounted, as booked); averaged per acquiring rep "
+        "and account manager. Gamma-Gamma spend uses each repeat customer's mean over "
+        "positive repeat purchases; zero-value lines are counted and left out."
+    ),
+    "deal_size": (
+        "Deal size: mean and median amount of deals won in the period (closed_at in the "
+        "period, status won), in the reporting currency; a zero-amount win counts (in the "
+        "bands too, in the smallest band), a missing amount does not. The histogram shows "
+        "every won deal of the period, zero-amount wins in a bar of their own."
+    ),
+}
+
+
 def show_methodology(ctx: ReportContext) -> None:
     show_html("methodology.html.j2", ctx.language,
-              definitions=[(k, ctx.t(v)) for k, v in metrics.DEFINITIONS.items()])
+              definitions=[(k, ctx.t(v)) for k, v in definitions().items()])
 
 
 REP_TABLES = {
@@ -580,25 +658,52 @@ def show_rep_table(ctx: ReportContext, key: str, limit: int = 15) -> None:
 PERSON_TABLES = {
     "acquirers": ("Customer value by acquiring rep", [
         ("person", "Acquired by", "text"), ("accounts", "Accounts", "int"),
-        ("avg_value", "Avg revenue", "money"), ("avg_predicted_value", "Predicted 12m", "money"),
-        ("churn_rate", "Churned", "pct"), ("total_value", "Total revenue", "money")]),
+        ("value_per_account_year", "Per account-year", "money"),
+        ("first_year_value", "First-year value", "money"),
+        ("avg_predicted_value", "Lifetime value", "money"),
+        ("churn_rate", "Churned", "pct"), ("total_value", "Revenue to date", "money")]),
     "managers": ("Customer value by account manager", [
         ("person", "Account manager", "text"), ("accounts", "Accounts", "int"),
-        ("avg_value", "Avg revenue", "money"), ("avg_predicted_value", "Predicted 12m", "money"),
+        ("value_per_account_year", "Per account-year", "money"),
+        ("avg_predicted_value", "Lifetime value", "money"),
         ("expansion_per_account", "Expansion / account", "money"),
         ("churn_rate", "Churned", "pct")]),
 }
 
 
 def show_person_table(ctx: ReportContext, key: str, limit: int = 12) -> None:
-    """Customer value per acquiring rep or account manager, largest average first."""
+    """Customer value per acquiring rep or account manager, highest value per account-year
+    first (an age-normalised figure: revenue to date favours old books)."""
     frame = getattr(ctx.a, key)
     if frame.empty:
         return
     caption, columns = PERSON_TABLES[key]
     columns = [c for c in columns if c[0] in frame.columns]
-    show_table(frame.sort_values("avg_value", ascending=False), columns, caption, limit,
-               ctx.language)
+    show_table(frame.sort_values("value_per_account_year", ascending=False), columns, caption,
+               limit, ctx.language)
+
+
+def show_customer_value(ctx: ReportContext) -> None:
+    """Section 4: the lifetime-value model note, then per acquiring rep and per account
+    manager a chart (predicted lifetime value per account, or value per account-year
+    without a model) and a table."""
+    if not len(ctx.a.acquirers):
+        return
+    show_note(ctx, clv_note(ctx))
+    predicted = "avg_predicted_value" in ctx.a.acquirers
+    value = "avg_predicted_value" if predicted else "value_per_account_year"
+    months = ctx.settings.clv.horizon_months
+    xlabel = localize_numbers(
+        ctx.t("lifetime value per account: next {months} months, discounted").format(
+            months=months) if predicted else ctx.t("revenue per account-year to date"),
+        ctx.language)
+    kind = "Customer lifetime value per account" if predicted else \
+        "Customer value per account-year"
+    for frame, title, key in ((ctx.a.acquirers, f"{kind}, by acquiring rep", "acquirers"),
+                              (ctx.a.managers, f"{kind}, by account manager", "managers")):
+        ax = plots.person_bars(frame, value, ctx.t(title), xlabel)
+        show_chart(ax)  # title and label are in the report's language already
+        show_person_table(ctx, key)
 
 
 def show_note(ctx: ReportContext, text: str) -> None:
@@ -607,37 +712,56 @@ def show_note(ctx: ReportContext, text: str) -> None:
 
 
 def band_note(ctx: ReportContext) -> str:
-    """Band edges per business profile, in currency."""
+    """Band edges per business profile, in currency; where the bands were learned (store
+    window) and this period's drift against a baseline that does not contain it."""
     cur = ctx.settings.currency
-    parts = [ctx.t("{profile}: small < {small}, medium to {large}, large above").format(
+    t = ctx.t
+    parts = [t("{profile}: small < {small}, medium to {large}, large above").format(
         profile=prof, small=fmt_money(edges[0], cur), large=fmt_money(edges[-1], cur))
         for prof, edges in ctx.a.band_edges.items()]
     parts += [f"{prof}: {why}" for prof, why in ctx.a.band_notes.items()]
     if not parts:
-        return ctx.t("No deal-size bands: no won deals.")
-    text = ctx.t("Deal-size bands (learned on the last 12 months of won deals, KMeans on log "
-                 "amounts): {parts}.").format(parts="; ".join(parts))
+        return t("No deal-size bands: no won deals.")
     ref = ctx.artifacts.get("band_reference")
     if ref:
-        drift = "; ".join(
-            ctx.t("{profile} PSI {psi} ({verdict})").format(
-                profile=prof, psi=f"{d['psi']:.2f}", verdict=ctx.t(d["verdict"]))
-            for prof, d in ctx.artifacts.get("band_drift", {}).items())
-        text += " " + ctx.t("Reference learned for {period}; this period's drift: {drift}. "
-                            "Refresh with --refresh-bands.").format(
-            period=ref["learned_on"], drift=drift or "–")
+        start, end = ref["window_start"][:10], (pd.Timestamp(ref["window_end"])
+                                                - pd.Timedelta(days=1)).date().isoformat()
+        text = t("Deal-size bands (KMeans on log amounts), learned for this store on the deals "
+                 "won from {start} to {end}: {parts}.").format(start=start, end=end,
+                                                               parts="; ".join(parts))
+        drift = []
+        for prof, d in ctx.artifacts.get("band_drift", {}).items():
+            if d.get("psi") is None:
+                drift.append(t("{profile}: too few deals ({n}; at least {min} needed)").format(
+                    profile=prof, n=min(d["deals"], d["baseline_deals"]), min=d["min_deals"]))
+            else:
+                drift.append(t("{profile} PSI {psi} ({verdict})").format(
+                    profile=prof, psi=f"{d['psi']:.2f}", verdict=t(d["verdict"])))
+        text += " " + t("Drift of the whole company's won deals in this period against a "
+                        "window without it: {drift}. Refresh with --refresh-bands.").format(
+            drift="; ".join(drift) or "–")
+    else:
+        text = t("Deal-size bands (learned on the last 12 months of won deals, KMeans on log "
+                 "amounts): {parts}.").format(parts="; ".join(parts))
+    zero = int(((ctx.opps["status"] == "won") & ctx.period.contains(ctx.opps["closed_at"])
+                & (ctx.opps["amount"] == 0)).sum())
+    if zero:
+        text += " " + t("{n} zero-amount wins count as won deals in the small band and in "
+                        "the average deal size.").format(n=zero)
     return localize_numbers(text, ctx.language)
 
 
 def show_deal_size(ctx: ReportContext, top_reps: int = 20) -> None:
-    """Per business profile: won-deal histogram with band edges and each rep's band mix."""
+    """Per business profile: a histogram of every deal won in the period (band edges where
+    the profile has them) and each rep's band mix."""
     won = ctx.opps[(ctx.opps["status"] == "won") & ctx.period.contains(ctx.opps["closed_at"])]
     profiles = team_profiles(ctx.settings, won["team"])
     show_note(ctx, band_note(ctx))
-    for prof, edges in ctx.a.band_edges.items():
-        amounts = won.loc[profiles == prof, "amount"]
+    for prof in sorted(set(profiles.dropna()) | set(ctx.a.band_edges)):
+        amounts = won.loc[profiles == prof, "amount"].dropna()
         if amounts.empty:
             continue
+        edges = ctx.a.band_edges.get(prof)
         ax = plots.deal_size_histogram(amounts, edges)
         localize_axes(ax, ctx.language)
         ax.set_title(f"{ax.get_title()}, {prof} ({len(amounts)})")
@@ -652,32 +776,48 @@ def show_deal_size(ctx: ReportContext, top_reps: int = 20) -> None:
             show_chart(ax)
 
 
+MODEL_NAMES = {"bgnbd": "BG/NBD (purchases) with average spend",
+               "gamma-gamma": "BG/NBD with Gamma-Gamma spend", "segments": "RFM-segment",
+               "regressor": "gradient-boosted regressor",
+               "sbg": "shifted-beta-geometric retention"}
+
+
 def clv_note(ctx: ReportContext) -> str:
-    """Which CLV model the report uses and how it backtested against the naive baseline."""
+    """Which lifetime-value model the report uses, its horizon and discount rate, and how
+    it backtested against the naive baseline."""
     m = ctx.a.clv_model
     t = ctx.t
     if not m:
-        return t("No customer-value model: the data has no revenue table.")
+        return t("No customer lifetime value model: the data has no revenue table.")
     if "model" not in m:
-        return t("No customer-value model could be fitted: {error}.").format(
+        return t("No customer lifetime value model could be fitted: {error}.").format(
             error=m.get("error", "unknown reason"))
     b = m["backtest"]
     base = b["baseline"]
-    names = {"bgnbd": "BG/NBD (purchases) with average spend",
-             "gamma-gamma": "BG/NBD with Gamma-Gamma spend", "segments": "RFM-segment",
-             "regressor": "gradient-boosted regressor", "sbg": "shifted-beta-geometric retention"}
     scores = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} (–)"
                        for k, v in m.get("candidates", {}).items())
-    return localize_numbers(t(
-        "Predicted value = revenue expected over the next {days} days from the {model} model, "
-        "chosen by backtest on the last {months} months ({n} accounts): aggregate error "
-        "{err} (naive baseline {base_err}), Spearman rank correlation {rho} (baseline "
-        "{base_rho}), top-decile capture {top}. Scores (lower is better): {scores}.").format(
-        days=m["horizon_days"], model=names.get(m["model"], m["model"]),
-        months=m["holdout_months"], n=f"{b['n_customers']:,}",
+    months = m.get("horizon_months", ctx.settings.clv.horizon_months)
+    rate = m.get("discount_rate", ctx.settings.clv.discount_rate)
+    text = t(
+        "Lifetime value = revenue expected over the next {months} months, discounted at "
+        "{rate} a year, from the {model} model, chosen by backtest on the last {holdout} "
+        "months ({n} accounts): aggregate error {err} (naive baseline {base_err}), Spearman "
+        "rank correlation {rho} (baseline {base_rho}), top-decile capture {top}. Scores "
+        "(lower is better): {scores}.").format(
+        months=months, rate=f"{rate:.0%}", model=t(MODEL_NAMES.get(m["model"], m["model"])),
+        holdout=m["holdout_months"], n=f"{b['n_customers']:,}",
         err=f"{b['aggregate_error']:+.0%}", base_err=f"{base['aggregate_error']:+.0%}",
         rho=f"{b['spearman']:.2f}", base_rho=f"{base['spearman']:.2f}",
-        top=f"{b['top_decile_capture']:.0%}", scores=scores), ctx.language)
+        top=f"{b['top_decile_capture']:.0%}", scores=scores)
+    if m.get("excluded_lines"):
+        text += " " + t("{n} zero or negative revenue lines (credits, refunds) are not "
+                        "purchases and are left out.").format(n=f"{m['excluded_lines']:,}")
+    sm = m.get("spend_model")
+    if sm and (sm["excluded_lines"] or sm["excluded_customers"]):
+        text += " " + t("Spend model: {lines} zero or negative lines and {customers} repeat "
+                        "customers without a positive repeat purchase left out.").format(
+            lines=f"{sm['excluded_lines']:,}", customers=f"{sm['excluded_customers']:,}")
+    return localize_numbers(text, ctx.language)
 
 
 def scorecard_rows(ctx: ReportContext, rep: str) -> list[dict[str, Any]]:
@@ -735,9 +875,10 @@ def scorecard_rows(ctx: ReportContext, rep: str) -> list[dict[str, Any]]:
         rows.append({"label": ctx.t("Open deals / capacity"), "rep": fmt_pct(load),
                      "team": fmt_pct(mates["load"].median()) if "load" in mates else "–",
                      "rating": rated("load", load)})
-    for frame, label, col, f in ((ctx.a.acquirers, "Avg revenue of accounts won", "avg_value", money),
+    for frame, label, col, f in ((ctx.a.acquirers, "Revenue per account-year of accounts won",
+                                  "value_per_account_year", money),
                                  (ctx.a.acquirers, "Churn of accounts won", "churn_rate", fmt_pct),
-                                 (ctx.a.acquirers, "Predicted 12-month value per account won",
+                                 (ctx.a.acquirers, "Lifetime value per account won (discounted)",
                                   "avg_predicted_value", money),
                                  (ctx.a.managers, "Expansion per account managed",
                                   "expansion_per_account", money)):

@@ -26,7 +26,7 @@ from .params import check_name, load_settings, slug
 from .paths import finalise_dir, inside, make_temp_dir, mark_ours
 from .periods import check_not_future, parse_period
 from .render import DEFAULT_RENDER_TIMEOUT, html_to_pdf, notebook_to_html, render_report
-from .report import METRICS_MIME
+from .report import METRICS_MIME, report_title
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -218,7 +218,7 @@ def run_report(
         metrics = _metrics_from(nb)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False),
                                           encoding="utf-8")
-        title = f"{settings.title}: {metrics.get('region')} {p.title}"
+        title = f"{report_title(settings.title, p)}: {metrics.get('region')} {p.title}"
         t = time.perf_counter()
         # bounded: a child process killed at the deadline; the module-level step functions
         # are passed so that the child runs what this module sees

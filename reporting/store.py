@@ -355,3 +355,29 @@ def regions(path: str | Path | None = None) -> list[str]:
         ).fetchall()
     return [r[0] for r in rows]
 
+
+
+def load_customers(
+    path: str | Path | None = None,
+    region: str | None = None,
+    team: str | None = None,
+    until: pd.Timestamp | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every account in scope and its revenue before ``until``: accounts with an
+    opportunity of the region / team created before ``until``, at any time (not only in
+    the report's recent window, which would leave out exactly the churned customers).
+    Returns ``(accounts, revenue)``."""
+    where, args = _where(region, team, "o")
+    if until is not None:
+        where += " AND o.created_at < ?"
+        args = [*args, until.to_pydatetime()]
+    scope = f"SELECT DISTINCT o.account_id FROM opportunities o WHERE {where}"
+    with connect(path, read_only=True) as con:
+        acc = _coerce(con.execute(
+            f"SELECT a.* FROM accounts a WHERE a.account_id IN ({scope})", args).df(),
+            "accounts")
+        rev_until = " AND r.date < ?" if until is not None else ""
+        rev = _coerce(con.execute(
+            f"SELECT r.* FROM revenue r WHERE r.account_id IN ({scope}){rev_until}",
+            args + ([until.to_pydatetime()] if until is not None else [])).df(), "revenue")
+    return acc, rev

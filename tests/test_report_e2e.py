@@ -42,7 +42,7 @@ def test_pdf_text_has_scope_period_and_headline_figures(report):
     assert f"{h['median_cycle_days_won']['value']:,.0f} days" in text
     assert f"{h['open_per_rep']['value']:,.1f}" in text
     for title in ("Executive summary", "1. Conversion", "2. Sales cycle length",
-                  "3. Deal size", "4. Customer value", "5. Open opportunities",
+                  "3. Deal size", "4. Customer lifetime value", "5. Open opportunities",
                   "Appendix A: Data quality", "Appendix B: Methodology"):
         assert title in text, title
     assert re.search(rf"Page 2 of {report.pages}", text)

@@ -91,8 +91,10 @@ def win_rate_trend(opps: pd.DataFrame, as_of: pd.Timestamp, months: int = 12) ->
 
 def learn_band_edges(opps: pd.DataFrame, period: Period, profiles: pd.Series
                      ) -> tuple[dict[str, list[float]], dict[str, str]]:
-    """Deal-size band edges per business profile, learned on the deals won in the 12
-    months before the period end (the reference window)."""
+    """Deal-size band edges per business profile, learned on the positive amounts of the
+    deals won in the 12 months before the period end (the reference window; KMeans works on
+    log amounts, so zero-amount wins do not shape the edges, and they fall in the smallest
+    band when the edges are applied)."""
     ref = (opps["status"] == "won") & (opps["closed_at"] < period.end) & (
         opps["closed_at"] >= period.end - pd.DateOffset(months=12))
     edges: dict[str, list[float]] = {}
@@ -112,7 +114,9 @@ def learn_band_edges(opps: pd.DataFrame, period: Period, profiles: pd.Series
 def apply_band_edges(amounts: pd.Series, profiles: pd.Series,
                      edges: dict[str, list[float]]) -> pd.Series:
     """Band label of each amount under its profile's fixed edges (None where the profile
-    has no edges or the amount is zero, negative or missing)."""
+    has no edges or the amount is negative or missing). A zero amount is in the smallest
+    band: a zero-amount win is a won deal, counted in the bands as it is in the average
+    and median deal size."""
     labels = pd.Series(None, index=amounts.index, dtype=object)
     names = np.array(["small", "medium", "large"], dtype=object)
     for prof, e in edges.items():
@@ -120,7 +124,7 @@ def apply_band_edges(amounts: pd.Series, profiles: pd.Series,
         a = amounts[mine].to_numpy(dtype=float)
         idx = np.minimum(np.searchsorted(np.asarray(e), a, side="right"), len(names) - 1)
         lab = names[idx]
-        lab[~(np.isfinite(a) & (a > 0))] = None
+        lab[~(np.isfinite(a) & (a >= 0))] = None
         labels[mine] = lab
     return labels
 
@@ -130,7 +134,11 @@ def _bands(opps: pd.DataFrame, period: Period, profiles: pd.Series,
     """Bands of every deal: fixed edges from the run's artifacts when given (so every
     region of a run, and next month's report, use the same edges), else learned here."""
     if fixed:
-        return apply_band_edges(opps["amount"], profiles, fixed), dict(fixed), {}
+        won = (opps["status"] == "won") & period.contains(opps["closed_at"])
+        notes = {prof: "no band edges in the reference for this profile (too few won deals "
+                       "in its window): its deals are not banded"
+                 for prof in sorted(set(profiles[won].dropna()) - set(fixed))}
+        return apply_band_edges(opps["amount"], profiles, fixed), dict(fixed), notes
     edges, notes = learn_band_edges(opps, period, profiles)
     return apply_band_edges(opps["amount"], profiles, edges), edges, notes
 
@@ -226,6 +234,7 @@ def analyse(
             summary["capacity"] > 0)
 
     # customer value
+    # customer value: every customer account in scope (see reporting.metrics.clv)
     if revenue is not None and accounts is not None and len(revenue) and len(accounts):
         acc = clv.account_history(revenue, accounts, p.end)
         if predicted_value is not None:
@@ -239,8 +248,9 @@ def analyse(
     thresholds, weights = scope_thresholds(s, opps, p)
     head = {}
     for key, per in (("current", p), ("previous", p.previous()), ("last_year", p.last_year())):
-        h = headline(opps, per, reps, revenue, accounts, s.stale_days, hist_or_none,
+        h = headline(opps, per, reps, None, None, s.stale_days, hist_or_none,
                      amount_history)
+        h.update(clv.customer_headline(revenue, accounts, per))
         h["lead_conversion"] = None
         h["lead_conversion_leads"] = None
         if has_leads and horizon is not None:
@@ -264,9 +274,6 @@ def analyse(
     cur["median_days_to_win"] = _num(all_ttw["median_days_to_win"].iloc[0]) if len(all_ttw) \
         else None
     cur["won_by_horizon"] = _num(all_ttw["won_by_horizon"].iloc[0]) if len(all_ttw) else None
-    if len(acc):
-        old = acc["tenure_days"] >= 365
-        cur["churn_rate"] = float(acc.loc[old, "churned"].mean()) if old.any() else None
     ratings: dict[str, str | None] = {
         name: th.rate(cur.get(name)) for name, th in thresholds.items()
     }

@@ -12,7 +12,9 @@ length: ``baseline_i = calibration_revenue_i * holdout_days / calibration_days``
 Candidate models (names as in the CLI):
 
 * ``bgnbd`` -- BG/NBD expected purchases x the customer's observed mean spend per purchase day.
-* ``gamma-gamma`` -- BG/NBD expected purchases x Gamma-Gamma expected spend.
+* ``gamma-gamma`` -- BG/NBD expected purchases x Gamma-Gamma expected spend, the spend
+  modelled on positive repeat lines only (:func:`positive_repeat_spend`: zero-value and
+  negative lines are counted and left out, never a reason to refuse the fit).
 * ``segments`` -- :class:`RFMSegmenter`; each segment predicts its mean revenue in the last
   holdout-length window of the calibration period (features taken before that window).
 * ``regressor`` -- :class:`NextHorizonRegressor` trained on that same inner split.
@@ -39,8 +41,8 @@ from .clv import (
     rfm_summary,
 )
 
-__all__ = ["MODELS", "BacktestResult", "backtest", "choose_model", "fit_predict",
-           "holdout_metrics", "looks_like_renewals"]
+__all__ = ["MODELS", "BacktestResult", "backtest", "choose_model", "discounted_value",
+           "fit_predict", "holdout_metrics", "looks_like_renewals", "positive_repeat_spend"]
 
 MODELS = ("bgnbd", "gamma-gamma", "segments", "regressor", "sbg")
 
@@ -147,6 +149,54 @@ def _durations(tx: pd.DataFrame, end: pd.Timestamp, period_days: float):
     return n, alive
 
 
+def positive_repeat_spend(cal: pd.DataFrame, rfm: pd.DataFrame
+                          ) -> tuple[pd.Series, pd.Series, dict[str, int]]:
+    """The Gamma-Gamma spend inputs of each customer of ``rfm``, on positive lines only.
+
+    Lines with a zero or negative amount (free items, returns, credits) say nothing about
+    what a purchase is worth, so they are left out of the spend model (they still count
+    as purchases for BG/NBD). Per customer, ``x`` = the repeat purchase days (days after
+    the first purchase day) with positive lines and ``z`` = the mean of those days' positive
+    amounts (0 when ``x`` = 0). A repeat customer left with ``x`` = 0 is excluded from the
+    fit and valued at the population mean spend. Returns ``(x, z, counts)`` with counts
+    ``excluded_lines`` (non-positive lines), ``excluded_customers`` (repeat customers without
+    a positive repeat purchase), ``customers`` (customers the spend model is fitted on)."""
+    first = cal.groupby("c")["d"].min()
+    pos = cal[cal["m"] > 0]
+    pos = pos[pos["d"] > pos["c"].map(first)]
+    daily = pos.groupby(["c", "d"])["m"].sum()
+    by = daily.groupby(level="c")
+    x = by.size().reindex(rfm.index).fillna(0).astype(float)
+    z = by.mean().reindex(rfm.index).fillna(0.0)
+    counts = {"excluded_lines": int((cal["m"] <= 0).sum()),
+              "excluded_customers": int(((rfm["frequency"] > 0) & (x == 0)).sum()),
+              "customers": int((x > 0).sum())}
+    return x, z, counts
+
+
+def discounted_value(prediction: pd.Series, info: dict, horizon_months: int,
+                     annual_rate: float, time_unit: str = "week") -> pd.Series:
+    """Present value of each customer's predicted revenue over ``horizon_months`` months,
+    discounted at ``annual_rate`` a year, month by month:
+    ``sum_k revenue in month k / (1 + annual_rate) ** (k / 12)``.
+
+    For the BG/NBD models revenue in month k is (expected purchases by the end of month k
+    minus by the end of month k - 1) x expected spend; for the other models the predicted
+    total is spread evenly over the months (their predictions have no time profile).
+    ``prediction`` must cover the same ``horizon_months`` (30.4375-day months)."""
+    k = np.arange(1, int(horizon_months) + 1)
+    factor = (1.0 + annual_rate) ** (-k / 12.0)
+    bg = info.get("bgnbd")
+    if bg is None or "rfm" not in info:
+        return prediction * float(factor.mean())
+    rfm = info["rfm"]
+    s = 30.4375 / TIME_UNITS[time_unit]
+    x, tx, T = (rfm[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    cum = np.stack([np.zeros_like(x)] + [bg.expected_purchases(j * s, x, tx, T) for j in k])
+    value = (np.diff(cum, axis=0) * factor[:, None]).sum(axis=0) * info["spend"].to_numpy()
+    return pd.Series(value, index=rfm.index).reindex(prediction.index)
+
+
 def fit_predict(tx: pd.DataFrame, calibration_end, holdout_days: float, model: str,
                 time_unit: str = "week", features: pd.DataFrame | None = None,
                 categorical: list[str] | None = None):
@@ -172,21 +222,17 @@ def fit_predict(tx: pd.DataFrame, calibration_end, holdout_days: float, model: s
         if model == "bgnbd":
             spend = cal.groupby("c")["m"].sum().reindex(rfm.index) / (rfm["frequency"] + 1)
         else:
-            bad = int((cal["m"] <= 0).sum())
-            if bad:
-                raise ValueError(
-                    f"Gamma-Gamma needs positive amounts: {bad} calibration transactions "
-                    f"are zero or negative (smallest {cal['m'].min():.4g}). Remove refunds, "
-                    "credits and zero-value lines, or use model 'bgnbd'."
-                )
-            gg = GammaGammaFitter().fit(rfm["frequency"], rfm["monetary_value"])
-            spend = gg.conditional_expected_average_profit(rfm["frequency"],
-                                                           rfm["monetary_value"])
+            sx, sz, counts = positive_repeat_spend(cal, rfm)
+            gg = GammaGammaFitter().fit(sx, sz)
+            spend = gg.conditional_expected_average_profit(sx, sz)
             info.update(gamma_gamma=gg, params={**bg.params_, **gg.params_},
                         log_likelihood=bg.log_likelihood_ + gg.log_likelihood_,
                         log_likelihoods={"bgnbd": bg.log_likelihood_,
-                                         "gamma_gamma": gg.log_likelihood_})
-        return pd.Series(np.asarray(n) * np.asarray(spend), index=rfm.index), info
+                                         "gamma_gamma": gg.log_likelihood_},
+                        spend_model=counts)
+        spend = pd.Series(np.asarray(spend, dtype=float), index=rfm.index)
+        info.update(rfm=rfm, spend=spend)
+        return pd.Series(np.asarray(n) * spend.to_numpy(), index=rfm.index), info
     if model == "sbg":
         regular, period = looks_like_renewals(cal)
         if not np.isfinite(period) or period <= 0:
