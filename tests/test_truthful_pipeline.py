@@ -283,3 +283,17 @@ def test_maven_lists_what_it_cannot_support(maven_store):
         assert a.missing[key], key
     assert a.aging.index.tolist() == [pipeline.ALL_STAGES]
     assert "Won" not in a.aging.index and "Lost" not in a.aging.index
+
+
+def test_every_not_computable_message_has_a_persian_translation():
+    from reporting import i18n
+
+    empty = opps([])
+    figures = {"open_count": 4, "open_amount": None, "open_amount_unknown_count": 4,
+               "stale_share": None, "stale_unknown_count": 4, "lead_conversion_mature": False,
+               "lead_conversion_mature_on": pd.Timestamp("2017-07-12"),
+               "lead_conversion_horizon_days": 11.0}
+    msgs = list(m.requirements({}, empty).values())
+    msgs += list(m.requirements({"leads": True}, opps(STALE), None, figures).values())
+    for msg in filter(None, msgs):
+        assert getattr(msg, "template", msg) in i18n.FA, msg
