@@ -845,8 +845,10 @@ def generate(
     t_r = r[tpl]
     t_floor = np.maximum(rep_start[t_r], 0.0)
     l2_created = created[tpl] + rng.normal(0.0, 25.0, m2)
-    recent = rng.random(m2) < 0.12
-    l2_created = np.where(recent, D - rng.uniform(0.0, 60.0, m2), l2_created)
+    # (no extra wave of never-converting leads at the end: the young leads of the last weeks
+    # look unconverted only because their conversions lie after the data ends, as in a
+    # real CRM; the random draw is kept so the rest of the data stays the same)
+    rng.random(m2)
     l2_created = np.clip(l2_created, t_floor, D - 0.01)
     l2_source = _choice_by_group(rng, _LEAD_SOURCE_MIX, seg[tpl])
     p_dq = np.where(D - l2_created > 30, 0.85, 0.25)
