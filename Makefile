@@ -37,7 +37,8 @@ test: install
 # property-based fuzz of exports: 2,000 hypothesis cases (make test runs 200 of them)
 FUZZ_EXAMPLES ?= 2000
 fuzz: install
-	CRM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_ingest_fuzz.py -m "not slow" -q
+	CRM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CRM_FUZZ_PROGRESS=$${TMPDIR:-/tmp}/crm-fuzz-progress.json \
+	  $(BIN)/python -m pytest tests/test_ingest_fuzz.py -m "not slow" -q -p no:cacheprovider
 
 lint: install
 	$(BIN)/ruff check reporting tests

@@ -1,14 +1,17 @@
 """Read CRM exports, map them onto the canonical tables, validate, and quarantine.
 
 Every row read ends up either loaded or in the quarantine table with its file, row number
-(spreadsheet numbering: the header is row 1), column, reason and raw values. Nothing is
-dropped silently; :class:`FileResult` checks ``read == loaded + quarantined`` in code.
+(the physical line where the record starts: the header is line 1, blank lines and line
+breaks inside quoted fields count), column, reason and raw values. Nothing is dropped
+silently; :class:`FileResult` checks ``read == loaded + quarantined`` in code. Valid rows
+with an estimated or corrected value are loaded and counted in ``FileResult.notes`` (the
+store's ``data_notes`` and ``row_flags``).
 
 Files are streamed: CSV and Parquet files are read in chunks of ``chunksize`` rows, each
 chunk mapped, validated and written to the store before the next is read, so a file of
 several GB never sits in memory. Row numbers continue across chunks, and duplicate keys
-are found across the whole file (:class:`SeenKeys` keeps each key's first row in a DuckDB
-temporary table).
+are found across the whole file and across the files of one table in an export
+(:class:`SeenKeys` keeps each key's first row in a DuckDB table).
 
 Bad files raise :class:`~reporting.exceptions.DataValidationError` or
 :class:`~reporting.exceptions.MappingError` naming the file and what to change.

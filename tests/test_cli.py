@@ -22,6 +22,7 @@ def test_ingest_prints_summary_and_metrics_reads_it(tmp_path):
     # with a data-quality note (they used to be quarantined as "missing created_at")
     assert "8,800" in res.output and "8,920" in res.output
     assert "created_at_estimated" in res.output and "500" in res.output
+    assert "quarantined rows by reason" not in res.output
     res = runner.invoke(app, ["metrics", "--period", "2017-Q2", "--by", "region",
                               "--store", str(store)])
     assert res.exit_code == 0, res.output
