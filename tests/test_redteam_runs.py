@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -170,6 +171,20 @@ def test_a_bounded_render_gives_the_same_report(tmp_path):
     assert (b / "report.pdf").read_bytes().startswith(b"%PDF")
 
 
+def test_the_render_timeout_is_a_schedule_setting(tmp_path):
+    from reporting.exceptions import ParamsError
+    from reporting.render import DEFAULT_RENDER_TIMEOUT
+    from reporting.schedule import Schedule, load_schedule
+
+    s = Schedule.model_validate({"defaults": {"render_timeout_seconds": 120}, "reports": [
+        {"name": "a"}, {"name": "b", "render_timeout_seconds": 30}]})
+    assert [s.render_timeout_for(r) for r in s.reports] == [120, 30]
+    assert Schedule().defaults.render_timeout_seconds == DEFAULT_RENDER_TIMEOUT == 300
+    (tmp_path / "schedule.yaml").write_text("reports: [{name: a, render_timeout_seconds: 0}]")
+    with pytest.raises(ParamsError, match="render_timeout_seconds"):
+        load_schedule(tmp_path)
+
+
 @pytest.mark.slow
 def test_a_pathological_report_times_out_and_the_batch_goes_on(tmp_path, demo_store):
     """Reproduction: a report whose HTML takes WeasyPrint far longer than the render
@@ -191,6 +206,9 @@ def test_a_pathological_report_times_out_and_the_batch_goes_on(tmp_path, demo_st
     assert (fail / "report.ipynb").exists()
     assert "PDF layout (WeasyPrint)" in (fail / "error.txt").read_text()
     assert fine.status == "ok" and (out / PERIOD / "apac" / "report.pdf").exists()
+    manifest = json.loads((out / PERIOD / "apac" / "manifest.json").read_text())
+    assert manifest["title"] == "Monthly Sales Report"  # the params' title, for e-mail
+    assert manifest["timings"]["render"] >= manifest["timings"]["pdf"] > 0
     assert not (out / PERIOD / "emea").exists()
     assert not [p for p in (out / PERIOD).iterdir() if p.name.startswith(".")]
     assert time.perf_counter() - t < 90
