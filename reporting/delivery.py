@@ -436,7 +436,8 @@ def delivered_to(manifest: dict) -> set[str]:
     ``manifest["deliveries"]`` (a record's ``recipients`` are the addresses the server
     accepted, also when the send as a whole failed because another address was refused)."""
     out: set[str] = set()
-    for rec in (manifest.get("deliveries") or {}).values():
+    deliveries = manifest.get("deliveries")
+    for rec in deliveries.values() if isinstance(deliveries, dict) else ():
         if isinstance(rec, dict):
             out.update(a for a in rec.get("recipients") or [] if isinstance(a, str))
     return out

@@ -32,6 +32,18 @@ _children: set[int] = set()
 _children_lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:  # pragma: no cover - runs in forked children
+    """A forked child starts with no children of its own and a fresh lock (another thread
+    may have held the parent's at the fork)."""
+    global _children_lock
+    _children_lock = threading.Lock()
+    _children.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
     """Ask Linux to send ``sig`` to this process when its parent dies; False elsewhere or
     when ``prctl`` is unavailable."""

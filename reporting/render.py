@@ -201,8 +201,9 @@ def _child(w: int, parent: int, args: tuple) -> None:  # pragma: no cover - fork
 
     step = STEP_HTML
     try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_DFL)
+        for sig in (signal.SIGINT, signal.SIGTERM):  # the parent's handlers are not ours
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(sig, signal.SIG_DFL)
         die_with_parent(parent)
 
         def report(msg: tuple) -> None:
@@ -254,20 +255,25 @@ def render_report(
     child = pid
     step, buf, done = STEP_HTML, b"", None
     deadline = time.monotonic() + timeout
+    poller = select.poll()  # not select(): a long-lived worker may hold fds above 1024
+    poller.register(r, select.POLLIN | select.POLLHUP)
     try:
         while done is None:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise RenderTimeout(step, timeout)
-            ready, _, _ = select.select([r], [], [], left)
-            if not ready:
+            if not poller.poll(max(1, int(left * 1000))):
                 continue
             chunk = os.read(r, 1 << 16)
             if not chunk:  # the child is gone without a word: killed or crashed
-                _, status = os.waitpid(pid, 0)
+                try:
+                    _, status = os.waitpid(pid, 0)
+                    how = (f"was killed by signal {os.WTERMSIG(status)}"
+                           if os.WIFSIGNALED(status)
+                           else f"exited with status {os.waitstatus_to_exitcode(status)}")
+                except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored)
+                    how = "ended"
                 pid = 0
-                how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
-                       else f"exited with status {os.waitstatus_to_exitcode(status)}")
                 raise RenderError(f"{step} failed: the render process {how} "
                                   "(out of memory?)")
             buf += chunk

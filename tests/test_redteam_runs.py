@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -170,6 +171,20 @@ def test_a_bounded_render_gives_the_same_report(tmp_path):
     assert (b / "report.pdf").read_bytes().startswith(b"%PDF")
 
 
+def test_the_render_timeout_is_a_schedule_setting(tmp_path):
+    from reporting.exceptions import ParamsError
+    from reporting.render import DEFAULT_RENDER_TIMEOUT
+    from reporting.schedule import Schedule, load_schedule
+
+    s = Schedule.model_validate({"defaults": {"render_timeout_seconds": 120}, "reports": [
+        {"name": "a"}, {"name": "b", "render_timeout_seconds": 30}]})
+    assert [s.render_timeout_for(r) for r in s.reports] == [120, 30]
+    assert Schedule().defaults.render_timeout_seconds == DEFAULT_RENDER_TIMEOUT == 300
+    (tmp_path / "schedule.yaml").write_text("reports: [{name: a, render_timeout_seconds: 0}]")
+    with pytest.raises(ParamsError, match="render_timeout_seconds"):
+        load_schedule(tmp_path)
+
+
 @pytest.mark.slow
 def test_a_pathological_report_times_out_and_the_batch_goes_on(tmp_path, demo_store):
     """Reproduction: a report whose HTML takes WeasyPrint far longer than the render
@@ -191,6 +206,9 @@ def test_a_pathological_report_times_out_and_the_batch_goes_on(tmp_path, demo_st
     assert (fail / "report.ipynb").exists()
     assert "PDF layout (WeasyPrint)" in (fail / "error.txt").read_text()
     assert fine.status == "ok" and (out / PERIOD / "apac" / "report.pdf").exists()
+    manifest = json.loads((out / PERIOD / "apac" / "manifest.json").read_text())
+    assert manifest["title"] == "Monthly Sales Report"  # the params' title, for e-mail
+    assert manifest["timings"]["render"] >= manifest["timings"]["pdf"] > 0
     assert not (out / PERIOD / "emea").exists()
     assert not [p for p in (out / PERIOD).iterdir() if p.name.startswith(".")]
     assert time.perf_counter() - t < 90
@@ -235,6 +253,13 @@ def test_kill_9_of_the_run_parent_takes_its_workers_and_kernels_along(tmp_path, 
         assert len(kernels) >= 2, f"the workers never started their kernels: {tree}"
         workers = [p for p, c in tree.items() if "spawn_main" in c]
         assert len(workers) >= 2, tree
+        period_dir = out / PERIOD
+
+        def visible() -> list[str]:
+            return sorted(p.name for p in period_dir.iterdir()
+                          if not p.name.startswith((".", "_"))) if period_dir.exists() else []
+
+        before = visible()  # normally none: no report is finished yet
         os.kill(proc.pid, signal.SIGKILL)  # the parent alone
         proc.wait(timeout=10)
         deadline = time.time() + 5
@@ -243,11 +268,8 @@ def test_kill_9_of_the_run_parent_takes_its_workers_and_kernels_along(tmp_path, 
         survivors = {p: c for p, c in tree.items() if alive(p)}
         assert survivors == {}, f"still running after the parent's kill -9: {survivors}"
         time.sleep(2)  # nothing is renamed into place after the kill either
-        period_dir = out / PERIOD
-        visible = [p.name for p in period_dir.iterdir()
-                   if not p.name.startswith((".", "_"))] if period_dir.exists() else []
-        assert visible == [], visible
-        assert not list(out.rglob("report.pdf"))
+        assert visible() == before
+        assert len(list(out.rglob("report.pdf"))) == len(before)
     finally:
         for p in tree:
             if alive(p):
