@@ -166,6 +166,8 @@ def run(
     executor: Executor = "local",
     scheduler: Scheduler = None,
     timeout: Annotated[int, typer.Option(help="seconds allowed per notebook cell")] = 600,
+    render_timeout: Annotated[float, typer.Option(
+        help="seconds allowed to render one report's HTML and PDF")] = 300.0,
     language: Annotated[str, typer.Option(help="en, or fa (Persian, right to left)")] = "en",
     refresh_bands: Annotated[bool, typer.Option(
         help="re-learn the deal-size band reference from the last 12 months")] = False,
@@ -220,6 +222,7 @@ def run(
         common = {"store": str(_store(store)), "reports_dir": str(out_root),
                   "params_dir": str(params) if params else None, "artifacts": str(art),
                   "notebook": nb_path, "timeout": timeout, "language": language,
+                  "render_timeout": render_timeout,
                   "report": report or "monthly-regional"}
         jobs = [Job(region=r, team=t, period=p.label, folder=scopes.folder(r, t), **common)
                 for r, t in ready]

@@ -131,6 +131,7 @@ def plan(schedule: Schedule, today: date, store: str | Path | None, reports_dir:
                           params_dir=str(params_dir) if params_dir else None,
                           timeout=rd.timeout_seconds or schedule.defaults.timeout_seconds,
                           language=params["language"], folder=scopes.folder(region, team),
+                          render_timeout=schedule.render_timeout_for(rd),
                           manifest={"report": rd.name, "inputs_fingerprint": fp,
                                     "data_fingerprint": data_fp, "code_version": code_fp,
                                     "parameters_all": params})

@@ -446,3 +446,16 @@ def test_quarterly_reports_and_their_index_share_one_folder(tmp_path):
     assert d.parent.name == "2017-Q3" == parse_period("2017-q3").label
     r = output_dir_for(tmp_path, "2017-01-01..2017-06-30", "North America")
     assert r.parent.name == "2017-01-01..2017-06-30" and r.parent.parent == tmp_path.resolve()
+
+
+def test_run_passes_the_render_timeout_and_folders_on(tmp_path, demo_store, monkeypatch):
+    """The CLI builds one job per scope with the render bound and the collision-free folder."""
+    import reporting.batch as batch
+
+    seen = []
+    monkeypatch.setattr(batch, "run_batch", lambda jobs, *a, **k: seen.extend(jobs) or [])
+    res = runner.invoke(app, ["run", "--period", "2026-09", "--region", "EMEA",
+                              "--render-timeout", "42", "--store", str(demo_store),
+                              "--reports", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    assert [(j.region, j.render_timeout, j.folder) for j in seen] == [("EMEA", 42.0, "emea")]
