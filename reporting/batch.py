@@ -226,7 +226,7 @@ def build_artifacts(store: str | Path | None, period: Period, params_dir: str | 
       references are kept between runs, ``<reports>/_reference/bands.json`` for the CLI) and
       the drift (PSI) of this period;
     - the CLV model chosen by backtest on the whole company's revenue, with each account's
-      predicted lifetime value (``clv.csv``), discounted as ``params/report.yaml`` says.
+      predicted lifetime value (``clv.parquet``), discounted as ``params/report.yaml`` says.
     """
     from . import store as _store
     from .models.reference import clv_reference
@@ -253,9 +253,11 @@ def build_artifacts(store: str | Path | None, period: Period, params_dir: str | 
                                       horizon_months=settings.clv.horizon_months,
                                       discount_rate=settings.clv.discount_rate)
         if pred is not None:
-            clv_file = target.with_name("clv.csv")
-            tmp = clv_file.with_name(".clv.csv.tmp")
-            pred.rename_axis("account_id").reset_index().to_csv(tmp, index=False)
+            # Parquet, not CSV: account ids from the CRM round-trip exactly, and no
+            # spreadsheet reads a hostile id as a formula
+            clv_file = target.with_name("clv.parquet")
+            tmp = clv_file.with_name(f".clv.parquet.{os.getpid()}.tmp")
+            pred.rename_axis("account_id").reset_index().to_parquet(tmp, index=False)
             os.replace(tmp, clv_file)
             summary["file"] = clv_file.name
         payload["clv"] = summary
@@ -392,6 +394,7 @@ def write_indexes(reports_dir: str | Path, periods: Iterable[str],
                   params_dir: str | Path | None = None) -> list[Path]:
     """Rewrite ``reports/<period>/index.html`` for each period touched by a run."""
     from .render import write_index
+    from .report import report_title
 
     s = load_settings(params_dir)
     out = []
@@ -401,7 +404,8 @@ def write_indexes(reports_dir: str | Path, periods: Iterable[str],
         except ParamsError:
             continue  # a period folder that leads outside reports/: never written through
         if d.is_dir():
-            out.append(write_index(d, s.company, s.title, parse_period(label).title,
+            p = parse_period(label)
+            out.append(write_index(d, s.company, report_title(s.title, p), p.title,
                                    s.branding.primary))
     return out
 

@@ -312,31 +312,43 @@ def write_index(period_dir: Path, company: str, title: str, period_title: str,
     def fmt(v, spec):
         return "–" if v is None else format(v, spec)
 
+    def folders(base: Path, depth: int = 2):
+        """Report folders: regions, and the team folders inside them (no links, no hidden
+        or ``_`` folders)."""
+        for p in sorted(base.iterdir()):
+            if p.is_symlink() or not p.is_dir() or p.name.startswith((".", "_")):
+                continue
+            yield p
+            if depth > 1 and not p.name.endswith(".failed"):
+                yield from folders(p, depth - 1)
+
     rows = []
-    for d in sorted(p for p in period_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+    for d in folders(period_dir):
+        rel = d.relative_to(period_dir).as_posix()
         if d.name.endswith(".failed"):
-            err = (d / "error.txt").read_text(encoding="utf-8").strip().splitlines()
-            rows.append({"name": d.name[: -len(".failed")], "failed": True,
+            err = (d / "error.txt").read_text(encoding="utf-8").strip().splitlines() \
+                if (d / "error.txt").is_file() else []
+            rows.append({"name": rel[: -len(".failed")], "failed": True,
                          "error": err[-1][:300] if err else "see error.txt",
-                         "notebook": quote(f"{d.name}/report.ipynb")
+                         "notebook": quote(f"{rel}/report.ipynb")
                          if (d / "report.ipynb").exists() else None})
             continue
         mfile = d / "metrics.json"
-        if not mfile.exists():
+        if not mfile.is_file():
             continue
         m = json.loads(mfile.read_text(encoding="utf-8"))
-        h = {k: v.get("value") for k, v in m.get("headline", {}).items()}
+        h = {k: (v or {}).get("value") for k, v in m.get("headline", {}).items()}
         rating = m.get("ratings", {}).get("win_rate")
         team = m.get("team")
         rows.append({
-            "name": m.get("region", d.name) + (f" / {team}" if team and team != "all" else ""),
+            "name": str(m.get("region", d.name)) + (f" / {team}" if team and team != "all" else ""),
             "failed": False,
             "win_rate": fmt(h.get("win_rate"), ".0%"),
             "rating": rating, "rating_class": rating if rating in ("good", "watch", "bad") else "",
             "cycle": fmt(h.get("median_cycle_days_won"), ".0f"),
             "deal": fmt(h.get("avg_won_amount"), ",.0f"),
             "open": fmt(h.get("open_per_rep"), ".1f"),
-            "html": quote(f"{d.name}/report.html"), "pdf": quote(f"{d.name}/report.pdf"),
+            "html": quote(f"{rel}/report.html"), "pdf": quote(f"{rel}/report.pdf"),
         })
     env = Environment(loader=FileSystemLoader(TEMPLATES / "fragments"),
                       autoescape=select_autoescape(default=True, default_for_string=True))

@@ -136,8 +136,8 @@ def build(
     data = replace(data, accounts=accounts, revenue=revenue)
     clv = shared.get("clv")
     if clv is not None and clv.get("file"):
-        pred = pd.read_csv(Path(artifacts).with_name(clv["file"]),
-                           dtype={"account_id": str}).set_index("account_id")["predicted_value"]
+        pred = pd.read_parquet(Path(artifacts).with_name(clv["file"])).astype(
+            {"account_id": str}).set_index("account_id")["predicted_value"]
     elif len(data.revenue):  # a notebook run on its own: choose and fit on this slice
         pred, clv = clv_reference(data.revenue, p.end,
                                   horizon_months=settings.clv.horizon_months,

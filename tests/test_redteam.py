@@ -459,3 +459,20 @@ def test_run_passes_the_render_timeout_and_folders_on(tmp_path, demo_store, monk
                               "--reports", str(tmp_path / "r")])
     assert res.exit_code == 0, res.output
     assert [(j.region, j.render_timeout, j.folder) for j in seen] == [("EMEA", 42.0, "emea")]
+
+
+def test_the_index_lists_team_reports_and_skips_links(tmp_path):
+    from reporting.render import write_index
+
+    period = tmp_path / "2026-Q3"
+    for rel, team in (("emea", "all"), ("emea/emea-inside", "EMEA Inside")):
+        (period / rel).mkdir(parents=True)
+        (period / rel / "metrics.json").write_text(json.dumps(
+            {"region": "EMEA", "team": team, "headline": {"win_rate": {"value": 0.25}}}))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "metrics.json").write_text(json.dumps({"region": "Planted", "headline": {}}))
+    (period / "planted").symlink_to(outside, target_is_directory=True)
+    html = write_index(period, "Acme", "Quarterly Sales Report", "Q3 2026").read_text()
+    assert "EMEA / EMEA Inside" in html and "emea/emea-inside/report.pdf" in html
+    assert "Planted" not in html and "Quarterly Sales Report" in html
