@@ -977,7 +977,7 @@ NOTE_TEXT = {
     "created_at_estimated": (
         "open deals without a creation date (e.g. Maven's Prospecting deals have no engage "
         "date) are kept; their created_at is the export's last date ({end}), flagged in "
-        "row_flags"
+        "row_flags; they count as open deals, never as created in a period or a cohort"
     ),
     "created_after_close": (
         "closed deals entered up to {days} days after they closed (created after the close "

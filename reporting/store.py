@@ -277,6 +277,8 @@ def load(
             opp_args,
         )
         opps = q("SELECT * FROM _opps", [], "opportunities")
+        opps = opps.assign(created_at_estimated=opps["opportunity_id"].isin(
+            estimated_created(con)))
         hist = q(
             "SELECT h.* FROM stage_history h SEMI JOIN _opps USING (opportunity_id)", [],
             "stage_history",
@@ -381,3 +383,16 @@ def load_customers(
             f"SELECT r.* FROM revenue r WHERE r.account_id IN ({scope}){rev_until}",
             args + ([until.to_pydatetime()] if until is not None else [])).df(), "revenue")
     return acc, rev
+
+
+def estimated_created(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Ids of the opportunities whose ``created_at`` ingest had to estimate (an open deal
+    the export gives no creation date for, see ``reporting.ingest.NOTE_TEXT``); empty for a
+    store made before row flags existed."""
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT key FROM row_flags WHERE \"table\" = 'opportunities' "
+            "AND code = 'created_at_estimated'").fetchall()
+    except duckdb.CatalogException:
+        return set()
+    return {r[0] for r in rows}

@@ -476,3 +476,29 @@ def test_the_index_lists_team_reports_and_skips_links(tmp_path):
     html = write_index(period, "Acme", "Quarterly Sales Report", "Q3 2026").read_text()
     assert "EMEA / EMEA Inside" in html and "emea/emea-inside/report.pdf" in html
     assert "Planted" not in html and "Quarterly Sales Report" in html
+
+
+def test_deals_with_an_estimated_creation_date_are_open_but_never_created(tmp_path):
+    """Maven's 500 Prospecting deals have no engage date; ingest keeps them with the export's
+    last date as an estimate. They must not read as 500 deals created in December 2017."""
+    from reporting.metrics import rep_summary
+    from reporting.metrics.sql import rep_summary_sql
+    from reporting.store import connect, load
+
+    from .conftest import shared
+
+    store = tmp_path / "m.duckdb"
+    res = runner.invoke(app, ["ingest", str(shared("maven_crm")), "--source", "maven",
+                              "--store", str(store)])
+    assert res.exit_code == 0, res.output
+    p = parse_period("2017-12")
+    with connect(store, read_only=True) as con:
+        sql = rep_summary_sql(con, p, "region")
+        raw = con.execute("SELECT count(*) FROM opportunities WHERE created_at >= '2017-12-01' "
+                          "AND stage <> 'Prospecting'").fetchone()[0]
+    data = load(store, until=p.end)
+    assert int(data.opportunities["created_at_estimated"].sum()) == 500
+    py = rep_summary(data.opportunities, p, data.reps, "region")
+    assert int(sql["created"].sum()) == int(py["created"].sum()) == raw == 121  # not 621
+    assert int(sql["open_count"].sum()) == int(py["open_count"].sum())
+    assert int(sql["open_count"].sum()) >= 500  # still open at the period end

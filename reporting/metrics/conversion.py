@@ -23,7 +23,9 @@ def cohort_win_rate(
     cohort (month start), created, won_so_far, and ``won_by_{d}d`` / ``win_rate_by_{d}d``
     per horizon. The last ``months`` cohorts before ``as_of``.
     """
-    o = opps[opps["created_at"] < as_of]
+    from .core import estimated_created
+
+    o = opps[(opps["created_at"] < as_of) & ~estimated_created(opps)]
     cohort = o["created_at"].dt.to_period("M").dt.to_timestamp()
     first = (as_of - pd.DateOffset(months=months)).to_period("M").to_timestamp()
     keep = cohort >= first

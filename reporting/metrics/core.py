@@ -137,6 +137,14 @@ def _group(frame: pd.DataFrame, by: str | None) -> pd.Series:
     return frame[by].fillna("(none)").rename("group")
 
 
+def estimated_created(opps: pd.DataFrame) -> pd.Series:
+    """True for deals whose creation date ingest estimated (no creation date in the export):
+    they count as open deals but never as created in a period or in a cohort."""
+    if "created_at_estimated" in opps:
+        return opps["created_at_estimated"].fillna(False).astype(bool)
+    return pd.Series(False, index=opps.index)
+
+
 def closed_in(opps: pd.DataFrame, period: Period) -> pd.DataFrame:
     """Opportunities won or lost with closed_at inside the period."""
     mask = opps["status"].isin(["won", "lost"]) & period.contains(opps["closed_at"])
@@ -300,7 +308,7 @@ def rep_summary(
     ds = deal_size(opps, period, by).set_index("group")
     op = open_pipeline(opps, period.end, by, stale_days, reps, stage_history,
                        amount_history).set_index("group")
-    created = opps[period.contains(opps["created_at"])]
+    created = opps[period.contains(opps["created_at"]) & ~estimated_created(opps)]
     cr = _group(created, by).value_counts()
     groups = sorted(set(wr.index) | set(ds.index) | set(op.index) | set(cr.index), key=str)
     out = pd.DataFrame(index=pd.Index(groups, name="group"))

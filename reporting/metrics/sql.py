@@ -19,7 +19,8 @@ from .pipeline import MAX_UNKNOWN_SHARE, StaleDays
 GROUPS = {"owner", "team", "region", "source", "product"}
 
 _SQL = """
-WITH scope AS (
+WITH _estimated AS ({estimated}),
+scope AS (
     SELECT * FROM opportunities WHERE created_at < $end AND {scope}
 ),
 evidence AS (
@@ -36,7 +37,7 @@ g AS (
     SELECT COALESCE(CAST(o.{col} AS VARCHAR), '(none)') AS grp, status, amount,
         status IN ('won', 'lost') AND closed_at >= $start AND closed_at < $end AS closed_in,
         epoch(closed_at - created_at) / 86400.0 AS days,
-        created_at >= $start AS created_in,
+        created_at >= $start AND opportunity_id NOT IN (SELECT key FROM _estimated) AS created_in,
         closed_at IS NULL OR closed_at >= $end AS open_at_end,
         -- the amount known at the period end: the current one only while still open
         CASE WHEN status = 'open' THEN amount END AS amount_then,
@@ -102,7 +103,13 @@ def rep_summary_sql(
     if team and team.lower() != "all":
         scope.append("team = $team")
         params["team"] = team
-    sql = _SQL.format(scope=" AND ".join(scope), col=f'"{by}"')
+    has_flags = con.execute("SELECT count(*) FROM information_schema.tables "
+                            "WHERE table_name = 'row_flags'").fetchone()[0]
+    # deals whose creation date ingest estimated count as open, never as created
+    estimated = ("SELECT key FROM row_flags WHERE \"table\" = 'opportunities' "
+                 "AND code = 'created_at_estimated'" if has_flags
+                 else "SELECT NULL::VARCHAR AS key WHERE FALSE")
+    sql = _SQL.format(scope=" AND ".join(scope), col=f'"{by}"', estimated=estimated)
     per_stage = ({k: v for k, v in stale_days.items() if k != "default"}
                  if isinstance(stale_days, Mapping) else {})
     default = stale_days["default"] if isinstance(stale_days, Mapping) else stale_days
