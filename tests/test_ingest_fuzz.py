@@ -174,7 +174,8 @@ def export(draw) -> dict:
     if kind == "parquet":
         frame = pd.DataFrame([{c: r[c] for c in header} for r in rows], columns=header)
         if "close_value" in header:
-            frame["close_value"] = pd.to_numeric(frame["close_value"], errors="coerce")
+            frame["close_value"] = pd.to_numeric(frame["close_value"], errors="coerce").astype(
+                "float64")
             specials = draw(st.lists(st.sampled_from([np.inf, -np.inf, np.nan, 1e308, None]),
                                      max_size=3))
             for i, v in enumerate(specials[: len(frame)]):
