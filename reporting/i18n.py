@@ -218,9 +218,11 @@ FA: dict[str, str] = {
     "Every metric could be computed.": "همه‌ی شاخص‌ها محاسبه شدند.",
     "file": "پرونده", "table": "جدول", "read": "خوانده", "loaded": "بارگذاری",
     "quarantined": "قرنطینه", "reason": "دلیل", "rows": "ردیف",
-    "Periods are half-open intervals of UTC dates. Ratings compare a figure with the "
-    "baselines in params/baselines.yaml: good, watch or bad.":
-        "دوره‌ها بازه‌های نیم‌باز از تاریخ‌های UTC هستند. رتبه‌بندی هر رقم را با مبناهای "
+    "Periods are whole calendar days in the reporting time zone (timezone in "
+    "params/report.yaml); only complete periods are reported. Ratings compare a figure with "
+    "the baselines in params/baselines.yaml: good, watch or bad.":
+        "دوره‌ها روزهای کامل تقویمی در منطقه‌ی زمانی گزارش (timezone در params/report.yaml) "
+        "هستند؛ فقط دوره‌های کامل گزارش می‌شوند. رتبه‌بندی هر رقم را با مبناهای "
         "params/baselines.yaml مقایسه می‌کند: خوب، مراقبت یا ضعیف.",
     "Team median": "میانه‌ی تیم",
     "Figure": "شاخص",
