@@ -56,7 +56,7 @@ class Job:
     artifacts: str | None = None
     timeout: int = 600
     language: str = "en"
-    folder: str | None = None  # region[/team] folder when names collide (paths.folder_names)
+    folder: str | None = None  # report folder when names collide (scope.Scopes.folder)
     manifest: dict = field(default_factory=dict, hash=False, compare=False)
     render_timeout: float | None = DEFAULT_RENDER_TIMEOUT  # seconds for HTML + PDF
 

@@ -111,6 +111,18 @@ def folder_names(names: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def team_folder(region_folder: str, team_folder: str | None = None) -> str:
+    """``<region>`` or ``<region>--<team>``: a team report's folder sits beside its region's
+    (a slug never holds ``--``), bounded to 240 bytes with a hash of the whole."""
+    if not team_folder:
+        return region_folder
+    name = f"{region_folder}--{team_folder}"
+    if len(name.encode("utf-8")) > 240:
+        keep = name.encode("utf-8")[:200].decode("utf-8", "ignore").rstrip("-_")
+        name = f"{keep}-{_digest(name)}"
+    return name
+
+
 def collisions(names: Iterable[str]) -> list[list[str]]:
     """Groups of names that would share a folder without :func:`folder_names`."""
     groups: dict[str, list[str]] = defaultdict(list)

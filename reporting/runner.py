@@ -23,7 +23,7 @@ from .exceptions import ParamsError, RenderError
 from .i18n import LANGUAGES
 from .lifeline import kernel_manager_class
 from .params import check_name, load_settings, slug
-from .paths import finalise_dir, inside, make_temp_dir, mark_ours
+from .paths import finalise_dir, inside, make_temp_dir, mark_ours, team_folder
 from .periods import check_not_future, parse_period
 from .render import DEFAULT_RENDER_TIMEOUT, html_to_pdf, notebook_to_html, render_report
 from .report import METRICS_MIME, report_title
@@ -60,24 +60,24 @@ class ReportResult:
 
 def output_dir_for(reports_dir: Path, period: str, region: str, team: str = "all",
                    folder: str | None = None) -> Path:
-    """``reports/<period>/<region>[/<team>]``, checked to stay inside ``reports_dir``.
+    """``reports/<period>/<region>`` or, for a team, ``reports/<period>/<region>--<team>``,
+    checked to stay inside ``reports_dir``.
 
     ``period`` is a period label (``2017-Q3``, ``2017-01-01..2017-06-30``): it names the
-    folder as it is, so a report and its period's index share one folder. ``folder`` is the
-    region[/team] folder from :func:`reporting.paths.folder_names` when names collide."""
+    folder as it is, so a report and its period's index share one folder. Team reports sit
+    beside their region's report, never inside it, so replacing the region's folder never
+    touches them (``--`` never occurs in a slug, so the two cannot collide). ``folder`` is the
+    folder from :func:`reporting.scope.Scopes.folder` when names collide."""
     label = parse_period(period).label  # validated: digits, '-', 'Q' and '..' only
     if folder:
-        parts = folder.split("/")
-        if not all(_FOLDER.match(p) for p in parts):
+        if not _FOLDER.match(folder) or len(folder.encode("utf-8")) > 240:
             raise ParamsError(f"report folder {folder!r} is not a folder name")
     else:
-        parts = [slug(region)]
-        if team and team.lower() != "all":
-            parts.append(slug(team))
-    return inside(reports_dir, label, *parts)
+        folder = team_folder(slug(region), slug(team) if team and team.lower() != "all" else None)
+    return inside(reports_dir, label, folder)
 
 
-_FOLDER = re.compile(r"^[\w-]{1,80}$", re.UNICODE)
+_FOLDER = re.compile(r"^[\w-]{1,200}$", re.UNICODE)
 
 
 def _metrics_from(nb: nbformat.NotebookNode) -> dict:
@@ -153,10 +153,10 @@ def run_report(
 
     Writes ``report.ipynb``, ``report.html``, ``report.pdf``, ``metrics.json`` and
     ``manifest.json`` (parameters, ``manifest`` extras, timings, output hashes) into
-    ``reports/<period>/<region>/`` (``.../<team>/`` for a team report), atomically. When
+    ``reports/<period>/<region>/`` (``<region>--<team>/`` for a team report), atomically. When
     the notebook fails, its executed copy and the traceback go to ``<region>.failed/`` and
     a :class:`RenderError` names the failing cell. ``timeout`` bounds each cell (seconds).
-    ``folder`` is the region[/team] folder when names collide (see
+    ``folder`` is the report folder when names collide (see
     :func:`reporting.paths.folder_names`).
     ``render_timeout`` bounds the HTML export and PDF layout together (seconds, in a child
     process killed at the deadline; a :class:`~reporting.render.RenderTimeout` names the

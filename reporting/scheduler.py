@@ -271,5 +271,5 @@ def run_due(
             out.results += run_batch(pjobs, workers, executor, scheduler, on_done)
         out.results += blocked
         write_indexes(reports, by_period, params_dir)
-        out.deliveries = deliver_pending(schedule, today, reports, send)
+        out.deliveries = deliver_pending(schedule, today, reports, send, params_dir)
     return out

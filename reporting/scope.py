@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import store as _store
 from .exceptions import ParamsError, ReportingError
-from .paths import folder_names
+from .paths import folder_names, team_folder
 from .periods import Period
 from .textsafe import visible
 
@@ -41,13 +41,13 @@ class Scopes:
         return folder_names(self.teams)
 
     def folder(self, region: str, team: str = "all") -> str:
-        """``<region folder>[/<team folder>]``, distinct for names that differ only by case,
-        punctuation or Unicode form."""
+        """``<region folder>`` or ``<region folder>--<team folder>``, distinct for names that
+        differ only by case, punctuation or Unicode form."""
         r = self.region_folders().get(region) or folder_names([region])[region]
         if not team or team.lower() == "all":
             return r
         teams = self.teams.get(region, []) + [team]
-        return f"{r}/{folder_names(teams)[team]}"
+        return team_folder(r, folder_names(teams)[team])
 
 
 def known_scopes(store: str | Path | None) -> Scopes:

@@ -841,8 +841,9 @@ def test_a_legacy_partial_delivery_is_not_repeated(refusing_server, tmp_path):
 
 
 def test_scheduled_team_reports_are_delivered(refusing_server, tmp_path):
-    """Reproduction: a schedule with `teams: [EMEA/Team A]`; its report lives in
-    `<period>/emea/team-a/`. Before: delivery looked only at `<period>/*/` and never sent it.
+    """Reproduction: a schedule with `teams: [EMEA/Team A]`; its report lives in its own
+    folder beside the region's (`<period>/emea--team-a/`; it used to be `<period>/emea/team-a/`,
+    which delivery never looked at, and which replacing the region's folder deleted).
     After: it goes to the team's recipients, with the team in the subject."""
     from datetime import date
 
@@ -851,13 +852,13 @@ def test_scheduled_team_reports_are_delivered(refusing_server, tmp_path):
     settings, recorder = refusing_server
     recorder.refuse.clear()
     reports = tmp_path / "reports"
-    _finished_report(reports, "EMEA", title="T")
+    region = _finished_report(reports, "EMEA", title="T")
     team = _finished_report(reports, "EMEA", "Team A", title="T")
-    assert team.parent.name == "emea"
+    assert team.name == "emea--team-a" and team.parent == region.parent
     schedule = _schedule({"EMEA": ["emea@example.test"], "EMEA/Team A": ["lead-a@example.test"]},
                          teams=["EMEA/Team A"])
     records = deliver_pending(schedule, date(2026, 10, 5), reports, _via(settings))
-    assert sorted(r["report"] for r in records) == sorted([str(team.parent), str(team)])
+    assert sorted(r["report"] for r in records) == sorted([str(region), str(team)])
     got = {tuple(m.rcpt_tos): _parse(m.content)["Subject"] for m in recorder.messages}
     assert got == {("emea@example.test",): "T: EMEA September 2026",
                    ("lead-a@example.test",): "T: EMEA / Team A September 2026"}

@@ -465,7 +465,7 @@ def test_the_index_lists_team_reports_and_skips_links(tmp_path):
     from reporting.render import write_index
 
     period = tmp_path / "2026-Q3"
-    for rel, team in (("emea", "all"), ("emea/emea-inside", "EMEA Inside")):
+    for rel, team in (("emea", "all"), ("emea--emea-inside", "EMEA Inside")):
         (period / rel).mkdir(parents=True)
         (period / rel / "metrics.json").write_text(json.dumps(
             {"region": "EMEA", "team": team, "headline": {"win_rate": {"value": 0.25}}}))
@@ -474,7 +474,7 @@ def test_the_index_lists_team_reports_and_skips_links(tmp_path):
     (outside / "metrics.json").write_text(json.dumps({"region": "Planted", "headline": {}}))
     (period / "planted").symlink_to(outside, target_is_directory=True)
     html = write_index(period, "Acme", "Quarterly Sales Report", "Q3 2026").read_text()
-    assert "EMEA / EMEA Inside" in html and "emea/emea-inside/report.pdf" in html
+    assert "EMEA / EMEA Inside" in html and "emea--emea-inside/report.pdf" in html
     assert "Planted" not in html and "Quarterly Sales Report" in html
 
 
@@ -502,3 +502,21 @@ def test_deals_with_an_estimated_creation_date_are_open_but_never_created(tmp_pa
     assert int(sql["created"].sum()) == int(py["created"].sum()) == raw == 121  # not 621
     assert int(sql["open_count"].sum()) == int(py["open_count"].sum())
     assert int(sql["open_count"].sum()) >= 500  # still open at the period end
+
+
+def test_team_reports_sit_beside_their_region_and_survive_its_regeneration(tmp_path):
+    """Team reports used to live inside the region's folder, so regenerating the region's
+    report (its folder replaced as a whole) deleted every team report of the region."""
+    from reporting.runner import _replace_dir, output_dir_for
+
+    region = output_dir_for(tmp_path, "2026-09", "EMEA")
+    team = output_dir_for(tmp_path, "2026-09", "EMEA", "EMEA Inside")
+    assert team.parent == region.parent and team.name == "emea--emea-inside"
+    for d in (region, team):
+        d.mkdir(parents=True)
+        (d / "report.pdf").write_text("old")
+    new = paths.make_temp_dir(region.parent, ".emea.")
+    (new / "report.pdf").write_text("new")
+    _replace_dir(new, region)
+    assert (region / "report.pdf").read_text() == "new"
+    assert (team / "report.pdf").read_text() == "old"
