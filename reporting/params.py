@@ -82,7 +82,9 @@ class Threshold(_Strict):
         trailing-12-month value (None when that value is unknown)."""
         if self.trailing is None:
             return self
-        if trailing_value is None:
+        # no trailing value, or a degenerate one (0 days, a 0% win rate): ratios of it would
+        # rate every figure bad (or good), so the figure is not rated
+        if trailing_value is None or not trailing_value > 0 or trailing_value == float("inf"):
             return None
         t = self.trailing
         if not self.higher_is_better:  # lower is better: good below, bad above the value

@@ -520,3 +520,28 @@ def test_team_reports_sit_beside_their_region_and_survive_its_regeneration(tmp_p
     _replace_dir(new, region)
     assert (region / "report.pdf").read_text() == "new"
     assert (team / "report.pdf").read_text() == "old"
+
+
+def test_a_degenerate_trailing_baseline_rates_nothing():
+    """On the Salesforce sample a trailing median cycle of 0 days (same-day closes) made the
+    thresholds good = bad = 0 days, so every region's cycle read BAD."""
+    from reporting.metrics.ratings import profile_thresholds
+    from reporting.params import ReportSettings, Threshold
+
+    t = Threshold(trailing={"good": 1.1, "bad": 0.9}, higher_is_better=False)
+    assert t.resolve(0.0) is None and t.resolve(None) is None
+    assert t.resolve(20.0).rate(20.0) == "watch"
+    s = ReportSettings.model_validate({"baselines": {"default": {
+        "median_cycle_days_won": {"trailing": {"good": 1.1, "bad": 0.9},
+                                  "higher_is_better": False},
+        "win_rate": {"trailing": {"good": 1.1, "bad": 0.9}}}}})
+    day = pd.Timestamp("2026-06-10")
+    few = pd.DataFrame({"opportunity_id": [f"o{i}" for i in range(9)],
+                        "created_at": [day] * 9, "closed_at": [day + pd.Timedelta(days=3)] * 9,
+                        "status": ["won"] * 9, "amount": [1.0] * 9})
+    # nine won deals in the trailing 12 months: too few to be a baseline
+    assert profile_thresholds(s, "default", few, parse_period("2026-09")) == {}
+    more = pd.concat([few, few.assign(opportunity_id=few["opportunity_id"] + "b")])
+    th = profile_thresholds(s, "default", more, parse_period("2026-09"))
+    assert th["median_cycle_days_won"].good == pytest.approx(3 / 1.1)
+    assert th["win_rate"].good == pytest.approx(1.1)

@@ -19,15 +19,22 @@ from .core import closed_in, cycle_length, win_rate
 TRAILING: dict[str, Callable[[pd.DataFrame, Period], float | None]] = {}
 
 
+#: fewest closed (win rate) or won (cycle) deals in the trailing 12 months for a trailing
+#: baseline; below it the figure is not rated rather than judged against a handful of deals
+MIN_TRAILING_DEALS = 10
+
+
 def _trailing_win_rate(opps: pd.DataFrame, p: Period) -> float | None:
     wr = win_rate(opps, p)
-    return float(wr["win_rate"].iloc[0]) if len(wr) and wr["closed"].iloc[0] else None
+    ok = len(wr) and wr["closed"].iloc[0] >= MIN_TRAILING_DEALS
+    return float(wr["win_rate"].iloc[0]) if ok else None
 
 
 def _trailing_cycle(opps: pd.DataFrame, p: Period) -> float | None:
     c = cycle_length(opps, p)
     won = c[c["status"] == "won"]
-    return float(won["median"].iloc[0]) if len(won) else None
+    ok = len(won) and won["count"].iloc[0] >= MIN_TRAILING_DEALS
+    return float(won["median"].iloc[0]) if ok else None
 
 
 TRAILING.update(win_rate=_trailing_win_rate, median_cycle_days_won=_trailing_cycle)
