@@ -594,7 +594,9 @@ FA: dict[str, str] = {
     "95% interval is wider than max_interval_width is 'too few deals to judge'. Each "
     'rating sits on the tile of the figure it rates (win rate, lead conversion, median '
     'won cycle, open deals per rep rated by load, stale share). A figure the data cannot '
-    'support is listed as not computable and never rated.':
+    'support is listed as not computable and never rated. A trailing baseline needs at '
+    'least 10 deals in the trailing 12 months and a value above zero; otherwise the figure '
+    'is not rated.':
         'رتبه\u200cبندی: خوب / مراقبت / ضعیف در برابر params/baselines.yaml برای هر الگوی '
         'کسب\u200cوکار (الگوهای نام تیم در params/report.yaml)؛ دامنه\u200cای که چند الگو را در بر '
         'دارد با آستانه\u200cهای الگوها، وزن\u200cدار به سهم هر الگو از معاملات بسته\u200cشده، سنجیده '
@@ -602,7 +604,8 @@ FA: dict[str, str] = {
         'برای داوری کافی نیست» است. هر رتبه روی کاشیِ همان رقمی است که می\u200cسنجد (نرخ برد، '
         'تبدیل سرنخ، میانه\u200cی چرخه\u200cی برد، معاملات باز هر کارشناس با سنجش بار کاری، سهم '
         'راکد). رقمی که داده پشتیبانی\u200cاش نمی\u200cکند محاسبه\u200cپذیر نیست و هرگز رتبه\u200cبندی '
-        'نمی\u200cشود.',
+        'نمی\u200cشود. مبنای دوازده‌ماهه‌ی گذشته دست‌کم ۱۰ معامله و مقداری بزرگ‌تر از صفر '
+        'می‌خواهد؛ وگرنه آن رقم رتبه‌بندی نمی‌شود.',
 }
 
 _CATALOGUES = {"fa": FA}

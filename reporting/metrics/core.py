@@ -126,7 +126,9 @@ DEFINITIONS: dict[str, str] = {
         "rate whose 95% interval is wider than max_interval_width is 'too few deals to judge'. "
         "Each rating sits on the tile of the figure it rates (win rate, lead conversion, "
         "median won cycle, open deals per rep rated by load, stale share). A figure the "
-        "data cannot support is listed as not computable and never rated."
+        "data cannot support is listed as not computable and never rated. A trailing "
+        "baseline needs at least 10 deals in the trailing 12 months and a value above zero; "
+        "otherwise the figure is not rated."
     ),
 }
 
