@@ -85,9 +85,19 @@ def slug(value: str) -> str:
     separator or ``..``, at most :data:`MAX_FOLDER` characters (longer names keep a prefix
     and a hash of the whole name)."""
     s = _slug(value)
-    if len(s) > MAX_FOLDER:
-        s = f"{s[: MAX_FOLDER - 9].rstrip('-_')}-{_digest(value)}"
-    return s
+    return _hashed(s, value) if len(s) > MAX_FOLDER else s
+
+
+def _hashed(s: str, name: str) -> str:
+    """``s`` cut to fit :data:`MAX_FOLDER` with a hash of the exact ``name``."""
+    return f"{s[: MAX_FOLDER - 9].rstrip('-_')}-{_digest(name)}"
+
+
+def _by_slug(names: Iterable[str]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = defaultdict(list)
+    for n in sorted(set(names)):
+        groups[slug(n)].append(n)
+    return groups
 
 
 def folder_names(names: Iterable[str]) -> dict[str, str]:
@@ -98,16 +108,10 @@ def folder_names(names: Iterable[str]) -> dict[str, str]:
     the exact name; the others get the plain slug. The result depends only on the set of
     names, so each folder is stable from one run to the next while that set is.
     """
-    groups: dict[str, list[str]] = defaultdict(list)
-    for n in sorted(set(names)):
-        groups[slug(n)].append(n)
     out: dict[str, str] = {}
-    for s, members in groups.items():
-        if len(members) == 1:
-            out[members[0]] = s
-        else:
-            for n in members:
-                out[n] = f"{s[: MAX_FOLDER - 9].rstrip('-_')}-{_digest(n)}"
+    for s, members in _by_slug(names).items():
+        for n in members:
+            out[n] = s if len(members) == 1 else _hashed(s, n)
     return out
 
 
@@ -125,10 +129,7 @@ def team_folder(region_folder: str, team_folder: str | None = None) -> str:
 
 def collisions(names: Iterable[str]) -> list[list[str]]:
     """Groups of names that would share a folder without :func:`folder_names`."""
-    groups: dict[str, list[str]] = defaultdict(list)
-    for n in sorted(set(names)):
-        groups[slug(n)].append(n)
-    return [g for g in groups.values() if len(g) > 1]
+    return [g for g in _by_slug(names).values() if len(g) > 1]
 
 
 # --------------------------------------------------------------------------- temp folders
