@@ -35,7 +35,7 @@ from .params import load_settings, slug
 from .paths import inside
 from .periods import Period, parse_period
 from .render import DEFAULT_RENDER_TIMEOUT, RenderTimeout
-from .runner import DEFAULT_NOTEBOOK, NOTEBOOKS, output_dir_for, run_report, write_json_atomic
+from .runner import DEFAULT_NOTEBOOK, output_dir_for, run_report, write_json_atomic
 
 THREAD_LIMITS = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                   "NUMEXPR_NUM_THREADS")}
@@ -372,14 +372,12 @@ def make_jobs(period: str, regions: Iterable[str], teams: Iterable[tuple[str, st
 
 
 def notebook_path(name: str | None) -> str:
-    """``notebooks/<name>.ipynb`` for a notebook name, or the default report notebook."""
-    if not name:
-        return str(DEFAULT_NOTEBOOK)
-    p = NOTEBOOKS / f"{name}.ipynb"
-    if not p.exists():
-        raise ParamsError(f"no notebook {p}; notebooks: "
-                          + ", ".join(sorted(x.stem for x in NOTEBOOKS.glob("*.ipynb"))))
-    return str(p)
+    """The notebook a report runs: the project's ``notebooks/<name>.ipynb`` when it has
+    one (copied with ``crm-report notebook NAME``), else the shipped one; the default report
+    notebook when no name is given."""
+    from .project import notebook_path as _find
+
+    return str(_find(name))
 
 
 def results_json(results: list[JobResult]) -> str:

@@ -1615,11 +1615,15 @@ def _drop_staging(con: duckdb.DuckDBPyConnection, prefix: str = _STAGING) -> Non
 
 
 def _reporting_timezone() -> str:
-    """``timezone`` of params/report.yaml (validated with the other settings by
+    """The project's ``timezone`` (crm-report.yaml), else that of params/report.yaml (validated with the other settings by
     ``params check``; here only this key is read, cached while the file is unchanged)."""
-    from .params import PARAMS_DIR
+    from .params import params_folder
+    from .project import current
 
-    p = PARAMS_DIR / "report.yaml"
+    proj = current()
+    if proj is not None and proj.config.timezone:  # the project's identity wins
+        return proj.config.timezone
+    p = params_folder() / "report.yaml"
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):

@@ -22,8 +22,9 @@ from pydantic import (
 )
 
 from .exceptions import ParamsError, capped
+from .resources import params_dir
 
-PARAMS_DIR = Path(__file__).resolve().parents[1] / "params"
+PARAMS_DIR = params_dir()  # the built-in params, shipped in the package
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -222,9 +223,12 @@ def read_yaml(path: Path) -> dict:
 
 def params_folder(params_dir: str | Path | None = None) -> Path:
     """The params folder: ``params_dir`` when given (it must exist: a mistyped ``--params``
-    never falls back to the built-in defaults), else the built-in one."""
+    never falls back to the built-in defaults), else the current project's
+    (:mod:`reporting.project`), else the built-in one."""
     if params_dir is None or str(params_dir) == "":
-        return PARAMS_DIR
+        from .project import default_params
+
+        return default_params() or PARAMS_DIR
     d = Path(params_dir)
     if not d.is_dir():
         what = "is not a folder" if d.exists() else "does not exist"
@@ -236,8 +240,10 @@ def params_folder(params_dir: str | Path | None = None) -> Path:
 def load_settings(params_dir: str | Path | None = None) -> ReportSettings:
     """Read ``report.yaml`` and ``baselines.yaml`` (profile -> figure -> thresholds) from
     ``params_dir``, validating both together."""
+    from .project import identity_overrides
+
     d = params_folder(params_dir)
-    raw = read_yaml(d / "report.yaml")
+    raw = identity_overrides(d / "report.yaml", read_yaml(d / "report.yaml"))
     baselines = read_yaml(d / "baselines.yaml")
     if baselines:
         raw = {**raw, "baselines": baselines}

@@ -2,19 +2,20 @@
 
 Every function takes ready frames (computed by ``reporting.metrics``), an optional
 ``ax``, and returns the Axes. Titles and axis labels carry units.
+
+Importing this module never chooses a matplotlib backend: in Jupyter the charts show
+inline; the report runner sets ``MPLBACKEND=Agg`` for its kernels, and reports embed each
+chart explicitly as an image (:func:`figure_png`).
 """
 
 from __future__ import annotations
 
 import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 # CRM names are drawn as plain text in every chart, themed or not: a rep called "$\\foo$"
 # is not TeX (mathtext would fail the whole report on it).

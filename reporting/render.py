@@ -33,8 +33,9 @@ from weasyprint.urls import URLFetcher
 
 from .exceptions import RenderError
 from .params import Branding
+from .resources import templates_dir
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = templates_dir()  # shipped in the package (reporting/resources/templates)
 ASSETS = TEMPLATES / "assets"
 
 # Seconds allowed to render one report (HTML export + PDF layout). The 13-page demo report

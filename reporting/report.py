@@ -38,8 +38,9 @@ from .models.reference import DEFINITIONS as BAND_DEFINITIONS
 from .models.reference import clv_reference
 from .params import ReportSettings, load_settings
 from .periods import Period, parse_period
+from .resources import templates_dir
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TEMPLATES = templates_dir()  # shipped in the package (reporting/resources/templates)
 METRICS_MIME = "application/vnd.crm-report.metrics+json"
 
 _env = Environment(

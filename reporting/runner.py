@@ -22,18 +22,24 @@ import papermill as pm
 from .exceptions import ParamsError, RenderError
 from .i18n import LANGUAGES
 from .lifeline import kernel_manager_class
-from .params import check_name, load_settings, slug
+from .params import check_name, load_settings, params_folder, slug
 from .paths import finalise_dir, inside, make_temp_dir, mark_ours, team_folder
 from .periods import check_not_future, parse_period
+from .project import PROJECT_ENV
+from .project import current as current_project
 from .render import DEFAULT_RENDER_TIMEOUT, html_to_pdf, notebook_to_html, render_report
 from .report import METRICS_MIME, report_title
+from .resources import notebooks_dir
+from .store import default_store_path
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ROOT / "notebooks"
+NOTEBOOKS = notebooks_dir()  # the shipped notebooks (a project's own copies: project.notebook_path)
 DEFAULT_NOTEBOOK = NOTEBOOKS / "monthly_sales_report.ipynb"
 
 # One BLAS / OpenMP thread per kernel: parallel reports must not oversubscribe the cores.
 _THREAD_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+# The runner, not the library, chooses the non-interactive backend: reports embed their charts
+# explicitly (report.show_chart), and an analyst's Jupyter keeps its inline charts.
+_KERNEL_ENV = {"MPLBACKEND": "Agg"}
 
 
 @dataclass
@@ -178,14 +184,18 @@ def run_report(
         "region": region,
         "team": team,
         "period": p.label,
-        "store": store_path or os.environ.get("CRM_REPORT_STORE", "data/crm.duckdb"),
-        "params_dir": str(Path(params_dir).resolve()) if params_dir else str(ROOT / "params"),
+        "store": store_path or str(default_store_path().resolve()),
+        "params_dir": str(Path(params_folder(params_dir)).resolve()),
         "artifacts": str(Path(artifacts).resolve()) if artifacts else "",
         "language": language,
     }
     try:
-        env_backup = {k: os.environ.get(k) for k in _THREAD_ENV}
-        os.environ.update(_THREAD_ENV)
+        proj = current_project()
+        kernel_env = {**_THREAD_ENV, **_KERNEL_ENV}
+        if proj is not None:  # the kernel uses the same project, whatever its folder
+            kernel_env[PROJECT_ENV] = str(proj.root)
+        env_backup = {k: os.environ.get(k) for k in kernel_env}
+        os.environ.update(kernel_env)
         t = time.perf_counter()
         try:
             nb = pm.execute_notebook(
@@ -196,7 +206,8 @@ def run_report(
                 progress_bar=False,
                 log_output=False,
                 execution_timeout=timeout,
-                cwd=str(ROOT),
+                # the project's folder (the kernel finds the same project), else here
+                cwd=str(proj.root if proj else Path.cwd()),
                 # the kernel's own start-up and shutdown chatter is not the user's concern;
                 # cell errors still reach the notebook and PapermillExecutionError
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"],

@@ -21,7 +21,7 @@ from .exceptions import ParamsError, capped
 from .params import check_name, params_folder, read_yaml, validation_items
 from .periods import Period, parse_period
 
-ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = Path(__file__).resolve().parent  # the installed package, resources included
 
 
 class _Strict(BaseModel):
@@ -75,8 +75,12 @@ class ReportDef(_Strict):
     @field_validator("notebook")
     @classmethod
     def _notebook(cls, v: str) -> str:
-        if not (ROOT / "notebooks" / f"{v}.ipynb").exists():
-            raise ValueError(f"no notebook notebooks/{v}.ipynb")
+        from .project import notebook_path
+
+        try:
+            notebook_path(v)
+        except ParamsError as exc:
+            raise ValueError(str(exc)) from None
         return v
 
     @field_validator("regions")
@@ -144,14 +148,21 @@ def due_periods(cadence: str, today: date, catch_up: int) -> list[Period]:
     return sorted(out, key=lambda p: p.start)
 
 
-def code_version() -> str:
-    """Hash of everything that shapes a report: package, notebooks, templates, params."""
+def code_version(params_dir: str | Path | None = None) -> str:
+    """Hash of everything that shapes a report: the package (code, shipped notebooks,
+    templates and params), the params folder in use and the project's own notebooks."""
+    from .project import current
+
     h = hashlib.sha256()
-    for folder, pattern in (("reporting", "**/*.py"), ("notebooks", "*.ipynb"),
-                            ("templates", "**/*"), ("params", "**/*.yaml")):
-        for f in sorted((ROOT / folder).glob(pattern)):
-            if f.is_file() and "__pycache__" not in f.parts:
-                h.update(str(f.relative_to(ROOT)).encode())
+    proj = current()
+    roots = [("package", PACKAGE, "**/*")]
+    roots.append(("params", Path(params_folder(params_dir)), "**/*.yaml"))
+    if proj is not None and proj.notebooks is not None:
+        roots.append(("notebooks", proj.notebooks, "*.ipynb"))
+    for name, root, pattern in roots:
+        for f in sorted(root.glob(pattern)):
+            if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":
+                h.update(f"{name}/{f.relative_to(root)}".encode())
                 h.update(f.read_bytes())
     return h.hexdigest()[:16]
 

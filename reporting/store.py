@@ -7,7 +7,6 @@ period in SQL, so a region's report never loads the whole company.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,8 +52,11 @@ _META_DDL = [
 
 
 def default_store_path() -> Path:
-    """``$CRM_REPORT_STORE`` or ``data/crm.duckdb``."""
-    return Path(os.environ.get("CRM_REPORT_STORE") or DEFAULT_STORE)
+    """``$CRM_REPORT_STORE``, else the current project's store (crm-report.yaml), else
+    ``data/crm.duckdb`` under the working folder."""
+    from .project import default_store
+
+    return default_store()
 
 
 @contextmanager

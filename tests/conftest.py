@@ -5,7 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from reporting.resources import params_dir
+
 ROOT = Path(__file__).resolve().parents[1]
+PARAMS_DIR = params_dir()  # the shipped params (reporting/resources/params)
 SHARED_DATA = ROOT.parent / "shared" / "data"
 DEMO_END = date(2026, 10, 31)
 

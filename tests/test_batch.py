@@ -20,7 +20,7 @@ from reporting.batch import Job, build_artifacts, run_batch
 from reporting.periods import parse_period
 from reporting.scheduler import run_due
 
-from .conftest import ROOT
+from .conftest import PARAMS_DIR
 
 pytestmark = pytest.mark.slow
 TODAY = date(2026, 10, 5)  # last complete month: 2026-09
@@ -29,7 +29,7 @@ TODAY = date(2026, 10, 5)  # last complete month: 2026-09
 @pytest.fixture
 def params_dir(tmp_path):
     d = tmp_path / "params"
-    shutil.copytree(ROOT / "params", d)
+    shutil.copytree(PARAMS_DIR, d)
     (d / "schedule.yaml").write_text(yaml.safe_dump({"reports": [{
         "name": "monthly-regional", "cadence": "monthly", "regions": ["EMEA", "APAC"],
         "catch_up": 1}]}))

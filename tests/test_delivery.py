@@ -672,11 +672,11 @@ def test_run_due_delivers_each_report_once_and_retries_failures(
     from reporting.delivery import send_report
     from reporting.scheduler import run_due
 
-    from .conftest import ROOT
+    from .conftest import PARAMS_DIR
 
     _, recorder = smtp_server
     params = tmp_path / "params"
-    shutil.copytree(ROOT / "params", params)
+    shutil.copytree(PARAMS_DIR, params)
     (params / "schedule.yaml").write_text(yaml.safe_dump({"reports": [{
         "name": "monthly-regional", "regions": ["EMEA"], "catch_up": 1,
         "deliver": {"enabled": True, "recipients": {"EMEA": ["emea-exec@example.test"]}}}]}))
@@ -876,14 +876,14 @@ def test_the_subject_uses_the_params_of_the_run(tmp_path):
 
     from reporting.scheduler import deliver_pending
 
-    from .conftest import ROOT
+    from .conftest import PARAMS_DIR
 
     reports = tmp_path / "reports"
     _finished_report(reports, "EMEA", title="Northwind Pipeline Review")
     legacy_reports = tmp_path / "legacy"
     _finished_report(legacy_reports, "EMEA")  # a manifest from before the title was kept
     params = tmp_path / "params"
-    shutil.copytree(ROOT / "params", params)
+    shutil.copytree(PARAMS_DIR, params)
     text = (params / "report.yaml").read_text().replace("title: Monthly Sales Report",
                                                         "title: Contoso Sales Numbers")
     (params / "report.yaml").write_text(text)

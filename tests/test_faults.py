@@ -120,10 +120,10 @@ def test_worker_killed_mid_batch_then_run_due_completes(demo_store, tmp_path):
 
     from reporting.scheduler import run_due
 
-    from .conftest import ROOT
+    from .conftest import PARAMS_DIR
 
     params = tmp_path / "params"
-    shutil.copytree(ROOT / "params", params)
+    shutil.copytree(PARAMS_DIR, params)
     (params / "schedule.yaml").write_text(yaml.safe_dump({"reports": [{
         "name": "monthly-regional", "regions": ["EMEA", "APAC"], "catch_up": 1}]}))
     out = tmp_path / "reports"
@@ -173,10 +173,10 @@ def test_bad_params_files_are_clear_errors(tmp_path, content, message):
 
     from reporting.params import load_settings
 
-    from .conftest import ROOT
+    from .conftest import PARAMS_DIR
 
     d = tmp_path / "params"
-    shutil.copytree(ROOT / "params", d)
+    shutil.copytree(PARAMS_DIR, d)
     (d / "report.yaml").write_text(content)
     with pytest.raises(ParamsError, match=message):
         load_settings(d)

@@ -30,7 +30,7 @@ from reporting.exceptions import ParamsError
 from reporting.periods import check_not_future, parse_period
 from reporting.textsafe import neutralise_cells, visible
 
-from .conftest import DEMO_END, ROOT
+from .conftest import DEMO_END, PARAMS_DIR, ROOT
 
 runner = CliRunner()
 
@@ -200,7 +200,7 @@ def test_run_due_cleans_only_after_the_configuration_validated(tmp_path, demo_st
     reports = tmp_path / "reports"
     dead = _abandoned(reports / "2026-09" / ".emea.abc")
     params = tmp_path / "params"
-    shutil.copytree(ROOT / "params", params)
+    shutil.copytree(PARAMS_DIR, params)
     (params / "schedule.yaml").write_text("reports: [{name: x, cadence: hourly}]")
     with pytest.raises(ParamsError):
         run_due(date(2026, 10, 5), demo_store, reports, params)
@@ -330,7 +330,7 @@ def test_missing_params_folder_is_an_error_not_the_defaults(tmp_path, demo_store
 
 def test_a_title_with_a_line_break_is_refused(tmp_path):
     params = tmp_path / "params"
-    shutil.copytree(ROOT / "params", params)
+    shutil.copytree(PARAMS_DIR, params)
     raw = yaml.safe_load((params / "report.yaml").read_text())
     raw["title"] = "Sales\nBcc: everyone@x.test"
     (params / "report.yaml").write_text(yaml.safe_dump(raw))

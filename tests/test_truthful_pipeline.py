@@ -195,10 +195,10 @@ def test_one_stale_definition_everywhere():
 def test_stale_days_mapping_is_validated(tmp_path):
     import shutil
 
-    from .conftest import ROOT
+    from .conftest import PARAMS_DIR
 
     d = tmp_path / "params"
-    shutil.copytree(ROOT / "params", d)
+    shutil.copytree(PARAMS_DIR, d)
     (d / "report.yaml").write_text("stale_days: {Negotiation: 14}\n")
     with pytest.raises(ParamsError, match="stale_days.*default"):
         load_settings(d)

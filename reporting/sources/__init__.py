@@ -21,9 +21,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..exceptions import MappingError, capped
+from ..resources import sources_dir
 from ..schema import STATUSES, TABLES
 
-SOURCES_DIR = Path(__file__).resolve().parents[2] / "params" / "sources"
+SOURCES_DIR = sources_dir()  # the shipped mappings (reporting/resources/params/sources)
 
 
 class _Strict(BaseModel):
@@ -285,9 +286,18 @@ def load_rates(mapping: SourceMapping) -> pd.DataFrame | None:
     return _read_rates(str(p.resolve()), p.read_bytes())
 
 
+def source_folders() -> list[Path]:
+    """Where mappings are looked up by name: the current project's ``params/sources/``
+    (a project's copy wins), then the shipped ones."""
+    from ..params import params_folder
+
+    own = Path(params_folder()) / "sources"
+    return [own, SOURCES_DIR] if own.resolve() != SOURCES_DIR.resolve() else [SOURCES_DIR]
+
+
 def available_sources() -> list[str]:
-    """Names of the mappings shipped in ``params/sources/``."""
-    return sorted(p.stem for p in SOURCES_DIR.glob("*.yaml"))
+    """Names of the mappings in the project's ``params/sources/`` and the shipped ones."""
+    return sorted({p.stem for d in source_folders() for p in d.glob("*.yaml")})
 
 
 def load_mapping(name_or_path: str | Path) -> SourceMapping:
@@ -300,7 +310,9 @@ def load_mapping(name_or_path: str | Path) -> SourceMapping:
     """
     p = Path(name_or_path)
     if not p.suffix:
-        p = SOURCES_DIR / f"{name_or_path}.yaml"
+        found = [d / f"{name_or_path}.yaml" for d in source_folders()
+                 if (d / f"{name_or_path}.yaml").exists()]
+        p = found[0] if found else SOURCES_DIR / f"{name_or_path}.yaml"
         if not p.exists():
             raise MappingError(
                 f"unknown source {name_or_path!r}; shipped sources: "
