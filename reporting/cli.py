@@ -31,14 +31,64 @@ err = Console(stderr=True, markup=False, highlight=False, emoji=False)
 
 StoreOpt = Annotated[
     Path | None,
-    typer.Option("--store", help="DuckDB store (default $CRM_REPORT_STORE or data/crm.duckdb)"),
+    typer.Option("--store", help="DuckDB store (default $CRM_REPORT_STORE, else the project's)"),
 ]
+ReportsOpt = Annotated[Path | None, typer.Option(
+    help="output folder (default: the project's reports folder, else ./reports)")]
+ParamsOpt = Annotated[Path | None, typer.Option(
+    help="params folder (default: the project's, else the built-in one)")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        console.print(f"crm-report {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    project: Annotated[Path | None, typer.Option(
+        "--project", help="project folder (default: $CRM_REPORT_PROJECT, else the nearest "
+        "crm-report.yaml at or above the working folder)")] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="print the version and exit")] = False,
+) -> None:
+    """Turn CRM exports into sales-metric reports."""
+    from . import project as _project
+
+    try:
+        _project.use(project)  # None clears a project left by an earlier call in-process
+        found = _project.current()
+    except ReportingError as exc:
+        _fail(exc)
+    if found is None and ctx.invoked_subcommand not in ("init",):
+        err.print(terminal(_project.where()), soft_wrap=True)
 
 
 def _store(store: Path | None) -> Path:
     from .store import default_store_path
 
     return store or default_store_path()
+
+
+def _reports(reports: Path | None) -> Path:
+    from .project import default_reports
+
+    return reports or default_reports()
+
+
+def _params(params: Path | None) -> Path | None:
+    """``--params`` (it must exist), else the project's params folder, else None (built-in)."""
+    from .params import params_folder
+    from .project import default_params
+
+    if params is not None:
+        params_folder(params)  # a mistyped --params is an error, not the built-in defaults
+        return params
+    return default_params()
 
 
 def _fail(exc: Exception) -> None:
@@ -130,25 +180,71 @@ def _progress_table(results) -> Table:
     return t
 
 
-def _run_with_progress(total: int, runner):
+def _run_with_progress(runner):
+    """Call ``runner(done, planned)`` under a progress bar: ``planned(n)`` sets the number of
+    reports once they are planned, ``done(result)`` advances it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-                  transient=True, disable=total == 0) as progress:
-        task = progress.add_task("reports", total=total)
+                  transient=True) as progress:
+        task = progress.add_task("reports", total=None, visible=False)
+
+        def planned(n: int) -> None:
+            progress.update(task, total=n, visible=n > 0)
 
         def done(r):
             progress.advance(task)
             progress.console.print(
                 terminal(f"{r.label} {r.period}: {r.status} ({r.seconds:.1f} s)"))
 
-        return runner(done)
+        return runner(done, planned)
 
 
 Workers = Annotated[int, typer.Option(help="parallel reports (default: CPU cores)")]
-Executor = Annotated[str, typer.Option(help="local | dask")]
+ExecutorOpt = Annotated[str, typer.Option(help="local | dask")]
 Scheduler = Annotated[str | None, typer.Option(help="dask scheduler, tcp://HOST:8786")]
+
+
+def run_request(period: str, region: str = "all", team: str = "all",
+                report: str | None = None, notebook: str | None = None,
+                store: Path | None = None, reports: Path | None = None,
+                params: Path | None = None, workers: int = 0, executor: str = "local",
+                scheduler: str | None = None, timeout: int = 600,
+                render_timeout: float = 300.0, language: str | None = None,
+                refresh_bands: bool = False):
+    """The :class:`~reporting.runs.RunRequest` that ``crm-report run`` options ask for."""
+    from .params import check_name
+    from .periods import check_not_future, parse_period
+    from .project import default_language
+    from .runs import DEFAULT_REPORT, Executor, ReportSpec, RunRequest
+    from .schedule import load_schedule
+
+    p = check_not_future(parse_period(period))
+    params_dir = _params(params)
+    nb = notebook
+    if report and not notebook:
+        defs = {r.name: r for r in load_schedule(params_dir).reports}
+        if report not in defs:
+            raise ReportingError(f"--report {report!r}: schedule.yaml defines "
+                                 f"{', '.join(defs) or 'no reports'}")
+        nb = defs[report].notebook
+    all_regions = region.lower() == "all"
+    if not all_regions:
+        check_name("region", region)
+    one_team = team.lower() != "all"
+    if one_team:
+        check_name("team", team)
+    spec = ReportSpec(
+        periods=(p.label,), name=report or DEFAULT_REPORT, notebook=nb,
+        regions="all" if all_regions else (region,),
+        teams=(team,) if one_team else (), region_reports=not one_team,
+        language=language or default_language(), timeout=timeout,
+        render_timeout=render_timeout)
+    return RunRequest(reports=(spec,), store=_store(store), reports_dir=_reports(reports),
+                      params=params_dir,
+                      executor=Executor(executor, workers or os.cpu_count() or 1, scheduler),
+                      refresh_bands=refresh_bands, strict=True)
 
 
 @app.command()
@@ -158,84 +254,35 @@ def run(
     team: Annotated[str, typer.Option(help="team name (one report per team), or 'all'")] = "all",
     report: Annotated[str | None, typer.Option(help="a report name from params/schedule.yaml")] = None,
     notebook: Annotated[str | None, typer.Option(
-        help="notebook name: monthly_sales_report (default) or rep_scorecard")] = None,
+        help="notebook name (the project's copy first): monthly_sales_report (default) or "
+        "rep_scorecard")] = None,
     store: StoreOpt = None,
-    reports: Annotated[Path, typer.Option(help="output folder")] = Path("reports"),
-    params: Annotated[Path | None, typer.Option(help="params folder")] = None,
+    reports: ReportsOpt = None,
+    params: ParamsOpt = None,
     workers: Workers = 0,
-    executor: Executor = "local",
+    executor: ExecutorOpt = "local",
     scheduler: Scheduler = None,
     timeout: Annotated[int, typer.Option(help="seconds allowed per notebook cell")] = 600,
     render_timeout: Annotated[float, typer.Option(
         help="seconds allowed to render one report's HTML and PDF")] = 300.0,
-    language: Annotated[str, typer.Option(help="en, or fa (Persian, right to left)")] = "en",
+    language: Annotated[str | None, typer.Option(
+        help="en, or fa (Persian, right to left); default: the project's")] = None,
     refresh_bands: Annotated[bool, typer.Option(
         help="re-learn the deal-size band reference from the last 12 months")] = False,
 ) -> None:
     """Execute and render the report of a region (or of every region) for a period."""
-    from .batch import Job, JobResult, build_artifacts, notebook_path, run_batch, write_indexes
-    from .params import check_name, params_folder
-    from .paths import inside, reports_root
-    from .periods import check_not_future, parse_period
-    from .schedule import load_schedule
-    from .scope import NoDataError, activity, check_team, has_data, known_scopes, no_data_message
+    from .runs import execute
 
     try:
-        p = check_not_future(parse_period(period))
-        params_folder(params)  # a mistyped --params is an error, not the built-in defaults
-        nb = notebook
-        if report and not notebook:
-            defs = {r.name: r for r in load_schedule(params).reports}
-            if report not in defs:
-                raise ReportingError(f"--report {report!r}: schedule.yaml defines "
-                                     f"{', '.join(defs) or 'no reports'}")
-            nb = defs[report].notebook
-        nb_path = notebook_path(nb)
-        out_root = reports_root(reports)
-        scopes = known_scopes(_store(store))
-        if region.lower() == "all":
-            regions = scopes.regions
-        else:
-            check_name("region", region)
-            if region not in scopes.teams:
-                raise ReportingError(f"unknown region {visible(region)!r}; the store has: "
-                                     + (", ".join(repr(visible(r)) for r in scopes.regions)
-                                        or "no regions"))
-            regions = [region]
-        if not regions:
-            raise ReportingError(f"the store {_store(store)} holds no regions")
-        if team.lower() == "all":
-            pairs = [(r, "all") for r in regions]
-        else:
-            check_name("team", team)
-            pairs = [(r, team) for r in check_team(scopes, regions, team)]
-        ready, empty = [], []
-        for r, t in pairs:
-            (ready if has_data(activity(_store(store), p, r, t), scopes, p) else empty).append((r, t))
-        if not ready:
-            first = no_data_message(scopes, p, *empty[0])
-            raise NoDataError(first if len(empty) == 1 else
-                              f"no data in {p.label} for any of the {len(empty)} reports; {first}")
-        art = build_artifacts(_store(store), p, params,
-                              inside(out_root, p.label, "_run", "artifacts.json"),
-                              refresh_bands, inside(out_root, "_reference", "bands.json"))
-        common = {"store": str(_store(store)), "reports_dir": str(out_root),
-                  "params_dir": str(params) if params else None, "artifacts": str(art),
-                  "notebook": nb_path, "timeout": timeout, "language": language,
-                  "render_timeout": render_timeout,
-                  "report": report or "monthly-regional"}
-        jobs = [Job(region=r, team=t, period=p.label, folder=scopes.folder(r, t), **common)
-                for r, t in ready]
-        n_workers = workers or os.cpu_count() or 1
-        results = _run_with_progress(
-            len(jobs), lambda done: run_batch(jobs, n_workers, executor, scheduler, done))
-        results += [JobResult(r if t == "all" else f"{r}/{t}", p.label, "no data",
-                              error=no_data_message(scopes, p, r, t)) for r, t in empty]
-        index = write_indexes(out_root, [p.label], params)
+        request = run_request(period, region, team, report, notebook, store, reports, params,
+                              workers, executor, scheduler, timeout, render_timeout, language,
+                              refresh_bands)
+        out = _run_with_progress(lambda done, planned: execute(request, done, planned))
     except ReportingError as exc:
         _fail(exc)
+    results = out.results
     console.print(_progress_table(results))
-    for i in index:
+    for i in out.indexes:
         console.print(terminal(f"index: {i}"))
     for r in results:
         if r.status == "ok":
@@ -247,14 +294,14 @@ def run(
 @app.command("run-due")
 def run_due_cmd(
     store: StoreOpt = None,
-    reports: Annotated[Path, typer.Option(help="output folder")] = Path("reports"),
-    params: Annotated[Path | None, typer.Option(help="params folder")] = None,
+    reports: ReportsOpt = None,
+    params: ParamsOpt = None,
     force: Annotated[bool, typer.Option(help="regenerate even when up to date")] = False,
     refresh_bands: Annotated[bool, typer.Option(
         help="re-learn the deal-size band reference from the last 12 months")] = False,
     today: Annotated[str | None, typer.Option(help="pretend today is YYYY-MM-DD")] = None,
     workers: Workers = 0,
-    executor: Executor = "local",
+    executor: ExecutorOpt = "local",
     scheduler: Scheduler = None,
 ) -> None:
     """Produce and deliver every scheduled report that is due and not yet produced."""
@@ -265,9 +312,10 @@ def run_due_cmd(
     try:
         day = date.fromisoformat(today) if today else None
         n_workers = workers or os.cpu_count() or 1
-        out = _run_with_progress(0, lambda done: run_due(
-            day, _store(store), reports, params, force, n_workers, executor, scheduler, done,
-            refresh_bands=refresh_bands))
+        params_dir = _params(params)
+        out = _run_with_progress(lambda done, planned: run_due(
+            day, _store(store), _reports(reports), params_dir, force, n_workers, executor,
+            scheduler, done, refresh_bands=refresh_bands, on_plan=planned))
     except (ReportingError, ValueError) as exc:
         _fail(exc)
     if out.locked:
@@ -289,6 +337,52 @@ def run_due_cmd(
     if any(r.status not in ("ok", "no data") for r in out.results) or \
             any(not d.get("ok") for d in out.deliveries):
         raise typer.Exit(1)
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="the project folder (created if missing)")],
+    company: Annotated[str, typer.Option(help="company name on every report")] = "Acme Analytics",
+    currency: Annotated[str, typer.Option(help="reporting currency, ISO 4217")] = "USD",
+    timezone: Annotated[str, typer.Option(help="reporting time zone (IANA)")] = "UTC",
+    language: Annotated[str, typer.Option(help="en, or fa (Persian)")] = "en",
+) -> None:
+    """Create a project: crm-report.yaml, params/ and notebooks/ to edit, a .gitignore."""
+    from .project import PROJECT_FILE, init_project
+
+    try:
+        written = init_project(folder, company, currency, timezone, language)
+    except ReportingError as exc:
+        _fail(exc)
+    console.print(terminal(f"created the project {folder.resolve()} ({len(written)} files):"))
+    for name in (PROJECT_FILE, "params/", "notebooks/", ".gitignore"):
+        console.print(terminal(f"  {name}"))
+    console.print(terminal(f"next: cd {folder} && crm-report demo-data && "
+                           "crm-report run --region all --period last-complete-month"))
+
+
+@app.command("notebook")
+def notebook_cmd(
+    name: Annotated[str | None, typer.Argument(help="a shipped notebook; none: list them")] = None,
+    force: Annotated[bool, typer.Option(help="replace the project's copy")] = False,
+) -> None:
+    """Copy a shipped notebook into the project for editing (runs then use the copy)."""
+    from .project import copy_notebook, current
+    from .resources import shipped_notebooks
+
+    if name is None:
+        proj = current()
+        own = proj.notebooks if proj else None
+        for n in shipped_notebooks():
+            mark = " (project copy)" if own and (own / f"{n}.ipynb").is_file() else ""
+            console.print(terminal(f"{n}{mark}"))
+        return
+    try:
+        dest = copy_notebook(name, force=force)
+    except ReportingError as exc:
+        _fail(exc)
+    console.print(terminal(f"copied {name} to {dest}; open it in Jupyter, and "
+                           f"`crm-report run --notebook {name}` uses this copy"))
 
 
 params_app = typer.Typer(help="Check the files in params/.", no_args_is_help=True)

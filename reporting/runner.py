@@ -42,6 +42,14 @@ _THREAD_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_
 _KERNEL_ENV = {"MPLBACKEND": "Agg"}
 
 
+def read_manifest(folder: Path) -> dict | None:
+    """A report folder's ``manifest.json``; None when absent or unreadable."""
+    try:
+        return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
 @dataclass
 class ReportResult:
     """The outcome of one report run."""

@@ -13,34 +13,18 @@ import json
 import os
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from . import store as _store
-from .batch import (
-    Job,
-    JobResult,
-    build_artifacts,
-    notebook_path,
-    run_batch,
-    write_indexes,
-)
-from .exceptions import ParamsError, ReportingError
+from .batch import JobResult
+from .exceptions import ParamsError
 from .params import load_settings
-from .paths import clean_abandoned, inside, reports_root
-from .periods import parse_period
-from .runner import write_json_atomic
-from .schedule import (
-    Schedule,
-    code_version,
-    data_fingerprint,
-    due_periods,
-    inputs_fingerprint,
-    load_schedule,
-)
-from .scope import activity, has_data, known_scopes, no_data_message
-from .textsafe import visible
+from .paths import clean_abandoned, reports_root
+from .runner import read_manifest, write_json_atomic
+from .runs import Executor, ReportSpec, RunRequest, execute
+from .schedule import Schedule, due_periods, load_schedule
 
 
 @dataclass
@@ -83,69 +67,24 @@ def clean_interrupted(reports_dir: Path) -> list[str]:
     return clean_abandoned(reports_dir)
 
 
-def _manifest(path: Path) -> dict | None:
-    try:
-        return json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-
-
-def plan(schedule: Schedule, today: date, store: str | Path | None, reports_dir: Path,
-         params_dir: str | Path | None, force: bool = False
-         ) -> tuple[list[Job], list[str], list[JobResult]]:
-    """The jobs that are due (no finished report for the same inputs), the labels of those
-    already done, and the reports that cannot run (a region the store does not have, no
-    data in the period), each with its reason: one bad region never stops the others."""
-    with _store.connect(store, read_only=True) as con:
-        data_fp = data_fingerprint(con)
-    scopes = known_scopes(store)
-    known_regions = scopes.regions
-    code_fp = code_version()
-    jobs, done, blocked = [], [], []
-    for rd in schedule.reports:
-        regions = known_regions if rd.regions == "all" else rd.regions
-        targets = [(r, "all") for r in regions]
-        for t in rd.teams:
-            region, _, team = t.partition("/") if "/" in t else ("all", "", t)
-            targets.append((region, team))
-        for period in due_periods(rd.cadence, today, rd.catch_up):
-            for region, team in targets:
-                label = region if team in ("", "all") else f"{region}/{team}"
-                if region != "all" and region not in scopes.teams:
-                    blocked.append(JobResult(
-                        label, period.label, "failed",
-                        error=f"schedule report {rd.name!r}: region {visible(region)!r} is not in "
-                              f"the store (it has {', '.join(map(repr, known_regions))})"))
-                    continue
-                if not has_data(activity(store, period, region, team), scopes, period):
-                    blocked.append(JobResult(label, period.label, "no data",
-                                             error=no_data_message(scopes, period, region, team)))
-                    continue
-                params = {"report": rd.name, "notebook": rd.notebook, "region": region,
-                          "team": team, "period": period.label,
-                          "language": rd.language or schedule.defaults.language}
-                fp = inputs_fingerprint(params, data_fp, code_fp)
-                job = Job(region=region, team=team, period=period.label, report=rd.name,
-                          notebook=notebook_path(rd.notebook),
-                          store=str(store) if store else None, reports_dir=str(reports_dir),
-                          params_dir=str(params_dir) if params_dir else None,
-                          timeout=rd.timeout_seconds or schedule.defaults.timeout_seconds,
-                          language=params["language"], folder=scopes.folder(region, team),
-                          render_timeout=schedule.render_timeout_for(rd),
-                          manifest={"report": rd.name, "inputs_fingerprint": fp,
-                                    "data_fingerprint": data_fp, "code_version": code_fp,
-                                    "parameters_all": params})
-                try:
-                    m = _manifest(job.output_dir())
-                except ReportingError as exc:  # e.g. a folder that leads outside reports/
-                    blocked.append(JobResult(label, period.label, "failed", error=str(exc)))
-                    continue
-                if not force and m and m.get("status") == "ok" and \
-                        m.get("inputs_fingerprint") == fp:
-                    done.append(f"{rd.name} {job.label} {period.label}")
-                    continue
-                jobs.append(job)
-    return jobs, done, blocked
+def request_for(schedule: Schedule, today: date, store: str | Path | None, reports_dir: Path,
+                params_dir: str | Path | None, force: bool = False,
+                executor: Executor | None = None, refresh_bands: bool = False) -> RunRequest:
+    """The run request of everything due on ``today``: one :class:`ReportSpec` per schedule
+    entry with its due periods; reports already produced for the same inputs are skipped
+    (unless ``force``), and a scope that cannot run is a result, not an error."""
+    d = schedule.defaults
+    specs = tuple(ReportSpec(
+        periods=tuple(p.label for p in due_periods(rd.cadence, today, rd.catch_up)),
+        name=rd.name, notebook=rd.notebook,
+        regions="all" if rd.regions == "all" else tuple(rd.regions), teams=tuple(rd.teams),
+        language=rd.language or d.language, timeout=rd.timeout_seconds or d.timeout_seconds,
+        render_timeout=schedule.render_timeout_for(rd)) for rd in schedule.reports)
+    return RunRequest(reports=specs, store=Path(store) if store else _store.default_store_path(),
+                      reports_dir=Path(reports_dir),
+                      params=Path(params_dir) if params_dir else None,
+                      executor=executor or Executor(), refresh_bands=refresh_bands,
+                      strict=False, skip_unchanged=not force)
 
 
 def _report_folders(period_dir: Path) -> list[Path]:
@@ -185,7 +124,7 @@ def deliver_pending(schedule: Schedule, today: date, reports_dir: Path,
             continue
         for period in due_periods(rd.cadence, today, rd.catch_up):
             for folder in _report_folders(reports_dir / period.label):
-                m = _manifest(folder)
+                m = read_manifest(folder)
                 if not m or m.get("status") != "ok" or m.get("report") != rd.name:
                     continue
                 params = m.get("parameters", {})
@@ -245,8 +184,10 @@ def run_due(
     on_done: Callable[[JobResult], None] | None = None,
     send: Callable | None = None,
     refresh_bands: bool = False,
+    on_plan: Callable[[int], None] | None = None,
 ) -> DueRun:
-    """Produce every due report not yet produced for the same inputs, then deliver."""
+    """Produce every due report not yet produced for the same inputs (through the one run
+    path, :func:`reporting.runs.execute`), then deliver."""
     today = today or datetime.now(UTC).date()
     # every check before anything is touched: params folder, settings, schedule, reports
     schedule = load_schedule(params_dir)
@@ -257,19 +198,10 @@ def run_due(
         if not got:
             out.locked = True
             return out
-        jobs, out.skipped, blocked = plan(schedule, today, store, reports, params_dir, force)
+        request = request_for(schedule, today, store, reports, params_dir, force,
+                              Executor(executor, workers, scheduler), refresh_bands)
         out.cleaned = clean_interrupted(reports)
-        by_period: dict[str, list[Job]] = {}
-        for j in jobs:
-            by_period.setdefault(j.period, []).append(j)
-        for period, pjobs in sorted(by_period.items()):
-            art = build_artifacts(store, parse_period(period), params_dir,
-                                  inside(reports, period, "_run", "artifacts.json"),
-                                  refresh_bands, inside(reports, "_reference", "bands.json"))
-            refresh_bands = False  # once per run, from the oldest due period
-            pjobs = [replace(j, artifacts=str(art)) for j in pjobs]
-            out.results += run_batch(pjobs, workers, executor, scheduler, on_done)
-        out.results += blocked
-        write_indexes(reports, by_period, params_dir)
+        run = execute(request, on_done, on_plan)
+        out.results, out.skipped = run.results, run.up_to_date
         out.deliveries = deliver_pending(schedule, today, reports, send, params_dir)
     return out

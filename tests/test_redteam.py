@@ -283,16 +283,18 @@ def test_a_name_too_long_for_the_file_system_gets_a_bounded_folder(tmp_path):
 
 
 def test_schedule_plans_distinct_folders_for_colliding_regions(tmp_path):
+    from reporting.runs import plan
     from reporting.schedule import Schedule
-    from reporting.scheduler import plan
+    from reporting.scheduler import request_for
 
     store = _store_with(tmp_path, regions={"APAC": "emea"})  # "EMEA" and "emea"
     sched = Schedule.model_validate({"reports": [{"name": "m", "cadence": "monthly",
                                                   "catch_up": 1}]})
-    jobs, _, blocked = plan(sched, date(2026, 10, 5), store, tmp_path / "r", None)
+    request = request_for(sched, date(2026, 10, 5), store, tmp_path / "r", None)
+    jobs, blocked, _ = plan(request)
     dirs = {j.region: j.output_dir() for j in jobs}
     assert dirs["EMEA"] != dirs["emea"] and not blocked
-    again, _, _ = plan(sched, date(2026, 10, 5), store, tmp_path / "r", None)
+    again, _, _ = plan(request)
     assert {j.region: j.output_dir() for j in again} == dirs
 
 
@@ -450,10 +452,10 @@ def test_quarterly_reports_and_their_index_share_one_folder(tmp_path):
 
 def test_run_passes_the_render_timeout_and_folders_on(tmp_path, demo_store, monkeypatch):
     """The CLI builds one job per scope with the render bound and the collision-free folder."""
-    import reporting.batch as batch
+    import reporting.runs as runs
 
     seen = []
-    monkeypatch.setattr(batch, "run_batch", lambda jobs, *a, **k: seen.extend(jobs) or [])
+    monkeypatch.setattr(runs, "run_batch", lambda jobs, *a, **k: seen.extend(jobs) or [])
     res = runner.invoke(app, ["run", "--period", "2026-09", "--region", "EMEA",
                               "--render-timeout", "42", "--store", str(demo_store),
                               "--reports", str(tmp_path / "r")])
