@@ -11,7 +11,7 @@ SCALE ?= 1
 # Reports cover the last complete month unless PERIOD is given (e.g. PERIOD=2026-10).
 PERIOD ?= last-complete-month
 
-.PHONY: demo test sysdeps install lint clean bench bench-quick fuzz
+.PHONY: demo test sysdeps install lint clean bench bench-quick fuzz package-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ FUZZ_EXAMPLES ?= 2000
 fuzz: install
 	CRM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CRM_FUZZ_PROGRESS=$${TMPDIR:-/tmp}/crm-fuzz-progress.json \
 	  $(BIN)/python -m pytest tests/test_ingest_fuzz.py -m "not slow" -q -p no:cacheprovider
+
+# the wheel installed with its dependencies from PyPI into a fresh virtualenv, used from an
+# unrelated folder (make test installs it too, sharing the test environment's dependencies)
+package-check: sysdeps
+	bash scripts/package_check.sh
 
 lint: install
 	$(BIN)/ruff check reporting tests
