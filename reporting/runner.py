@@ -50,6 +50,11 @@ def read_manifest(folder: Path) -> dict | None:
         return None
 
 
+#: The parameters every report notebook declares in its ``parameters`` cell and the runner
+#: passes (tests check each shipped report notebook against this list).
+REPORT_PARAMETERS = ("region", "team", "period", "store", "params_dir", "artifacts", "language")
+
+
 @dataclass
 class ReportResult:
     """The outcome of one report run."""
@@ -188,15 +193,12 @@ def run_report(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = make_temp_dir(target.parent, f".{target.name}.")
     timings: dict[str, float] = {}
-    parameters = {
-        "region": region,
-        "team": team,
-        "period": p.label,
-        "store": store_path or str(default_store_path().resolve()),
-        "params_dir": str(Path(params_folder(params_dir)).resolve()),
-        "artifacts": str(Path(artifacts).resolve()) if artifacts else "",
-        "language": language,
-    }
+    parameters = dict(zip(REPORT_PARAMETERS, (
+        region, team, p.label,
+        store_path or str(default_store_path().resolve()),
+        str(Path(params_folder(params_dir)).resolve()),
+        str(Path(artifacts).resolve()) if artifacts else "",
+        language), strict=True))
     try:
         proj = current_project()
         kernel_env = {**_THREAD_ENV, **_KERNEL_ENV}

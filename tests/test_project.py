@@ -395,3 +395,20 @@ def test_schedule_teams_bare_name_means_every_region_with_it(demo_store, tmp_pat
     jobs, blocked, _ = plan(req)
     assert [(j.region, j.team, j.period) for j in jobs] == [
         ("EMEA", "all", "2026-10"), ("EMEA", "EMEA Inside", "2026-10")]
+
+
+@pytest.mark.parametrize("name", ["monthly_sales_report", "rep_scorecard"])
+def test_report_notebooks_declare_what_the_runner_passes(name):
+    """Report parameters are declared once for the runner (REPORT_PARAMETERS); each report
+    notebook's parameters cell declares each of them with a type, and nothing else
+    without a default the runner can leave alone."""
+    import papermill as pm
+
+    from reporting.runner import REPORT_PARAMETERS
+
+    declared = pm.inspect_notebook(str(resources.notebooks_dir() / f"{name}.ipynb"))
+    assert set(REPORT_PARAMETERS) <= set(declared), set(REPORT_PARAMETERS) - set(declared)
+    for k in REPORT_PARAMETERS:
+        assert declared[k]["inferred_type_name"] == "str", (k, declared[k])
+    extra = set(declared) - set(REPORT_PARAMETERS)
+    assert extra <= {"title"} and all(declared[k]["default"] for k in extra)
