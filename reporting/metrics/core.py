@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..periods import Period
 from . import pipeline
+from .filters import closed_in_period, created_counted
 from .pipeline import StaleDays
 
 DAY = pd.Timedelta(days=1)
@@ -139,26 +140,6 @@ def _group(frame: pd.DataFrame, by: str | None) -> pd.Series:
     return frame[by].fillna("(none)").rename("group")
 
 
-def estimated_created(opps: pd.DataFrame) -> pd.Series:
-    """True for deals whose creation date ingest estimated (no creation date in the export):
-    they count as open deals but never as created in a period or in a cohort."""
-    if "created_at_estimated" in opps:
-        return opps["created_at_estimated"].fillna(False).astype(bool)
-    return pd.Series(False, index=opps.index)
-
-
-def closed_in(opps: pd.DataFrame, period: Period) -> pd.DataFrame:
-    """Opportunities won or lost with closed_at inside the period."""
-    mask = opps["status"].isin(["won", "lost"]) & period.contains(opps["closed_at"])
-    return opps[mask]
-
-
-def open_at(opps: pd.DataFrame, when: pd.Timestamp) -> pd.DataFrame:
-    """Opportunities open at instant ``when``: created before and not closed before it."""
-    mask = (opps["created_at"] < when) & (opps["closed_at"].isna() | (opps["closed_at"] >= when))
-    return opps[mask]
-
-
 def wilson_interval(successes, trials, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
     """95% Wilson score interval for ``successes / trials`` (NaN where trials == 0)."""
     k = np.asarray(successes, dtype=float)
@@ -174,7 +155,7 @@ def wilson_interval(successes, trials, z: float = 1.959964) -> tuple[np.ndarray,
 def win_rate(opps: pd.DataFrame, period: Period, by: str | None = None) -> pd.DataFrame:
     """Won, lost and win rate of deals closed in the period, per group, with the 95%
     Wilson interval. Columns: group, won, lost, closed, win_rate, ci_low, ci_high."""
-    c = closed_in(opps, period)
+    c = opps[closed_in_period(opps, period)]
     g = _group(c, by)
     won = (c["status"] == "won").groupby(g).sum()
     lost = (c["status"] == "lost").groupby(g).sum()
@@ -203,7 +184,7 @@ def rate_win_rates(wr: pd.DataFrame, good: float, bad: float, max_width: float =
 def cycle_length(opps: pd.DataFrame, period: Period, by: str | None = None) -> pd.DataFrame:
     """Days from created_at to closed_at of deals closed in the period, per group and
     outcome. Columns: group, status, count, median, p25, p75, mean."""
-    c = closed_in(opps, period)
+    c = opps[closed_in_period(opps, period)]
     days = ((c["closed_at"] - c["created_at"]) / DAY).rename("days")
     frame = pd.DataFrame({"group": _group(c, by), "status": c["status"], "days": days})
     cols = ["group", "status", "count", "median", "p25", "p75", "mean"]
@@ -219,7 +200,7 @@ def cycle_length(opps: pd.DataFrame, period: Period, by: str | None = None) -> p
 def deal_size(opps: pd.DataFrame, period: Period, by: str | None = None) -> pd.DataFrame:
     """Mean and median amount of deals won in the period, per group. Columns: group,
     won_count, won_amount, avg_won_amount, median_won_amount."""
-    c = closed_in(opps, period)
+    c = opps[closed_in_period(opps, period)]
     w = c[c["status"] == "won"]
     g = _group(w, by)
     agg = w["amount"].groupby(g).agg(
@@ -310,7 +291,7 @@ def rep_summary(
     ds = deal_size(opps, period, by).set_index("group")
     op = open_pipeline(opps, period.end, by, stale_days, reps, stage_history,
                        amount_history).set_index("group")
-    created = opps[period.contains(opps["created_at"]) & ~estimated_created(opps)]
+    created = opps[created_counted(opps, period)]
     cr = _group(created, by).value_counts()
     groups = sorted(set(wr.index) | set(ds.index) | set(op.index) | set(cr.index), key=str)
     out = pd.DataFrame(index=pd.Index(groups, name="group"))
@@ -435,7 +416,7 @@ def headline(
     ``open_amount`` is None when more than half of the open deals have no known amount;
     ``stale_share`` is stale / open deals whose state is known (None when not computable);
     ``load`` is the open deals of the reps with a capacity / their total capacity."""
-    wr = win_rate(opps, period).iloc[0] if len(closed_in(opps, period)) else None
+    wr = win_rate(opps, period).iloc[0] if closed_in_period(opps, period).any() else None
     cyc = cycle_length(opps, period)
     won_c = cyc[cyc["status"] == "won"]
     ds = deal_size(opps, period)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..periods import Period
+from .filters import won_in_period
 
 
 def band_mix(
@@ -20,7 +21,7 @@ def band_mix(
     team_share, target_share, gap (share - target_share, or share - team_share without a
     target). Rows whose groups won nothing in the period are absent.
     """
-    won = (opps["status"] == "won") & period.contains(opps["closed_at"]) & bands.notna()
+    won = won_in_period(opps, period) & bands.notna()
     f = pd.DataFrame({"group": opps.loc[won, by].fillna("(none)"), "band": bands[won]})
     cols = ["group", "band", "won", "share", "team_share", "target_share", "gap"]
     if f.empty:
