@@ -1,5 +1,5 @@
 """Deal-size mix: each rep's share of small / medium / large won deals against the team's
-mix and a target mix."""
+mix and a target mix, and the zero-amount wins those bands hold."""
 
 from __future__ import annotations
 
@@ -36,3 +36,9 @@ def band_mix(
     ref = out["target_share"] if target else out["team_share"]
     out["gap"] = out["share"] - ref
     return out[cols]
+
+
+def zero_amount_wins(opps: pd.DataFrame, period: Period) -> int:
+    """How many deals won in the period have an amount of exactly 0 (they count as won
+    deals, in the smallest band and in the average deal size)."""
+    return int((won_in_period(opps, period) & (opps["amount"] == 0)).sum())
