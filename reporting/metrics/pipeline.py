@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..periods import Period
-from .filters import open_at
+from .filters import closed_in_period, open_at
 
 DAY = pd.Timedelta(days=1)
 AGE_BUCKETS = (0, 30, 60, 90, 180, 365, np.inf)
@@ -208,7 +208,7 @@ def pipeline_health(
     open_n = deals.groupby(g).size()
     stale = deals["stale"].groupby(g).sum()
     unknown = deals["stale_unknown"].groupby(g).sum()
-    lost = opps[(opps["status"] == "lost") & period.contains(opps["closed_at"])]
+    lost = opps[closed_in_period(opps, period) & (opps["status"] == "lost")]
     lost_stage = pd.Series(None, index=lost.index, dtype=object)
     if stage_history is not None and len(stage_history) and len(lost):
         h = stage_history[stage_history["opportunity_id"].isin(lost["opportunity_id"])]
