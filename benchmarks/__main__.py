@@ -21,8 +21,8 @@ import duckdb
 import pandas as pd
 
 from reporting import demo
+from reporting.engine.duckdb_summary import rep_summary_sql
 from reporting.metrics import rep_summary
-from reporting.metrics.sql import rep_summary_sql
 from reporting.metrics.suite import analyse
 from reporting.params import load_settings
 from reporting.periods import parse_period

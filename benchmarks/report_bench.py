@@ -25,7 +25,7 @@ from reporting.runner import run_report
 
 PERIOD = parse_period("2026-09")
 FLOOR_IMPORTS = ("import pandas, numpy, seaborn, matplotlib, sklearn, scipy, duckdb\n"
-                 "import reporting.report, reporting.plots, reporting.metrics.suite")
+                 "import reporting.context, reporting.presentation, reporting.plots, reporting.metrics.suite")
 
 
 def _floor_notebook(folder: Path) -> Path:

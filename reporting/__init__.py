@@ -2,8 +2,9 @@
 
 The public surface is small; see the modules for the details:
 ``reporting.ingest`` (exports -> store), ``reporting.store`` (DuckDB),
-``reporting.metrics`` (pure metric functions), ``reporting.report`` (what notebooks call),
-``reporting.runner`` (execute and render one report).
+``reporting.metrics`` (pure metric functions), ``reporting.context`` (a report's data and
+figures) and ``reporting.presentation`` (what notebooks show), ``reporting.runner`` (execute
+and render one report).
 """
 
 from .exceptions import (

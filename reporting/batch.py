@@ -391,8 +391,8 @@ __all__ = ["Job", "JobResult", "ReportingError", "build_artifacts", "make_jobs",
 def write_indexes(reports_dir: str | Path, periods: Iterable[str],
                   params_dir: str | Path | None = None) -> list[Path]:
     """Rewrite ``reports/<period>/index.html`` for each period touched by a run."""
+    from .presentation import report_title
     from .render import write_index
-    from .report import report_title
 
     s = load_settings(params_dir)
     out = []

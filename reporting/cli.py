@@ -429,7 +429,7 @@ def metrics(
     store: StoreOpt = None,
 ) -> None:
     """Print one record per group with the report's figures (computed inside DuckDB)."""
-    from .metrics.sql import rep_summary_sql
+    from .engine.duckdb_summary import rep_summary_sql
     from .params import load_settings
     from .periods import parse_period
     from .store import connect

@@ -21,6 +21,9 @@ from .exceptions import StoreError
 from .schema import TABLES, empty_frame
 
 DEFAULT_STORE = Path("data/crm.duckdb")
+#: the ids of the opportunities whose ``created_at`` ingest estimated (``row_flags``)
+ESTIMATED_CREATED_IDS_SQL = ("SELECT key FROM row_flags WHERE \"table\" = 'opportunities' "
+                             "AND code = 'created_at_estimated'")
 _SQL_TYPES = {
     "str": "VARCHAR",
     "float": "DOUBLE",
@@ -392,9 +395,7 @@ def estimated_created(con: duckdb.DuckDBPyConnection) -> set[str]:
     the export gives no creation date for, see ``reporting.ingest.NOTE_TEXT``); empty for a
     store made before row flags existed."""
     try:
-        rows = con.execute(
-            "SELECT DISTINCT key FROM row_flags WHERE \"table\" = 'opportunities' "
-            "AND code = 'created_at_estimated'").fetchall()
+        rows = con.execute(f"SELECT DISTINCT key FROM ({ESTIMATED_CREATED_IDS_SQL})").fetchall()
     except duckdb.CatalogException:
         return set()
     return {r[0] for r in rows}

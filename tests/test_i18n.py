@@ -40,7 +40,8 @@ def test_every_report_string_has_a_persian_translation(demo_store, monkeypatch):
     English (the catalogue records every miss)."""
     from IPython.display import display  # noqa: F401 - the cells display outside a kernel
 
-    monkeypatch.setattr("reporting.report.display", lambda *a, **k: None)
+    monkeypatch.setattr("reporting.presentation.fragments.display", lambda *a, **k: None)
+    monkeypatch.setattr("reporting.presentation.payload.display", lambda *a, **k: None)
     i18n.MISSING.clear()
     for name in ("monthly_sales_report", "rep_scorecard"):
         nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)

@@ -6,8 +6,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from reporting.engine.duckdb_summary import rep_summary_sql
 from reporting.metrics import rep_summary
-from reporting.metrics.sql import rep_summary_sql
 from reporting.periods import parse_period
 from reporting.store import load
 

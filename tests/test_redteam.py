@@ -483,8 +483,8 @@ def test_the_index_lists_team_reports_and_skips_links(tmp_path):
 def test_deals_with_an_estimated_creation_date_are_open_but_never_created(tmp_path):
     """Maven's 500 Prospecting deals have no engage date; ingest keeps them with the export's
     last date as an estimate. They must not read as 500 deals created in December 2017."""
+    from reporting.engine.duckdb_summary import rep_summary_sql
     from reporting.metrics import rep_summary
-    from reporting.metrics.sql import rep_summary_sql
     from reporting.store import connect, load
 
     from .conftest import shared

@@ -477,14 +477,15 @@ def test_quality_appendix_lists_the_data_notes(tmp_path, monkeypatch):
     """The report's data-quality appendix lists each ingest decision with its count."""
     from types import SimpleNamespace
 
-    from reporting import report, store
+    from reporting import presentation, store
+    from reporting.presentation import fragments
 
     ingest_paths([shared("maven_crm")], "maven", tmp_path / "m.duckdb", as_of=AS_OF)
     data = store.load(tmp_path / "m.duckdb")
     shown = []
-    monkeypatch.setattr(report, "display", lambda h: shown.append(h.data))
+    monkeypatch.setattr(fragments, "display", lambda h: shown.append(h.data))
     for language in ("en", "fa"):
-        report.show_quality(SimpleNamespace(data=data, missing={}, language=language))
+        presentation.show_quality(SimpleNamespace(data=data, missing={}, language=language))
     html = shown[0]
     assert "Rows kept with a data-quality note" in html
     assert "Prospecting" in html and ">500<" in html

@@ -22,8 +22,8 @@ import nbformat
 import pytest
 
 from reporting.batch import Job, run_batch
+from reporting.presentation import METRICS_MIME
 from reporting.render import STEP_HTML, STEP_PDF, RenderTimeout, render_report
-from reporting.report import METRICS_MIME
 
 # --------------------------------------------------------------------------- helpers
 

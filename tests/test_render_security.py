@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pypdf import PdfReader
 
+from reporting.presentation.fragments import _env
 from reporting.render import AssetsOnlyFetcher, html_to_pdf
-from reporting.report import _env
 
 
 def test_fetcher_refuses_local_files_and_hosts(tmp_path):

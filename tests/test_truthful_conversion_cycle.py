@@ -192,9 +192,10 @@ def test_time_to_win_counts_young_open_deals():
 
 
 def test_tile_shows_time_to_win_not_time_to_any_close(demo_store):
-    from reporting import report as rp
+    from reporting import presentation as rp
+    from reporting.context import build
 
-    ctx = rp.build(region="EMEA", period="2026-09", store=str(demo_store))
+    ctx = build(region="EMEA", period="2026-09", store=str(demo_store))
     f = ctx.a.headline["current"]
     tile = {t["label"]: t for t in rp.kpis(ctx)}["Median cycle (won)"]
     assert "time to win" in tile["note"] and "Aalen-Johansen" in tile["note"]

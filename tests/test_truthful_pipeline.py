@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 
 from reporting import metrics as m
 from reporting.cli import app
+from reporting.engine.duckdb_summary import rep_summary_sql
 from reporting.exceptions import ParamsError
 from reporting.metrics import pipeline
-from reporting.metrics.sql import rep_summary_sql
 from reporting.metrics.suite import analyse
 from reporting.params import ReportSettings, load_settings
 from reporting.periods import parse_period

@@ -30,7 +30,7 @@ from reporting.models.reference import (
 from reporting.params import load_settings
 from reporting.periods import parse_period
 from reporting.plots import deal_size_histogram, histogram_bins
-from reporting.report import report_title
+from reporting.presentation import report_title
 from reporting.schema import empty_frame
 
 from .conftest import shared

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from . import clv, conversion, cycle, deal_mix, pipeline
 from .core import (
-    DEFINITIONS,
     TOO_FEW,
     account_value,
     cycle_length,
@@ -22,6 +21,7 @@ from .core import (
     wilson_interval,
     win_rate,
 )
+from .definitions import DEFINITIONS
 
 __all__ = [
     "clv",

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..periods import Period
+from .filters import closed_in_period, estimated_created
 
 DAY = pd.Timedelta(days=1)
 
@@ -23,8 +24,6 @@ def cohort_win_rate(
     cohort (month start), created, won_so_far, and ``won_by_{d}d`` / ``win_rate_by_{d}d``
     per horizon. The last ``months`` cohorts before ``as_of``.
     """
-    from .core import estimated_created
-
     o = opps[(opps["created_at"] < as_of) & ~estimated_created(opps)]
     cohort = o["created_at"].dt.to_period("M").dt.to_timestamp()
     first = (as_of - pd.DateOffset(months=months)).to_period("M").to_timestamp()
@@ -121,7 +120,7 @@ def stage_funnel(
     "Won". ``lost_here`` counts lost deals whose furthest stage was k: where deals are
     lost. Columns: stage, reached, conversion_to_next, lost_here.
     """
-    closed = opps[opps["status"].isin(["won", "lost"]) & period.contains(opps["closed_at"])]
+    closed = opps[closed_in_period(opps, period)]
     stages = stages or stage_order(stage_history, opps)
     cols = ["stage", "reached", "conversion_to_next", "lost_here"]
     if closed.empty or not stages:

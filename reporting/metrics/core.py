@@ -1,4 +1,7 @@
-"""First version of the metrics engine (deepened by the metrics issue).
+"""The five metrics of one period in pandas: win rate, cycle length, deal size, open
+pipeline and account value, per group (:func:`rep_summary`) and for the whole slice
+(:func:`headline`), and which of them the data cannot support (:func:`requirements`).
+Their plain-language definitions are in :mod:`reporting.metrics.definitions`.
 
 Conventions: ``opps`` is a canonical opportunities frame; a period is a
 :class:`reporting.periods.Period` ``[start, end)``; ``by`` names a grouping column
@@ -15,148 +18,16 @@ import pandas as pd
 
 from ..periods import Period
 from . import pipeline
+from .filters import closed_in_period, created_counted
 from .pipeline import StaleDays
 
 DAY = pd.Timedelta(days=1)
-
-DEFINITIONS: dict[str, str] = {
-    "win_rate": (
-        "Win rate: won / (won + lost) among opportunities whose closed_at falls in the "
-        "period; open deals are excluded. The 95% Wilson score interval shows how sure the "
-        "rate is; with fewer deals the interval is wider."
-    ),
-    "cycle_length": (
-        "Sales cycle length: days from created_at (entering the funnel) to closed_at, for "
-        "deals closed in the period, reported separately for won and lost deals (median, "
-        "25th and 75th percentile, mean, count)."
-    ),
-    "deal_size": (
-        "Deal size: mean and median amount of deals won in the period (closed_at in the "
-        "period, status won), in the reporting currency."
-    ),
-    "account_value": (
-        "Customer value to date: total revenue booked per account up to the end of the "
-        "period, by kind (new, renewal, expansion, one-off); averaged over the accounts "
-        "each rep acquired (acquisition quality) and each account manager keeps."
-    ),
-    "open_pipeline": (
-        "Open opportunities at period end (as-of view): deals with created_at before the "
-        "period end that were not closed by then (a deal won later was open then). Open value: "
-        "the sum of the amounts known at the period end, never an amount set later: a deal's "
-        "current amount counts only while the deal is still open (a deal won or lost since "
-        "may have had its amount set by the close, so its amount then is unknown, unless an "
-        "amount history gives the value it had). A missing amount is unknown, not 0; the "
-        "count and share of open deals without a known amount are shown, and the value is "
-        "not computable when more than half have none. Load: open deals / capacity of the "
-        "reps with a capacity, rated against the 'load' baseline."
-    ),
-    "cohort_win_rate": (
-        "Cohort win rate: of the opportunities created in month M, the share won within 30, "
-        "60 and 90 days of creation; a horizon's rate exists only once the whole cohort has "
-        "had that many days (no rate 'so far' for a cohort that is not mature)."
-    ),
-    "lead_conversion": (
-        "Lead conversion at a maturity horizon learned from the data: H = the 90th "
-        "percentile of days from creation to conversion of the leads converted so far "
-        "(rounded up). Rate = leads created in the period that converted within H days of "
-        "creation / leads created in the period, with the same H for the current period, "
-        "the previous one and last year. A period is rated only once it is mature (period "
-        "end + H before the data ends); before that it is shown as not rated yet."
-    ),
-    "stage_funnel": (
-        "Stage funnel: among deals closed in the period, those that reached each stage (its "
-        "history shows that stage or a later one); conversion to the next stage = reached "
-        "next / reached this one; 'lost here' = lost deals whose furthest stage it was."
-    ),
-    "time_to_win": (
-        "Time to win incl. open deals (next to the median cycle of won deals): the "
-        "Aalen-Johansen cumulative incidence of winning, with losing a competing outcome and "
-        "deals still open censored at the period end, of the deals created in the last 12 "
-        "months; horizon H = the 90th percentile cycle of deals won in the last 12 months. "
-        "The figure is the median days to win of the deals won within H (the first day by "
-        "which half of them were won), so it compares with the median cycle of won deals "
-        "but counts the slow deals still open; time to any close (fast losses) is not shown "
-        "beside it."
-    ),
-    "deal_bands": (
-        "Deal-size bands: small / medium / large learned per business profile by KMeans (k=3) "
-        "on log10 amounts of deals won in the 12 months before the period end; edges are the "
-        "geometric midpoints between cluster centres. Band mix: each rep's share of won deals "
-        "per band against the team's and the target mix in params/report.yaml."
-    ),
-    "stale": (
-        "Stale deal (one definition for the headline, the rep tables, the findings and the "
-        "rating): open at period end and its last touch before the period end (last "
-        "activity, last stage change or creation, whichever is latest) is more than the "
-        "stale threshold before the period end; the threshold is stale_days in "
-        "params/report.yaml, per stage where it is a mapping stage -> days (the stage the "
-        "deal was in then; 'default' for the others). A store keeps only the latest "
-        "activity: a deal worked after the period end that would be stale on the rest of the "
-        "evidence is 'unknown'. Stale share = stale / open deals whose state is known; not "
-        "computable (and not rated) when more than half are unknown, or when the data has "
-        "neither activity dates nor stage history (age alone does not show neglect). Deals "
-        "older than the 90th percentile cycle of deals won in the last 12 months are "
-        "counted apart, not as stale."
-    ),
-    "bloat": (
-        "Bloat (months of pipeline): open deals at period end / deals the rep closed (won or "
-        "lost) per month over the last 6 months."
-    ),
-    "closed_when_tired": (
-        "Lost when tired: among deals lost in the period, the share whose last activity "
-        "was more than the stale threshold (of the stage they were lost from) before they "
-        "were closed. Needs activity dates: without them it is not computable."
-    ),
-    "churn": (
-        "Churn: an account at least a year old with no revenue in the last 365 days; churn "
-        "rate = churned / accounts at least a year old, per acquiring rep. Expansion per "
-        "account: expansion revenue / accounts, per account manager."
-    ),
-    "predicted_clv": (
-        "Predicted customer value: revenue each account is expected to bring over the next "
-        "12 months, from the model that backtests best on this company's revenue (BG/NBD "
-        "with average spend, Gamma-Gamma spend, RFM segments, a gradient-boosted regressor "
-        "or shifted-beta-geometric retention), scored by |aggregate error| + (1 - Spearman) "
-        "on the last 6 months held out; averaged per acquiring rep and account manager."
-    ),
-    "ratings": (
-        "Ratings: good / watch / bad against params/baselines.yaml per business profile "
-        "(team name patterns in params/report.yaml); a scope that mixes profiles is judged "
-        "against the profiles' thresholds weighted by their share of deals closed; a win "
-        "rate whose 95% interval is wider than max_interval_width is 'too few deals to judge'. "
-        "Each rating sits on the tile of the figure it rates (win rate, lead conversion, "
-        "median won cycle, open deals per rep rated by load, stale share). A figure the "
-        "data cannot support is listed as not computable and never rated. A trailing "
-        "baseline needs at least 10 deals in the trailing 12 months and a value above zero; "
-        "otherwise the figure is not rated."
-    ),
-}
 
 
 def _group(frame: pd.DataFrame, by: str | None) -> pd.Series:
     if by is None:
         return pd.Series("all", index=frame.index, name="group")
     return frame[by].fillna("(none)").rename("group")
-
-
-def estimated_created(opps: pd.DataFrame) -> pd.Series:
-    """True for deals whose creation date ingest estimated (no creation date in the export):
-    they count as open deals but never as created in a period or in a cohort."""
-    if "created_at_estimated" in opps:
-        return opps["created_at_estimated"].fillna(False).astype(bool)
-    return pd.Series(False, index=opps.index)
-
-
-def closed_in(opps: pd.DataFrame, period: Period) -> pd.DataFrame:
-    """Opportunities won or lost with closed_at inside the period."""
-    mask = opps["status"].isin(["won", "lost"]) & period.contains(opps["closed_at"])
-    return opps[mask]
-
-
-def open_at(opps: pd.DataFrame, when: pd.Timestamp) -> pd.DataFrame:
-    """Opportunities open at instant ``when``: created before and not closed before it."""
-    mask = (opps["created_at"] < when) & (opps["closed_at"].isna() | (opps["closed_at"] >= when))
-    return opps[mask]
 
 
 def wilson_interval(successes, trials, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
@@ -174,7 +45,7 @@ def wilson_interval(successes, trials, z: float = 1.959964) -> tuple[np.ndarray,
 def win_rate(opps: pd.DataFrame, period: Period, by: str | None = None) -> pd.DataFrame:
     """Won, lost and win rate of deals closed in the period, per group, with the 95%
     Wilson interval. Columns: group, won, lost, closed, win_rate, ci_low, ci_high."""
-    c = closed_in(opps, period)
+    c = opps[closed_in_period(opps, period)]
     g = _group(c, by)
     won = (c["status"] == "won").groupby(g).sum()
     lost = (c["status"] == "lost").groupby(g).sum()
@@ -203,7 +74,7 @@ def rate_win_rates(wr: pd.DataFrame, good: float, bad: float, max_width: float =
 def cycle_length(opps: pd.DataFrame, period: Period, by: str | None = None) -> pd.DataFrame:
     """Days from created_at to closed_at of deals closed in the period, per group and
     outcome. Columns: group, status, count, median, p25, p75, mean."""
-    c = closed_in(opps, period)
+    c = opps[closed_in_period(opps, period)]
     days = ((c["closed_at"] - c["created_at"]) / DAY).rename("days")
     frame = pd.DataFrame({"group": _group(c, by), "status": c["status"], "days": days})
     cols = ["group", "status", "count", "median", "p25", "p75", "mean"]
@@ -219,7 +90,7 @@ def cycle_length(opps: pd.DataFrame, period: Period, by: str | None = None) -> p
 def deal_size(opps: pd.DataFrame, period: Period, by: str | None = None) -> pd.DataFrame:
     """Mean and median amount of deals won in the period, per group. Columns: group,
     won_count, won_amount, avg_won_amount, median_won_amount."""
-    c = closed_in(opps, period)
+    c = opps[closed_in_period(opps, period)]
     w = c[c["status"] == "won"]
     g = _group(w, by)
     agg = w["amount"].groupby(g).agg(
@@ -310,7 +181,7 @@ def rep_summary(
     ds = deal_size(opps, period, by).set_index("group")
     op = open_pipeline(opps, period.end, by, stale_days, reps, stage_history,
                        amount_history).set_index("group")
-    created = opps[period.contains(opps["created_at"]) & ~estimated_created(opps)]
+    created = opps[created_counted(opps, period)]
     cr = _group(created, by).value_counts()
     groups = sorted(set(wr.index) | set(ds.index) | set(op.index) | set(cr.index), key=str)
     out = pd.DataFrame(index=pd.Index(groups, name="group"))
@@ -435,7 +306,7 @@ def headline(
     ``open_amount`` is None when more than half of the open deals have no known amount;
     ``stale_share`` is stale / open deals whose state is known (None when not computable);
     ``load`` is the open deals of the reps with a capacity / their total capacity."""
-    wr = win_rate(opps, period).iloc[0] if len(closed_in(opps, period)) else None
+    wr = win_rate(opps, period).iloc[0] if closed_in_period(opps, period).any() else None
     cyc = cycle_length(opps, period)
     won_c = cyc[cyc["status"] == "won"]
     ds = deal_size(opps, period)

@@ -1,11 +1,12 @@
 """Deal-size mix: each rep's share of small / medium / large won deals against the team's
-mix and a target mix."""
+mix and a target mix, and the zero-amount wins those bands hold."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from ..periods import Period
+from .filters import won_in_period
 
 
 def band_mix(
@@ -20,7 +21,7 @@ def band_mix(
     team_share, target_share, gap (share - target_share, or share - team_share without a
     target). Rows whose groups won nothing in the period are absent.
     """
-    won = (opps["status"] == "won") & period.contains(opps["closed_at"]) & bands.notna()
+    won = won_in_period(opps, period) & bands.notna()
     f = pd.DataFrame({"group": opps.loc[won, by].fillna("(none)"), "band": bands[won]})
     cols = ["group", "band", "won", "share", "team_share", "target_share", "gap"]
     if f.empty:
@@ -35,3 +36,9 @@ def band_mix(
     ref = out["target_share"] if target else out["team_share"]
     out["gap"] = out["share"] - ref
     return out[cols]
+
+
+def zero_amount_wins(opps: pd.DataFrame, period: Period) -> int:
+    """How many deals won in the period have an amount of exactly 0 (they count as won
+    deals, in the smallest band and in the average deal size)."""
+    return int((won_in_period(opps, period) & (opps["amount"] == 0)).sum())

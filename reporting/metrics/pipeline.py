@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..periods import Period
+from .filters import closed_in_period, open_at
 
 DAY = pd.Timedelta(days=1)
 AGE_BUCKETS = (0, 30, 60, 90, 180, 365, np.inf)
@@ -95,7 +96,7 @@ def open_deals(
     amount_known, age_days, age_bucket, days_in_stage, typical_stage_days,
     over_typical, last_touch, stale_threshold_days, stale, stale_unknown, too_old.
     """
-    o = opps[(opps["created_at"] < when) & (opps["closed_at"].isna() | (opps["closed_at"] >= when))]
+    o = opps[open_at(opps, when)]
     out = o[["opportunity_id", "owner"]].copy()
     out["amount"] = amount_as_of(o, when, amount_history)
     out["amount_known"] = out["amount"].notna()
@@ -207,7 +208,7 @@ def pipeline_health(
     open_n = deals.groupby(g).size()
     stale = deals["stale"].groupby(g).sum()
     unknown = deals["stale_unknown"].groupby(g).sum()
-    lost = opps[(opps["status"] == "lost") & period.contains(opps["closed_at"])]
+    lost = opps[closed_in_period(opps, period) & (opps["status"] == "lost")]
     lost_stage = pd.Series(None, index=lost.index, dtype=object)
     if stage_history is not None and len(stage_history) and len(lost):
         h = stage_history[stage_history["opportunity_id"].isin(lost["opportunity_id"])]

@@ -14,7 +14,8 @@ import pandas as pd
 
 from ..params import ReportSettings, Threshold
 from ..periods import Period
-from .core import closed_in, cycle_length, win_rate
+from .core import cycle_length, win_rate
+from .filters import closed_in_period
 
 TRAILING: dict[str, Callable[[pd.DataFrame, Period], float | None]] = {}
 
@@ -74,7 +75,7 @@ def scope_thresholds(
     thresholds and the weights."""
     prof = team_profiles(settings, opps["team"]) if "team" in opps else pd.Series(
         "default", index=opps.index)
-    closed = closed_in(opps, period)
+    closed = opps[closed_in_period(opps, period)]
     base = prof.loc[closed.index] if len(closed) else prof
     weights = base.value_counts(normalize=True).to_dict() if len(base) else {"default": 1.0}
     per_profile = {p: profile_thresholds(settings, p, opps[prof == p], period) for p in weights}

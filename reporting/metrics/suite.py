@@ -17,6 +17,7 @@ from ..params import ReportSettings, Threshold
 from ..periods import Period
 from . import clv, conversion, cycle, deal_mix, pipeline
 from .core import TOO_FEW, headline, rate_win_rates, rep_summary, requirements, win_rate
+from .filters import won_in_period
 from .ratings import profile_thresholds, scope_thresholds, team_profiles
 
 
@@ -134,7 +135,7 @@ def _bands(opps: pd.DataFrame, period: Period, profiles: pd.Series,
     """Bands of every deal: fixed edges from the run's artifacts when given (so every
     region of a run, and next month's report, use the same edges), else learned here."""
     if fixed:
-        won = (opps["status"] == "won") & period.contains(opps["closed_at"])
+        won = won_in_period(opps, period)
         notes = {prof: "no band edges in the reference for this profile (too few won deals "
                        "in its window): its deals are not banded"
                  for prof in sorted(set(profiles[won].dropna()) - set(fixed))}

@@ -1,9 +1,12 @@
-"""The per-group figures of :func:`reporting.metrics.rep_summary` computed inside DuckDB.
+"""An engine: the per-group figures of :func:`reporting.metrics.rep_summary` computed in SQL
+inside DuckDB.
 
 Same definitions, same columns, same answers (an oracle test checks it against the pandas
 version), but the filtering and aggregation run in the store's engine, so
-``crm-report metrics`` never loads rows into Python. Pure in the sense that matters: it
-reads, it does not write.
+``crm-report metrics`` never loads rows into Python. It queries the connection it is given
+(reads only, never writes); the shared filters (closed in period, open at the period end,
+created counted) are the SQL builders of :mod:`reporting.metrics.filters`, the same
+definitions the pandas metrics use.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from collections.abc import Mapping
 import duckdb
 import pandas as pd
 
+from ..metrics.filters import closed_in_period_sql, created_counted_sql, open_at_sql
+from ..metrics.pipeline import MAX_UNKNOWN_SHARE, StaleDays
 from ..periods import Period
-from .pipeline import MAX_UNKNOWN_SHARE, StaleDays
+from ..store import ESTIMATED_CREATED_IDS_SQL
 
 GROUPS = {"owner", "team", "region", "source", "product"}
 
@@ -35,10 +40,10 @@ hist AS (
 ),
 g AS (
     SELECT COALESCE(CAST(o.{col} AS VARCHAR), '(none)') AS grp, status, amount,
-        status IN ('won', 'lost') AND closed_at >= $start AND closed_at < $end AS closed_in,
+        {closed_in} AS closed_in,
         epoch(closed_at - created_at) / 86400.0 AS days,
-        created_at >= $start AND opportunity_id NOT IN (SELECT key FROM _estimated) AS created_in,
-        closed_at IS NULL OR closed_at >= $end AS open_at_end,
+        {created_in} AS created_in,
+        {open_at_end} AS open_at_end,
         -- the amount known at the period end: the current one only while still open
         CASE WHEN status = 'open' THEN amount END AS amount_then,
         epoch($end - GREATEST(created_at, h.last_change,
@@ -106,10 +111,13 @@ def rep_summary_sql(
     has_flags = con.execute("SELECT count(*) FROM information_schema.tables "
                             "WHERE table_name = 'row_flags'").fetchone()[0]
     # deals whose creation date ingest estimated count as open, never as created
-    estimated = ("SELECT key FROM row_flags WHERE \"table\" = 'opportunities' "
-                 "AND code = 'created_at_estimated'" if has_flags
+    estimated = (ESTIMATED_CREATED_IDS_SQL if has_flags
                  else "SELECT NULL::VARCHAR AS key WHERE FALSE")
-    sql = _SQL.format(scope=" AND ".join(scope), col=f'"{by}"', estimated=estimated)
+    sql = _SQL.format(scope=" AND ".join(scope), col=f'"{by}"', estimated=estimated,
+                      closed_in=closed_in_period_sql("$start", "$end", "o"),
+                      created_in=created_counted_sql("SELECT key FROM _estimated",
+                                                     "$start", "$end", "o"),
+                      open_at_end=open_at_sql("$end", "o"))
     per_stage = ({k: v for k, v in stale_days.items() if k != "default"}
                  if isinstance(stale_days, Mapping) else {})
     default = stale_days["default"] if isinstance(stale_days, Mapping) else stale_days

@@ -1,0 +1,108 @@
+"""Loading a report's context: the store slice, the run's shared artifacts and the settings
+of one report, with its figures computed once, as a typed :class:`ReportContext`.
+
+This is the only step of a report that reads files (the store, ``params/``, the run's
+artifacts); the figures come from :func:`reporting.metrics.suite.analyse` (pure) and the
+notebook shows them with :mod:`reporting.presentation`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from . import store as _store
+from .exceptions import ParamsError
+from .i18n import LANGUAGES, period_title, tr
+from .metrics.suite import Analysis, analyse
+from .models.reference import clv_reference
+from .params import ReportSettings, load_settings
+from .periods import Period, parse_period
+
+
+@dataclass
+class ReportContext:
+    """Everything one report shows, computed once by :func:`reporting.metrics.suite.analyse`."""
+
+    region: str
+    team: str
+    period: Period
+    settings: ReportSettings
+    data: _store.Dataset
+    a: Analysis
+    generated_at: str = ""
+    language: str = "en"
+    artifacts: dict = field(default_factory=dict)
+
+    @property
+    def scope(self) -> str:
+        parts = [p for p in (self.region, self.team) if p and p.lower() != "all"]
+        return " / ".join(parts) or self.t("All regions")
+
+    def t(self, text: str) -> str:
+        """``text`` in the report's language."""
+        return tr(text, self.language)
+
+    @property
+    def period_title(self) -> str:
+        return period_title(self.period, self.language, self.settings.calendar)
+
+    @property
+    def opps(self) -> pd.DataFrame:
+        return self.data.opportunities
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.a.summary
+
+    @property
+    def missing(self) -> dict[str, str | None]:
+        return self.a.missing
+
+
+def build(
+    region: str = "all",
+    team: str = "all",
+    period: str = "last-complete-month",
+    store: str | None = None,
+    params_dir: str | None = None,
+    artifacts: str | None = None,
+    language: str = "en",
+    history_months: int = 13,
+) -> ReportContext:
+    """Load the slice of the store a report needs and compute its figures.
+
+    ``artifacts`` is the run's shared artifacts file (``crm-report run`` writes it once per
+    run): fixed deal-size band edges so every region uses the same bands. The 13 months of
+    history cover the same period last year and the trailing-12-month baselines."""
+    p = parse_period(period)
+    settings = load_settings(params_dir)
+    if language not in LANGUAGES:
+        raise ParamsError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
+    shared = json.loads(Path(artifacts).read_text(encoding="utf-8")) if artifacts else {}
+    since = p.start - pd.DateOffset(months=history_months)
+    data = _store.load(store, region=region, team=team, since=since, until=p.end)
+    # customer value needs every account in scope, not only those with a recent deal
+    accounts, revenue = _store.load_customers(store, region=region, team=team, until=p.end)
+    data = replace(data, accounts=accounts, revenue=revenue)
+    clv = shared.get("clv")
+    if clv is not None and clv.get("file"):
+        pred = pd.read_parquet(Path(artifacts).with_name(clv["file"])).astype(
+            {"account_id": str}).set_index("account_id")["predicted_value"]
+    elif len(data.revenue):  # a notebook run on its own: choose and fit on this slice
+        pred, clv = clv_reference(data.revenue, p.end,
+                                  horizon_months=settings.clv.horizon_months,
+                                  discount_rate=settings.clv.discount_rate)
+    else:
+        pred = None
+    a = analyse(data.opportunities, p, settings, data.reps, data.stage_history, data.leads,
+                data.revenue, data.accounts, data.available(),
+                band_edges=shared.get("band_edges"), predicted_value=pred, clv_model=clv,
+                as_of=data.as_of)
+    return ReportContext(region=region, team=team, period=p, settings=settings, data=data, a=a,
+                         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                         language=language, artifacts=shared)

@@ -1,0 +1,94 @@
+"""A rep's scorecard figures: the rep's value of each metric beside the team's median rep.
+
+Pure: the frames of :class:`reporting.metrics.suite.Analysis` and the typed settings in,
+:class:`ScoreRow` records out (English labels, raw numbers); the report formats and
+translates them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..params import ReportSettings
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One line of a scorecard. ``kind`` says how the numbers read: ``num`` (a count or
+    days), ``num1`` (one decimal), ``pct`` (a ratio) or ``money``. ``team`` is the median
+    of the rep's team (None when there is none); ``rating`` a baseline rating of the rep's
+    figure; ``target`` the target share of a deal-size band (band rows only)."""
+
+    label: str
+    rep: Any
+    team: Any
+    kind: str
+    rating: str | None = None
+    target: float | None = None
+
+
+def rep_scorecard(summary: pd.DataFrame, band_mix: pd.DataFrame, acquirers: pd.DataFrame,
+                  managers: pd.DataFrame, settings: ReportSettings, rep: str) -> list[ScoreRow]:
+    """The five metrics for ``rep`` (a ``group`` of ``summary``) against the median rep of
+    the rep's team (the reps of ``summary`` with the same ``team``; all of them without a
+    team column): outcomes, cycle, deal size and band mix, open pipeline with stale share
+    and load (rated against the fixed baselines of the rep's business profile), and the
+    customer value of the accounts the rep won or manages."""
+    s = summary.set_index("group")
+    r = s.loc[rep]
+    mates = s[s["team"] == r.get("team")] if "team" in s else s
+    rows: list[ScoreRow] = []
+
+    def add(label, col, kind, rating=None):
+        if col in s:
+            rows.append(ScoreRow(label, r[col], mates[col].median(), kind, rating))
+
+    add("Deals won", "won", "num")
+    add("Deals lost", "lost", "num")
+    add("Win rate", "win_rate", "pct", r.get("rating"))
+    add("Median cycle of won deals (days)", "median_cycle_days_won", "num")
+    add("Median days to win incl. open deals", "median_days_to_win", "num")
+    add("Average won deal", "avg_won_amount", "money")
+    add("Median won deal", "median_won_amount", "money")
+    if len(band_mix):
+        mine = band_mix[band_mix["group"] == rep].set_index("band")
+        for band in ("small", "medium", "large"):
+            if band in mine.index:
+                b = mine.loc[band]
+                target = b["target_share"]
+                rows.append(ScoreRow(f"Share of {band} deals", b["share"], b["team_share"],
+                                     "pct", target=target if pd.notna(target) else None))
+    add("Open deals at period end", "open_count", "num")
+    th = settings.thresholds(r.get("profile") or "default")
+
+    def rated(name, value):  # the rep against the baseline of the rep's profile
+        t = th.get(name)
+        return t.rate(value) if t is not None and t.trailing is None and pd.notna(value) \
+            else None
+
+    add("Stale open deals", "stale_open_count", "num")
+    if "stale_share" in s:
+        add("Share of open deals stale", "stale_share", "pct",
+            rated("stale_share", r.get("stale_share")))
+    add("Months of pipeline", "bloat_months", "num1")
+    add("Lost deals closed when stale", "lost_when_tired_share", "pct")
+    if pd.notna(r.get("capacity")):
+        load = r["open_count"] / r["capacity"] if r["capacity"] else None
+        rows.append(ScoreRow("Open deals / capacity", load,
+                             mates["load"].median() if "load" in mates else None, "pct",
+                             rated("load", load)))
+    for frame, label, col, kind in (
+            (acquirers, "Revenue per account-year of accounts won", "value_per_account_year",
+             "money"),
+            (acquirers, "Churn of accounts won", "churn_rate", "pct"),
+            (acquirers, "Lifetime value per account won (discounted)", "avg_predicted_value",
+             "money"),
+            (managers, "Expansion per account managed", "expansion_per_account", "money")):
+        if len(frame) and col in frame and rep in set(frame["person"]):
+            peers = frame[frame["person"].isin(mates.index)]
+            rows.append(ScoreRow(label, frame.set_index("person").loc[rep, col],
+                                 peers[col].median() if len(peers) else None, kind))
+    return rows

@@ -1,0 +1,121 @@
+"""The report's pages around the figures: the cover and its title for the period, each
+section's heading with how to read it and what the data cannot support, and the
+data-quality appendix.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..i18n import format_date
+from ..periods import Period
+from .fragments import logo_data_uri, say, show_html
+
+if TYPE_CHECKING:
+    from ..context import ReportContext
+
+
+PERIOD_TITLES = {"month": "Monthly Sales Report", "quarter": "Quarterly Sales Report",
+                 "year": "Annual Sales Report", "range": "Sales Report"}
+
+
+def report_title(configured: str, period: Period) -> str:
+    """The report's title for ``period``: the configured title when it names no cadence;
+    a title that says "Monthly" (the default, "Monthly Sales Report") becomes "Quarterly
+    Sales Report", "Annual Sales Report" or, for a date range, "Sales Report"."""
+    if not configured.startswith("Monthly "):
+        return configured
+    if configured == PERIOD_TITLES["month"]:
+        return PERIOD_TITLES[period.kind]
+    rest = configured[len("Monthly "):]
+    return {"month": configured, "quarter": f"Quarterly {rest}", "year": f"Annual {rest}",
+            "range": rest[:1].upper() + rest[1:]}[period.kind]
+
+
+def show_cover(ctx: ReportContext, title: str | None = None) -> None:
+    """The cover page; ``title`` defaults to the configured title for the period's kind
+    (:func:`report_title`)."""
+    cal = ctx.settings.calendar
+    show_html(
+        "cover.html.j2",
+        ctx.language,
+        company=ctx.settings.company,
+        title=ctx.t(title or report_title(ctx.settings.title, ctx.period)),
+        logo=logo_data_uri(ctx.settings.branding.logo),
+        scope=ctx.scope,
+        period_title=ctx.period_title,
+        period_start=format_date(ctx.period.start.date(), ctx.language, cal),
+        period_end=format_date(ctx.period.last_day.date(), ctx.language, cal),
+        as_of=format_date(ctx.data.as_of.date(), ctx.language, cal)
+        if ctx.data.as_of is not None else None,
+        generated_at=ctx.generated_at,
+    )
+
+
+SECTIONS = {
+    "conversion": (
+        "1. Conversion",
+        "the trend shows the monthly win rate in its baseline band (green good, amber "
+        "watch, red bad); the funnel shows where closed deals stopped; per rep, a long grey "
+        "bar means too few deals to judge.",
+        "win_rate",
+    ),
+    "cycle": (
+        "2. Sales cycle length",
+        "reps to the right close many deals, reps higher up take longer; top-right reps "
+        "close many deals slowly, which is a story about their deal mix, not an error. "
+        "'To win, incl. open' is the median days to win counting the deals still open "
+        "(Aalen-Johansen, losses as a competing outcome), which a median of won deals "
+        "leaves out.",
+        "cycle_length",
+    ),
+    "deal_size": (
+        "3. Deal size",
+        "the histogram uses a log scale, so each step right is ten times larger; dashed "
+        "lines are the band edges. The mix chart compares each rep with the team and target.",
+        "deal_size",
+    ),
+    "clv": (
+        "4. Customer lifetime value",
+        "every customer account in scope counts, including those without a recent deal. "
+        "Acquirers are compared per account-year and on each account's first year, so old "
+        "books do not look better for being old; acquirers whose customers churn point at "
+        "the wrong customers; account managers whose accounts expand (or do not) point at "
+        "how accounts are run.",
+        "account_value",
+    ),
+    "pipeline": (
+        "5. Open opportunities",
+        "bars are open deals at period end (orange: stale, no touch for the stage's stale "
+        "threshold); the red tick is the rep's capacity. The heatmap shows where old deals "
+        "pile up by the stage they were in at period end.",
+        "open_pipeline",
+    ),
+}
+
+
+SECTION_LIMITS = {  # what each section shows that the data may not support
+    "conversion": ("win_rate", "stage_funnel", "lead_conversion"),
+    "cycle": ("cycle_length",),
+    "deal_size": ("deal_size",),
+    "clv": ("account_value",),
+    "pipeline": ("open_pipeline", "open_pipeline_value", "stale_deals", "capacity",
+                 "aging_by_stage", "closed_when_tired"),
+}
+
+
+def show_section(ctx: ReportContext, key: str) -> None:
+    title, how, metric = SECTIONS[key]
+    notes = [say(ctx, ctx.missing.get(m)) for m in SECTION_LIMITS.get(key, (metric,))]
+    show_html("section.html.j2", ctx.language, title=ctx.t(title), how_to_read=ctx.t(how),
+              missing="; ".join(n for n in notes if n) or None)
+
+
+def show_quality(ctx: ReportContext) -> None:
+    log = ctx.data.ingest_log.to_dict("records") if not ctx.data.ingest_log.empty else []
+    q = ctx.data.quarantine.to_dict("records") if not ctx.data.quarantine.empty else []
+    notes = getattr(ctx.data, "data_notes", None)  # decisions taken at ingest, with counts
+    notes = notes.to_dict("records") if notes is not None and not notes.empty else []
+    missing = [(k, say(ctx, v)) for k, v in ctx.missing.items() if v]
+    show_html("quality.html.j2", ctx.language, log=log, quarantine=q, notes=notes,
+              missing=missing)

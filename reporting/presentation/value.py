@@ -1,0 +1,152 @@
+"""The deal-size and customer-value sections: band notes, histograms and band mixes per
+business profile, the lifetime-value model note, and the charts and tables per acquiring
+rep and account manager.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .. import plots
+from ..i18n import localize_numbers
+from ..metrics.deal_mix import zero_amount_wins
+from ..metrics.filters import won_in_period
+from ..metrics.ratings import team_profiles
+from .fragments import fmt_money, localize_axes, show_chart, show_note
+from .tables import show_person_table
+
+if TYPE_CHECKING:
+    from ..context import ReportContext
+
+
+def show_customer_value(ctx: ReportContext) -> None:
+    """Section 4: the lifetime-value model note, then per acquiring rep and per account
+    manager a chart (predicted lifetime value per account, or value per account-year
+    without a model) and a table."""
+    if not len(ctx.a.acquirers):
+        return
+    show_note(ctx, clv_note(ctx))
+    predicted = "avg_predicted_value" in ctx.a.acquirers
+    value = "avg_predicted_value" if predicted else "value_per_account_year"
+    months = ctx.settings.clv.horizon_months
+    xlabel = localize_numbers(
+        ctx.t("lifetime value per account: next {months} months, discounted").format(
+            months=months) if predicted else ctx.t("revenue per account-year to date"),
+        ctx.language)
+    kind = "Customer lifetime value per account" if predicted else \
+        "Customer value per account-year"
+    for frame, title, key in ((ctx.a.acquirers, f"{kind}, by acquiring rep", "acquirers"),
+                              (ctx.a.managers, f"{kind}, by account manager", "managers")):
+        ax = plots.person_bars(frame, value, ctx.t(title), xlabel)
+        show_chart(ax)  # title and label are in the report's language already
+        show_person_table(ctx, key)
+
+
+def band_note(ctx: ReportContext) -> str:
+    """Band edges per business profile, in currency; where the bands were learned (store
+    window) and this period's drift against a baseline that does not contain it."""
+    cur = ctx.settings.currency
+    t = ctx.t
+    parts = [t("{profile}: small < {small}, medium to {large}, large above").format(
+        profile=prof, small=fmt_money(edges[0], cur), large=fmt_money(edges[-1], cur))
+        for prof, edges in ctx.a.band_edges.items()]
+    parts += [f"{prof}: {why}" for prof, why in ctx.a.band_notes.items()]
+    if not parts:
+        return t("No deal-size bands: no won deals.")
+    ref = ctx.artifacts.get("band_reference")
+    if ref:
+        start, end = ref["window_start"][:10], (pd.Timestamp(ref["window_end"])
+                                                - pd.Timedelta(days=1)).date().isoformat()
+        text = t("Deal-size bands (KMeans on log amounts), learned for this store on the deals "
+                 "won from {start} to {end}: {parts}.").format(start=start, end=end,
+                                                               parts="; ".join(parts))
+        drift = []
+        for prof, d in ctx.artifacts.get("band_drift", {}).items():
+            if d.get("psi") is None:
+                drift.append(t("{profile}: too few deals ({n}; at least {min} needed)").format(
+                    profile=prof, n=min(d["deals"], d["baseline_deals"]), min=d["min_deals"]))
+            else:
+                drift.append(t("{profile} PSI {psi} ({verdict})").format(
+                    profile=prof, psi=f"{d['psi']:.2f}", verdict=t(d["verdict"])))
+        text += " " + t("Drift of the whole company's won deals in this period against a "
+                        "window without it: {drift}. Refresh with --refresh-bands.").format(
+            drift="; ".join(drift) or "–")
+    else:
+        text = t("Deal-size bands (learned on the last 12 months of won deals, KMeans on log "
+                 "amounts): {parts}.").format(parts="; ".join(parts))
+    zero = zero_amount_wins(ctx.opps, ctx.period)
+    if zero:
+        text += " " + t("{n} zero-amount wins count as won deals in the small band and in "
+                        "the average deal size.").format(n=zero)
+    return localize_numbers(text, ctx.language)
+
+
+def show_deal_size(ctx: ReportContext, top_reps: int = 20) -> None:
+    """Per business profile: a histogram of every deal won in the period (band edges where
+    the profile has them) and each rep's band mix."""
+    won = ctx.opps[won_in_period(ctx.opps, ctx.period)]
+    profiles = team_profiles(ctx.settings, won["team"])
+    show_note(ctx, band_note(ctx))
+    for prof in sorted(set(profiles.dropna()) | set(ctx.a.band_edges)):
+        amounts = won.loc[profiles == prof, "amount"].dropna()
+        if amounts.empty:
+            continue
+        edges = ctx.a.band_edges.get(prof)
+        ax = plots.deal_size_histogram(amounts, edges)
+        localize_axes(ax, ctx.language)
+        ax.set_title(f"{ax.get_title()}, {prof} ({len(amounts)})")
+        show_chart(ax)
+        mix = ctx.a.band_mix
+        mix = mix[mix["profile"] == prof] if len(mix) else mix
+        if len(mix):
+            reps = (mix.groupby("group")["won"].sum().nlargest(top_reps).index.tolist())
+            ax = plots.band_mix(mix, reps)
+            localize_axes(ax, ctx.language)
+            ax.set_title(f"{ax.get_title()}, {prof}")
+            show_chart(ax)
+
+
+MODEL_NAMES = {"bgnbd": "BG/NBD (purchases) with average spend",
+               "gamma-gamma": "BG/NBD with Gamma-Gamma spend", "segments": "RFM-segment",
+               "regressor": "gradient-boosted regressor",
+               "sbg": "shifted-beta-geometric retention"}
+
+
+def clv_note(ctx: ReportContext) -> str:
+    """Which lifetime-value model the report uses, its horizon and discount rate, and how
+    it backtested against the naive baseline."""
+    m = ctx.a.clv_model
+    t = ctx.t
+    if not m:
+        return t("No customer lifetime value model: the data has no revenue table.")
+    if "model" not in m:
+        return t("No customer lifetime value model could be fitted: {error}.").format(
+            error=m.get("error", "unknown reason"))
+    b = m["backtest"]
+    base = b["baseline"]
+    scores = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} (–)"
+                       for k, v in m.get("candidates", {}).items())
+    months = m.get("horizon_months", ctx.settings.clv.horizon_months)
+    rate = m.get("discount_rate", ctx.settings.clv.discount_rate)
+    text = t(
+        "Lifetime value = revenue expected over the next {months} months, discounted at "
+        "{rate} a year, from the {model} model, chosen by backtest on the last {holdout} "
+        "months ({n} accounts): aggregate error {err} (naive baseline {base_err}), Spearman "
+        "rank correlation {rho} (baseline {base_rho}), top-decile capture {top}. Scores "
+        "(lower is better): {scores}.").format(
+        months=months, rate=f"{rate:.0%}", model=t(MODEL_NAMES.get(m["model"], m["model"])),
+        holdout=m["holdout_months"], n=f"{b['n_customers']:,}",
+        err=f"{b['aggregate_error']:+.0%}", base_err=f"{base['aggregate_error']:+.0%}",
+        rho=f"{b['spearman']:.2f}", base_rho=f"{base['spearman']:.2f}",
+        top=f"{b['top_decile_capture']:.0%}", scores=scores)
+    if m.get("excluded_lines"):
+        text += " " + t("{n} zero or negative revenue lines (credits, refunds) are not "
+                        "purchases and are left out.").format(n=f"{m['excluded_lines']:,}")
+    sm = m.get("spend_model")
+    if sm and (sm["excluded_lines"] or sm["excluded_customers"]):
+        text += " " + t("Spend model: {lines} zero or negative lines and {customers} repeat "
+                        "customers without a positive repeat purchase left out.").format(
+            lines=f"{sm['excluded_lines']:,}", customers=f"{sm['excluded_customers']:,}")
+    return localize_numbers(text, ctx.language)
