@@ -32,11 +32,11 @@ DEFAULT_CHUNKSIZE = 200_000
 _DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _MAGIC = [
-    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook?)"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook? name it .xlsx to read its sheets)"),
     (b"%PDF", "a PDF document"),
     (b"\x1f\x8b", "a gzip-compressed file"),
     (b"PAR1", "a Parquet file (name it .parquet)"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook (name it .xls to read its sheets)"),
     (b"{\\rtf", "an RTF document"),
 ]
 

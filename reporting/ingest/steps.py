@@ -524,12 +524,16 @@ def validate(frame: pd.DataFrame, table: str, texts: dict[str, pd.Series],
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
         fc = fc[fc["index"].notna()]
+        found: dict[tuple[str, str, str], list[np.ndarray]] = {}
         for (column, check), grp in fc.groupby(
             [fc["column"].fillna(""), fc["check"].astype(str)], dropna=False
         ):
-            code, reason, column = _pandera_reason(column, check)
+            # a dataframe-wide rule fails once per column of each failing row: once here
+            found.setdefault(_pandera_reason(column, check), []).append(
+                grp["index"].astype(int).to_numpy())
+        for (code, reason, column), parts in found.items():
             src = texts.get(column, frame[column] if column in frame else None)
-            problems.add_rows(grp["index"].astype(int).to_numpy(), column, code, reason, src)
+            problems.add_rows(np.unique(np.concatenate(parts)), column, code, reason, src)
 
 
 # --------------------------------------------------------------------------- 4. deduplicate
