@@ -158,10 +158,22 @@ def test_missing_sheet_names_the_workbook_and_its_sheets(tmp_path):
 
 
 def test_workbook_without_any_table_sheet(tmp_path):
-    p = workbook(tmp_path / "book.xlsx", {"Sheet1": [["a"]]})
+    p = workbook(tmp_path / "book.xlsx", {"Sheet1": [["a"]], "Sheet2": [["b"]]})
     with pytest.raises(DataValidationError, match=r"no sheet of this workbook holds a table"
-                                                  r".*'Sheet1'.*sales_pipeline"):
+                                                  r".*'Sheet1', 'Sheet2'.*sales_pipeline"):
         files_for_tables([p], load_mapping("maven"))
+
+
+def test_one_sheet_workbook_is_read_like_one_csv_file(tmp_path):
+    """A CRM's one-sheet export (HubSpot's "Export" to XLSX) holds the opportunities,
+    whatever the sheet is called, as a single CSV file given directly does."""
+    p = workbook(tmp_path / "export.xlsx", {"Export": [
+        HEADER, ["A1", "Ann", "GTX Basic", "Acme", "Won", "2017-01-02", "2017-02-01", 10]]})
+    assert [(e.table, e.sheet) for e in files_for_tables([p], load_mapping("maven"))] == [
+        ("opportunities", "Export")]
+    rep = ingest_paths([p], "maven", tmp_path / "s.duckdb", as_of=AS_OF)
+    assert [(r.file, r.table, r.loaded) for r in rep.results] == [
+        (f"{p}[Export]", "opportunities", 1)]
 
 
 def test_sheet_key_is_validated(tmp_path):

@@ -84,8 +84,9 @@ def sheets_for_tables(
     path: Path, mapping: SourceMapping, tables: list[str] | None = None
 ) -> list[tuple[str, str]]:
     """``(table, sheet)`` for each table of the mapping (or of ``tables``) held in the
-    workbook. A table whose mapping names a ``sheet:`` needs that sheet; a workbook
-    matched by a table's ``files`` pattern (``tables`` given) that has one sheet gives it.
+    workbook. A table whose mapping names a ``sheet:`` needs that sheet. A workbook of
+    one sheet that no table's name matches is read like one CSV file: it holds the table
+    whose ``files`` pattern matched the workbook (``tables`` given), else opportunities.
 
     Raises
     ------
@@ -109,8 +110,13 @@ def sheets_for_tables(
             pairs.append((table, tm.sheet))
             continue
         pairs.extend((table, n) for n in names if sheet_matches(n, table, mapping.tables[table]))
-    if not pairs and tables is not None and len(names) == 1:
-        pairs = [(wanted[0], names[0])]  # a one-sheet workbook matched by a file pattern
+    if not pairs and len(names) == 1:
+        # a one-sheet workbook is read like one CSV file: the table whose `files` pattern
+        # matched it, else (given directly) opportunities
+        target = wanted[0] if tables is not None else (
+            "opportunities" if "opportunities" in wanted else None)
+        if target is not None and mapping.tables[target].sheet is None:
+            pairs = [(target, names[0])]
     if not pairs:
         expected = "; ".join(
             f"{t}: {mapping.tables[t].sheet or ', '.join([t, *mapping.tables[t].files])}"
