@@ -227,10 +227,8 @@ def iter_export(
             yield frame
         return
     if excel.is_workbook(path):
-        if sheet is None:
-            tables = [table] if table in mapping.tables else None
-            sheet = excel.sheets_for_tables(path, mapping, tables)[0][1]
-        yield from excel.sheet_chunks(path, sheet, chunksize)
+        src = export_file(path, table or "", mapping, sheet)
+        yield from excel.sheet_chunks(path, src.sheet or "", chunksize)
         return
     if path.stat().st_size == 0:
         raise DataValidationError(
@@ -492,19 +490,7 @@ def files_for_tables(paths: list[Path], mapping: SourceMapping) -> list[ExportFi
         if not p.exists():
             raise DataValidationError(f"{p}: no such file or folder")
         if p.is_dir():
-            found = False
-            for table, tm in mapping.tables.items():
-                for f in sorted(p.iterdir()):
-                    if f.is_file() and any(fnmatch.fnmatch(f.name, pat) for pat in tm.files):
-                        pairs.extend(_sheets(f, mapping, [table]))
-                        found = True
-            if not found:
-                raise DataValidationError(
-                    f"{p}: no file in this folder matches the patterns of mapping "
-                    f"{mapping.name!r} ("
-                    + "; ".join(f"{t}: {', '.join(tm.files)}" for t, tm in mapping.tables.items())
-                    + ")"
-                )
+            pairs.extend(_folder_files(p, mapping))
         elif excel.is_workbook(p):
             pairs.extend(_sheets(p, mapping, None))
         else:
@@ -518,6 +504,24 @@ def files_for_tables(paths: list[Path], mapping: SourceMapping) -> list[ExportFi
             if not tables:
                 raise MappingError(f"{p}: mapping {mapping.name!r} has no table for this file")
             pairs.append(ExportFile(tables[0], p))
+    return pairs
+
+
+def _folder_files(folder: Path, mapping: SourceMapping) -> list[ExportFile]:
+    """The files of a folder that match each table's ``files`` patterns (a workbook among
+    them: the table's sheet)."""
+    pairs: list[ExportFile] = []
+    for table, tm in mapping.tables.items():
+        for f in sorted(folder.iterdir()):
+            if f.is_file() and any(fnmatch.fnmatch(f.name, pat) for pat in tm.files):
+                pairs.extend(_sheets(f, mapping, [table]))
+    if not pairs:
+        raise DataValidationError(
+            f"{folder}: no file in this folder matches the patterns of mapping "
+            f"{mapping.name!r} ("
+            + "; ".join(f"{t}: {', '.join(tm.files)}" for t, tm in mapping.tables.items())
+            + ")"
+        )
     return pairs
 
 
