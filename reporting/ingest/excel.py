@@ -221,9 +221,8 @@ def sheet_chunks(path: Path, sheet: str, chunksize: int | None) -> Iterator[pd.D
     keep, names = [], []
     for j in range(width):
         name = _text(header[j]).strip()
-        has_values = any(j < len(rows[i]) and not blank(rows[i][j]) for i in body)
-        if not name and not has_values:
-            continue
+        if not name and all(j >= len(rows[i]) or blank(rows[i][j]) for i in body):
+            continue  # no header and no values: an empty (trailing) column
         keep.append(j)
         names.append(name or f"(column {_column_name(j)})")
     clean = _clean_columns(names)
