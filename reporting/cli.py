@@ -98,7 +98,7 @@ def _fail(exc: Exception) -> None:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="CSV / Parquet files or a folder")],
+    paths: Annotated[list[Path], typer.Argument(help="CSV / Parquet / Excel files or a folder")],
     source: Annotated[str, typer.Option(help="mapping name in params/sources/ or a path")],
     store: StoreOpt = None,
     encoding: Annotated[str | None, typer.Option(
@@ -122,10 +122,11 @@ def ingest(
     reasons = rep.reasons()
     if not reasons.empty:
         q = Table(title="quarantined rows by reason (see the quarantine table in the store)")
-        for c in ("table", "reason", "rows"):
+        for c in ("table", "code", "reason", "rows"):
             q.add_column(c, justify="right" if c == "rows" else "left")
-        for _, r in reasons.iterrows():
-            q.add_row(terminal(r["table"]), terminal(r["reason"]), f"{r['rows']:,}")
+        for _, r in reasons.iterrows():  # grouped by reason code; the text is shown
+            q.add_row(terminal(r["table"]), terminal(r["code"]), terminal(r["reason"]),
+                      f"{r['rows']:,}")
         console.print(q)
     notes = [(r.table, code, n) for r in rep.results for code, n in getattr(r, "notes", {}).items()
              if n]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, timedelta
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
@@ -21,7 +22,7 @@ from .exceptions import ParamsError, capped
 from .params import check_name, params_folder, read_yaml, validation_items
 from .periods import Period, parse_period
 
-PACKAGE = Path(__file__).resolve().parent  # the installed package, resources included
+PACKAGE = Path(str(files("reporting")))  # the installed package, resources included
 
 
 class _Strict(BaseModel):

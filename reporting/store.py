@@ -51,6 +51,9 @@ _META_DDL = [
     # facts every ingest into the store must agree on (reporting currency, time zone)
     """CREATE TABLE IF NOT EXISTS store_meta (key VARCHAR, value VARCHAR, source VARCHAR)""",
     "ALTER TABLE ingest_log ADD COLUMN IF NOT EXISTS file_resolved VARCHAR",
+    # the stable code of each quarantine reason (reporting.ingest.reasons); NULL in rows
+    # quarantined before the codes existed
+    "ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS reason_code VARCHAR",
 ]
 
 

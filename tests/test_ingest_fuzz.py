@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from reporting.exceptions import ReportingError
-from reporting.ingest import ingest_paths, map_file, reason_group
+from reporting.ingest import REASON_CODES, ingest_paths, map_file, reason_label
 from reporting.sources import SOURCES_DIR, load_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -370,7 +370,7 @@ def _check_export(ex: dict, fuzz_mapping: Path) -> None:
         con = duckdb.connect(str(store), read_only=True)
         try:
             n_opps = con.execute("SELECT COUNT(*) FROM opportunities").fetchone()[0]
-            q = con.execute('SELECT file, "row", reason FROM quarantine').df()
+            q = con.execute('SELECT file, "row", reason_code, reason FROM quarantine').df()
             log = con.execute("SELECT file, rows_read, rows_loaded, rows_quarantined "
                               "FROM ingest_log ORDER BY file").fetchall()
             tables = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
@@ -385,7 +385,9 @@ def _check_export(ex: dict, fuzz_mapping: Path) -> None:
         assert n_opps == sum(r.loaded for r in rep.results)
         assert len(q) == sum(r.quarantined for r in rep.results)
         assert not q.duplicated(["file", "row"]).any(), "two quarantine rows for one line"
-        groups = q["reason"].map(reason_group).value_counts().to_dict()
+        assert q["reason_code"].isin(list(REASON_CODES)).all(), set(q["reason_code"])
+        groups = pd.Series([reason_label(c, r) for c, r in zip(
+            q["reason_code"], q["reason"], strict=True)], dtype=object).value_counts().to_dict()
         want: dict[str, int] = {}
         for r in rep.results:
             for k, v in r.reasons.items():

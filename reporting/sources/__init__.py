@@ -79,6 +79,11 @@ class TableMapping(_Strict):
         default_factory=lambda: ["*.csv", "*.parquet"],
         description="file name patterns (glob) that hold this table inside a folder",
     )
+    sheet: str | None = Field(
+        default=None,
+        description="the workbook sheet (.xlsx, .xls, .ods) that holds this table; default: "
+        "the sheet named like the table or like one of its `files` patterns",
+    )
     columns: dict[str, str | list[str]] = Field(
         description="canonical column -> export column (a list: first non-empty wins)"
     )
@@ -100,6 +105,24 @@ class TableMapping(_Strict):
             "false": ["false", "no", "0", "n", "f", ""],
         }
     )
+
+    @field_validator("sheet")
+    @classmethod
+    def _sheet(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        bad = sorted(set(v) & set(_SHEET_FORBIDDEN))
+        if not v.strip() or len(v) > 31 or bad or v.startswith("'") or v.endswith("'"):
+            raise ValueError(
+                f"sheet {v!r} is not a workbook sheet name: give the sheet's name as shown "
+                "on its tab (1 to 31 characters, none of " + " ".join(_SHEET_FORBIDDEN)
+                + ", not starting or ending with an apostrophe)"
+            )
+        return v
+
+
+#: characters Excel forbids in a sheet name
+_SHEET_FORBIDDEN = ("[", "]", ":", "*", "?", "/", "\\")
 
 
 class SourceMapping(_Strict):
