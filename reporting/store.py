@@ -209,6 +209,20 @@ def replace_all(path: str | Path | None, tables: dict[str, pd.DataFrame]) -> Non
 # --------------------------------------------------------------------------- reading
 
 
+def _quarantine_summary(raw: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined rows per file, table and reason, counted under the reason's label (a
+    duplicate's text names the row it repeats; all duplicates count as one reason)."""
+    from .ingest.reasons import reason_label
+
+    if raw.empty:
+        return pd.DataFrame(columns=["file", "table", "reason", "rows"])
+    raw = raw.assign(reason=[reason_label(c, r) for c, r in
+                             zip(raw["reason_code"], raw["reason"], strict=True)])
+    out = raw.groupby(["file", "table", "reason"], as_index=False, sort=False)["rows"].sum()
+    return out.sort_values(["rows", "file", "reason"], ascending=[False, True, True],
+                           ignore_index=True)
+
+
 @dataclass
 class Dataset:
     """The canonical tables for one slice (region / team / time window) of the store."""
@@ -319,9 +333,9 @@ def load(
         as_of = con.execute(
             "SELECT GREATEST(MAX(created_at), MAX(closed_at), MAX(last_activity_at)) FROM opportunities"
         ).fetchone()[0]
-        quarantine = con.execute(
-            'SELECT file, "table", reason, COUNT(*) AS rows FROM quarantine GROUP BY ALL ORDER BY rows DESC'
-        ).df()
+        quarantine = _quarantine_summary(con.execute(
+            'SELECT file, "table", reason_code, reason, COUNT(*) AS rows FROM quarantine '
+            "GROUP BY ALL").df())
         log = con.execute(
             'SELECT source, file, "table", SUM(rows_read) AS rows_read, SUM(rows_loaded) AS rows_loaded, '
             "SUM(rows_quarantined) AS rows_quarantined, MAX(ingested_at) AS ingested_at "

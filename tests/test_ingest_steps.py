@@ -205,3 +205,24 @@ def test_report_groups_by_code_and_old_stores_gain_the_column(tmp_path):
     # rows quarantined before the column existed keep NULL; new rows have their code
     assert sorted(rows, key=str) == sorted([(str(p), None), (str(p), None), ("old.csv", None),
                                             (str(q2), "bad_number")], key=str)
+
+
+def test_the_quality_appendix_counts_duplicates_as_one_reason(tmp_path):
+    """Each duplicate's text names the row it repeats; the report's quarantine summary
+    counts them under one label (by reason code), not one line per row."""
+    import duckdb
+
+    from reporting.store import _quarantine_summary
+
+    raw = duckdb.sql("""SELECT * FROM (VALUES
+        ('a.csv', 'opportunities', 'duplicate_key', 'duplicate id (identical to row 7)', 1),
+        ('a.csv', 'opportunities', 'duplicate_key', 'duplicate id (identical to row 9)', 2),
+        ('a.csv', 'opportunities', 'bad_date', 'created_at: not a date', 4),
+        ('a.csv', 'opportunities', NULL, 'an old reason', 1))
+        t(file, "table", reason_code, reason, rows)""").df()
+    out = _quarantine_summary(raw)
+    assert out.to_dict("records") == [
+        {"file": "a.csv", "table": "opportunities", "reason": "created_at: not a date", "rows": 4},
+        {"file": "a.csv", "table": "opportunities", "reason": "duplicate id (identical)", "rows": 3},
+        {"file": "a.csv", "table": "opportunities", "reason": "an old reason", "rows": 1},
+    ]
