@@ -624,3 +624,4 @@ def test_cli_errors(cli_app, cdnow_csv, tmp_path):
     assert "row 3: amount='x'" in str(r.exception)
     r = runner.invoke(cli_app, _args(cdnow_csv, "--model", "pareto"))
     assert isinstance(r.exception, ParamsError)
+    assert "--model must be one of" in str(r.exception) and "'pareto'" in str(r.exception)
