@@ -33,7 +33,7 @@ from .metrics.ratings import MIN_TRAILING_DEALS
 from .models.bands import DEFAULT_LABELS
 from .models.reference import MIN_DRIFT_DEALS, REFERENCE_MONTHS, clv_reference
 from .schema import TABLES
-from .store import connect
+from .store import connect, default_store_path
 from .textsafe import visible
 
 __all__ = [
@@ -203,16 +203,15 @@ def store_info(path: str | Path | None = None) -> StoreInfo:
         cur = con.execute(_FACTS, {"holdout": CLV_HOLDOUT_MONTHS})
         names = [d[0] for d in cur.description]
         facts = dict(zip(names, cur.fetchone(), strict=True))
-        try:
-            facts["created_at_estimated"] = int(con.execute(
-                "SELECT count(DISTINCT key) FROM row_flags WHERE \"table\" = 'opportunities' "
-                "AND code = 'created_at_estimated'").fetchone()[0])
-        except duckdb.CatalogException:  # a store made before row flags existed
-            facts["created_at_estimated"] = 0
+        flags = dict(con.execute(
+            "SELECT code, count(DISTINCT key) FROM row_flags WHERE \"table\" = 'opportunities' "
+            "GROUP BY code").fetchall()) if "row_flags" in tables else {}
+        for code in ("created_at_estimated", "created_after_close"):
+            facts[code] = int(flags.get(code, 0))
     data_end = facts.pop("data_end")
     facts["amount_history"] = tables.get("opportunity_history", 0)
     return StoreInfo(
-        path=str(path) if path is not None else "",
+        path=str(path if path is not None else default_store_path()),
         tables=tables, regions=regions, teams=teams, reps=reps,
         created=(c0, c1) if c0 is not None else None,
         closed=(d0, d1) if d0 is not None else None,
@@ -242,8 +241,9 @@ def assess(f: dict) -> dict[str, Assessment]:
       ``conversion.conversion_horizon``), and without stage_history (no stage funnel).
     * cycle -- not supported without won deals (the headline is the median cycle of won
       deals); limited with fewer than 10 won in the last 12 months (no trailing cycle
-      baseline), without stage_history (time in stage unknown) and when ingest estimated
-      some deals' created_at (their cycles are estimates).
+      baseline), without stage_history (time in stage unknown) and when ingest floored
+      the created_at of deals entered after their close (row flag ``created_after_close``:
+      0-day cycles).
     * deal size -- not supported without a won deal with an amount; limited with fewer
       than :data:`MIN_BAND_WON_DEALS` positive won amounts in the 12-month reference
       window (``REFERENCE_MONTHS``; bands not learned), fewer than 2 x 3 distinct ones
@@ -254,7 +254,9 @@ def assess(f: dict) -> dict[str, Assessment]:
       when positive revenue spans less than ``YEAR_DAYS`` (365, ``reporting.metrics.clv``):
       no account is old enough for churn.
     * open pipeline -- not supported without opportunities; limited without open deals,
-      without last_activity_at and stage_history (staleness not rated), without
+      with open deals whose created_at ingest estimated (row flag
+      ``created_at_estimated``: their age is not known), without last_activity_at and
+      stage_history (staleness not rated), without
       last_activity_at (deals closed when tired), without reps with a capacity (load),
       and when more than ``MAX_UNKNOWN_SHARE`` (half, ``reporting.metrics.pipeline``) of
       the open deals have no amount (open value not computable).
@@ -296,9 +298,9 @@ def assess(f: dict) -> dict[str, Assessment]:
                            f"{MIN_TRAILING_DEALS}): no trailing cycle baseline"))
     if n_opps and not f["stage_history"]:
         c.append((LIMITED, "no stage_history: time in stage unknown"))
-    if f["created_at_estimated"]:
-        c.append((LIMITED, f"{f['created_at_estimated']} opportunities have a created_at "
-                           "estimated at ingest: their cycles are estimates"))
+    if f["created_after_close"]:
+        c.append((LIMITED, f"{f['created_after_close']} closed deals were entered after "
+                           "their close: created_at floored to the close date (0-day cycles)"))
     # deal size and bands
     c = out["deal_size"]
     if n_opps and not f["won_with_amount"]:
@@ -332,6 +334,9 @@ def assess(f: dict) -> dict[str, Assessment]:
     if n_opps:
         if not f["open_now"]:
             c.append((LIMITED, "no open deals at the data end"))
+        if f["created_at_estimated"]:
+            c.append((LIMITED, f"{f['created_at_estimated']} open deals have no creation "
+                               "date (created_at estimated at ingest): their age is unknown"))
         if not f["with_last_activity"] and not f["stage_history"]:
             c.append((LIMITED, "no last_activity_at and no stage_history: stale deals not "
                                "rated"))

@@ -206,8 +206,9 @@ def test_maven_store_against_the_export(maven_store):
         "conversion": LIMITED, "cycle": LIMITED, "deal_size": SUPPORTED,
         "customer_value": NOT_SUPPORTED, "open_pipeline": LIMITED,
         "deal_history": NOT_SUPPORTED, "forecast": NOT_SUPPORTED}
-    assert (f"{no_engage} opportunities have a created_at estimated at ingest: their cycles "
-            "are estimates") in s["cycle"].reasons
+    assert (f"{no_engage} open deals have no creation date (created_at estimated at ingest): "
+            "their age is unknown") in s["open_pipeline"].reasons
+    assert s["cycle"].reasons == ("no stage_history: time in stage unknown",)
     # Maven fills close_value only at the close: no open deal has an amount
     assert (f"{open_deals} of {open_deals} open deals have no amount (more than half): open "
             "value not computable") in s["open_pipeline"].reasons
@@ -226,7 +227,8 @@ def _facts(**over):
              open_without_amount=0, with_last_activity=500, reps_with_capacity=5,
              stage_history=2000, leads=900, leads_converted=300, accounts=100, revenue=800,
              revenue_positive=800, revenue_span_days=900, revenue_before_holdout=600,
-             repeat_accounts=70, created_at_estimated=0, amount_history=1)
+             repeat_accounts=70, created_at_estimated=0, created_after_close=0,
+             amount_history=1)
     return {**f, **over}
 
 
@@ -241,6 +243,8 @@ def test_a_complete_store_supports_everything():
     ({"leads_converted": 0}, "conversion", LIMITED, "no converted leads"),
     ({"won_12m": 9}, "cycle", LIMITED, "9 deals won in the last 12 months (< 10)"),
     ({"won_12m": 10}, "cycle", SUPPORTED, None),
+    ({"created_after_close": 4}, "cycle", LIMITED, "4 closed deals were entered after"),
+    ({"created_at_estimated": 4}, "open_pipeline", LIMITED, "4 open deals have no creation"),
     ({"won_positive_12m": 2}, "deal_size", LIMITED, "(< 3): deal-size bands not learned"),
     ({"won_distinct_amounts_12m": 5}, "deal_size", LIMITED, "(< 6): bands are equal-count"),
     ({"won_distinct_amounts_12m": 6}, "deal_size", SUPPORTED, None),
@@ -295,3 +299,21 @@ def test_holdout_is_the_one_the_clv_reference_uses():
                                                 "2026-04-01"])})
     pred, summary = clv_reference(rev, pd.Timestamp("2026-07-01"))
     assert pred is None and summary["error"] == "no revenue before the backtest window"
+
+
+def test_salesforce_sample_quarantine_and_flags(tmp_path):
+    from reporting.ingest import ingest_paths
+
+    path = tmp_path / "sf.duckdb"
+    rep = ingest_paths([shared("salesforce_sample") / "salesforce_data.csv"], "salesforce", path)
+    info = store_info(path)
+    (result,) = rep.results  # the ingest's own account of the file
+    assert info.quarantined == {"opportunities": result.quarantined} and result.quarantined > 0
+    assert info.tables["opportunities"] == result.loaded
+    with duckdb.connect(str(path), read_only=True) as con:
+        (floored,), = con.execute("SELECT count(*) FROM row_flags WHERE code = "
+                                  "'created_after_close'").fetchall()
+    assert floored == result.notes["created_after_close"] > 0
+    assert (f"{floored} closed deals were entered after their close: created_at floored to "
+            "the close date (0-day cycles)") in info.support["cycle"].reasons
+    assert info.teams == Names(0, ()) and info.reps.count > 0  # the export has no teams
