@@ -362,6 +362,20 @@ def init(
                            "crm-report run --region all --period last-complete-month"))
 
 
+@app.command()
+def info(store: StoreOpt = None) -> None:
+    """What the store holds (tables, regions, teams, reps, date range, last ingest per
+    source, quarantine) and which metrics its data can support, with the reasons."""
+    from .info import format_info, store_info
+    from .project import where
+
+    try:
+        text = format_info(store_info(_store(store)))
+    except ReportingError as exc:
+        _fail(exc)
+    sys.stdout.write(visible(where()) + "\n" + text + ("" if text.endswith("\n") else "\n"))
+
+
 @app.command("notebook")
 def notebook_cmd(
     name: Annotated[str | None, typer.Argument(help="a shipped notebook; none: list them")] = None,

@@ -435,6 +435,12 @@ def test_invalid_recipients_are_rejected(settings, pdf, recipients):
     with pytest.raises(DeliveryError) as info:
         send_report(settings, recipients, "s", HEADLINE, pdf)
     assert isinstance(info.value, ReportingError)
+    msg = str(info.value)
+    if isinstance(recipients, str) or not recipients:  # not a list, or an empty one
+        assert msg.startswith("no recipients: give a non-empty list") and repr(recipients) in msg
+    else:  # the message names the entry and repeats what was given
+        assert msg.startswith("recipient #1 is not a single e-mail address: "
+                              f"{recipients[0]!r}")
 
 
 def test_missing_pdf_is_a_delivery_error(settings, tmp_path):

@@ -46,16 +46,32 @@ def _team_reps(data, team: str) -> pd.Index:
 
 
 # --- API, determinism, columns ----------------------------------------------------------
-def test_public_constants():
-    assert REGIONS == ("EMEA", "North America", "APAC", "LATAM")
-    assert set(PLANTED) == {
-        "many_deals_long_cycles",
-        "bloated_stale_pipeline",
-        "mostly_small_deals",
-        "won_customers_churn_fast",
-        "expanding_account_manager",
-    }
-    assert len(set(PLANTED.values())) == len(PLANTED)
+# The team each planted story is told in, as the comment above demo._PLANTED_TEAM gives
+# it (EMEA and North America two stories each, LATAM one, APAC none: the control region).
+PLANTED_TEAMS = {
+    "many_deals_long_cycles": "EMEA Mid-Market",
+    "bloated_stale_pipeline": "EMEA Inside",
+    "mostly_small_deals": "North America Mid-Market",
+    "won_customers_churn_fast": "LATAM Inside",
+    "expanding_account_manager": "North America Enterprise",
+}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_public_constants(seed):
+    """REGIONS is what the generator makes, in its order, and PLANTED names reps that exist
+    under the same names whatever the seed, each in its story's team, none in APAC."""
+    d = generate(seed=seed, scale=0.05, end=END)
+    reps = d["reps"].set_index("rep_id")
+    assert sorted(REGIONS) == ["APAC", "EMEA", "LATAM", "North America"]  # the docstring's 4
+    assert tuple(dict.fromkeys(reps["region"])) == REGIONS  # reps are drawn region by region
+    assert set(d["opportunities"]["region"]) == set(REGIONS)
+    assert set(d["accounts"]["region"]) == set(REGIONS)
+    assert {story: reps.loc[rep, "team"] for story, rep in PLANTED.items()} == PLANTED_TEAMS
+    assert "APAC" not in {reps.loc[rep, "region"] for rep in PLANTED.values()}
+    owners = d["opportunities"]["owner"].value_counts()
+    assert all(owners.get(rep, 0) > 0 for rep in PLANTED.values())  # each one owns deals
+    assert len(set(PLANTED.values())) == len(PLANTED) == 5
 
 
 def test_deterministic(data):
@@ -77,10 +93,11 @@ def test_columns_and_dtypes(data):
                 assert col.dtype == "datetime64[us]", (name, f.name)
             elif f.kind in ("float", "int"):
                 assert col.dtype == "float64", (name, f.name)
-            elif f.kind == "bool":
-                assert col.dtype == bool or col.dtype == object, (name, f.name)
-            else:
-                assert pd.api.types.is_string_dtype(col) or col.dtype == object, (name, f.name)
+            elif f.kind == "bool":  # the generator knows every flag: no missing values
+                assert col.dtype == bool, (name, f.name)
+            else:  # object columns holding text (None where missing), what the store reads
+                assert col.dtype == object, (name, f.name)
+                assert col.dropna().map(type).eq(str).all(), (name, f.name)
             if f.required:
                 assert col.notna().all(), (name, f.name)
 

@@ -31,7 +31,7 @@ def test_period_titles_and_digits():
     html = '<td class="num" data-x="12">12%</td><img src="data:image/png;base64,AB12">'
     assert i18n.localize_html(html, "fa") == (
         '<td class="num" data-x="12">۱۲٪</td><img src="data:image/png;base64,AB12">')
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="language 'de': use one of en, fa"):
         i18n.tr("x", "de")
 
 

@@ -53,8 +53,31 @@ def test_suite_handles_edge_cases(case):
         assert a.ratings["win_rate"] == "too few deals to judge"
     if case == "zero amounts":
         assert h["avg_won_amount"] == 0 and a.band_edges == {}  # nothing to band
-    for text in a.missing.values():
-        assert text is None or isinstance(text, str)
+    # What is missing, worked out from the fixture: only opportunities, with no
+    # last_activity_at, and no reps, leads, stage history, accounts or revenue.
+    no_table = {
+        "account_value": "revenue and accounts tables",
+        "stale_deals": "no last_activity_at and there is no stage history",
+        "closed_when_tired": "needs last_activity_at",
+        "capacity": "reps table with capacity",
+        "stage_funnel": "stage_history table",
+        "aging_by_stage": "stage_history table",
+        "lead_conversion": "leads table",
+    }
+    from_opps = ("win_rate", "cycle_length", "deal_size", "open_pipeline")
+    assert set(a.missing) == set(no_table) | set(from_opps)
+    for name, why in no_table.items():
+        assert why in a.missing[name], name
+    if case == "no data":
+        assert {k: a.missing[k] for k in from_opps} == {
+            "win_rate": "no opportunities", "cycle_length": "no opportunities",
+            "deal_size": "opportunities have no amount column",
+            "open_pipeline": "no opportunities"}
+    else:  # every one of these has deals with amounts
+        assert {k: a.missing[k] for k in from_opps} == dict.fromkeys(from_opps)
+    # a metric that is not computable is never rated
+    assert a.ratings.get("stale_share") is None and a.ratings.get("load") is None
+    assert a.ratings.get("lead_conversion") is None
 
 
 @st.composite

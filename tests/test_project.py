@@ -412,3 +412,12 @@ def test_report_notebooks_declare_what_the_runner_passes(name):
         assert declared[k]["inferred_type_name"] == "str", (k, declared[k])
     extra = set(declared) - set(REPORT_PARAMETERS)
     assert extra <= {"title"} and all(declared[k]["default"] for k in extra)
+
+
+def test_info_command_prints_the_store_summary(demo_store):
+    res = runner.invoke(app, ["info", "--store", str(demo_store)])
+    assert res.exit_code == 0, res.output
+    assert "regions: 4 (APAC, EMEA, LATAM, North America)" in res.output
+    assert "Conversion (win rate, lead conversion, stage funnel): supported" in res.output
+    res = runner.invoke(app, ["info", "--store", "/nonexistent/x.duckdb"])
+    assert res.exit_code == 2 and "Traceback" not in res.output

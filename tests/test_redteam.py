@@ -389,10 +389,11 @@ def test_persian_report_with_apostrophes_and_formulas_in_names_finishes(tmp_path
     res = run_report("EMEA", "2026-09", store=store, reports_dir=tmp_path / "r", language="fa")
     html = res.html.read_text(encoding="utf-8")
     assert "&#۳" not in html and "&amp;#" not in html
-    assert "O&#39;Snelling" in html or "O'Snelling" in html
+    # the HTML may write the apostrophe either way (both are the same text) ...
+    assert html.count("O&#39;Snelling") + html.count("O'Snelling") > 0
     text = subprocess.run(["pdftotext", str(res.pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
-    assert "Snelling" in text
+    assert "Anna O'Snelling" in text  # ... and the name reads as written in the PDF
     assert '<a href="http://x.test' not in html
 
 

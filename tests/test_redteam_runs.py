@@ -22,6 +22,7 @@ import nbformat
 import pytest
 
 from reporting.batch import Job, run_batch
+from reporting.exceptions import RenderError
 from reporting.presentation import METRICS_MIME
 from reporting.render import STEP_HTML, STEP_PDF, RenderTimeout, render_report
 
@@ -150,14 +151,19 @@ def test_render_errors_and_a_dying_render_process_are_clear(tmp_path):
     def broken(html, target):
         raise RuntimeError("cairo: out of memory")
 
-    with pytest.raises(Exception, match="PDF layout .* failed: RuntimeError: cairo: out of memory"):
+    with pytest.raises(RenderError, match="PDF layout .* failed: RuntimeError: cairo: out of "
+                       "memory") as info:
         render_report(tiny_notebook(), "t", None, "en", tmp_path, timeout=30, to_pdf=broken)
+    assert not isinstance(info.value, RenderTimeout)
 
     def killed(html, target):
         os.kill(os.getpid(), signal.SIGKILL)  # what the kernel's OOM killer does
 
-    with pytest.raises(Exception, match="render process was killed by signal 9"):
+    with pytest.raises(RenderError, match="PDF layout .* failed: the render process was killed "
+                       "by signal 9") as info:
         render_report(tiny_notebook(), "t", None, "en", tmp_path, timeout=30, to_pdf=killed)
+    assert not isinstance(info.value, RenderTimeout)
+    assert not (tmp_path / "report.pdf").exists()
 
 
 def test_a_bounded_render_gives_the_same_report(tmp_path):

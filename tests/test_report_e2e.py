@@ -48,19 +48,62 @@ def test_pdf_text_has_scope_period_and_headline_figures(report):
     assert re.search(rf"Page 2 of {report.pages}", text)
 
 
-def test_metrics_json_matches_engine(report, demo_store):
-    from reporting import metrics
-    from reporting.periods import parse_period
-    from reporting.store import load
+# EMEA, September 2026, computed in SQL on the store from the definitions in the methodology
+# appendix (reporting.metrics.DEFINITIONS), not with the metrics code.
+_CLOSED = """
+  SELECT count(*) FILTER (status = 'won'), count(*) FILTER (status = 'lost'),
+         median(epoch(closed_at - created_at) / 86400) FILTER (status = 'won'),
+         sum(amount) FILTER (status = 'won'), avg(amount) FILTER (status = 'won'),
+         median(amount) FILTER (status = 'won')
+  FROM opportunities WHERE region = 'EMEA' AND status IN ('won', 'lost')
+   AND closed_at >= '2026-09-01' AND closed_at < '2026-10-01'"""
+# open at the period end: created before it, not closed before it; an amount counts only
+# while the deal is still open (closed since: its amount then is unknown)
+_OPEN = """
+  WITH o AS (SELECT * FROM opportunities WHERE region = 'EMEA' AND created_at < '2026-10-01'
+             AND (closed_at IS NULL OR closed_at >= '2026-10-01')),
+       per_rep AS (SELECT owner, count(*) AS n FROM o GROUP BY owner)
+  SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM per_rep),
+         (SELECT sum(amount) FILTER (status = 'open') FROM o),
+         (SELECT count(*) FILTER (status <> 'open' OR amount IS NULL) FROM o),
+         (SELECT sum(n) / sum(capacity) FROM per_rep JOIN reps ON rep_id = owner
+          WHERE capacity > 0)"""
+# revenue booked in the period by the accounts of the region's deals
+_REVENUE = """
+  SELECT sum(amount), count(DISTINCT account_id) FROM revenue
+  WHERE date >= '2026-09-01' AND date < '2026-10-01' AND account_id IN
+    (SELECT account_id FROM opportunities WHERE region = 'EMEA' AND created_at < '2026-10-01')"""
 
-    p = parse_period("2026-09")
-    data = load(demo_store, region="EMEA", until=p.end)
-    h = metrics.headline(data.opportunities, p, data.reps)
+
+def test_metrics_json_matches_an_independent_sql_computation(report, demo_store):
+    import duckdb
+
     m = json.loads((report.output_dir / "metrics.json").read_text())
-    assert m["headline"]["won"]["value"] == h["won"]
-    assert m["headline"]["open_count"]["value"] == h["open_count"]
-    assert m["headline"]["win_rate"]["unit"] == "ratio"
-    assert m["headline"]["win_rate"]["definition"] == "win_rate"
+    got = {k: v["value"] for k, v in m["headline"].items()}
+    with duckdb.connect(str(demo_store), read_only=True) as con:
+        won, lost, cycle, won_sum, won_avg, won_median = con.execute(_CLOSED).fetchone()
+        n_open, owners, open_value, unknown, load = con.execute(_OPEN).fetchone()
+        revenue, paying = con.execute(_REVENUE).fetchone()
+    n, z = won + lost, 1.959963984540054  # the 97.5% quantile of the standard normal
+    rate = won / n
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)  # Wilson score interval
+    half = z * (rate * (1 - rate) / n + z * z / (4 * n * n)) ** 0.5 / (1 + z * z / n)
+    want = {
+        "won": won, "lost": lost, "win_rate": rate,
+        "win_rate_ci_low": centre - half, "win_rate_ci_high": centre + half,
+        "median_cycle_days_won": cycle, "won_amount": won_sum, "avg_won_amount": won_avg,
+        "median_won_amount": won_median, "open_count": n_open,
+        "open_amount_unknown_count": unknown, "open_per_rep": n_open / owners,
+        "open_amount": open_value if unknown <= n_open / 2 else None, "load": load,
+        "revenue_in_period": revenue, "paying_accounts": paying,
+        "avg_account_value": revenue / paying,
+    }
+    assert won >= 5 and lost >= 5 and n_open >= 10 and 0 < unknown < n_open  # not trivial
+    assert {k: got[k] for k in want} == pytest.approx(want, rel=1e-6)
+    assert m["period_start"] == "2026-09-01" and m["period_end"] == "2026-09-30"
+    assert (m["headline"]["win_rate"]["unit"], m["headline"]["win_rate"]["definition"]) == (
+        "ratio", "win_rate")
+    assert m["headline"]["avg_won_amount"]["unit"] == m["currency"] == "USD"
 
 
 def test_html_is_self_contained_without_code(report):
