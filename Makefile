@@ -38,7 +38,7 @@ test: install
 FUZZ_EXAMPLES ?= 2000
 fuzz: install
 	CRM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CRM_FUZZ_PROGRESS=$${TMPDIR:-/tmp}/crm-fuzz-progress.json \
-	  $(BIN)/python -m pytest tests/test_ingest_fuzz.py -m "not slow" -q -p no:cacheprovider
+	  $(BIN)/python -m pytest tests/ingest/test_fuzz.py -m "not slow" -q -p no:cacheprovider
 
 # the wheel installed with its dependencies from PyPI into a fresh virtualenv, used from an
 # unrelated folder (make test installs it too, sharing the test environment's dependencies)

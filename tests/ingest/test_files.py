@@ -14,7 +14,7 @@ from reporting.exceptions import DataValidationError, MappingError, ReportingErr
 from reporting.ingest import ingest_paths, map_file
 from reporting.sources import load_mapping
 
-from .conftest import shared
+from ..conftest import shared
 
 HEADER = "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
 ROW = "A1,Ann,GTX Basic,Acme,Won,2017-01-02,2017-02-01,1000\n"

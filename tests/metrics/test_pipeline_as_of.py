@@ -25,7 +25,7 @@ from reporting.periods import parse_period
 from reporting.schema import empty_frame
 from reporting.store import load, replace_all
 
-from .conftest import shared
+from ..conftest import shared
 
 P = parse_period("2017-06")  # the as-of time is P.end = 2017-07-01
 S = load_settings()
@@ -195,7 +195,7 @@ def test_one_stale_definition_everywhere():
 def test_stale_days_mapping_is_validated(tmp_path):
     import shutil
 
-    from .conftest import PARAMS_DIR
+    from ..conftest import PARAMS_DIR
 
     d = tmp_path / "params"
     shutil.copytree(PARAMS_DIR, d)

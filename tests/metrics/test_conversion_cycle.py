@@ -17,7 +17,7 @@ from reporting.params import load_settings
 from reporting.periods import parse_period
 from reporting.schema import empty_frame
 
-from .conftest import shared
+from ..conftest import shared
 
 T = pd.Timestamp
 JUNE = parse_period("2017-06")

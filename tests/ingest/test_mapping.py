@@ -12,7 +12,7 @@ from reporting.exceptions import DataValidationError, MappingError
 from reporting.ingest import ingest_paths, map_file
 from reporting.sources import available_sources, load_mapping
 
-from .conftest import shared
+from ..conftest import shared
 
 HEADER = "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
 

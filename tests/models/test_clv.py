@@ -34,7 +34,7 @@ from reporting.models import (
     rfm_summary,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 CAL_END = "1997-09-30"
 HOLD_END = "1998-06-30"
 

@@ -11,7 +11,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from reporting.models import DealSizeBander, diagnostics
 from reporting.models.bands import METHODS
 
-from .conftest import DEMO_END, shared
+from ..conftest import DEMO_END, shared
 
 
 @pytest.fixture(autouse=True, scope="module")

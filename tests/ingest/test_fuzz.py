@@ -37,7 +37,7 @@ from reporting.exceptions import ReportingError
 from reporting.ingest import REASON_CODES, ingest_paths, map_file, reason_label
 from reporting.sources import SOURCES_DIR, load_mapping
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: exports per run of the main fuzz test (make fuzz: 2000)
 EXAMPLES = int(os.environ.get("CRM_FUZZ_EXAMPLES", "200"))
 AS_OF = "2026-11-28"

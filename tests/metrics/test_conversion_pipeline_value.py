@@ -13,7 +13,7 @@ from reporting.metrics import clv, conversion, cycle, deal_mix, pipeline
 from reporting.models import DealSizeBander
 from reporting.periods import parse_period
 
-from .conftest import shared
+from ..conftest import shared
 
 T = pd.Timestamp
 

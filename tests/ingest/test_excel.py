@@ -17,7 +17,7 @@ from reporting.exceptions import DataValidationError, MappingError  # noqa: E402
 from reporting.ingest import files_for_tables, ingest_paths, map_file  # noqa: E402
 from reporting.sources import load_mapping  # noqa: E402
 
-from .conftest import shared  # noqa: E402
+from ..conftest import shared  # noqa: E402
 
 AS_OF = "2026-12-01"
 HEADER = ["opportunity_id", "sales_agent", "product", "account", "deal_stage", "engage_date",

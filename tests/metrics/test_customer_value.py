@@ -33,7 +33,7 @@ from reporting.plots import deal_size_histogram, histogram_bins
 from reporting.presentation import report_title
 from reporting.schema import empty_frame
 
-from .conftest import shared
+from ..conftest import shared
 
 T = pd.Timestamp
 

@@ -21,7 +21,7 @@ from reporting.exceptions import DataValidationError, MappingError, ReportingErr
 from reporting.ingest import ingest_paths, map_file
 from reporting.sources import SOURCES_DIR, load_mapping
 
-from .conftest import shared
+from ..conftest import shared
 
 HEADER = "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
 AS_OF = "2026-11-28"
