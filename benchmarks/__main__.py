@@ -304,17 +304,19 @@ def bench_second_run(res: Results, pairs: int, store: Path, period: str) -> None
 
 def bench_batch(res: Results, runs: int, store: Path, period: str, floor: Series) -> None:
     out = WORK / "batch"
-    series, counts = {}, {}
-    for workers in (2, 1):
-        def cmd(i, workers=workers):
-            return [crm_report(), "run", "--region", "all", "--period", period,
-                    "--store", str(store), "--reports", str(out), "--workers", str(workers)]
-        # no warm-up of its own: the report and second-run sections before it ran the same
-        # command on the same store (caches warm), and a batch is the longest figure
-        series[workers] = repeat(cmd, runs, warmup=0, before=lambda i: fresh_dir(out),
-                                 cwd=WORK)
-        counts[workers] = len(list(out.glob(f"{period}/*/manifest.json")))
-        print(f"batch {workers} workers: {series[workers].wall:.1f} s", flush=True)
+    series, counts = {1: Series(), 2: Series()}, {}
+    # interleaved (2, 1, 1, 2, 2, 1, ...) so that both see the same load from the rest of a
+    # shared machine; no warm-up of their own: the report and second-run sections before
+    # ran the same command on the same store (caches warm), and a batch is the longest figure
+    for i in range(runs):
+        for workers in ((2, 1) if i % 2 == 0 else (1, 2)):
+            fresh_dir(out)
+            series[workers].runs.append(run(
+                [crm_report(), "run", "--region", "all", "--period", period, "--store",
+                 str(store), "--reports", str(out), "--workers", str(workers)], cwd=WORK))
+            counts[workers] = len(list(out.glob(f"{period}/*/manifest.json")))
+            print(f"batch {workers} workers, run {i + 1}: {series[workers].runs[-1].wall:.1f} s",
+                  flush=True)
     n = counts[2]
     s1, s2 = series[1], series[2]
     per = {w: series[w].cpu / counts[w] for w in series}
@@ -325,8 +327,9 @@ def bench_batch(res: Results, runs: int, store: Path, period: str, floor: Series
     res.target("batch_scaling", f"{s1.wall:.1f} s with 1 worker, {s2.wall:.1f} s with 2",
                scaling)
     lines = [f"## Batch: `crm-report run --region all --period {period}` ({n} reports)", "",
-             f"{runs} runs each, no warm-up of their own (the sections before ran the same "
-             "command on the same store); a fresh reports folder each run. CPU is user + "
+             f"{runs} runs each, interleaved (2 workers, 1, 1, 2, ...) so both see the same "
+             "load; no warm-up of their own (the sections before ran the same command on "
+             "the same store); a fresh reports folder each run. CPU is user + "
              "system of the whole process tree (workers, kernels, render children).", "",
              "| run | wall s | CPU s | CPU s a report | vs floor CPU | peak MiB | runs (wall) |",
              "|---|---:|---:|---:|---:|---:|---|"]
