@@ -51,8 +51,13 @@ lint: install
 clean:
 	rm -rf reports data .pytest_cache
 
+# Whole crm-report processes against their floors -> benchmarks/results.md (20-30 min on an
+# idle 2-core machine; a 50 MB export unless BENCH_INGEST_GB is set, e.g. BENCH_INGEST_GB=2
+# for the issue's 2 GB ingest case). BENCH_ARGS passes anything else (python -m benchmarks -h).
+BENCH_INGEST_GB ?=
+BENCH_ARGS ?=
 bench: install
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(if $(BENCH_INGEST_GB),--ingest-gb $(BENCH_INGEST_GB)) $(BENCH_ARGS)
 
 bench-quick: install
-	$(BIN)/python -m benchmarks --quick
+	$(BIN)/python -m benchmarks --quick $(BENCH_ARGS)

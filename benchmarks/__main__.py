@@ -1,329 +1,573 @@
 """Run the benchmark suite and write ``benchmarks/results.md``.
 
-``python -m benchmarks --quick`` (10k opportunities) or ``python -m benchmarks``
-(10k, 100k, 1M). Every figure is the median of repeated runs and is shown next to what it
-is measured against in the same run, as a ratio. Stores are generated once per size into
-``data/bench/`` (git-ignored) and reused.
+``python -m benchmarks`` (``make bench``) or ``python -m benchmarks --quick``
+(``make bench-quick``: fewer runs, small sizes, same table). What is measured is what a user
+waits for: whole ``crm-report`` processes of the virtualenv this Python belongs to, each
+the median of several runs after a warm-up, each shown as a ratio against a floor measured
+in the same run (times on a shared machine are noisy; ratios much less so):
+
+- one report command against papermill executing a notebook that only imports what the
+  report notebook imports (the floor of any notebook report);
+- a batch of every region with 2 workers and with 1: CPU-seconds per report against the
+  floor's, and the throughput of 2 workers against 1;
+- a second ``run`` of the same period with the store and params unchanged: the time of the
+  shared-artifact step in both runs (``benchmarks/timed_cli.py`` times it from outside);
+- ingest of a generated Maven-shaped export against DuckDB's own ``read_csv`` of the file;
+- ``crm-report metrics`` against one hand-written DuckDB query over the same store.
+
+Stores and exports are generated once into ``data/bench/`` (git-ignored) and reused.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
+import os
 import statistics
+import sys
 import time
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
-import pandas as pd
-
-from reporting import demo
-from reporting.engine.duckdb_summary import rep_summary_sql
-from reporting.metrics import rep_summary
-from reporting.metrics.suite import analyse
-from reporting.params import load_settings
-from reporting.periods import parse_period
-from reporting.store import load, replace_all
+from .proc import BIN, ROOT, Series, child_env, crm_report, fresh_dir, machine, repeat, run
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent / "data" / "bench"
-END = date(2026, 10, 31)
-PERIOD = parse_period("2026-09")
-SIZES = {"10k": 0.5, "100k": 5.0, "1M": 50.0}
+DATA = ROOT / "data" / "bench"
+WORK = DATA / "work"
+
+FLOOR_IMPORTS = ("import pandas, numpy, seaborn, matplotlib, sklearn, scipy, duckdb\n"
+                 "import reporting.context, reporting.presentation, reporting.plots, reporting.metrics.suite")
+
+# the issue's targets (issue 17), as (key, text, test on the measured ratio)
+TARGETS = {
+    "report": ("one region's report command within 2x the imports-only notebook floor",
+               lambda r: r <= 2.0),
+    "batch_cpu": ("batch: CPU-seconds per report within 1.5x the floor's CPU-seconds",
+                  lambda r: r <= 1.5),
+    "batch_scaling": ("batch: 2 workers at least 1.8x the throughput of 1",
+                      lambda r: r >= 1.8),
+    "reuse": ("second run of the same period reuses the shared artifacts "
+              "(artifact step at most 0.25x of the first run's)", lambda r: r <= 0.25),
+    "ingest_ratio": ("ingest within 3x DuckDB's own read_csv of the same file",
+                     lambda r: r <= 3.0),
+    "ingest_rate": ("ingest at least 250k rows/s", lambda r: r >= 250_000),
+    "ingest_peak": ("ingest peak memory under 1.5 GB for a 2 GB export",
+                    lambda r: r < 1500),
+    "metrics_cmd": ("`crm-report metrics` process within 2x a DuckDB-query process",
+                    lambda r: r <= 2.0),
+    "metrics_engine": ("metrics engine (in-process) within 2x the hand-written query",
+                       lambda r: r <= 2.0),
+}
 
 
-def median_time(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm caches (file pages, DuckDB catalogue) so runs compare like with like
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+def last_complete_month(today: date) -> str:
+    return (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
 
 
-def store_for(scale: float) -> Path:
-    path = DATA / f"demo-s{scale:g}.duckdb"
+def fmt_ratio(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}x"
+
+
+class Results:
+    """Sections of ``results.md``, rewritten after each one so a failure keeps the rest."""
+
+    def __init__(self, path: Path, quick: bool, info: dict, args: argparse.Namespace):
+        self.path, self.quick, self.info, self.args = path, quick, info, args
+        self.started = datetime.now(UTC)
+        self.targets: list[tuple[str, str, str, str]] = []  # text, measured, ratio, verdict
+        self.sections: list[list[str]] = []
+
+    def target(self, key: str, measured: str, value: float | None, shown: str | None = None,
+               note: str = "") -> None:
+        text, ok = TARGETS[key]
+        if value is None:
+            verdict = f"not measured{': ' + note if note else ''}"
+        else:
+            verdict = "**met**" if ok(value) else "**missed**"
+            if note:
+                verdict += f" ({note})"
+        self.targets.append((text, measured, shown if shown is not None else fmt_ratio(value),
+                             verdict))
+
+    def section(self, lines: list[str]) -> None:
+        la = os.getloadavg()
+        self.sections.append(lines + ["", f"(load average when this section ended: {la[0]:.2f} "
+                                      f"{la[1]:.2f} {la[2]:.2f})"])
+        self.write()
+
+    def write(self) -> None:
+        i = self.info
+        mode = ("**quick** (`make bench-quick`: fewer runs, small sizes; figures are rough)"
+                if self.quick else "full (`make bench`)")
+        lines = [
+            "# Benchmark results", "",
+            f"Run {self.started:%Y-%m-%d %H:%M} UTC, {mode}; {self.args.runs} runs per "
+            "figure after one warm-up, medians (exceptions are named in their section). Every figure is a whole process of "
+            f"`{BIN}/crm-report` (or its floor) measured in this run.", "",
+            "## Machine", "",
+            f"- CPU: {i['cpu']}, {i['cores']} cores; RAM {i['ram']}; {i['os']}",
+            f"- Python {i['python']}",
+            f"- packages: {i['packages']}",
+            f"- load average at start: {i['load']}; at end: {i.get('load_end', '-')} "
+            "(the machine is shared: absolute times are noisy, ratios less so)", "",
+            "## Targets (issue 17)", "",
+            "| target | measured | ratio | verdict |", "|---|---|---:|---|",
+        ]
+        lines += [f"| {t} | {m} | {r} | {v} |" for t, m, r, v in self.targets]
+        for s in self.sections:
+            lines += [""] + s
+        lines += ["", "Where the time of one report goes, and what each optimisation "
+                  "direction would save: [NOTES.md](NOTES.md)."]
+        self.path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def demo_store(today: date) -> Path:
+    """The demo store (scale 1, ends today), generated by ``crm-report demo-data``."""
+    path = DATA / f"demo-{today.isoformat()}.duckdb"
     if not path.exists():
         DATA.mkdir(parents=True, exist_ok=True)
-        replace_all(path, demo.generate(seed=7, scale=scale, end=END))
+        tmp = path.with_suffix(".tmp.duckdb")
+        tmp.unlink(missing_ok=True)
+        run([crm_report(), "demo-data", "--store", str(tmp), "--end", today.isoformat()])
+        os.replace(tmp, path)
     return path
 
 
-FLOOR_SQL = """
-SELECT owner,
-    COUNT(*) FILTER (WHERE status = 'won' AND closed_at >= $start AND closed_at < $end) AS won,
-    COUNT(*) FILTER (WHERE status = 'lost' AND closed_at >= $start AND closed_at < $end) AS lost,
-    COUNT(*) FILTER (WHERE created_at >= $start) AS created,
-    MEDIAN(epoch(closed_at - created_at)) FILTER (WHERE status = 'won' AND closed_at >= $start
-                                                   AND closed_at < $end) AS med_won,
-    AVG(amount) FILTER (WHERE status = 'won' AND closed_at >= $start AND closed_at < $end) AS avg_won,
-    COUNT(*) FILTER (WHERE closed_at IS NULL OR closed_at >= $end) AS open,
-    SUM(amount) FILTER (WHERE closed_at IS NULL OR closed_at >= $end) AS open_amount
-FROM opportunities
-WHERE region = $region AND created_at < $end
-GROUP BY owner
-"""
+def floor_notebook(folder: Path) -> Path:
+    """A notebook with the report's parameters cell and one cell that imports the libraries
+    the report notebook uses: what any notebook report costs at least."""
+    nb = {"cells": [
+        {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "execution_count": None,
+         "outputs": [], "source": 'region = "EMEA"'},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": FLOOR_IMPORTS}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5}
+    path = folder / "floor.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    return path
 
 
-def plain_pandas(path: Path, region: str) -> pd.DataFrame:
-    """What an analyst writes by hand: read the table, filter and group in pandas."""
-    con = duckdb.connect(str(path), read_only=True)
-    df = con.execute("SELECT * FROM opportunities").df()
-    con.close()
-    d = df[df["region"] == region]
-    closed = d[d["closed_at"].ge(PERIOD.start) & d["closed_at"].lt(PERIOD.end)]
-    won = closed[closed["status"] == "won"]
-    out = pd.DataFrame({
-        "won": won.groupby("owner").size(),
-        "lost": closed[closed["status"] == "lost"].groupby("owner").size(),
-        "med": ((won["closed_at"] - won["created_at"]).dt.days).groupby(won["owner"]).median(),
-        "avg_amount": won.groupby("owner")["amount"].mean(),
-    })
-    open_ = d[(d["created_at"] < PERIOD.end) & (d["closed_at"].isna() | (d["closed_at"] >= PERIOD.end))]
-    out["open"] = open_.groupby("owner").size()
+# --------------------------------------------------------------------------- sections
+
+
+def bench_floor(res: Results, runs: int) -> Series:
+    folder = fresh_dir(WORK / "floor")
+    nb = floor_notebook(folder)
+    s = repeat(lambda i: [sys.executable, "-m", "papermill", str(nb), str(folder / "out.ipynb"),
+                          "-k", "python3", "-p", "region", "EMEA", "--no-progress-bar"],
+               runs, cwd=folder)
+    print(f"floor: {s.wall:.2f} s wall, {s.cpu:.2f} CPU-s", flush=True)
+    return s
+
+
+def _cells(nb_path: Path) -> list[tuple[str, float]]:
+    """(first line of the cell, papermill's duration) for each code cell."""
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    out = []
+    for c in nb["cells"]:
+        if c["cell_type"] != "code":
+            continue
+        src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        first = next((ln for ln in src.splitlines() if ln.strip()), "")
+        d = c.get("metadata", {}).get("papermill", {}).get("duration")
+        out.append((first[:60], float(d or 0.0)))
     return out
 
 
-def bench_metrics(label: str, scale: float, repeat: int) -> list[dict]:
-    path = store_for(scale)
-    region = "EMEA"
-    con = duckdb.connect(str(path), read_only=True)
-    n = con.execute("SELECT COUNT(*) FROM opportunities").fetchone()[0]
-    settings = load_settings()
-    args = {"region": region, "start": PERIOD.start.to_pydatetime(),
-            "end": PERIOD.end.to_pydatetime()}
-    floor = median_time(lambda: con.execute(FLOOR_SQL, args).fetchall(), repeat)
-    engine = median_time(lambda: rep_summary_sql(con, PERIOD, "owner", region), repeat)
-    con.close()
-    hand = median_time(lambda: plain_pandas(path, region), max(1, repeat // 2))
+def bench_report(res: Results, runs: int, store: Path, period: str, floor: Series) -> None:
+    out = WORK / "report"
+    manifests, cells = [], []
 
-    def report_path():
-        d = load(path, region=region, since=PERIOD.start, until=PERIOD.end)
-        return rep_summary(d.opportunities, PERIOD, d.reps)
+    def before(i):
+        fresh_dir(out)
 
-    via_frames = median_time(report_path, max(1, repeat // 2))
+    def cmd(i):
+        return [crm_report(), "run", "--region", "EMEA", "--period", period,
+                "--store", str(store), "--reports", str(out)]
 
-    def full():
-        d = load(path, region=region, since=PERIOD.start - pd.DateOffset(months=13),
-                 until=PERIOD.end)
-        return analyse(d.opportunities, PERIOD, settings, d.reps, d.stage_history, d.leads,
-                       d.revenue, d.accounts, d.available())
+    s = Series()
+    for i in range(-1, runs):
+        before(i)
+        r = run(cmd(i), cwd=WORK)
+        if i < 0:
+            continue
+        s.runs.append(r)
+        m = next(out.glob(f"{period}/*/manifest.json"))
+        manifests.append(json.loads(m.read_text()))
+        cells.append(_cells(m.with_name("report.ipynb")))
+    ratio = s.wall / floor.wall
+    res.target("report", f"{s.wall:.2f} s vs {floor.wall:.2f} s", ratio)
+    med = lambda xs: statistics.median(xs)  # noqa: E731
+    timing = {k: med([m["timings"].get(k, 0.0) for m in manifests])
+              for k in manifests[0]["timings"]}
+    n_cells = len(cells[0])
+    cell_med = [(cells[0][j][0], med([c[j][1] for c in cells if len(c) == n_cells]))
+                for j in range(n_cells)]
+    in_cells = sum(d for _, d in cell_med)
+    execute, render = timing.get("execute", 0.0), timing.get("render", 0.0)
+    lines = [f"## One report: `crm-report run --region EMEA --period {period} --store demo`",
+             "",
+             f"{manifests[0].get('pages', '?')} pages; a fresh reports folder each run (so "
+             "the shared artifacts and band reference are computed as on a first run).", "",
+             "| what | wall s | CPU s | peak MiB | runs (wall) |", "|---|---:|---:|---:|---|",
+             f"| floor: `python -m papermill` of the imports-only notebook | {floor.wall:.2f} | "
+             f"{floor.cpu:.2f} | {floor.peak_mib:.0f} | {floor.spread} |",
+             f"| `crm-report run`, one region | {s.wall:.2f} | {s.cpu:.2f} | "
+             f"{s.peak_mib:.0f} | {s.spread} |",
+             f"| ratio | {ratio:.2f}x | {s.cpu / floor.cpu:.2f}x | | |", "",
+             "Where the command's wall time goes (medians; `execute`, `html`, `pdf` from the "
+             "manifest's timings, cells from the executed notebook's `papermill.duration`):",
+             "", "| step | seconds |", "|---|---:|",
+             f"| outside the notebook: CLI start-up, scopes, shared artifacts, index | "
+             f"{s.wall - execute - render:.2f} |",
+             f"| papermill execute, total | {execute:.2f} |",
+             f"| of which kernel start, papermill and nbclient overhead | "
+             f"{execute - in_cells:.2f} |"]
+    lines += [f"| of which cell `{name.replace('|', '/')}` | {d:.2f} |" for name, d in cell_med]
+    lines += [f"| HTML export (nbconvert) | {timing.get('html', 0.0):.2f} |",
+              f"| PDF layout (WeasyPrint) | {timing.get('pdf', 0.0):.2f} |",
+              f"| render child overhead | {render - timing.get('html', 0) - timing.get('pdf', 0):.2f} |"]
+    res.section(lines)
+    print(f"report: {s.wall:.2f} s ({ratio:.2f}x floor)", flush=True)
 
-    suite = median_time(full, max(1, repeat // 3))
-    rows = [
-        {"size": label, "opportunities": n, "what": "the same aggregates as one hand-written DuckDB query (floor)",
-         "seconds": floor, "vs": "-", "ratio": 1.0},
-        {"size": label, "opportunities": n, "what": "metrics engine in DuckDB (crm-report metrics)",
-         "seconds": engine, "vs": "floor", "ratio": engine / floor},
-        {"size": label, "opportunities": n, "what": "plain pandas by hand (read table, groupby)",
-         "seconds": hand, "vs": "engine", "ratio": hand / engine},
-        {"size": label, "opportunities": n, "what": "load region-month + pandas rep_summary",
-         "seconds": via_frames, "vs": "engine", "ratio": via_frames / engine},
-        {"size": label, "opportunities": n,
-         "what": "load 13 months + full report analysis (all sections)",
-         "seconds": suite, "vs": "engine", "ratio": suite / engine},
-    ]
-    return rows
+
+def _timed(args: list[str], timings: Path, cwd: Path):
+    r = run([sys.executable, "-m", "benchmarks.timed_cli", *args], cwd=cwd,
+            env=child_env(CRM_BENCH_TIMINGS=str(timings)))
+    return r, json.loads(timings.read_text())
 
 
-GROWTH_CODE = """
-import json, sys, time
-import pandas as pd
-from reporting.metrics.suite import analyse
-from reporting.params import load_settings
-from reporting.periods import parse_period
-from reporting.store import load
-p = parse_period("2026-09")
-t = time.perf_counter()
-d = load(sys.argv[1], region="EMEA", since=p.start - pd.DateOffset(months=13), until=p.end)
-t1 = time.perf_counter()
-analyse(d.opportunities, p, load_settings(), d.reps, d.stage_history, d.leads, d.revenue,
-        d.accounts, d.available())
-t2 = time.perf_counter()
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking parent
-hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
-print(json.dumps({"load": t1 - t, "analyse": t2 - t1, "rows": len(d.opportunities),
-                  "peak_mib": hwm / 1024}))
+def bench_second_run(res: Results, pairs: int, store: Path, period: str) -> None:
+    """A first and a second ``run`` of one period into the same reports folder."""
+    out = WORK / "second"
+    args = ["run", "--region", "EMEA", "--period", period, "--store", str(store),
+            "--reports", str(out)]
+    rows = []
+    for _ in range(pairs):
+        fresh_dir(out)
+        r1, t1 = _timed(args, WORK / "t1.json", WORK)
+        art = out / period / "_run" / "artifacts.json"
+        stamp1 = art.stat().st_mtime_ns if art.exists() else None
+        r2, t2 = _timed(args, WORK / "t2.json", WORK)
+        stamp2 = art.stat().st_mtime_ns if art.exists() else None
+        rows.append((r1, t1, r2, t2, stamp1 != stamp2))
+    med = statistics.median
+
+    def step(t, name):
+        return t["steps"].get(name, {}).get("seconds")
+
+    a1 = [step(t1, "build_artifacts") for _, t1, _, _, _ in rows]
+    a2 = [step(t2, "build_artifacts") for _, _, _, t2, _ in rows]
+    missing = rows[0][1]["missing"]
+    lines = [f"## Second run of the same period (EMEA, {period}; store and params unchanged)",
+             "", f"{pairs} pair(s) of runs (medians), each pair into a fresh reports folder; steps timed "
+             "from outside by `benchmarks/timed_cli.py` (the same CLI with stopwatches around "
+             "library functions).", "",
+             "| step | first run s | second run s |", "|---|---:|---:|",
+             f"| whole process (wall) | {med(r[0].wall for r in rows):.2f} | "
+             f"{med(r[2].wall for r in rows):.2f} |",
+             f"| imports (CLI and the modules `run` uses) | "
+             f"{med(r[1]['imports'] for r in rows):.2f} | {med(r[3]['imports'] for r in rows):.2f} |"]
+    for name in ("known_scopes", "build_artifacts", "band_reference", "band_drift",
+                 "clv_reference", "run_batch", "write_indexes"):
+        v1 = [step(r[1], name) for r in rows]
+        v2 = [step(r[3], name) for r in rows]
+        if all(v is not None for v in v1 + v2):
+            label = {"build_artifacts": "shared artifacts (`build_artifacts`), total",
+                     "band_reference": "of which band reference",
+                     "band_drift": "of which band drift (PSI)",
+                     "clv_reference": "of which CLV model choice by backtest + refit",
+                     "run_batch": "the report itself (`run_batch`: kernel, notebook, render)",
+                     "known_scopes": "scopes of the store",
+                     "write_indexes": "index writing"}[name]
+            lines.append(f"| {label} | {med(v1):.2f} | {med(v2):.2f} |")
+    rewritten = sum(r[4] for r in rows)
+    lines += ["", f"- `_run/artifacts.json` rewritten by the second run: {rewritten} of "
+              f"{pairs} pairs"]
+    if missing:
+        lines.append(f"- steps the code no longer has (not timed): {', '.join(missing)}")
+    if None in a1 or None in a2:
+        res.target("reuse", "artifact step not found", None,
+                   note="`build_artifacts` not found; update benchmarks/timed_cli.py")
+    else:
+        ratio = med(a2) / med(a1) if med(a1) else None
+        res.target("reuse", f"{med(a1):.2f} s first, {med(a2):.2f} s second", ratio,
+                   note="recomputed" if ratio and ratio > 0.25 else "reused")
+    res.section(lines)
+    print(f"second run: artifacts {med(a1):.2f} s -> {med(a2):.2f} s", flush=True)
+
+
+def bench_batch(res: Results, runs: int, store: Path, period: str, floor: Series) -> None:
+    out = WORK / "batch"
+    series, counts = {1: Series(), 2: Series()}, {}
+    # interleaved (2, 1, 1, 2, 2, 1, ...) so that both see the same load from the rest of a
+    # shared machine; no warm-up of their own: the report and second-run sections before
+    # ran the same command on the same store (caches warm), and a batch is the longest figure
+    for i in range(runs):
+        for workers in ((2, 1) if i % 2 == 0 else (1, 2)):
+            fresh_dir(out)
+            series[workers].runs.append(run(
+                [crm_report(), "run", "--region", "all", "--period", period, "--store",
+                 str(store), "--reports", str(out), "--workers", str(workers)], cwd=WORK))
+            counts[workers] = len(list(out.glob(f"{period}/*/manifest.json")))
+            print(f"batch {workers} workers, run {i + 1}: {series[workers].runs[-1].wall:.1f} s",
+                  flush=True)
+    n = counts[2]
+    s1, s2 = series[1], series[2]
+    per = {w: series[w].cpu / counts[w] for w in series}
+    cpu_ratio = per[2] / floor.cpu
+    scaling = s1.wall / s2.wall
+    res.target("batch_cpu", f"{per[2]:.2f} CPU-s a report (2 workers) vs {floor.cpu:.2f}",
+               cpu_ratio)
+    res.target("batch_scaling", f"{s1.wall:.1f} s with 1 worker, {s2.wall:.1f} s with 2",
+               scaling)
+    lines = [f"## Batch: `crm-report run --region all --period {period}` ({n} reports)", "",
+             f"{runs} runs each, interleaved (2 workers, 1, 1, 2, ...) so both see the same "
+             "load; no warm-up of their own (the sections before ran the same command on "
+             "the same store); a fresh reports folder each run. CPU is user + "
+             "system of the whole process tree (workers, kernels, render children).", "",
+             "| run | wall s | CPU s | CPU s a report | vs floor CPU | peak MiB | runs (wall) |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for w in (1, 2):
+        s = series[w]
+        lines.append(f"| `--workers {w}` | {s.wall:.1f} | {s.cpu:.1f} | {per[w]:.2f} | "
+                     f"{per[w] / floor.cpu:.2f}x | {s.peak_mib:.0f} | {s.spread} |")
+    lines += [f"| floor (one imports-only notebook) | {floor.wall:.2f} | {floor.cpu:.2f} | "
+              f"{floor.cpu:.2f} | 1.00x | {floor.peak_mib:.0f} | {floor.spread} |", "",
+              f"- throughput of 2 workers against 1: {scaling:.2f}x "
+              f"(a perfect 2-core machine gives 2x; the machine is shared)"]
+    res.section(lines)
+
+
+COUNT_CODE = r"""
+import sys, duckdb
+c = duckdb.connect(sys.argv[1], read_only=True)
+print(c.execute("SELECT COUNT(*) FROM opportunities").fetchone()[0],
+      c.execute("SELECT COUNT(*) FROM quarantine WHERE \"table\" = 'opportunities'").fetchone()[0])
 """
 
 
-def growth(scale: float) -> dict:
-    """Time and peak memory of loading and analysing one region, in a fresh process."""
-    import subprocess
-    import sys
+def bench_ingest(res: Results, runs: int, mb: float) -> None:
+    from .ingest_bench import FLOOR_CODE, make_export
 
-    out = subprocess.run([sys.executable, "-c", GROWTH_CODE, str(store_for(scale))],
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    folder = DATA / f"export-{mb:g}mb"
+    t = time.perf_counter()
+    meta = make_export(folder, mb)
+    gen = time.perf_counter() - t
+    rows, size = meta["rows"], meta["bytes"]
+    store = WORK / "ingest.duckdb"
+    floor_db = WORK / "floor.duckdb"
+
+    def clear(i):
+        for p in (store, floor_db):
+            p.unlink(missing_ok=True)
+            Path(f"{p}.wal").unlink(missing_ok=True)
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    floor = repeat(lambda i: [sys.executable, "-c", FLOOR_CODE,
+                              str(folder / "sales_pipeline.csv"), str(floor_db)],
+                   runs, before=clear, cwd=WORK)
+    s = repeat(lambda i: [crm_report(), "ingest", str(folder), "--source", "maven",
+                          "--store", str(store)], runs, before=clear, cwd=WORK)
+    # what the last run loaded: a fast ingest that quarantined the rows would not count
+    got = run([sys.executable, "-c", COUNT_CODE, str(store)], check=False).out.split()
+    clear(0)
+    ratio = s.wall / floor.wall
+    rate = rows / s.wall
+    res.target("ingest_ratio", f"{s.wall:.1f} s vs {floor.wall:.2f} s ({size / 1e6:,.0f} MB)",
+               ratio)
+    res.target("ingest_rate", f"{rate:,.0f} rows/s", rate, shown=f"{rate / 250_000:.2f}x of 250k")
+    big = size >= 1.9e9
+    res.target("ingest_peak", f"{s.peak_mib:,.0f} MiB peak for {size / 1e9:.2f} GB",
+               s.peak_mib * 1.048576 if big else None,  # MiB -> MB
+               shown=f"{s.peak_mib * 1.048576 / 1500:.2f}x of 1.5 GB" if big else "-",
+               note=None if big else (f"this export is {size / 1e9:.2f} GB; "
+                                      "`make bench BENCH_INGEST_GB=2` measures the 2 GB case"))
+    lines = [f"## Ingest: a {size / 1e6:,.0f} MB Maven-shaped export ({rows:,} opportunities)",
+             "", f"Generated by `benchmarks/ingest_bench.py` in {gen:.0f} s (reused when "
+             "present); `crm-report ingest FOLDER --source maven` into a new store each run, "
+             "against DuckDB's `CREATE TABLE ... AS SELECT * FROM read_csv(file)` into a new "
+             "database file in a fresh Python process.", "",
+             "| what | wall s | CPU s | rows/s | peak MiB | runs (wall) |",
+             "|---|---:|---:|---:|---:|---|",
+             f"| floor: DuckDB `read_csv` | {floor.wall:.2f} | {floor.cpu:.2f} | "
+             f"{rows / floor.wall:,.0f} | {floor.peak_mib:,.0f} | {floor.spread} |",
+             f"| `crm-report ingest` | {s.wall:.2f} | {s.cpu:.2f} | {rate:,.0f} | "
+             f"{s.peak_mib:,.0f} | {s.spread} |",
+             f"| ratio | {ratio:.2f}x | {s.cpu / floor.cpu:.2f}x | | | |", "",
+             f"- opportunities in the store after ingest: {got[0] if got else '?'} loaded, "
+             f"{got[1] if len(got) > 1 else '?'} quarantined, of {rows:,} in the file"]
+    res.section(lines)
+    print(f"ingest: {s.wall:.1f} s vs {floor.wall:.2f} s, {rate:,.0f} rows/s", flush=True)
 
 
-def verdict(ok: bool) -> str:
-    return "**met**" if ok else "**missed**"
+METRICS_FLOOR = r"""
+import sys, duckdb
+from benchmarks.floor_sql import FLOOR_SQL
+from datetime import datetime
+y, m = map(int, sys.argv[2].split("-"))
+start = datetime(y, m, 1)
+end = datetime(y + (m == 12), m % 12 + 1, 1)
+con = duckdb.connect(sys.argv[1], read_only=True)
+rows = con.execute(FLOOR_SQL, {"region": "EMEA", "start": start, "end": end}).fetchall()
+print("\n".join(",".join(map(str, r)) for r in rows))
+"""
 
 
-def write(rows: list[dict], quick: bool, extra: list[str] | None = None) -> Path:
-    out = HERE / "results.md"
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {platform.machine()}, "
-        f"Python {platform.python_version()}, {'quick (10k only)' if quick else 'full'}; "
-        "medians of repeated runs; one region (EMEA, about a quarter of the store) and one "
-        f"month ({PERIOD.label}).",
-        "",
-        "## Metrics engine: one region-month",
-        "",
-        "| size | opportunities | what | seconds | against | ratio |",
-        "|---|---:|---|---:|---|---:|",
-    ]
+def bench_metrics(res: Results, runs: int, stores: list[tuple[str, Path, str]],
+                  inproc_sizes: list[str]) -> None:
+    lines = ["## Metrics: `crm-report metrics --period P --region EMEA --by rep --format csv`",
+             "", "As whole processes, against a Python process that runs the one hand-written "
+             "DuckDB query of the same aggregates (`benchmarks/floor_sql.py`) "
+             "on the same store and prints it:", "",
+             "| store | floor s | `crm-report metrics` s | ratio | floor peak MiB | peak MiB |",
+             "|---|---:|---:|---:|---:|---:|"]
+    last = None
+    for label, store, period in stores:
+        floor_cmd = [sys.executable, "-c", METRICS_FLOOR, str(store), period]
+        cmd = [crm_report(), "metrics", "--period", period, "--region", "EMEA", "--by", "rep",
+               "--format", "csv", "--store", str(store)]
+        floor = repeat(lambda i, c=floor_cmd: c, runs, cwd=ROOT)
+        s = repeat(lambda i, c=cmd: c, runs, cwd=WORK)
+        last = (label, s.wall / floor.wall, s.wall, floor.wall)
+        lines.append(f"| {label} | {floor.wall:.2f} | {s.wall:.2f} | "
+                     f"{s.wall / floor.wall:.2f}x | {floor.peak_mib:.0f} | {s.peak_mib:.0f} |")
+        print(f"metrics {label}: {s.wall / floor.wall:.2f}x", flush=True)
+    label, ratio, w, f = last
+    res.target("metrics_cmd", f"{w:.2f} s vs {f:.2f} s ({label} store)", ratio)
+    # the in-process figures of the existing benchmark: engine against the same query
+    out = run([sys.executable, "-m", "benchmarks.engine_bench", "metrics", *inproc_sizes],
+              cwd=ROOT)
+    rows = json.loads(out.out.strip().splitlines()[-1])
+    lines += ["", "In process (the engine's query alone, without the process around it; "
+              "medians of 7 after a warm-up):", "",
+              "| size | opportunities | what | seconds | against | ratio |",
+              "|---|---:|---|---:|---|---:|"]
     for r in rows:
         lines.append(f"| {r['size']} | {r['opportunities']:,} | {r['what']} | "
                      f"{r['seconds']:.3f} | {r['vs']} | {r['ratio']:.2f}x |")
-    lines += extra or []
-    lines += ["", "Causes of the misses, profiles and before / after figures: "
-              "[NOTES.md](NOTES.md)."]
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return out
+    eng = [r for r in rows if r["what"].startswith("metrics engine")][-1]
+    res.target("metrics_engine", f"{eng['seconds'] * 1000:.0f} ms ({eng['size']} store)",
+               eng["ratio"])
+    res.section(lines)
 
 
-def main() -> None:
-    from . import models_bench, report_bench
-
-    ap = argparse.ArgumentParser(prog="python -m benchmarks")
-    ap.add_argument("--quick", action="store_true", help="10k opportunities only")
-    ap.add_argument("--repeat", type=int, default=7)
-    args = ap.parse_args()
-    sizes = {"10k": SIZES["10k"]} if args.quick else SIZES
-    rows = []
-    for label, scale in sizes.items():
-        rows += bench_metrics(label, scale, args.repeat)
-        print(f"metrics {label}: done", flush=True)
-    extra: list[str] = []
-    biggest = list(sizes)[-1]
-    by = {(r["size"], r["what"].split(" (")[0]): r for r in rows}
-    eng = next(r for r in rows if r["size"] == biggest and r["what"].startswith("metrics engine"))
-    hand = next(r for r in rows if r["size"] == biggest and r["what"].startswith("plain pandas"))
-    _ = by
-    extra += ["", "### Targets", "",
-              f"- metrics engine within 2x of the DuckDB floor at {biggest}: "
-              f"{eng['ratio']:.2f}x, {verdict(eng['ratio'] <= 2)}",
-              f"- metrics engine at least 3x faster than plain pandas at {biggest}: "
-              f"{hand['ratio']:.1f}x, {verdict(hand['ratio'] >= 3)}"]
-
-    extra += ["", "## Growth: one region (EMEA), load 13 months + full analysis, fresh process",
-              "", "| size | EMEA opportunities loaded | load s | analysis s | peak MiB |",
-              "|---|---:|---:|---:|---:|"]
-    for label, scale in sizes.items():
-        g = growth(scale)
-        extra.append(f"| {label} | {g['rows']:,} | {g['load']:.2f} | {g['analyse']:.2f} | "
-                     f"{g['peak_mib']:.0f} |")
-        print(f"growth {label}: done", flush=True)
-
-    write(rows, args.quick, extra)  # partial results survive a failing section
-    try:
-        extra += _report_section(report_bench, sizes, args)
-    except Exception as exc:  # noqa: BLE001 - record and go on
-        extra += ["", f"## One report end to end: failed ({type(exc).__name__}: {exc})"]
-    write(rows, args.quick, extra)
-    try:
-        extra += _batch_section(report_bench, sizes)
-    except Exception as exc:  # noqa: BLE001
-        extra += ["", f"## Batch: failed ({type(exc).__name__}: {exc})"]
-    write(rows, args.quick, extra)
-    if not args.quick:
-        try:
-            extra += _memory_and_models_section(report_bench, models_bench)
-        except Exception as exc:  # noqa: BLE001
-            extra += ["", f"## Memory and models: failed ({type(exc).__name__}: {exc})"]
-    print(write(rows, args.quick, extra).read_text())
+def bench_growth(res: Results, sizes: list[str]) -> None:
+    out = run([sys.executable, "-m", "benchmarks.engine_bench", "growth", *sizes], cwd=ROOT)
+    rows = json.loads(out.out.strip().splitlines()[-1])
+    lines = ["## Growth: one region (EMEA), load 13 months + full analysis, fresh process", "",
+             "| size | EMEA opportunities loaded | load s | analysis s | peak MiB |",
+             "|---|---:|---:|---:|---:|"]
+    lines += [f"| {g['size']} | {g['rows']:,} | {g['load']:.2f} | {g['analyse']:.2f} | "
+              f"{g['peak_mib']:.0f} |" for g in rows]
+    res.section(lines)
 
 
-def _report_section(report_bench, sizes, args) -> list[str]:
-    extra: list[str] = []
-    store = store_for(1.0)  # the demo data of `make demo` (about 20k opportunities)
-    one = report_bench.bench_one_report(store, repeat=2 if args.quick else 3)
-    f, r = one["floor"], one["report"]
-    extra += ["", f"## One report end to end (EMEA, demo store: scale 1, {one['pages']} pages)",
-              "",
-              "| step | seconds | against |", "|---|---:|---|",
-              f"| floor: papermill, imports-only notebook | {f['execute']:.2f} | - |",
-              f"| floor: WeasyPrint one-page PDF | {f['pdf']:.2f} | - |",
-              f"| report: execute notebook | {r['execute']:.2f} | "
-              f"{r['execute'] / f['execute']:.2f}x floor execute |",
-              f"| report: HTML (nbconvert) | {r['html']:.2f} | - |",
-              f"| report: PDF (WeasyPrint) | {r['pdf']:.2f} | {r['pdf'] / f['pdf']:.1f}x one page |",
-              f"| report: total | {r['total']:.2f} | {r['total'] / f['total']:.2f}x floor total |",
-              "", "In-process breakdown of the notebook's own work:", "",
-              "| step | seconds |", "|---|---:|"]
-    extra += [f"| {k} | {v:.2f} |" for k, v in one["breakdown"].items()]
-    extra += ["", f"- one report within 2x of the floor: {r['total'] / f['total']:.2f}x, "
-              f"{verdict(r['total'] / f['total'] <= 2)}",
-              f"- one report under 10 s: {r['total']:.1f} s, {verdict(r['total'] < 10)}"]
-    print("report: done", flush=True)
-    return extra
+def bench_memory_and_models(res: Results) -> None:
+    from .report_bench import worker_peak_memory
 
-
-def _batch_section(report_bench, sizes) -> list[str]:
-    extra: list[str] = []
-    b = report_bench.bench_batch(store_for(sizes["10k"]))
-    t1 = b["1 worker, shared artifacts"]["seconds"]
-    t2 = b["2 workers, shared artifacts"]["seconds"]
-    t2n = b["2 workers, no shared artifacts"]["seconds"]
-    singles = b["8 single crm-report run commands"]["seconds"]
-    extra += ["", "## Batch: 8 region reports (4 regions x 2 months, 10k store)", "",
-              "| run | seconds | against |", "|---|---:|---|",
-              f"| 1 worker, shared artifacts | {t1:.1f} | - |",
-              f"| 2 workers, shared artifacts | {t2:.1f} | {t2 / t1:.2f}x of 1 worker |",
-              f"| 2 workers, no shared artifacts | {t2n:.1f} | {t2n / t2:.2f}x of shared |",
-              f"| shared artifacts (computed once per period) | {b['artifacts_seconds']:.1f} | "
-              "included above |",
-              f"| 8 single `crm-report run` commands, one after another | {singles:.1f} | "
-              f"batch (1 worker) is {t1 / singles:.2f}x of it |",
-              "", f"- 2 workers reach >= 1.8x the throughput of 1: {t1 / t2:.2f}x, "
-              f"{verdict(t1 / t2 >= 1.8)}",
-              f"- 2 workers take at most 0.55x the time of 1: {t2 / t1:.2f}x, "
-              f"{verdict(t2 / t1 <= 0.55)}",
-              f"- a batch of N costs clearly less than N single runs: 1 worker "
-              f"{t1 / singles:.2f}x, 2 workers {t2 / singles:.2f}x of N single runs "
-              f"(shared artifacts alone: {t2 / t2n:.2f}x), see NOTES.md"]
-    print("batch: done", flush=True)
-    return extra
-
-
-def _memory_and_models_section(report_bench, models_bench) -> list[str]:
-    extra: list[str] = []
-    mem = report_bench.worker_peak_memory(store_for(SIZES["1M"]))
-    extra += ["", "## Peak memory of one report at 1M opportunities", "",
-              f"- runner process {mem['runner']:.0f} MiB, kernel {mem['kernel']:.0f} MiB: "
-              f"{verdict(max(mem.values()) < 1024)} (< 1 GiB each)"]
-    m = models_bench.bench_models()
-    extra += ["", "## Models", "",
-              "| fit | seconds |", "|---|---:|"]
-    extra += [f"| DealSizeBander, {k.split('_')[-1]} amounts | {v:.2f} |"
+    big = json.loads(run([sys.executable, "-m", "benchmarks.engine_bench", "store", "1M"],
+                         cwd=ROOT).out.strip().splitlines()[-1])[0]["path"]
+    mem = worker_peak_memory(Path(big), "2026-09", env=child_env())
+    ok = "**met**" if max(mem.values()) < 1024 else "**missed**"
+    lines = ["## Peak memory of one report at 1M opportunities", "",
+             f"- runner process {mem['runner']:.0f} MiB, kernel {mem['kernel']:.0f} MiB: "
+             f"{ok} (< 1 GiB each)"]
+    code = ("import json; from benchmarks.models_bench import bench_models; "
+            "print(json.dumps(bench_models(), default=float))")
+    m = json.loads(run([sys.executable, "-c", code], cwd=ROOT).out.strip().splitlines()[-1])
+    lines += ["", "## Models (in process)", "", "| fit | seconds |", "|---|---:|"]
+    lines += [f"| DealSizeBander, {k.split('_')[-1]} amounts | {v:.2f} |"
               for k, v in m.items() if k.startswith("bander_fit_")]
-    extra += [f"| BG/NBD, CDNOW master ({m['customers']:,} customers) | {m['bgnbd_seconds']:.3f} |",
+    lines += [f"| BG/NBD, CDNOW master ({m['customers']:,} customers) | {m['bgnbd_seconds']:.3f} |",
               f"| Gamma-Gamma, CDNOW master | {m['gg_seconds']:.3f} |"]
     ref = m["reference"]
     if isinstance(ref, dict):
         same = all(f"{m['bgnbd'][k]:.3g}" == f"{ref['bgnbd'][k]:.3g}" for k in ref["bgnbd"])
         same_gg = all(f"{m['gg'][k]:.3g}" == f"{ref['gg'][k]:.3g}" for k in ref["gg"])
         speed = ref["bgnbd_seconds"] / m["bgnbd_seconds"]
-        ours = ", ".join(f"{k} {v:.3g}" for k, v in m["bgnbd"].items())
-        theirs = ", ".join(f"{k} {v:.3g}" for k, v in ref["bgnbd"].items())
-        extra += [f"| lifetimes 0.11.3 BG/NBD, same data | {ref['bgnbd_seconds']:.3f} |",
+        lines += [f"| lifetimes 0.11.3 BG/NBD, same data | {ref['bgnbd_seconds']:.3f} |",
                   f"| lifetimes 0.11.3 Gamma-Gamma, same data | {ref['gg_seconds']:.3f} |",
-                  "", f"- estimates equal to 3 significant figures: BG/NBD {same} "
-                  f"(ours {ours}; lifetimes {theirs}), Gamma-Gamma {same_gg}",
+                  "", f"- estimates equal to 3 significant figures: BG/NBD {same}, "
+                  f"Gamma-Gamma {same_gg}",
                   f"- BG/NBD at least 5x faster than lifetimes: {speed:.1f}x, "
-                  f"{verdict(speed >= 5 and same)}"]
+                  f"{'**met**' if speed >= 5 and same else '**missed**'}"]
     else:
-        extra += ["", f"- reference library: {ref}"]
-    print("models: done", flush=True)
-    return extra
+        lines += ["", f"- reference library: {ref}"]
+    res.section(lines)
+
+
+# --------------------------------------------------------------------------- main
+
+SECTIONS = ("report", "second", "batch", "ingest", "metrics", "growth", "models")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks")
+    ap.add_argument("--quick", action="store_true",
+                    help="2 runs (1 for batches), a 10 MB export, the demo store only "
+                    "(a few minutes on an idle machine)")
+    ap.add_argument("--runs", type=int, help="runs per figure after the warm-up "
+                    "(default 5; 2 with --quick)")
+    ap.add_argument("--ingest-mb", type=float, help="size of the generated export in MB "
+                    "(default 50; 10 with --quick)")
+    ap.add_argument("--ingest-gb", type=float, help="size of the export in GB (make bench "
+                    "BENCH_INGEST_GB=2 for the issue's 2 GB case; 3 runs unless --ingest-runs)")
+    ap.add_argument("--ingest-runs", type=int, help="runs of the ingest figure")
+    ap.add_argument("--only", help=f"comma-separated sections: {', '.join(SECTIONS)}")
+    ap.add_argument("--out", type=Path, default=HERE / "results.md")
+    args = ap.parse_args()
+    args.runs = args.runs or (2 if args.quick else 5)
+    mb = (args.ingest_gb * 1000 if args.ingest_gb else args.ingest_mb) or \
+        (10 if args.quick else 50)
+    ingest_runs = args.ingest_runs or (3 if mb >= 1000 else args.runs)
+    only = set(args.only.split(",")) if args.only else set(SECTIONS)
+    if args.quick:
+        only -= {"growth", "models"}
+    crm_report()  # fail early when the venv has no crm-report
+
+    info = machine()
+    res = Results(args.out, args.quick, info, args)
+    today = date.today()
+    period = last_complete_month(today)
+    WORK.mkdir(parents=True, exist_ok=True)
+    store = demo_store(today)
+    print(f"demo store {store}, period {period}, load {info['load']}", flush=True)
+
+    def guarded(name, fn, *a):
+        if name not in only:
+            return
+        try:
+            fn(*a)
+        except Exception as exc:  # noqa: BLE001 - record it, go on with the other sections
+            res.section([f"## {name}: failed", "", f"{type(exc).__name__}: {exc}"[:2000]])
+            print(f"{name}: failed: {exc}", flush=True)
+
+    floor = None
+    if only & {"report", "batch"}:
+        floor = bench_floor(res, args.runs)
+    guarded("report", bench_report, res, args.runs, store, period, floor)
+    guarded("second", bench_second_run, res, 1 if args.quick else 2, store, period)
+    guarded("batch", bench_batch, res, 1 if args.quick else args.runs, store, period, floor)
+    guarded("ingest", bench_ingest, res, ingest_runs, mb)
+    metric_stores = [("demo (scale 1)", store, period)]
+    if not args.quick:
+        big = json.loads(run([sys.executable, "-m", "benchmarks.engine_bench", "store", "1M"],
+                             cwd=ROOT).out.strip().splitlines()[-1])[0]["path"]
+        metric_stores.append(("1M", Path(big), "2026-09"))
+    guarded("metrics", bench_metrics, res, args.runs, metric_stores,
+            ["10k"] if args.quick else ["10k", "100k", "1M"])
+    guarded("growth", bench_growth, res, ["10k", "100k", "1M"])
+    guarded("models", bench_memory_and_models, res)
+    la = os.getloadavg()
+    info["load_end"] = f"{la[0]:.2f} {la[1]:.2f} {la[2]:.2f}"
+    res.write()
+    print(args.out.read_text())
 
 
 if __name__ == "__main__":

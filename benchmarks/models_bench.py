@@ -16,7 +16,7 @@ import pandas as pd
 
 from reporting.models import BetaGeoFitter, DealSizeBander, GammaGammaFitter, rfm_summary
 
-from .__main__ import DATA, median_time
+from .engine_bench import DATA, median_time
 
 REF_VENV = DATA / "lifetimes-venv"
 REF_SCRIPT = r"""
