@@ -148,11 +148,16 @@ def store_identity(store: str | Path | None) -> tuple[str, str]:
 
     path = Path(store) if store else _store.default_store_path()
     with _store.connect(path, read_only=True) as con:
-        first = con.execute("SELECT batch_id, MIN(ingested_at) AS t FROM ingest_log "
-                            "GROUP BY batch_id ORDER BY t, batch_id LIMIT 1").fetchall()
-        if not first:
-            first = con.execute("SELECT opportunity_id, created_at FROM opportunities "
-                                "ORDER BY created_at, opportunity_id LIMIT 100").fetchall()
+        return _identity(con, path)
+
+
+def _identity(con, path: Path) -> tuple[str, str]:
+    """:func:`store_identity` on an open connection to the store at ``path``."""
+    first = con.execute("SELECT batch_id, MIN(ingested_at) AS t FROM ingest_log "
+                        "GROUP BY batch_id ORDER BY t, batch_id LIMIT 1").fetchall()
+    if not first:
+        first = con.execute("SELECT opportunity_id, created_at FROM opportunities "
+                            "ORDER BY created_at, opportunity_id LIMIT 100").fetchall()
     digest = hashlib.sha256(json.dumps(first, default=str).encode()).hexdigest()[:16]
     return str(path.resolve()), digest
 
@@ -217,6 +222,133 @@ def band_drift(store: str | Path | None, period: Period, params_dir: str | Path 
     return drift_of(ref, won, team_profiles(settings, won["team"]), period)
 
 
+ARTIFACTS_VERSION = 1  # bump when the artifacts' content or layout changes
+_LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "duckdb", "pyarrow")
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """A period's shared artifacts: the file, its fingerprint, whether this call reused the
+    file already there (``reused``) or computed it, and the seconds the step took."""
+
+    path: Path
+    fingerprint: str
+    reused: bool
+    seconds: float
+
+    @property
+    def status(self) -> str:
+        return "reused" if self.reused else "computed"
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in _LIBRARIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = ""
+    return out
+
+
+def _inputs_digest(con, period: Period) -> list:
+    """Order-free content hash of exactly the rows the artifacts read: revenue before the
+    period end and won deals closed before it (an edit in place that keeps the row counts
+    still changes it)."""
+    end = period.end.to_pydatetime()
+    return [list(con.execute(
+        "SELECT COUNT(*), SUM(hash(account_id, date, amount)::HUGEINT)::VARCHAR FROM revenue "
+        "WHERE date < ?", [end]).fetchone()),
+        list(con.execute(
+            "SELECT COUNT(*), SUM(hash(team, amount, closed_at)::HUGEINT)::VARCHAR "
+            "FROM opportunities WHERE status = 'won' AND closed_at < ?", [end]).fetchone())]
+
+
+def _fingerprint_base(store: str | Path | None, period: Period,
+                      params_dir: str | Path | None, settings) -> tuple[dict, tuple[str, str]]:
+    """Everything the artifacts depend on except the band reference: the store (identity,
+    data fingerprint, content of the rows read), the period, the validated settings, the
+    code and the numeric libraries' versions; and the store's identity. One connection."""
+    from . import store as _store
+    from .schedule import code_version, data_fingerprint
+
+    path = Path(store) if store else _store.default_store_path()
+    with _store.connect(path, read_only=True) as con:
+        identity = _identity(con, path)
+        data_fp, inputs = data_fingerprint(con), _inputs_digest(con, period)
+    return {"version": ARTIFACTS_VERSION, "store": list(identity), "data": data_fp,
+            "inputs": inputs,
+            "period": [period.kind, period.start.isoformat(), period.end.isoformat()],
+            "settings": settings.model_dump(mode="json"), "code": code_version(params_dir),
+            "libraries": _library_versions()}, identity
+
+
+def _fingerprint(base: dict, ref: dict, ref_path: Path) -> str:
+    """The artifacts' fingerprint: ``base`` plus the band reference they use (where it is
+    kept and its content, so a refreshed reference makes new artifacts)."""
+    band = hashlib.sha256(json.dumps(ref, sort_keys=True, default=str).encode()).hexdigest()
+    blob = json.dumps({**base, "band_reference": [str(ref_path), band]}, sort_keys=True,
+                      default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _reusable(target: Path, fingerprint: str) -> bool:
+    """Whether ``target`` holds finished artifacts of ``fingerprint``: readable JSON with
+    that fingerprint and the expected keys, and the CLV file it names present with the
+    recorded hash. Anything else (missing, truncated, another fingerprint) is False."""
+    try:
+        data = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    if not isinstance(data, dict) or data.get("fingerprint") != fingerprint or \
+            not all(k in data for k in ("band_edges", "band_reference", "band_drift")):
+        return False
+    clv = data.get("clv")
+    if isinstance(clv, dict) and clv.get("file"):
+        name = str(clv["file"])
+        if Path(name).name != name:
+            return False
+        try:
+            return _sha256(target.with_name(name)) == data.get("clv_sha256")
+        except OSError:
+            return False
+    return True
+
+
+def shared_artifacts(store: str | Path | None, period: Period, params_dir: str | Path | None,
+                     target: Path, refresh_bands: bool = False,
+                     reference: Path | None = None) -> Artifacts:
+    """The period's shared artifacts (see :func:`build_artifacts`), reused when ``target``
+    already holds them for the same fingerprint: the store (identity, data fingerprint and
+    the content of the rows read), the period, the validated settings, the code version,
+    the numeric libraries and the band reference the period would use. Without a match (or
+    with ``refresh_bands``, or a missing, unreadable or partial file) they are computed
+    again. The figures are the same either way: reuse only skips the work."""
+    started = time.perf_counter()
+    settings = load_settings(params_dir)
+    ref_path = reference or target.with_name("bands-reference.json")
+    base, identity = _fingerprint_base(store, period, params_dir, settings)
+    if not refresh_bands:
+        try:
+            ref = select_reference(_read_references(ref_path),
+                                   band_key(*identity, settings.profiles), period)
+        except ParamsError:  # a damaged reference file: the build says so
+            ref = None
+        if ref is not None:
+            fp = _fingerprint(base, ref, ref_path)
+            if _reusable(target, fp):
+                return Artifacts(target, fp, True, time.perf_counter() - started)
+    fp = _compute_artifacts(store, period, params_dir, target, refresh_bands, ref_path,
+                            settings, base)
+    return Artifacts(target, fp, False, time.perf_counter() - started)
+
+
 def build_artifacts(store: str | Path | None, period: Period, params_dir: str | Path | None,
                     target: Path, refresh_bands: bool = False,
                     reference: Path | None = None) -> Path:
@@ -227,18 +359,29 @@ def build_artifacts(store: str | Path | None, period: Period, params_dir: str | 
       the drift (PSI) of this period;
     - the CLV model chosen by backtest on the whole company's revenue, with each account's
       predicted lifetime value (``clv.parquet``), discounted as ``params/report.yaml`` says.
+
+    Artifacts already in ``target`` for the same inputs are reused (:func:`shared_artifacts`,
+    which also says whether they were).
     """
+    return shared_artifacts(store, period, params_dir, target, refresh_bands, reference).path
+
+
+def _compute_artifacts(store: str | Path | None, period: Period,
+                       params_dir: str | Path | None, target: Path, refresh_bands: bool,
+                       ref_path: Path, settings, base: dict) -> str:
+    """Compute and write the artifacts (``clv.parquet`` first, then ``target``, each by an
+    atomic rename, so the JSON naming the parquet is only visible once it is in place);
+    returns their fingerprint."""
     from . import store as _store
     from .models.reference import clv_reference
 
-    settings = load_settings(params_dir)
-    ref_path = reference or target.with_name("bands-reference.json")
     ref = band_reference(store, period, params_dir, ref_path, refresh=refresh_bands)
+    fp = _fingerprint(base, ref, ref_path)
     with _store.connect(store, read_only=True) as con:
         revenue = con.execute("SELECT account_id, date, amount FROM revenue WHERE date < ?",
                               [period.end.to_pydatetime()]).df()
     target.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"period": period.label, "band_edges": ref["edges"],
+    payload = {"period": period.label, "fingerprint": fp, "band_edges": ref["edges"],
                "band_notes": ref.get("notes", {}),
                "band_reference": {"learned_on": ref["learned_on"], "window": ref["window"],
                                   "window_start": ref["window_start"],
@@ -258,11 +401,12 @@ def build_artifacts(store: str | Path | None, period: Period, params_dir: str | 
             clv_file = target.with_name("clv.parquet")
             tmp = clv_file.with_name(f".clv.parquet.{os.getpid()}.tmp")
             pred.rename_axis("account_id").reset_index().to_parquet(tmp, index=False)
+            payload["clv_sha256"] = _sha256(tmp)
             os.replace(tmp, clv_file)
             summary["file"] = clv_file.name
         payload["clv"] = summary
     write_json_atomic(target, payload)
-    return target
+    return fp
 
 
 # --------------------------------------------------------------------------- executors
@@ -384,8 +528,8 @@ def results_json(results: list[JobResult]) -> str:
     return json.dumps([asdict(r) for r in results], indent=2, default=str)
 
 
-__all__ = ["Job", "JobResult", "ReportingError", "build_artifacts", "make_jobs", "run_batch",
-           "run_job", "write_indexes"]
+__all__ = ["Artifacts", "Job", "JobResult", "ReportingError", "build_artifacts", "make_jobs",
+           "run_batch", "run_job", "shared_artifacts", "write_indexes"]
 
 
 def write_indexes(reports_dir: str | Path, periods: Iterable[str],

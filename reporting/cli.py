@@ -283,6 +283,8 @@ def run(
         _fail(exc)
     results = out.results
     console.print(_progress_table(results))
+    for label, art in out.artifacts.items():
+        console.print(f"shared artifacts for {label}: {art.status} ({art.seconds:.2f} s)")
     for i in out.indexes:
         console.print(terminal(f"index: {i}"))
     for r in results:

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from .batch import Job, JobResult, build_artifacts, notebook_path, run_batch, write_indexes
+from .batch import (
+    Artifacts,
+    Job,
+    JobResult,
+    notebook_path,
+    run_batch,
+    shared_artifacts,
+    write_indexes,
+)
 from .exceptions import ParamsError, ReportingError
 from .i18n import LANGUAGES
 from .params import check_name, load_settings, params_folder
@@ -99,11 +107,13 @@ class RunRequest:
 @dataclass
 class RunOutcome:
     """What a run did: a result per report (ok, failed, timeout, no data), the reports left
-    alone because they were up to date, and the index pages written."""
+    alone because they were up to date, the index pages written and, per period, the shared
+    artifacts (reused or computed, and the seconds that took)."""
 
     results: list[JobResult] = field(default_factory=list)
     up_to_date: list[str] = field(default_factory=list)
     indexes: list[Path] = field(default_factory=list)
+    artifacts: dict[str, Artifacts] = field(default_factory=dict)
 
 
 def _targets(spec: ReportSpec, scopes: Scopes, strict: bool
@@ -229,11 +239,14 @@ def execute(request: RunRequest, on_done: Callable[[JobResult], None] | None = N
         by_period.setdefault(j.period, []).append(j)
     refresh = request.refresh_bands
     for label, pjobs in sorted(by_period.items(), key=lambda kv: parse_period(kv[0]).start):
-        art = build_artifacts(request.store, parse_period(label), request.params,
-                              inside(out_root, label, "_run", "artifacts.json"),
-                              refresh, inside(out_root, "_reference", "bands.json"))
+        art = shared_artifacts(request.store, parse_period(label), request.params,
+                               inside(out_root, label, "_run", "artifacts.json"),
+                               refresh, inside(out_root, "_reference", "bands.json"))
+        out.artifacts[label] = art
         refresh = False  # once per run, from the oldest period
-        pjobs = [replace(j, artifacts=str(art)) for j in pjobs]
+        pjobs = [replace(j, artifacts=str(art.path),
+                         manifest={**j.manifest, "artifacts_fingerprint": art.fingerprint})
+                 for j in pjobs]
         ex = request.executor
         out.results += run_batch(pjobs, ex.workers, ex.kind, ex.scheduler, on_done)
     out.results += blocked
