@@ -20,7 +20,7 @@ from .exceptions import ParamsError
 from .i18n import LANGUAGES, period_title, tr
 from .metrics.suite import Analysis, analyse
 from .models.reference import clv_reference
-from .params import ReportSettings, load_settings
+from .params import ReportSettings, load_settings, params_folder
 from .periods import Period, parse_period
 
 
@@ -37,6 +37,7 @@ class ReportContext:
     generated_at: str = ""
     language: str = "en"
     artifacts: dict = field(default_factory=dict)
+    params_dir: str | None = None  # the params folder the settings came from
 
     @property
     def scope(self) -> str:
@@ -105,4 +106,5 @@ def build(
                 as_of=data.as_of)
     return ReportContext(region=region, team=team, period=p, settings=settings, data=data, a=a,
                          generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                         language=language, artifacts=shared)
+                         language=language, artifacts=shared,
+                         params_dir=str(params_folder(params_dir)))

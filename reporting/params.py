@@ -48,7 +48,7 @@ class Branding(_Strict):
     @classmethod
     def _logo(cls, v: str | None) -> str | None:
         if v is not None and (("/" in v) or ("\\" in v) or v.startswith(".")):
-            raise ValueError("logo must be a file name inside templates/assets/")
+            raise ValueError("logo must be a file name (in params/assets/ or the shipped templates/assets/)")
         return v
 
 

@@ -421,3 +421,24 @@ def test_info_command_prints_the_store_summary(demo_store):
     assert "Conversion (win rate, lead conversion, stage funnel): supported" in res.output
     res = runner.invoke(app, ["info", "--store", "/nonexistent/x.duckdb"])
     assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_a_project_keeps_its_own_logo(tmp_path):
+    """branding.logo is looked up in the params folder's assets/ first (a project's own
+    logo), then in the shipped assets; a name that leads elsewhere is refused."""
+    import base64
+
+    from reporting.presentation.fragments import logo_data_uri
+
+    d = _init(tmp_path)
+    (d / "params" / "assets").mkdir()
+    mine = b"<svg xmlns='http://www.w3.org/2000/svg'/>"
+    (d / "params" / "assets" / "acme.svg").write_bytes(mine)
+    uri = logo_data_uri("acme.svg", d / "params")
+    assert uri == "data:image/svg+xml;base64," + base64.b64encode(mine).decode()
+    shipped = logo_data_uri("logo.png", d / "params")  # not in the project: the shipped one
+    assert shipped.startswith("data:image/png;base64,")
+    (d / "params" / "assets" / "logo.png").write_bytes(b"\x89PNG mine")
+    assert logo_data_uri("logo.png", d / "params") != shipped
+    with pytest.raises(ParamsError, match="not a file"):
+        logo_data_uri("../crm-report.yaml", d / "params")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from IPython.display import HTML, Image, display
@@ -102,14 +103,24 @@ def say(ctx: ReportContext, text: str | None) -> str | None:
     return ctx.t(text)
 
 
-def logo_data_uri(name: str | None) -> str | None:
-    """The branding logo (a file in ``templates/assets``) as a data: URI, so the HTML stays
-    self-contained; None when no logo is configured."""
+def logo_data_uri(name: str | None, params_dir: str | Path | None = None) -> str | None:
+    """The branding logo as a data: URI, so the HTML stays self-contained; None when no
+    logo is configured. Looked up in ``assets/`` of the params folder in use (a project's
+    own logo: ``params/assets/logo.png``), then in the shipped ``templates/assets``."""
     if not name:
         return None
-    path = (TEMPLATES / "assets" / name).resolve()
-    if not path.is_relative_to((TEMPLATES / "assets").resolve()) or not path.exists():
-        raise ParamsError(f"branding logo {name!r} is not a file in templates/assets/")
+    folders = [TEMPLATES / "assets"]
+    if params_dir:
+        folders.insert(0, Path(params_dir) / "assets")
+    path = None
+    for folder in folders:
+        candidate = (folder / name).resolve()
+        if candidate.is_relative_to(folder.resolve()) and candidate.is_file():
+            path = candidate
+            break
+    if path is None:
+        raise ParamsError(f"branding logo {name!r} is not a file in params/assets/ or the "
+                          "shipped templates/assets/")
     mime = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg",
             ".jpeg": "image/jpeg"}.get(path.suffix.lower())
     if mime is None:

@@ -41,7 +41,7 @@ def show_cover(ctx: ReportContext, title: str | None = None) -> None:
         ctx.language,
         company=ctx.settings.company,
         title=ctx.t(title or report_title(ctx.settings.title, ctx.period)),
-        logo=logo_data_uri(ctx.settings.branding.logo),
+        logo=logo_data_uri(ctx.settings.branding.logo, ctx.params_dir),
         scope=ctx.scope,
         period_title=ctx.period_title,
         period_start=format_date(ctx.period.start.date(), ctx.language, cal),
