@@ -515,15 +515,6 @@ def make_jobs(period: str, regions: Iterable[str], teams: Iterable[tuple[str, st
     return jobs
 
 
-def notebook_path(name: str | None) -> str:
-    """The notebook a report runs: the project's ``notebooks/<name>.ipynb`` when it has
-    one (copied with ``crm-report notebook NAME``), else the shipped one; the default report
-    notebook when no name is given."""
-    from .project import notebook_path as _find
-
-    return str(_find(name))
-
-
 def results_json(results: list[JobResult]) -> str:
     return json.dumps([asdict(r) for r in results], indent=2, default=str)
 

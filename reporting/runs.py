@@ -18,7 +18,6 @@ from .batch import (
     Artifacts,
     Job,
     JobResult,
-    notebook_path,
     run_batch,
     shared_artifacts,
     write_indexes,
@@ -28,6 +27,7 @@ from .i18n import LANGUAGES
 from .params import check_name, load_settings, params_folder
 from .paths import inside, reports_root
 from .periods import check_not_future, parse_period
+from .project import notebook_path
 from .scope import (
     NoDataError,
     Scopes,
@@ -172,7 +172,7 @@ def plan(request: RunRequest) -> tuple[list[Job], list[JobResult], list[str]]:
     blocked: list[JobResult] = []
     done: list[str] = []
     for spec in request.reports:
-        nb = notebook_path(spec.notebook)
+        nb = str(notebook_path(spec.notebook))  # the project's copy first, else the shipped one
         pairs, refused = _targets(spec, scopes, request.strict)
         blocked += refused
         for label in spec.periods:

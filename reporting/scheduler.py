@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -21,9 +21,9 @@ from . import store as _store
 from .batch import JobResult
 from .exceptions import ParamsError
 from .params import load_settings
-from .paths import clean_abandoned, reports_root
+from .paths import clean_abandoned
 from .runner import read_manifest, write_json_atomic
-from .runs import Executor, ReportSpec, RunRequest, execute
+from .runs import Executor, ReportSpec, RunRequest, execute, validate
 from .schedule import Schedule, due_periods, load_schedule
 
 
@@ -189,17 +189,18 @@ def run_due(
     """Produce every due report not yet produced for the same inputs (through the one run
     path, :func:`reporting.runs.execute`), then deliver."""
     today = today or datetime.now(UTC).date()
-    # every check before anything is touched: params folder, settings, schedule, reports
+    # every check before anything is touched: schedule, then (runs.validate) params folder,
+    # settings and reports folder
     schedule = load_schedule(params_dir)
-    load_settings(params_dir)
-    reports = reports_root(reports_dir)
+    request = request_for(schedule, today, store, Path(reports_dir), params_dir, force,
+                          Executor(executor, workers, scheduler), refresh_bands)
+    reports = validate(request)
+    request = replace(request, reports_dir=reports)
     out = DueRun()
     with run_lock(reports) as got:
         if not got:
             out.locked = True
             return out
-        request = request_for(schedule, today, store, reports, params_dir, force,
-                              Executor(executor, workers, scheduler), refresh_bands)
         out.cleaned = clean_interrupted(reports)
         run = execute(request, on_done, on_plan)
         out.results, out.skipped = run.results, run.up_to_date
