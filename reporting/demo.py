@@ -28,7 +28,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from reporting.schema import REVENUE_KINDS, TABLES
+from reporting.schema import REVENUE_KINDS, TABLES, empty_frame
 
 __all__ = ["PLANTED", "REGIONS", "SEGMENTS", "STAGES", "SOURCES", "generate"]
 
@@ -494,8 +494,13 @@ def _to_ts(start_us: int, days: np.ndarray) -> np.ndarray:
 
 def _frame(table: str, data: dict[str, object]) -> pd.DataFrame:
     cols = TABLES[table].columns
-    assert list(data) == cols, (table, list(data))
-    return pd.DataFrame(data, columns=cols)
+    assert list(data) == [c for c in cols if c in data], (table, list(data))
+    frame = pd.DataFrame(data)
+    blank = empty_frame(table)
+    for c in cols:  # a column the generator does not fill yet: empty, with its dtype
+        if c not in frame:
+            frame[c] = pd.Series(index=frame.index, dtype=blank[c].dtype)
+    return frame[cols]
 
 
 # ---------------------------------------------------------------------------------------
@@ -961,7 +966,7 @@ def generate(
         },
     )
 
-    return {
+    tables = {
         "opportunities": opportunities,
         "stage_history": stage_history,
         "leads": leads,
@@ -969,3 +974,4 @@ def generate(
         "reps": reps,
         "revenue": revenue,
     }
+    return {name: tables.get(name, empty_frame(name)) for name in TABLES}

@@ -1,8 +1,14 @@
 """The canonical CRM data model.
 
-Every CRM export is mapped onto these six tables (see ``docs/data-model.md``). Only
+Every CRM export is mapped onto these tables (see ``docs/data-model.md``). Only
 ``opportunities`` is required; every other table, and every column not marked required,
 is optional: metrics that need them say so instead of failing.
+
+Deal history: ``opportunity_snapshots`` (a deal's tracked fields as seen at one time: a
+CRM history row, or a full export diffed at ingest) and ``opportunity_changes`` (one
+field's old and new value at one time) are the *evidence*; ``opportunity_history`` (one
+row per version, ``valid_from`` .. ``valid_to``) is derived from them, and from
+``stage_history``, by :mod:`reporting.history`.
 
 All timestamps are stored as naive UTC ``datetime64`` values; amounts are floats in the
 row's ``currency``.
@@ -17,6 +23,16 @@ import pandera.pandas as pa
 
 STATUSES = ("open", "won", "lost")
 REVENUE_KINDS = ("new", "renewal", "expansion", "one-off")
+DEAL_TYPES = ("new business", "renewal", "expansion")
+#: canonical forecast categories (Salesforce's labels; HubSpot / Pipedrive map onto them)
+FORECAST_CATEGORIES = ("pipeline", "best case", "commit", "closed", "omitted")
+#: the deal fields a version of ``opportunity_history`` tracks (``close_date`` is the
+#: expected close date of an open deal and the actual one of a closed deal)
+TRACKED_FIELDS = ("stage", "status", "amount", "currency", "close_date", "probability",
+                  "forecast_category", "owner")
+#: ``opportunity_changes.field`` values: the tracked fields, plus ``deleted`` (new_value
+#: ``true``: the deal was deleted in the CRM at ``changed_at``)
+CHANGE_FIELDS = (*TRACKED_FIELDS, "deleted")
 
 
 @dataclass(frozen=True)
@@ -78,9 +94,91 @@ TABLES: dict[str, Table] = {
                 _f("amount", "float", False, "Deal value in `currency`."),
                 _f("currency", "str", False, "ISO 4217 code of `amount`."),
                 _f("last_activity_at", "datetime", False, "Last logged activity."),
+                _f("expected_close_date", "datetime", False,
+                   "Expected close date of an open deal (the CRM's Close Date while open)."),
+                _f("probability", "float", False,
+                   "The CRM's win probability, 0 to 1 (stage default or the rep's)."),
+                _f("forecast_category", "str", False,
+                   "pipeline, best case, commit, closed or omitted."),
+                _f("lost_reason", "str", False, "Why a lost deal was lost (untrusted text)."),
+                _f("deal_type", "str", False, "new business, renewal or expansion."),
+                _f("modified_at", "datetime", False,
+                   "When the CRM last changed the record (SystemModstamp, "
+                   "hs_lastmodifieddate, update_time)."),
             ),
             ("opportunity_id",),
             "One row per deal, with its current state.",
+        ),
+        Table(
+            "opportunity_history",
+            (
+                _f("opportunity_id", "str", True, "The deal."),
+                _f("valid_from", "datetime", True, "When this version became true."),
+                _f("valid_to", "datetime", False,
+                   "When the next version replaced it (empty: still current, or deleted)."),
+                _f("stage", "str", False, "Stage then."),
+                _f("status", "str", False, "open, won or lost then."),
+                _f("amount", "float", False, "Amount then, in `currency`."),
+                _f("currency", "str", False, "ISO 4217 code of `amount`."),
+                _f("close_date", "datetime", False,
+                   "Expected close date then (actual close date once won or lost)."),
+                _f("probability", "float", False, "The CRM's win probability then, 0 to 1."),
+                _f("forecast_category", "str", False, "Forecast category then."),
+                _f("owner", "str", False, "Owner then."),
+                _f("origin", "str", False,
+                   "What the version is known from: crm (a CRM history record), export (a "
+                   "change between two full exports), created (the deal's creation)."),
+            ),
+            ("opportunity_id", "valid_from"),
+            "One row per deal per version (derived from the evidence tables).",
+        ),
+        Table(
+            "opportunity_snapshots",
+            (
+                _f("opportunity_id", "str", True, "The deal."),
+                _f("observed_at", "datetime", True,
+                   "When the CRM recorded this state (history row) or the export's as-of time."),
+                _f("stage", "str", False, "Stage (empty: not recorded)."),
+                _f("status", "str", False, "open, won or lost (empty: not recorded)."),
+                _f("amount", "float", False, "Amount (empty: not recorded)."),
+                _f("currency", "str", False, "ISO 4217 code of `amount`."),
+                _f("close_date", "datetime", False, "Expected or actual close date."),
+                _f("probability", "float", False, "Win probability, 0 to 1."),
+                _f("forecast_category", "str", False, "Forecast category."),
+                _f("owner", "str", False, "Owner."),
+                _f("origin", "str", False, "crm, export or created."),
+            ),
+            ("opportunity_id", "observed_at"),
+            "Evidence: a deal's tracked fields as recorded at one time.",
+        ),
+        Table(
+            "opportunity_changes",
+            (
+                _f("opportunity_id", "str", True, "The deal."),
+                _f("changed_at", "datetime", True, "When the field changed."),
+                _f("field", "str", True,
+                   "stage, status, amount, currency, close_date, probability, "
+                   "forecast_category, owner or deleted."),
+                _f("old_value", "str", False, "Value before (canonical text form)."),
+                _f("new_value", "str", False, "Value after (canonical text form)."),
+            ),
+            ("opportunity_id", "changed_at", "field"),
+            "Evidence: one field's change (Salesforce field history, Pipedrive deal flow).",
+        ),
+        Table(
+            "stages",
+            (
+                _f("stage", "str", True, "Stage name as in opportunities.stage."),
+                _f("pipeline", "str", False, "Pipeline the stage belongs to."),
+                _f("position", "int", False, "Order in the pipeline (1 = first)."),
+                _f("probability", "float", False, "The CRM's default win probability, 0 to 1."),
+                _f("status", "str", False, "open, won or lost: what the stage means."),
+                _f("forecast_category", "str", False, "Default forecast category."),
+                _f("rotting_days", "int", False,
+                   "Days without activity after which the CRM calls a deal rotten."),
+            ),
+            ("stage", "pipeline"),
+            "Stage definitions pulled from the CRM.",
         ),
         Table(
             "stage_history",
@@ -173,8 +271,18 @@ def pandera_schema(table: str) -> pa.DataFrameSchema:
     columns: dict[str, pa.Column] = {}
     for f in t.fields:
         checks: list[pa.Check] = []
-        if table == "opportunities" and f.name == "status":
+        if f.name == "status" and table != "stages":
             checks.append(pa.Check.isin(STATUSES, error="status must be open, won or lost"))
+        if f.name == "probability":
+            checks.append(pa.Check.in_range(0, 1, error="probability is not between 0 and 1"))
+        if f.name == "deal_type":
+            checks.append(pa.Check.isin(DEAL_TYPES, error="unknown deal type"))
+        if f.name == "forecast_category":
+            checks.append(pa.Check.isin(FORECAST_CATEGORIES, error="unknown forecast category"))
+        if f.name == "field" and table == "opportunity_changes":
+            checks.append(pa.Check.isin(CHANGE_FIELDS, error="unknown changed field"))
+        if f.name == "amount" and table in ("opportunity_history", "opportunity_snapshots"):
+            checks.append(pa.Check.ge(0, error="amount is negative"))
         if f.name == "amount" and table == "opportunities":
             checks.append(pa.Check.ge(0, error="amount is negative"))
         if f.name == "capacity":

@@ -132,8 +132,9 @@ def _check_tables(con: duckdb.DuckDBPyConnection, p: Path) -> None:
            if (t.name, f.name) not in cols]
     if bad:
         raise StoreError(
-            f"store {p}: table columns missing ({', '.join(bad[:8])}); it was not made by "
-            "crm-report (or by an incompatible version): re-create it with `crm-report ingest`"
+            f"store {p}: table columns missing ({', '.join(bad[:8])}); it was made by an "
+            "earlier crm-report (any `crm-report ingest` into it adds them) or not by "
+            "crm-report at all (then re-create it with `crm-report ingest`)"
         )
 
 
@@ -147,15 +148,23 @@ def read_meta(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the canonical and meta tables; a store made by an earlier version gains the
+    columns added since (empty), so opening it for writing upgrades it in place."""
     for t in TABLES.values():
         cols = ", ".join(f'"{f.name}" {_SQL_TYPES[f.kind]}' for f in t.fields)
         con.execute(f'CREATE TABLE IF NOT EXISTS "{t.name}" ({cols})')
+        for f in t.fields:
+            con.execute(f'ALTER TABLE "{t.name}" ADD COLUMN IF NOT EXISTS "{f.name}" '
+                        f"{_SQL_TYPES[f.kind]}")
     for ddl in _META_DDL:
         con.execute(ddl)
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     cols = TABLES[table].columns
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:  # a frame made before a column existed: the column is empty
+        frame = frame.assign(**{c: None for c in missing})
     con.register("_incoming", frame[cols])
     collist = ", ".join(f'"{c}"' for c in cols)
     con.execute(f'INSERT INTO "{table}" ({collist}) SELECT {collist} FROM _incoming')
@@ -233,6 +242,11 @@ class Dataset:
     accounts: pd.DataFrame = field(default_factory=lambda: empty_frame("accounts"))
     reps: pd.DataFrame = field(default_factory=lambda: empty_frame("reps"))
     revenue: pd.DataFrame = field(default_factory=lambda: empty_frame("revenue"))
+    #: the versions of the slice's deals that overlap the slice's window (empty: the
+    #: store has no deal history, see ``reporting.history``)
+    opportunity_history: pd.DataFrame = field(
+        default_factory=lambda: empty_frame("opportunity_history"))
+    stages: pd.DataFrame = field(default_factory=lambda: empty_frame("stages"))
     as_of: pd.Timestamp | None = None
     quarantine: pd.DataFrame = field(default_factory=pd.DataFrame)
     ingest_log: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -240,8 +254,8 @@ class Dataset:
     data_notes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def available(self) -> dict[str, bool]:
-        """Which tables hold any rows."""
-        return {t: not getattr(self, t).empty for t in TABLES}
+        """Which tables hold any rows (the evidence tables are not loaded)."""
+        return {t: not getattr(self, t).empty for t in TABLES if hasattr(self, t)}
 
 
 def _where(region: str | None, team: str | None, alias: str = "") -> tuple[str, list]:
