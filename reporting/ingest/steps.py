@@ -446,9 +446,16 @@ def coerce(parsed: Parsed, table: str, mapping: SourceMapping, problems: Problem
         out["status"] = status.astype(object)
         if "stage" not in out:
             out["stage"] = parsed.stage.astype(object)
+    for col, factor in tm.scale.items():
+        if col in out and pd.api.types.is_numeric_dtype(out[col]):
+            out[col] = out[col] * factor
     if table == "opportunities" and "closed_at" in out:
-        # an open deal has no close date (CRMs put the *expected* close date there)
-        out["closed_at"] = out["closed_at"].where(out["status"] != "open", pd.NaT)
+        # an open deal has no close date: CRMs put the *expected* close date there, which
+        # is kept as expected_close_date (unless the export maps that column itself)
+        is_open = out["status"] == "open"
+        if "expected_close_date" not in out:
+            out["expected_close_date"] = out["closed_at"].where(is_open, pd.NaT)
+        out["closed_at"] = out["closed_at"].where(~is_open, pd.NaT)
     # dates after the data's as-of time (plus a day's tolerance) are typos or test data
     limit = now + FUTURE_TOLERANCE
     for col in FUTURE_CHECKED.get(table, ()):

@@ -95,6 +95,11 @@ class TableMapping(_Strict):
     values: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="canonical column -> {export value: value}"
     )
+    scale: dict[str, float] = Field(
+        default_factory=dict,
+        description="canonical number column -> factor its values are multiplied by "
+        "(e.g. probability: 0.01 for a CRM that gives percent)",
+    )
     status_from: str | None = Field(
         default=None, description="export column whose values map through `statuses`"
     )
