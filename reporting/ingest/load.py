@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -321,6 +321,7 @@ def ingest_paths(
     as_of: datetime | date | str | pd.Timestamp | None = None,
     chunksize: int | None = DEFAULT_CHUNKSIZE,
     timezone: str | None = None,
+    on_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> IngestReport:
     """Map, validate and load one export (files or a folder) into the store.
 
@@ -341,6 +342,8 @@ def ingest_paths(
     ``latin-1``); ``as_of`` (default: now) is the time after which, plus a day, a date is
     quarantined as "in the future"; ``timezone`` (default: ``timezone`` of
     params/report.yaml) is the reporting time zone timestamps are converted to.
+    ``on_commit(con)`` runs inside the ingest's transaction, just before it commits (a pull
+    records its new cursor there, so the cursor moves only with the data).
 
     Raises
     ------
@@ -400,6 +403,8 @@ def ingest_paths(
             for key, value in new_meta:
                 con.execute("INSERT INTO store_meta VALUES (?, ?, ?)", [key, value, mapping.name])
             _store.fill_from_reps(con)
+            if on_commit is not None:
+                on_commit(con)
             con.execute("COMMIT")
         except BaseException:
             try:
