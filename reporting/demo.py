@@ -1,23 +1,59 @@
 """Synthetic CRM data for demos, tests and benchmarks.
 
-``generate()`` returns the six canonical tables of :mod:`reporting.schema` for a made-up
-B2B software company: 4 regions x 3 teams (two high-volume "velocity" teams and one
+``generate()`` returns every canonical table of :mod:`reporting.schema` for a made-up B2B
+software company: 4 regions x 3 teams (two high-volume "velocity" teams and one
 "Enterprise" team per region), three years of deals ending at ``end``, the leads they came
-from, the accounts they were won with and the revenue those accounts produced afterwards.
+from, the accounts they were won with and the revenue those accounts produced afterwards,
+the stage definitions (``stages``, :data:`STAGE_DEFS`) and each deal's history.
 
 The data is realistic enough for the monthly report to be meaningful (seasonality, quarter-end
 hockey sticks, stage drop-out, rep-level variation in win rates, cycles and volume) and it
-contains five *planted* behaviours, each on one named rep (see :data:`PLANTED`), that simple
-metrics comparing a rep with their team should surface.
+contains six *planted* behaviours, each on one named rep (see :data:`PLANTED`), that simple
+metrics comparing a rep with their team should surface:
+
+* ``many_deals_long_cycles`` (Dana Whitfield, EMEA Mid-Market): closes the most deals of
+  her team, with cycles three times as long; her lost deals lean to "No decision".
+* ``bloated_stale_pipeline`` (Marco Bellini, EMEA Inside): many open deals left to rot,
+  lost deals closed long after the last touch; he seldom updates an overdue close date
+  (most of his open deals have an expected close date in the past) and his lost deals
+  mostly "Went dark".
+* ``mostly_small_deals`` (Priya Raman, North America Mid-Market): won amounts a third of
+  her team's.
+* ``won_customers_churn_fast`` (Camila Reyes, LATAM Inside): her new customers stop
+  buying within months.
+* ``expanding_account_manager`` (Amara Okafor, North America Enterprise): her accounts
+  renew longer and expand far more.
+* ``deals_slip_quarter_after_quarter`` (Tomás Aguirre, LATAM Enterprise): forecasts every
+  deal for the current quarter's end and, in the quarter's last week, pushes each one
+  still open to the end of the next quarter, quarter after quarter: his forecast is
+  unreliable (won deals almost never close in the quarter first forecast); his lost deals
+  lean to "Timing".
+
+Deal history, as *evidence* (``opportunity_history`` is left empty: it is derived from
+the evidence by :func:`reporting.history.rebuild` when the store is written): one
+``opportunity_snapshots`` row per deal with its state at creation (origin ``created``),
+``opportunity_changes`` for every field change after it (stage, and the status,
+probability and forecast category that follow the stage; close-date pushes; amount
+re-scoping and discounts; owner handovers), in the canonical text forms of
+``docs/data-model.md`` (amount ``"36000"``, close date ``YYYY-MM-DD``, probability
+``"0.75"``), and ``stage_history`` with one row per stage entered (a deal that moved back a
+stage, or was reopened after a close, enters a stage again). Replaying a deal's changes
+from its creation snapshot gives its row in ``opportunities`` (see :func:`_history`).
 
 Conventions:
 
 * ``end`` is the as-of moment: every timestamp is ``<= pandas.Timestamp(end)`` (midnight at
   the start of ``end``); deals not closed by then are ``open`` with no ``closed_at``.
 * Everything is drawn from ``numpy.random.default_rng(seed)`` in a fixed order, so the same
-  ``(seed, scale, end)`` always gives identical frames.
+  ``(seed, scale, end)`` always gives identical frames. The history is drawn after every
+  other table, so the tables without history are what they were before it existed (except
+  the name of the one rep who became the slipping rep, and the titles of won deals, which
+  now name their deal type).
 * The opportunity-level work is vectorised with numpy; Python loops only run over reps,
-  teams and regions. ``scale=50`` (about a million opportunities) takes a few seconds.
+  teams, regions and the (at most 12) rounds of close-date pushes. ``scale=10`` (about
+  200,000 opportunities, 2 million changes) takes about 8 s and 1.6 GB at peak; ``scale=50``
+  (a million opportunities) several times that: ``benchmarks/asof_bench.py`` builds its
+  1M store in chunks.
 """
 
 from __future__ import annotations
@@ -28,9 +64,27 @@ import math
 import numpy as np
 import pandas as pd
 
-from reporting.schema import REVENUE_KINDS, TABLES, empty_frame
+from reporting.schema import (
+    CHANGE_FIELDS,
+    DEAL_TYPES,
+    FORECAST_CATEGORIES,
+    REVENUE_KINDS,
+    STATUSES,
+    TABLES,
+    empty_frame,
+)
 
-__all__ = ["PLANTED", "REGIONS", "SEGMENTS", "STAGES", "SOURCES", "generate"]
+__all__ = [
+    "LOST_REASONS",
+    "PIPELINE",
+    "PLANTED",
+    "REGIONS",
+    "SEGMENTS",
+    "SOURCES",
+    "STAGES",
+    "STAGE_DEFS",
+    "generate",
+]
 
 REGIONS: tuple[str, ...] = ("EMEA", "North America", "APAC", "LATAM")
 SEGMENTS: tuple[str, ...] = ("Inside", "Mid-Market", "Enterprise")
@@ -43,6 +97,29 @@ STAGES: tuple[str, ...] = (
     "Closed Lost",
 )
 SOURCES: tuple[str, ...] = ("Inbound", "Outbound", "Partner", "Referral", "Event")
+#: the demo's stage definitions (the ``stages`` table): stage -> (position, probability,
+#: status, forecast category, rotting days). A deal's probability and forecast category
+#: are its stage's, and change with it.
+STAGE_DEFS: dict[str, tuple[int, float, str, str, float]] = {
+    "Qualification": (1, 0.10, "open", "pipeline", 30.0),
+    "Discovery": (2, 0.25, "open", "pipeline", 30.0),
+    "Proposal": (3, 0.50, "open", "best case", 45.0),
+    "Negotiation": (4, 0.75, "open", "commit", 45.0),
+    "Closed Won": (5, 1.00, "won", "closed", np.nan),
+    "Closed Lost": (6, 0.00, "lost", "omitted", np.nan),
+}
+PIPELINE = "Sales Pipeline"
+#: why lost deals were lost (``opportunities.lost_reason``)
+LOST_REASONS: tuple[str, ...] = (
+    "Price",
+    "Chose a competitor",
+    "No budget",
+    "No decision",
+    "Timing",
+    "Went dark",
+    "Missing feature",
+    "Not a fit",
+)
 INDUSTRIES: tuple[str, ...] = (
     "Software",
     "Financial Services",
@@ -61,17 +138,23 @@ PLANTED: dict[str, str] = {
     "mostly_small_deals": "Priya Raman",
     "won_customers_churn_fast": "Camila Reyes",
     "expanding_account_manager": "Amara Okafor",
+    "deals_slip_quarter_after_quarter": "Tomás Aguirre",
 }
 
-# Team of each planted rep: EMEA and North America each tell two stories, LATAM one and
-# APAC none (a control region).
+# Team of each planted rep: EMEA, North America and LATAM each tell two stories and APAC
+# none (a control region).
 _PLANTED_TEAM: dict[str, tuple[str, str]] = {
     "many_deals_long_cycles": ("EMEA", "Mid-Market"),
     "bloated_stale_pipeline": ("EMEA", "Inside"),
     "mostly_small_deals": ("North America", "Mid-Market"),
     "won_customers_churn_fast": ("LATAM", "Inside"),
     "expanding_account_manager": ("North America", "Enterprise"),
+    "deals_slip_quarter_after_quarter": ("LATAM", "Enterprise"),
 }
+# Stories added with the deal history: their rep is an ordinary member of the team, drawn
+# like the others and renamed afterwards (the team's most senior rep), so that adding them
+# left every other table of a given seed exactly as it was.
+_HISTORY_STORIES = ("deals_slip_quarter_after_quarter",)
 
 # Reps per team at scale 1 (42 in all); teams never shrink below 3 reps.
 _TEAM_SIZE: dict[tuple[str, str], int] = {
@@ -132,6 +215,24 @@ _LOST_STAGE = np.array(
     ]
 )
 _STAGE_SHAPE = np.array([2.0, 3.0, 3.0, 2.0])  # Dirichlet split of a won cycle
+# Lost reasons (order of LOST_REASONS) by the stage a lost deal dropped out of
+# (Qualification, Discovery, Proposal, Negotiation): early deals are not a fit or have no
+# budget, late ones are lost on price or to a competitor.
+_LOST_REASON_MIX = np.array(
+    [
+        [0.05, 0.05, 0.25, 0.05, 0.10, 0.20, 0.00, 0.30],
+        [0.10, 0.15, 0.20, 0.05, 0.15, 0.10, 0.10, 0.15],
+        [0.25, 0.25, 0.10, 0.15, 0.10, 0.05, 0.10, 0.00],
+        [0.30, 0.30, 0.05, 0.20, 0.10, 0.00, 0.05, 0.00],
+    ]
+)
+# --- deal history ----------------------------------------------------------------------
+_P_REGRESS = 0.08  # deals that reached Proposal and once moved back a stage (and forward)
+_P_REOPEN = 0.015  # closed deals that were closed once before, reopened, closed again
+_P_HANDOVER = 0.02  # deals handed over to their owner by a teammate
+_P_RESCOPE = 0.25  # amount changed while in Proposal (re-scoped)
+_P_DISCOUNT = 0.35  # amount lowered while in Negotiation (discount)
+_PUSH_ROUNDS = 12  # at most this many close-date pushes per deal
 
 _PRODUCTS = (
     ("Starter Plan", "Team Plan", "Analytics Add-on", "Onboarding Package", "Support Plus"),
@@ -503,6 +604,258 @@ def _frame(table: str, data: dict[str, object]) -> pd.DataFrame:
     return frame[cols]
 
 
+def _num_text(x: np.ndarray) -> np.ndarray:
+    """Numbers in the canonical text form of ``opportunity_changes``: a plain decimal
+    without exponent or trailing ``.0`` ("36000", "36000.5", "0.25", "1")."""
+    x = np.asarray(x, dtype=float)
+    out = np.empty(len(x), dtype=object)
+    whole = x == np.round(x)
+    out[whole] = x[whole].astype(np.int64).astype(str).astype(object)
+    out[~whole] = [np.format_float_positional(v, trim="-") for v in x[~whole]]
+    return out
+
+
+def _timeline(deal: np.ndarray, t: np.ndarray, val: np.ndarray, presorted: bool = False):
+    """The changes of one field from its values over time.
+
+    ``deal``, ``t``, ``val``: one row per value a deal's field took (its first row per deal
+    is the value at creation), in any order unless ``presorted`` (sorted by deal and
+    time). Returns the rows where the value changed, sorted by deal and time: deal, time,
+    old value, new value. A row repeating the value before it is no change and is dropped
+    (the next row's old value is then the same).
+    """
+    if not presorted:
+        o = np.lexsort((t, deal))
+        deal, t, val = deal[o], t[o], val[o]
+    same = np.zeros(len(deal), dtype=bool)
+    same[1:] = deal[1:] == deal[:-1]
+    prev = np.empty_like(val)
+    prev[1:] = val[:-1]
+    if len(val):
+        prev[0] = val[0]
+    keep = same & (val != prev)
+    return deal[keep], t[keep], prev[keep], val[keep]
+
+
+def _history(
+    rng: np.random.Generator,
+    D: int,
+    cal: dict[str, np.ndarray],
+    r: np.ndarray,
+    seg: np.ndarray,
+    created: np.ndarray,
+    status: np.ndarray,
+    close: np.ndarray,
+    S: np.ndarray,
+    amount: np.ndarray,
+    typical: np.ndarray,
+    rep_start: np.ndarray,
+    rep_team_a: np.ndarray,
+    planted_idx: dict[str, int],
+    day_txt: np.ndarray,
+    rep_txt: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Each deal's history, consistent with its final state (deals sorted by creation).
+
+    Drawn after every other table, so that the tables without history are the same as
+    they were before the generator had history. What happens to a deal (times are float
+    days since the window start; every change lies after its creation and at or before
+    ``D``):
+
+    * stages: the entries of ``S`` (Qualification at creation, then each stage reached,
+      then the close); ``_P_REGRESS`` of the deals that reached Proposal move back one
+      stage once (from Proposal or Negotiation) and forward again before their next step;
+      ``_P_REOPEN`` of the closed deals were closed once before (won or lost), reopened
+      in their last open stage and closed for good at their close. Status, probability
+      and forecast category follow the stage (:data:`STAGE_DEFS`).
+    * close date: set at creation to the rep's estimate of the cycle (``typical``: the
+      won-deal cycle the rep usually has; reps differ in optimism); while the deal is open past it, the rep pushes it out (each rep notices
+      an overdue date with their own probability: the bloated-pipeline rep seldom does,
+      leaving stale dates), up to ``_PUSH_ROUNDS`` times; a close sets it to the day of
+      the close. The quarter-slipping rep always forecasts the current quarter's end and,
+      in the quarter's last week, pushes an open deal to the end of the next quarter.
+    * amount: re-scoped in Proposal (``_P_RESCOPE``), discounted in Negotiation
+      (``_P_DISCOUNT``); the final amount is the deal's amount.
+    * owner: ``_P_HANDOVER`` of the deals were created by a teammate (who had started by
+      then) and handed over to their owner.
+
+    ``day_txt`` / ``rep_txt``: the canonical text of each day number and rep number.
+    Returns arrays: ``ev_deal/ev_time/ev_code`` (stage entries in time order, for
+    stage_history), ``ch_deal/ch_time/ch_field/ch_old/ch_new`` (opportunity_changes,
+    sorted by deal, time and field; texts as shared Python strings), ``amount0``,
+    ``close0`` (day number), ``owner0`` (the state at creation), ``expected`` (an open
+    deal's expected close day now), ``lost_reason`` (code into LOST_REASONS, -1: none).
+    """
+    n, R = len(r), len(rep_start)
+    cal_len = len(cal["to_q_end"])
+    rows = np.arange(n)
+    i_bloat = planted_idx["bloated_stale_pipeline"]
+    i_slip = planted_idx["deals_slip_quarter_after_quarter"]
+    i_long = planted_idx["many_deals_long_cycles"]
+    closed = status != 0
+    k_last = (~np.isnan(S[:, :4])).sum(axis=1) - 1  # last open stage entered
+    t_last = np.nanmax(S[:, :4], axis=1)
+    end_t = np.where(closed, close, float(D))  # final close, or now
+
+    # ---- reopened deals: closed at c1, reopened at r1, closed for good at `close` -----------
+    reop = closed & (end_t - t_last > 1.0) & (rng.random(n) < _P_REOPEN)
+    u = rng.random((n, 3))
+    c1 = np.where(reop, t_last + (end_t - t_last) * (0.2 + 0.3 * u[:, 0]), np.nan)
+    r1 = np.where(reop, c1 + (end_t - c1) * (0.2 + 0.4 * u[:, 1]), np.nan)
+    first_won = np.where(status == 1, u[:, 2] < 0.5, u[:, 2] < 0.3)
+    open_end = np.where(reop, c1, end_t)  # end of the deal's first open spell
+
+    # ---- stage regressions: back one stage and forward again ------------------------------
+    j = np.where(~np.isnan(S[:, 3]) & (rng.random(n) < 0.5), 3, 2)
+    t_j = S[rows, j]
+    nxt = np.where((j == 2) & ~np.isnan(S[:, 3]), S[:, 3], open_end)
+    span = nxt - t_j
+    reg = ~np.isnan(t_j) & (span > 0.5) & (rng.random(n) < _P_REGRESS)
+    u = rng.random((n, 2))
+    ET = np.full((n, 9), np.nan)
+    EC = np.zeros((n, 9), dtype=np.int64)
+    ET[:, :4] = S[:, :4]
+    EC[:, :4] = np.arange(4)
+    ET[:, 4] = np.where(reg, t_j + span * (0.15 + 0.3 * u[:, 0]), np.nan)
+    EC[:, 4] = j - 1
+    ET[:, 5] = np.where(reg, t_j + span * (0.55 + 0.35 * u[:, 1]), np.nan)
+    EC[:, 5] = j
+    ET[:, 6] = c1
+    EC[:, 6] = np.where(first_won, 4, 5)
+    ET[:, 7] = r1
+    EC[:, 7] = k_last
+    ET[:, 8] = np.where(closed, close, np.nan)
+    EC[:, 8] = np.where(status == 1, 4, 5)
+    ev_i, ev_s = np.nonzero(~np.isnan(ET))
+    ev_t, ev_c = ET[ev_i, ev_s], EC[ev_i, ev_s]
+    o = np.lexsort((ev_t, ev_i))
+    ev_i, ev_t, ev_c = ev_i[o], ev_t[o], ev_c[o]
+
+    # ---- close dates ----------------------------------------------------------------------
+    optimism = np.exp(rng.normal(-0.1, 0.15, R))  # first estimate / typical cycle
+    push_len = rng.uniform(0.3, 0.8, R)  # how far a push moves the date (x typical cycle)
+    notice = rng.uniform(0.7, 0.95, R)  # chance a rep updates an overdue close date
+    notice[i_bloat] = 0.3
+    notice[i_slip] = 1.0
+    slip = r == i_slip
+    to_q_end = cal["to_q_end"]
+    est = typical * optimism[r] * np.exp(rng.normal(0.0, 0.3, n))
+    e = np.ceil(created + np.maximum(est, 3.0))
+    day0 = np.floor(created).astype(np.int64)
+    qe = day0 + to_q_end[day0]  # the slipper forecasts this quarter's end ...
+    qe = np.where(qe - day0 < 10, qe + 1 + to_q_end[np.minimum(qe + 1, cal_len - 1)], qe)
+    e = np.minimum(np.where(slip, qe, e), cal_len - 1)  # ... or the next one's, if close
+    close0 = e.copy()
+    cd_deal, cd_t, cd_v = [rows], [created], [e.copy()]
+    last = created.copy()
+    live = rows
+    for _ in range(_PUSH_ROUNDS):
+        ei, li = e[live], live
+        p = np.where(slip[li], ei - 6.0 * rng.random(len(li)), ei - 2.0 + 6.0 * rng.random(len(li)))
+        p = np.maximum(p, last[li] + 0.01)
+        due = (ei + 1.0 <= open_end[li]) & (p < open_end[li])
+        act = due & (rng.random(len(li)) < notice[r[li]])
+        nq = ei.astype(np.int64) + 1
+        nq = nq + to_q_end[np.minimum(nq, cal_len - 1)]
+        step = np.round(rng.exponential(1.0, len(li)) * push_len[r[li]] * typical[li])
+        new_e = np.minimum(np.where(slip[li], nq, np.ceil(p) + 7.0 + step), cal_len - 1)
+        live = li[act]
+        if not len(live):
+            break
+        e[live], last[live] = new_e[act], p[act]
+        cd_deal.append(live)
+        cd_t.append(p[act])
+        cd_v.append(new_e[act])
+    expected = e.copy()  # an open deal's expected close date now
+    cd_deal += [rows[reop], rows[reop], rows[closed]]
+    cd_t += [c1[reop], r1[reop], close[closed]]
+    reop_expect = np.ceil(r1 + (end_t - r1) * rng.uniform(0.5, 1.5, n))
+    cd_v += [np.floor(c1[reop]), np.minimum(reop_expect[reop], cal_len - 1),
+             np.floor(close[closed])]
+
+    # ---- amounts: re-scoped in Proposal, discounted in Negotiation ------------------------
+    rnd, lowest = _AMOUNT_ROUND[seg], _AMOUNT_MIN[seg]
+    nxt2 = np.where(np.isnan(S[:, 3]), open_end, S[:, 3])
+    resc = ~np.isnan(S[:, 2]) & (nxt2 - S[:, 2] > 0.2) & (rng.random(n) < _P_RESCOPE)
+    disc = ~np.isnan(S[:, 3]) & (open_end - S[:, 3] > 0.2) & (rng.random(n) < _P_DISCOUNT)
+    t_resc = S[:, 2] + (nxt2 - S[:, 2]) * rng.uniform(0.05, 0.5, n)
+    t_disc = S[:, 3] + (open_end - S[:, 3]) * rng.uniform(0.3, 0.9, n)
+    before_disc = np.maximum(
+        np.round(amount / (1.0 - rng.uniform(0.05, 0.2, n)) / rnd) * rnd, lowest)
+    before_disc = np.where(disc, before_disc, amount)
+    before_resc = np.maximum(
+        np.round(before_disc / np.exp(rng.normal(0.05, 0.2, n)) / rnd) * rnd, lowest)
+    amount0 = np.where(resc, before_resc, before_disc)
+    am_deal = np.concatenate([rows, rows[resc], rows[disc]])
+    am_t = np.concatenate([created, t_resc[resc], t_disc[disc]])
+    am_v = np.concatenate([amount0, before_disc[resc], amount[disc]])
+
+    # ---- owner handovers from a teammate --------------------------------------------------
+    # (a team's reps are consecutive rep numbers)
+    _, team_first, team_of, team_size = np.unique(
+        rep_team_a, return_index=True, return_inverse=True, return_counts=True)
+    first, size = team_first[team_of][r], team_size[team_of][r]
+    mate = first + (r - first + rng.integers(1, np.maximum(size, 2))) % size
+    t_hand = created + (open_end - created) * rng.uniform(0.1, 0.6, n)
+    hand = (rng.random(n) < _P_HANDOVER) & (rep_start[mate] <= created)
+    hand &= (open_end - created > 0.5) & (mate != r)
+    owner0 = np.where(hand, mate, r)
+
+    # ---- lost reasons ---------------------------------------------------------------------
+    reason = _choice_by_group(rng, _LOST_REASON_MIX, np.maximum(k_last, 0))
+    u = rng.random(n)
+    reason = np.where((r == i_bloat) & (u < 0.6), LOST_REASONS.index("Went dark"), reason)
+    reason = np.where((r == i_slip) & (u < 0.5), LOST_REASONS.index("Timing"), reason)
+    reason = np.where((r == i_long) & (u < 0.35), LOST_REASONS.index("No decision"), reason)
+    reason = np.where(status == 2, reason, -1)
+
+    # ---- the changes, field by field, as canonical text -----------------------------------
+    stage_txt = np.array(STAGES, dtype=object)
+    defs = [STAGE_DEFS[st] for st in STAGES]
+    prob_txt = _num_text(np.array([d[1] for d in defs]))
+    # status and forecast category: a code per distinct value, from the stage's code
+    status_vals = np.array(STATUSES, dtype=object)
+    status_code = np.array([STATUSES.index(d[2]) for d in defs])
+    fc_vals = np.array(FORECAST_CATEGORIES, dtype=object)
+    fc_code = np.array([FORECAST_CATEGORIES.index(d[3]) for d in defs])
+    parts = []
+
+    def add(field: str, deal, t, old, new) -> None:
+        parts.append((deal, t, np.full(len(deal), CHANGE_FIELDS.index(field)), old, new))
+
+    d_, t_, o_, n_ = _timeline(ev_i, ev_t, ev_c, presorted=True)
+    add("stage", d_, t_, stage_txt[o_], stage_txt[n_])
+    add("probability", d_, t_, prob_txt[o_], prob_txt[n_])  # each stage has its own
+    d_, t_, o_, n_ = _timeline(ev_i, ev_t, status_code[ev_c], presorted=True)
+    add("status", d_, t_, status_vals[o_], status_vals[n_])
+    d_, t_, o_, n_ = _timeline(ev_i, ev_t, fc_code[ev_c], presorted=True)
+    add("forecast_category", d_, t_, fc_vals[o_], fc_vals[n_])
+    d_, t_, o_, n_ = _timeline(
+        np.concatenate(cd_deal), np.concatenate(cd_t), np.concatenate(cd_v).astype(np.int64))
+    add("close_date", d_, t_, day_txt[o_], day_txt[n_])
+    d_, t_, o_, n_ = _timeline(am_deal, am_t, am_v)
+    add("amount", d_, t_, _num_text(o_), _num_text(n_))
+    add("owner", rows[hand], t_hand[hand], rep_txt[owner0[hand]], rep_txt[r[hand]])
+    ch = [np.concatenate(x) for x in zip(*parts, strict=True)]
+    o = np.lexsort((ch[2], ch[1], ch[0]))
+    ch_deal, ch_time, ch_field, ch_old, ch_new = (x[o] for x in ch)
+    return {
+        "ev_deal": ev_i,
+        "ev_time": ev_t,
+        "ev_code": ev_c,
+        "ch_deal": ch_deal,
+        "ch_time": ch_time,
+        "ch_field": np.array(CHANGE_FIELDS, dtype=object)[ch_field],
+        "ch_old": ch_old,
+        "ch_new": ch_new,
+        "amount0": amount0,
+        "close0": close0,
+        "owner0": owner0,
+        "expected": expected,
+        "lost_reason": reason,
+    }
+
+
 # ---------------------------------------------------------------------------------------
 def generate(
     seed: int = 7, scale: float = 1.0, end: _dt.date | None = None
@@ -530,7 +883,9 @@ def generate(
 
     # ---- reps ----------------------------------------------------------------------------
     namer = _Namer(rng, list(PLANTED.values()))
-    planted_at = {team: key for key, team in _PLANTED_TEAM.items()}
+    planted_at = {
+        team: key for key, team in _PLANTED_TEAM.items() if key not in _HISTORY_STORIES
+    }
     rep_name: list[str] = []
     rep_seg: list[int] = []
     rep_region: list[int] = []
@@ -578,6 +933,12 @@ def generate(
         rep_win[i] = 0.28 if rep_seg_a[i] < 2 else 0.25
         rep_cycle[i] = 1.0
         rep_start[i] = -float(rng.integers(500, 1500))
+    for key in _HISTORY_STORIES:  # the team's most senior ordinary rep takes the name
+        members = np.nonzero(rep_team_a == " ".join(_PLANTED_TEAM[key]))[0]
+        members = [int(i) for i in members if i not in planted_idx.values()]
+        i = min(members, key=lambda i: (rep_start[i], i))
+        rep_name[i] = PLANTED[key]
+        planted_idx[key] = i
     i_long = planted_idx["many_deals_long_cycles"]
     i_bloat = planted_idx["bloated_stale_pipeline"]
     i_small = planted_idx["mostly_small_deals"]
@@ -775,7 +1136,6 @@ def generate(
         np.where(rng.random(n) < 0.5, " upgrade", " add-on"),
     ).astype(object)
     deal_kind = np.where(deal_no == 0, " new business", later_kind)
-    deal_name = acc_name[acc] + " – " + np.array(_PRODUCTS, dtype=object)[seg, product] + deal_kind
 
     # ---- revenue --------------------------------------------------------------------------
     rev_acc: list[np.ndarray] = []
@@ -870,6 +1230,37 @@ def generate(
         a[lo_] for a in (lead_created, lead_r, lead_src, lead_conv_opp, lead_conv_at, lead_dq)
     )
 
+    # ---- deal types and titles -----------------------------------------------------------
+    # A won deal's type is its revenue line's kind (the first win of an account and 40% of
+    # later wins are new business, the rest expansion); other deals follow their title
+    # (an account's first deal is new business; renewal; expansion, upgrade, add-on are
+    # expansion). A won deal's title then names its type.
+    deal_type = np.where(deal_no == 0, 0, np.where(later_kind == " renewal", 1, 2))
+    deal_type[w_sorted] = np.where(w_kind == 2, 2, 0)
+    expansion_like = np.isin(deal_kind, [" expansion", " upgrade", " add-on"])
+    won_kind = np.where(
+        deal_type == 0,
+        " new business",
+        np.where(expansion_like, deal_kind, np.where(seg == 2, " expansion", " upgrade")),
+    )
+    deal_kind = np.where(is_won, won_kind, deal_kind)
+    deal_name = acc_name[acc] + " – " + np.array(_PRODUCTS, dtype=object)[seg, product] + deal_kind
+
+    # ---- deal history (drawn last: the tables above do not depend on it) -------------------
+    day_txt = (np.datetime64(start_ts.date(), "D") + np.arange(cal_len)).astype(str).astype(object)
+    h = _history(
+        rng, D, cal, r, seg, created, status, close, S, amount,
+        _CYCLE_MEDIAN[seg] * rep_cycle[r] * np.where(r == i_long, 3.0, 1.0), rep_start, rep_team_a,
+        planted_idx, day_txt, np.array(rep_name, dtype=object),
+    )
+    ch_deal = h["ch_deal"]
+    last_change = np.full(n, -np.inf)
+    ends = np.nonzero(np.append(ch_deal[1:] != ch_deal[:-1], True))[0] if len(ch_deal) else []
+    last_change[ch_deal[ends]] = h["ch_time"][ends]  # changes are sorted by deal and time
+    modified = np.maximum(np.maximum(created, last_act), last_change)
+    stage_prob = np.array([STAGE_DEFS[st][1] for st in STAGES])
+    stage_fc = _labels([STAGE_DEFS[st][3] for st in STAGES])
+
     # ---- frames ---------------------------------------------------------------------------
     # String columns are built by `take` from small label arrays (much faster than
     # converting millions of Python strings); -1 codes become missing values.
@@ -899,17 +1290,59 @@ def generate(
             "amount": amount.astype(float),
             "currency": _labels(("USD",)).take(np.zeros(n, dtype=np.int64)),
             "last_activity_at": _to_ts(start_us, last_act),
+            "expected_close_date": _to_ts(start_us, np.where(status == 0, h["expected"], np.nan)),
+            "probability": stage_prob[stage_code],
+            "forecast_category": stage_fc.take(stage_code),
+            "lost_reason": _labels(LOST_REASONS).take(h["lost_reason"], allow_fill=True),
+            "deal_type": _labels(DEAL_TYPES).take(deal_type),
+            "modified_at": _to_ts(start_us, modified),
         },
     )
 
-    sh_i, sh_j = np.nonzero(~np.isnan(S))
-    sh_code = np.where(sh_j == 4, np.where(won[sh_i], 4, 5), sh_j)
     stage_history = _frame(
         "stage_history",
         {
-            "opportunity_id": opp_ids.take(sh_i),
-            "stage": stages.take(sh_code),
-            "entered_at": _to_ts(start_us, S[sh_i, sh_j]),
+            "opportunity_id": opp_ids.take(h["ev_deal"]),
+            "stage": stages.take(h["ev_code"]),
+            "entered_at": _to_ts(start_us, h["ev_time"]),
+        },
+    )
+    snapshots = _frame(  # each deal's state at its creation
+        "opportunity_snapshots",
+        {
+            "opportunity_id": opp_ids,
+            "observed_at": _to_ts(start_us, created),
+            "stage": stages.take(np.zeros(n, dtype=np.int64)),
+            "status": _labels(STATUSES).take(np.zeros(n, dtype=np.int64)),
+            "amount": h["amount0"],
+            "currency": _labels(("USD",)).take(np.zeros(n, dtype=np.int64)),
+            "close_date": _to_ts(start_us, h["close0"]),
+            "probability": np.full(n, stage_prob[0]),
+            "forecast_category": stage_fc.take(np.zeros(n, dtype=np.int64)),
+            "owner": rep_names.take(h["owner0"]),
+            "origin": _labels(("created",)).take(np.zeros(n, dtype=np.int64)),
+        },
+    )
+    changes = _frame(
+        "opportunity_changes",
+        {
+            "opportunity_id": np.asarray(opp_ids, dtype=object)[ch_deal],
+            "changed_at": _to_ts(start_us, h["ch_time"]),
+            "field": h["ch_field"],
+            "old_value": h["ch_old"],
+            "new_value": h["ch_new"],
+        },
+    )
+    stage_defs = _frame(
+        "stages",
+        {
+            "stage": stages,
+            "pipeline": _labels((PIPELINE,)).take(np.zeros(len(STAGES), dtype=np.int64)),
+            "position": np.array([STAGE_DEFS[st][0] for st in STAGES], dtype=float),
+            "probability": stage_prob,
+            "status": _labels([STAGE_DEFS[st][2] for st in STAGES]),
+            "forecast_category": stage_fc,
+            "rotting_days": np.array([STAGE_DEFS[st][4] for st in STAGES]),
         },
     )
 
@@ -969,6 +1402,9 @@ def generate(
     tables = {
         "opportunities": opportunities,
         "stage_history": stage_history,
+        "opportunity_snapshots": snapshots,
+        "opportunity_changes": changes,
+        "stages": stage_defs,
         "leads": leads,
         "accounts": accounts,
         "reps": reps,
