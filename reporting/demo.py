@@ -669,10 +669,11 @@ def _history(
       in their last open stage and closed for good at their close. Status, probability
       and forecast category follow the stage (:data:`STAGE_DEFS`).
     * close date: set at creation to the rep's estimate of the cycle (``typical``: the
-      won-deal cycle the rep usually has; reps differ in optimism); while the deal is open past it, the rep pushes it out (each rep notices
-      an overdue date with their own probability: the bloated-pipeline rep seldom does,
-      leaving stale dates), up to ``_PUSH_ROUNDS`` times; a close sets it to the day of
-      the close. The quarter-slipping rep always forecasts the current quarter's end and,
+      won-deal cycle the rep usually has; reps differ in optimism); while the deal is
+      open past it, the rep pushes it out (each rep notices an overdue date with their
+      own probability: the bloated-pipeline rep seldom does, leaving stale dates), up to
+      ``_PUSH_ROUNDS`` times; a close sets it to the day of the close, a reopening to a
+      new estimate. The quarter-slipping rep always forecasts the current quarter's end and,
       in the quarter's last week, pushes an open deal to the end of the next quarter.
     * amount: re-scoped in Proposal (``_P_RESCOPE``), discounted in Negotiation
       (``_P_DISCOUNT``); the final amount is the deal's amount.
