@@ -381,3 +381,41 @@ def test_history_invariants_any_seed(seed, end, scale):
     got, want = replay(d), current(d)
     pd.testing.assert_frame_equal(got.loc[want.index], want)
     assert np.isin(d["stage_history"]["opportunity_id"], o["opportunity_id"]).all()
+
+
+# --- through the store: the core derives the versions from this evidence -----------------
+def _replay_before(d: dict[str, pd.DataFrame], when: pd.Timestamp) -> pd.DataFrame:
+    """The state just before ``when`` by replay: the creation snapshot and the changes
+    made before ``when``, for the deals created before it."""
+    created = d["opportunities"].set_index("opportunity_id")["created_at"]
+    keep = created.index[created < when]
+    c = d["opportunity_changes"]
+    return replay({**d, "opportunity_changes": c[c["changed_at"] < when]}).loc[keep]
+
+
+@pytest.mark.parametrize("when", ["2024-03-31 23:00", "2025-06-30 12:00", "2026-09-15 09:30"])
+def test_store_as_of_equals_the_replay(small, tmp_path, when):
+    """Written with ``replace_all`` (which rebuilds ``opportunity_history``), the store's
+    as-of view at a past moment gives every deal the state its evidence replays to."""
+    from reporting.store import opportunities_as_of, replace_all
+
+    path = tmp_path / "demo.duckdb"
+    replace_all(path, small)
+    ts = pd.Timestamp(when)
+    got = opportunities_as_of(path, ts).set_index("opportunity_id")
+    want = _replay_before(small, ts)
+    assert sorted(got.index) == sorted(want.index)
+    assert got["history_known"].all()
+    got = got.loc[want.index]
+    is_open = want["status"] == "open"
+    assert (got["stage"] == want["stage"]).all()
+    assert (got["status"] == want["status"]).all()
+    assert (got["amount"].map(_text) == want["amount"]).all()
+    assert (got["probability"].map(_text) == want["probability"]).all()
+    assert (got["forecast_category"] == want["forecast_category"]).all()
+    assert (got["owner"] == want["owner"]).all()
+    assert (got.loc[is_open, "expected_close_date"].dt.strftime("%Y-%m-%d")
+            == want.loc[is_open, "close_date"]).all()
+    assert got.loc[~is_open, "closed_at"].dt.strftime("%Y-%m-%d").eq(
+        want.loc[~is_open, "close_date"]).all()
+    assert is_open.any() and (~is_open).any()

@@ -163,9 +163,9 @@ def test_demo_store_against_sql(demo_store):
     assert info.reps.count == n_reps == 36  # every owner has a rep record
     assert info.created == (c0, c1) and info.closed == (d0, d1)
     assert [i.source for i in info.ingests] == ["demo"] and info.quarantined == {}
-    # the demo has every table; only the amount history is missing
-    assert {m: a.status for m, a in info.support.items()} == {
-        **dict.fromkeys(info.support, SUPPORTED), "deal_history": LIMITED}
+    # the demo has every table, deal history included
+    assert {m: a.status for m, a in info.support.items()} == dict.fromkeys(
+        info.support, SUPPORTED)
 
 
 @pytest.fixture(scope="module")

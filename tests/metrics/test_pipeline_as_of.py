@@ -239,7 +239,8 @@ def test_sql_stale_per_stage_equals_pandas(demo_store):
     rule = {"default": 30, "Negotiation": 10, "Proposal": 20}
     data = load(demo_store, region="EMEA", until=p.end)
     expected = m.rep_summary(data.opportunities, p, None, "owner", rule,
-                             data.stage_history).drop(columns=["capacity", "team"])
+                             data.stage_history, data.opportunity_history,
+                             ).drop(columns=["capacity", "team"])
     con = duckdb.connect(str(demo_store), read_only=True)
     got = rep_summary_sql(con, p, "owner", region="EMEA", stale_days=rule)
     con.close()
