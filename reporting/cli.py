@@ -139,7 +139,7 @@ def ingest(
         console.print(
             f"deal history: as of {rep.as_of:%Y-%m-%d %H:%M} ({rep.as_of_source}); "
             f"{rep.history_snapshots:,} deals new or changed since the store's state then; "
-            f"{rep.history_versions:,} versions of the touched deals"
+            f"{rep.history_versions:,} versions of those deals"
             + (f"; {rep.deleted:,} deals deleted" if rep.deleted else "")
             + (f"; {rep.older:,} deals already known in a newer state: recorded in the "
                "history only, their current rows kept" if rep.older else ""))

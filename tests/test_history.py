@@ -317,3 +317,14 @@ def test_pandas_state_at_equals_the_sql_reader(tmp_path_factory, ev):
         nxt = g["valid_from"].shift(-1).dropna()
         assert (g["valid_to"].iloc[:-1].reset_index(drop=True)
                 == nxt.reset_index(drop=True)).all()
+
+
+def test_the_data_model_documents_every_column():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "data-model.md").read_text()
+    for t in TABLES.values():
+        assert f"## `{t.name}`" in doc, t.name
+        section = doc.split(f"## `{t.name}`", 1)[1].split("\n## ", 1)[0]
+        for f in t.fields:
+            assert f"| `{f.name}` |" in section, (t.name, f.name)
