@@ -87,28 +87,25 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
         con.unregister("_hist_ids_df")
         ids_table = "_hist_ids"
     f_snap = _ids_filter(ids_table)
-    snap_parts = [
-        f"SELECT opportunity_id, observed_at AS t, '{c}' AS field, {_text(c)} AS value, "
-        f"COALESCE(origin, 'crm') AS origin, {_PRIORITY['snapshot']} AS prio "
-        f"FROM opportunity_snapshots WHERE {c} IS NOT NULL AND {f_snap}"
-        for c in TRACKED_FIELDS
-    ]
+    # the evidence, wide: one row per record, a struct per field it records (recorded,
+    # possibly as empty: a change to an empty value), with the record's priority
+    snap = ", ".join(f"CASE WHEN {c} IS NOT NULL THEN {{'v': {_text(c)}}} END AS \"{c}_r\""
+                     for c in TRACKED_FIELDS)
+    chg = ", ".join(f"any_value({{'v': new_value}}) FILTER (WHERE field = '{f}') AS \"{f}_r\""
+                    for f in _FIELDS)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _obs AS
-        SELECT opportunity_id, t, field, value, origin FROM (
-            SELECT *, ROW_NUMBER() OVER (PARTITION BY opportunity_id, t, field ORDER BY prio)
-                AS rn
-            FROM (
-                {' UNION ALL '.join(snap_parts)}
-                UNION ALL
-                SELECT opportunity_id, changed_at, field, new_value, 'crm', {_PRIORITY['changes']}
-                FROM opportunity_changes WHERE {f_snap}
-                UNION ALL
-                SELECT opportunity_id, entered_at, 'stage', stage, 'crm',
-                       {_PRIORITY['stage_history']}
-                FROM stage_history WHERE {f_snap}
-            )
-        ) WHERE rn = 1""")
+        CREATE OR REPLACE TEMP TABLE _ev AS
+        SELECT opportunity_id, observed_at AS t, COALESCE(origin, 'crm') AS origin,
+               {_PRIORITY['snapshot']} AS prio, {snap}
+        FROM opportunity_snapshots WHERE {f_snap}
+        UNION ALL BY NAME
+        SELECT opportunity_id, changed_at AS t, 'crm' AS origin, {_PRIORITY['changes']} AS prio,
+               {chg}
+        FROM opportunity_changes WHERE {f_snap} GROUP BY opportunity_id, changed_at
+        UNION ALL BY NAME
+        SELECT opportunity_id, entered_at AS t, 'crm' AS origin,
+               {_PRIORITY['stage_history']} AS prio, any_value({{'v': stage}}) AS stage_r
+        FROM stage_history WHERE {f_snap} GROUP BY opportunity_id, entered_at""")
     # the value of each field before its first change: back to the deal's creation
     before = ", ".join(
         f"arg_min(old_value, changed_at) FILTER (WHERE field = '{f}') AS \"{f}_b\""
@@ -116,20 +113,42 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _before AS
         SELECT opportunity_id, {before} FROM opportunity_changes WHERE {f_snap} GROUP BY ALL""")
+    # status from the stage when the stage is the newer record and means one status
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _stage_status AS
+        WITH pairs AS (
+            SELECT stage, status FROM stages WHERE stage IS NOT NULL AND status IS NOT NULL
+            UNION ALL
+            SELECT stage, status FROM opportunities
+            WHERE stage IS NOT NULL AND status IS NOT NULL)
+        SELECT stage, MIN(status) AS status FROM pairs GROUP BY stage
+        HAVING COUNT(DISTINCT status) = 1""")
+    # deals known from one exported record only (a first full export): one version each,
+    # written directly; the windows below run over the other deals
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _simple AS
+        SELECT e.* FROM _ev e
+        WHERE e.origin = 'export'
+          AND e.opportunity_id IN (SELECT opportunity_id FROM _ev GROUP BY ALL
+                                   HAVING COUNT(*) = 1)
+          AND e.opportunity_id NOT IN (SELECT opportunity_id FROM _before)""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _ev AS SELECT * FROM _ev "
+                "ANTI JOIN _simple USING (opportunity_id)")
     # one row per deal and time something was recorded (a struct per field: recorded,
     # possibly as empty), plus the creation when the evidence reaches back to it
     recorded = ", ".join(
-        f"any_value({{'v': value}}) FILTER (WHERE field = '{f}') AS \"{f}_r\"" for f in _FIELDS)
+        f'arg_min("{f}_r", prio) FILTER (WHERE "{f}_r" IS NOT NULL) AS "{f}_r"'
+        for f in _FIELDS)
     blanks = ", ".join(f'NULL AS "{f}_r"' for f in _FIELDS)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _bp AS
         WITH rec AS (
             SELECT opportunity_id, t, arg_min(origin, CASE origin WHEN 'crm' THEN 1
                    WHEN 'created' THEN 2 ELSE 3 END) AS origin, {recorded}
-            FROM _obs GROUP BY ALL),
+            FROM _ev GROUP BY ALL),
         reach AS (
             SELECT opportunity_id FROM _before
-            UNION SELECT DISTINCT opportunity_id FROM _obs WHERE origin IN ('crm', 'created')),
+            UNION SELECT DISTINCT opportunity_id FROM _ev WHERE origin IN ('crm', 'created')),
         firsts AS (SELECT opportunity_id, MIN(t) AS first_t FROM rec GROUP BY ALL),
         created AS (
             SELECT o.opportunity_id, o.created_at AS t, 'created' AS origin, {blanks}
@@ -154,16 +173,6 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
         FROM _bp bp LEFT JOIN _before b USING (opportunity_id)
         WINDOW w AS (PARTITION BY bp.opportunity_id ORDER BY bp.t
                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)""")
-    # status from the stage when the stage is the newer record and means one status
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _stage_status AS
-        WITH pairs AS (
-            SELECT stage, status FROM stages WHERE stage IS NOT NULL AND status IS NOT NULL
-            UNION ALL
-            SELECT stage, status FROM opportunities
-            WHERE stage IS NOT NULL AND status IS NOT NULL)
-        SELECT stage, MIN(status) AS status FROM pairs GROUP BY stage
-        HAVING COUNT(DISTINCT status) = 1""")
     typed = ", ".join(
         f"TRY_CAST(s.\"{f}\" AS {_TYPES[f]}) AS \"{f}\"" if f not in ("status",)
         else ("CASE WHEN ss.status IS NOT NULL AND (s.status IS NULL OR "
@@ -176,6 +185,14 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
         con.execute(f"DELETE FROM opportunity_history WHERE {_ids_filter(ids_table)}")
     else:
         con.execute("DELETE FROM opportunity_history")
+    simple_typed = ", ".join(
+        f'TRY_CAST((e."{f}_r").v AS {_TYPES[f]}) AS "{f}"' if f != "status"
+        else ('COALESCE((e."status_r").v, ss.status) AS status') for f in TRACKED_FIELDS)
+    con.execute(f"""
+        INSERT INTO opportunity_history (opportunity_id, valid_from, valid_to, {cols_out},
+                                         origin, stage_since)
+        SELECT e.opportunity_id, e.t, NULL, {simple_typed}, e.origin, e.t
+        FROM _simple e LEFT JOIN _stage_status ss ON ss.stage = (e."stage_r").v""")
     con.execute(f"""
         INSERT INTO opportunity_history (opportunity_id, valid_from, valid_to, {cols_out},
                                          origin, stage_since)
@@ -201,7 +218,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
         FROM runs WHERE NOT deleted""")
     n = con.execute(
         f"SELECT COUNT(*) FROM opportunity_history WHERE {_ids_filter(ids_table)}").fetchone()[0]
-    for tmp in ("_obs", "_before", "_bp", "_states", "_stage_status", "_hist_ids"):
+    for tmp in ("_ev", "_simple", "_before", "_bp", "_states", "_stage_status", "_hist_ids"):
         con.execute(f"DROP TABLE IF EXISTS {tmp}")
     return int(n)
 
