@@ -617,7 +617,7 @@ def files_for_tables(paths: list[Path], mapping: SourceMapping) -> list[ExportFi
     A folder is one export: each table takes the files matching its ``files`` patterns
     (a workbook among them: the table's sheet). A single file given directly goes to the
     table whose patterns match its name, or to ``opportunities`` when no pattern matches
-    (or several do); a table read with ``unpivot:`` whose patterns match takes it as well
+    (or several do; a mapping of one other table: to that table); a table read with ``unpivot:`` whose patterns match takes it as well
     (one deals file, two tables); a workbook given directly gives each table its sheet
     (see :mod:`.excel`).
     """
@@ -640,7 +640,12 @@ def files_for_tables(paths: list[Path], mapping: SourceMapping) -> list[ExportFi
             wide = [t for t in tables if mapping.tables[t].unpivot is not None]
             tables = [t for t in tables if t not in wide]
             if len(tables) != 1:
-                tables = ["opportunities"] if "opportunities" in mapping.tables else tables[:1]
+                if "opportunities" in mapping.tables:
+                    tables = ["opportunities"]
+                elif not tables and not wide and len(mapping.tables) == 1:
+                    tables = list(mapping.tables)  # a one-table mapping: its table
+                else:
+                    tables = tables[:1]
             if not tables and not wide:
                 raise MappingError(f"{p}: mapping {mapping.name!r} has no table for this file")
             pairs.extend(ExportFile(t, p) for t in [*tables[:1], *wide])
