@@ -413,3 +413,22 @@ def test_shipped_history_mappings_load():
         assert load_mapping(name).tables
     assert np.isclose(load_mapping("salesforce").tables["opportunities"].scale["probability"],
                       0.01)
+
+
+def test_hubspot_workbook_sheet_gives_both_tables_with_typed_date_cells(tmp_path):
+    f = tmp_path / "deals.xlsx"
+    pd.DataFrame({
+        "Record ID": [1, 2], "Deal Stage": ["Contract sent", "Closed won"],
+        "Deal owner": ["Ava Patel", "Ben Okafor"],
+        "Create Date": [T("2024-01-02"), T("2024-01-03")],
+        "Close Date": [T("2024-06-01"), T("2024-02-01 09:00")], "Amount": [10, 20],
+        'Date entered "Contract sent (Sales Pipeline)"': [T("2024-01-05 10:30"), None],
+        'Date entered "Closed won (Sales Pipeline)"': [None, T("2024-02-01 09:00")],
+    }).to_excel(f, index=False, sheet_name="Deals")
+    mp = load_mapping("hubspot")
+    pairs = files_for_tables([f], mp)
+    assert [(p.table, p.sheet) for p in pairs] == [("opportunities", "Deals"),
+                                                   ("stage_history", "Deals")]
+    m = map_file(f, "stage_history", mp, as_of=AS_OF, sheet="Deals")
+    assert rows(m.frame, ["opportunity_id", "stage", "entered_at"]) == [
+        ("1", "Contract sent", T("2024-01-05 10:30")), ("2", "Closed won", T("2024-02-01 09:00"))]
