@@ -502,24 +502,30 @@ def test_salesforce_history_exports_give_the_past_states(tmp_path):
     assert _state(store_mod, db, "2024-03-25") == SF_MAR25
 
 
+#: (stage, status) of D1-D8 in Pipedrive by hand; amounts are checked only where the flow
+#: records them (a value change): the flow has no record of a deal's value at creation
 PD_FEB15 = {
-    "101": ("Proposal Made", "open", 48000.0),
-    "102": ("Contact Made", "open", 22000.0),
-    "103": ("Contact Made", "open", 30000.0),
-    "104": ("Qualified", "open", 15000.0),
-    "106": ("Contact Made", "won", 8500.0),   # Pipedrive: a won deal keeps its stage
-    "107": ("Proposal Made", "open", 120000.0),
+    "101": ("Proposal Made", "open"),
+    "102": ("Contact Made", "open"),
+    "103": ("Contact Made", "open"),
+    "104": ("Qualified", "open"),          # moved to stage 2 only on 02-16
+    "106": ("Contact Made", "won"),        # Pipedrive: a won deal keeps its stage
+    "107": ("Proposal Made", "open"),
 }
 PD_MAR25 = {
-    "101": ("Negotiations Started", "won", 48000.0),
-    "102": ("Contact Made", "lost", 22000.0),
-    "103": ("Proposal Made", "open", 36000.0),
-    "104": ("Proposal Made", "open", 15000.0),
-    "105": ("Qualified", "open", 0.0),        # Pipedrive stores no amount as 0
-    "106": ("Contact Made", "won", 8500.0),
-    "107": ("Negotiations Started", "open", 120000.0),
-    "108": ("Proposal Made", "open", 64000.0),
+    "101": ("Negotiations Started", "won"),
+    "102": ("Contact Made", "lost"),
+    "103": ("Proposal Made", "open"),
+    "104": ("Proposal Made", "open"),      # back to Contact Made only on 03-28
+    "105": ("Qualified", "open"),
+    "106": ("Contact Made", "won"),
+    "107": ("Negotiations Started", "open"),
+    "108": ("Proposal Made", "open"),
 }
+
+
+def _stages(state: dict[str, tuple]) -> dict[str, tuple]:
+    return {k: v[:2] for k, v in state.items()}
 
 
 def test_pipedrive_flow_gives_the_past_states(tmp_path):
@@ -530,8 +536,53 @@ def test_pipedrive_flow_gives_the_past_states(tmp_path):
     db = tmp_path / "crm.duckdb"
     ingest_paths([DATA / "pipedrive" / "deals.csv"], "pipedrive", db, as_of="2024-05-01")
     ingest_paths([flows], "pipedrive_flow", db, as_of="2024-05-01")
-    assert _state(store_mod, db, "2024-02-15") == PD_FEB15
-    assert _state(store_mod, db, "2024-03-25") == PD_MAR25
+    feb, mar = _state(store_mod, db, "2024-02-15"), _state(store_mod, db, "2024-03-25")
+    assert _stages(feb) == PD_FEB15
+    assert _stages(mar) == PD_MAR25
+    assert (feb["103"][2], mar["103"][2]) == (30000.0, 36000.0)  # raised on 03-18
     before = _history_rows(db)
     ingest_paths([flows], "pipedrive_flow", db, as_of="2024-05-01")
+    ingest_paths([DATA / "pipedrive" / "deals.csv"], "pipedrive", db, as_of="2024-05-01")
+    assert _history_rows(db) == before
+    assert _stages(_state(store_mod, db, "2024-03-25")) == PD_MAR25
+
+
+HS = {"D1": "17593029401", "D2": "17593029538", "D3": "17593029675", "D4": "17593029812",
+      "D5": "17593029949", "D6": "17593030086", "D7": "17593030223", "D8": "17593030360"}
+#: (stage, status) in HubSpot by hand: won and lost are stages there
+HS_FEB15 = {
+    HS["D1"]: ("Presentation scheduled", "open"),
+    HS["D2"]: ("Qualified to buy", "open"),
+    HS["D3"]: ("Qualified to buy", "open"),
+    HS["D4"]: ("Appointment scheduled", "open"),
+    HS["D6"]: ("Closed won", "won"),
+    HS["D7"]: ("Presentation scheduled", "open"),
+}
+HS_MAR25 = {
+    HS["D1"]: ("Closed won", "won"),
+    HS["D2"]: ("Closed lost", "lost"),
+    HS["D3"]: ("Presentation scheduled", "open"),
+    # HubSpot keeps only the latest entry into a stage: D4's first Qualified to buy
+    # (02-16) is gone, but its state on 03-25 (Presentation scheduled since 03-07) holds
+    HS["D4"]: ("Presentation scheduled", "open"),
+    HS["D5"]: ("Appointment scheduled", "open"),
+    HS["D6"]: ("Closed won", "won"),
+    HS["D7"]: ("Contract sent", "open"),
+    HS["D8"]: ("Presentation scheduled", "open"),
+}
+
+
+def test_hubspot_date_entered_columns_give_the_past_stages(tmp_path):
+    from reporting.ingest import ingest_paths
+
+    store_mod = _core()
+    db = tmp_path / "crm.duckdb"
+    f = DATA / "hubspot" / "deals.csv"
+    rep = ingest_paths([f], "hubspot", db, as_of="2024-05-01")
+    assert [(r.table, r.loaded, r.quarantined) for r in rep.results] == [
+        ("opportunities", 8, 0), ("stage_history", 26, 1)]
+    assert _stages(_state(store_mod, db, "2024-02-15")) == HS_FEB15
+    assert _stages(_state(store_mod, db, "2024-03-25")) == HS_MAR25
+    before = _history_rows(db)
+    ingest_paths([f], "hubspot", db, as_of="2024-05-01")
     assert _history_rows(db) == before
