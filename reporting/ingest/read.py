@@ -505,7 +505,7 @@ def _json_records(path: Path) -> Iterator[tuple[int, object]]:
                     continue
                 try:
                     yield i, json.loads(line.decode("utf-8-sig"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
                     raise DataValidationError(
                         f"{path}: line {i} is not a JSON record ({exc}); each line must be "
                         "one JSON object (JSON lines)") from None

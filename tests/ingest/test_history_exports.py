@@ -586,3 +586,31 @@ def test_hubspot_date_entered_columns_give_the_past_stages(tmp_path):
     before = _history_rows(db)
     ingest_paths([f], "hubspot", db, as_of="2024-05-01")
     assert _history_rows(db) == before
+
+
+def test_salesforce_api_history_records_saved_as_json_give_the_same_past_states(tmp_path):
+    """Public data: the REST query responses of OpportunityHistory and
+    OpportunityFieldHistory (../shared/data/crm_api/salesforce) read by the JSON reader
+    through the same mappings (API names are among their alternatives)."""
+    from reporting.ingest import ingest_paths
+
+    store_mod = _core()
+    api = shared("crm_api/salesforce")
+    m = map_file(api / "query_opportunityhistory.json", "opportunity_snapshots",
+                 load_mapping("salesforce_history"), as_of=AS_OF)
+    assert (m.result.read, m.result.loaded) == (30, 30)
+    # ForecastCategory API values: Forecast is the Commit category
+    assert m.frame.loc[m.frame["observed_at"] == T("2024-04-15 11:00"),
+                       "forecast_category"].tolist() == ["commit"]
+    c = map_file(api / "query_opportunityfieldhistory.json", "opportunity_changes",
+                 load_mapping("salesforce_field_history"), as_of=AS_OF)
+    # 22 changes, 4 of them to Closed Won / Closed Lost: 4 status changes more
+    assert (c.result.read, c.result.loaded) == (26, 26)
+    db = tmp_path / "crm.duckdb"
+    ingest_paths([SF / "opportunities.csv"], "salesforce", db, as_of="2024-05-01")
+    ingest_paths([api / "query_opportunityhistory.json"], "salesforce_history", db,
+                 as_of="2024-05-01")
+    ingest_paths([api / "query_opportunityfieldhistory.json"], "salesforce_field_history", db,
+                 as_of="2024-05-01")
+    assert _state(store_mod, db, "2024-02-15") == SF_FEB15
+    assert _state(store_mod, db, "2024-03-25") == SF_MAR25
