@@ -1,0 +1,186 @@
+"""Fake CRM APIs on loopback (pytest-httpserver), built on the request / response shapes of
+``../shared/data/crm_api`` (see its README and manifests).
+
+Each fake holds records per API object, answers the endpoints a puller calls with the
+documented envelopes and paging keys, applies the incremental filters itself, records
+every request (``log``), and can be told to fail: ``fail(match, status, body, headers,
+times)`` answers the next ``times`` requests whose path (and query) contains ``match``
+with that error instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from werkzeug import Request, Response
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _ts(v) -> pd.Timestamp:
+    t = pd.Timestamp(str(v).replace(" ", "T"))
+    return (t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")).tz_localize(None)
+
+
+@dataclass
+class Fault:
+    match: str
+    status: int
+    body: object
+    headers: dict
+    times: int
+
+
+@dataclass
+class Fake:
+    token: str
+    records: dict[str, list]
+    page_size: int = 5
+    log: list[dict] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        pass
+
+    def fail(self, match: str, status: int, body: object = None, headers: dict | None = None,
+             times: int = 1) -> None:
+        self.faults.append(Fault(match, status, body, headers or {}, times))
+
+    def handle(self, request: Request) -> Response:
+        where = request.path + ("?" + request.query_string.decode() if request.query_string else "")
+        entry = {"method": request.method, "path": request.path, "args": dict(request.args),
+                 "headers": dict(request.headers), "body": request.get_data(as_text=True)}
+        self.log.append(entry)
+        for f in self.faults:
+            if f.times > 0 and f.match in where:
+                f.times -= 1
+                return _json(f.body, f.status, f.headers)
+        if not self.authorized(request):
+            return self.unauthorized()
+        return self.route(request)
+
+    def requests_to(self, needle: str) -> list[dict]:
+        return [e for e in self.log if needle in e["path"]]
+
+    # overridden
+    def authorized(self, request: Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.token}"
+
+    def unauthorized(self) -> Response:  # pragma: no cover - overridden
+        return _json({"message": "unauthorized"}, 401)
+
+    def route(self, request: Request) -> Response:  # pragma: no cover - overridden
+        return _json({}, 404)
+
+
+def _json(body, status=200, headers=None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers or {},
+                    content_type="application/json;charset=UTF-8")
+
+
+def serve(httpserver, fake: Fake) -> str:
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(fake.handle)
+    return httpserver.url_for("/").rstrip("/")
+
+
+# --------------------------------------------------------------------------- Salesforce
+
+_SOQL = re.compile(r"^SELECT (?P<fields>.+?) FROM (?P<obj>\w+)"
+                   r"(?: WHERE (?P<wf>\w+) > (?P<wv>\S+))?(?: ORDER BY (?P<order>\w+) ASC, Id ASC)?$")
+
+
+class FakeSalesforce(Fake):
+    """``/services/data/v62.0/query`` and ``queryAll`` (SOQL with an optional ``WHERE f > t``
+    and ``ORDER BY f ASC, Id ASC``), ``nextRecordsUrl`` paging, ``sobjects/Opportunity/describe``;
+    401 ``INVALID_SESSION_ID`` for a wrong token."""
+
+    locators: dict
+
+    def __post_init__(self) -> None:
+        self.locators = {}
+        self.queries: list[str] = []
+
+    def unauthorized(self) -> Response:
+        return _json([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
+                     401)
+
+    def route(self, request: Request) -> Response:
+        p = request.path
+        base = "/services/data/v62.0/"
+        if p == base + "sobjects/Opportunity/describe":
+            names = sorted({k for r in self.records["Opportunity"] for k in r if k != "attributes"})
+            return _json({"name": "Opportunity", "fields": [{"name": n} for n in names]})
+        if p in (base + "query", base + "queryAll"):
+            q = request.args["q"]
+            self.queries.append(q)
+            m = _SOQL.match(q)
+            assert m, q
+            fields = [f.strip() for f in m["fields"].split(",")]
+            recs = [r for r in self.records.get(m["obj"], [])
+                    if p.endswith("queryAll") or not r.get("IsDeleted")]
+            if m["wf"]:
+                since = _ts(m["wv"])
+                recs = [r for r in recs if _ts(r[m["wf"]]) > since]
+            if m["order"]:
+                recs = sorted(recs, key=lambda r: (_ts(r[m["order"]]), r.get("Id", "")))
+            out = [{"attributes": r.get("attributes", {}), **{f: r.get(f) for f in fields}}
+                   for r in recs]
+            loc = f"01gFAKE{len(self.locators):04d}"
+            self.locators[loc] = out
+            return self._page(loc, 0)
+        m = re.match(r"^/services/data/v62\.0/query(?:All)?/(01gFAKE\d+)-(\d+)$", p)
+        if m:
+            return self._page(m[1], int(m[2]))
+        return _json([{"message": "not found", "errorCode": "NOT_FOUND"}], 404)
+
+    def _page(self, loc: str, start: int) -> Response:
+        recs = self.locators[loc]
+        chunk = recs[start:start + self.page_size]
+        done = start + self.page_size >= len(recs)
+        body = {"totalSize": len(recs), "done": done, "records": chunk}
+        if not done:
+            body["nextRecordsUrl"] = f"/services/data/v62.0/query/{loc}-{start + self.page_size}"
+        return _json(body, headers={"Sforce-Limit-Info": "api-usage=1/100000"})
+
+
+def salesforce_fixture() -> dict[str, list]:
+    """The small self-contained Salesforce data set (tests/pull/fixtures/salesforce.json)."""
+    data = json.loads((FIXTURES / "salesforce.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if k != "note"}
+
+
+#: stage definitions for the shared data set (its README lists them as a typical org setup)
+SHARED_SF_STAGES = [("Prospecting", False, False, 10.0, "Pipeline"),
+                    ("Qualification", False, False, 10.0, "Pipeline"),
+                    ("Proposal/Price Quote", False, False, 75.0, "Pipeline"),
+                    ("Negotiation/Review", False, False, 90.0, "Pipeline"),
+                    ("Closed Won", True, True, 100.0, "Closed"),
+                    ("Closed Lost", True, False, 0.0, "Omitted")]
+
+
+def salesforce_shared(folder: Path) -> dict[str, list]:
+    """The shared data set's Salesforce records (the query_*.json bodies) by object; the
+    OpportunityStage records are made from the stage table of its README."""
+    def recs(name: str) -> list:
+        return json.loads((folder / name).read_text(encoding="utf-8"))["records"]
+
+    opps = recs("query_opportunity_page1.json") + recs("query_opportunity_page2.json")
+    for r in opps:
+        r.setdefault("IsDeleted", False)
+    stages = [{"attributes": {"type": "OpportunityStage"}, "ApiName": a, "MasterLabel": a,
+               "IsActive": True, "IsClosed": c, "IsWon": w, "DefaultProbability": p,
+               "ForecastCategoryName": fc, "SortOrder": i + 1}
+              for i, (a, c, w, p, fc) in enumerate(SHARED_SF_STAGES)]
+    return copy.deepcopy({
+        "Opportunity": opps,
+        "OpportunityHistory": recs("query_opportunityhistory.json"),
+        "OpportunityFieldHistory": recs("query_opportunityfieldhistory.json"),
+        "User": recs("query_user.json"),
+        "Account": recs("query_account.json"),
+        "OpportunityStage": stages,
+    })
