@@ -184,3 +184,81 @@ def salesforce_shared(folder: Path) -> dict[str, list]:
         "Account": recs("query_account.json"),
         "OpportunityStage": stages,
     })
+
+
+# --------------------------------------------------------------------------- Pipedrive
+
+
+def _b64(n: int) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps({"offset": n}).encode()).decode().rstrip("=")
+
+
+def _unb64(s: str) -> int:
+    import base64
+
+    return json.loads(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)))["offset"]
+
+
+class FakePipedrive(Fake):
+    """``/api/v2/deals`` (``updated_since``, ``status``, sort by update_time, ``cursor``),
+    ``/api/v2/stages``, ``/api/v2/organizations``, ``/api/v1/users``,
+    ``/api/v1/deals/{id}/flow`` (``start`` / ``limit``); 401 for a wrong ``x-api-token``."""
+
+    def authorized(self, request: Request) -> bool:
+        return request.headers.get("x-api-token") == self.token
+
+    def unauthorized(self) -> Response:
+        return _json({"success": False, "error": "unauthorized access", "errorCode": 401,
+                      "error_info": "Please check developers.pipedrive.com"}, 401)
+
+    def route(self, request: Request) -> Response:
+        p, a = request.path, request.args
+        if p in ("/api/v2/deals", "/api/v2/organizations", "/api/v2/stages"):
+            recs = list(self.records[p.rsplit("/", 1)[1]])
+            if "updated_since" in a:
+                since = _ts(a["updated_since"])
+                recs = [r for r in recs if _ts(r["update_time"]) >= since]
+            if "status" in a:
+                recs = [r for r in recs if r["status"] in a["status"].split(",")]
+            if a.get("sort_by") == "update_time":
+                recs.sort(key=lambda r: (_ts(r["update_time"]), r["id"]))
+            start = _unb64(a["cursor"]) if a.get("cursor") else 0
+            size = min(int(a.get("limit", 100)), self.page_size)
+            chunk = recs[start:start + size]
+            nxt = _b64(start + size) if start + size < len(recs) else None
+            return _json({"success": True, "data": chunk, "additional_data": {"next_cursor": nxt}})
+        if p == "/api/v1/users":
+            return _json({"success": True, "data": self.records["users"]})
+        m = re.match(r"^/api/v1/deals/(\d+)/flow$", p)
+        if m:
+            items = self.records["flows"].get(m[1], [])
+            start, size = int(a.get("start", 0)), min(int(a.get("limit", 100)), self.page_size)
+            more = start + size < len(items)
+            pag = {"start": start, "limit": size, "more_items_in_collection": more}
+            if more:
+                pag["next_start"] = start + size
+            return _json({"success": True, "data": items[start:start + size],
+                          "additional_data": {"pagination": pag}})
+        return _json({"success": False, "error": "not found", "errorCode": 404}, 404)
+
+
+def pipedrive_fixture() -> dict:
+    data = json.loads((FIXTURES / "pipedrive.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if k != "note"}
+
+
+def pipedrive_shared(folder: Path, ids: dict) -> dict:
+    """The shared data set's Pipedrive records; organizations (not in the fixtures) are made
+    from ids.json's accounts."""
+    def body(name: str):
+        return json.loads((folder / name).read_text(encoding="utf-8"))
+
+    deals = body("v2_deals_page1.json")["data"] + body("v2_deals_page2.json")["data"]
+    flows = {str(d["id"]): body(f"v1_deals_{d['id']}_flow.json")["data"] for d in deals}
+    orgs = [{"id": a["pipedrive_org_id"], "name": a["name"], "owner_id": None,
+             "add_time": "2023-11-02T10:00:00Z", "update_time": "2023-11-02T10:00:00Z"}
+            for a in ids["accounts"]]
+    return copy.deepcopy({"deals": deals, "flows": flows, "stages": body("v2_stages.json")["data"],
+                          "users": body("v1_users.json")["data"], "organizations": orgs})
