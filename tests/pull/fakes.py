@@ -262,3 +262,97 @@ def pipedrive_shared(folder: Path, ids: dict) -> dict:
             for a in ids["accounts"]]
     return copy.deepcopy({"deals": deals, "flows": flows, "stages": body("v2_stages.json")["data"],
                           "users": body("v1_users.json")["data"], "organizations": orgs})
+
+
+# --------------------------------------------------------------------------- HubSpot
+
+
+class FakeHubSpot(Fake):
+    """``/crm/v3/objects/deals`` (list with ``properties`` / ``propertiesWithHistory`` /
+    ``associations`` / ``archived``, ``after`` paging), ``/crm/v3/objects/deals/{id}``,
+    ``POST /crm/v3/objects/{deals,companies}/search`` (``hs_lastmodifieddate`` GT / GTE in epoch
+    ms, ``total``), ``/crm/v3/pipelines/deals``, ``/crm/v3/owners/``, ``/crm/v3/objects/companies``;
+    401 for a wrong bearer token."""
+
+    def unauthorized(self) -> Response:
+        return _json({"status": "error", "message": "Authentication credentials not found.",
+                      "category": "INVALID_AUTHENTICATION"}, 401)
+
+    @staticmethod
+    def _shape(r: dict, args) -> dict:
+        out = {k: v for k, v in r.items() if k not in ("properties", "propertiesWithHistory",
+                                                       "associations")}
+        props = args.get("properties")
+        names = props.split(",") if isinstance(props, str) else (props or [])
+        out["properties"] = {p: r.get("properties", {}).get(p) for p in names} if names \
+            else dict(r.get("properties", {}))
+        hist = args.get("propertiesWithHistory")
+        if hist:
+            out["propertiesWithHistory"] = {p: r.get("propertiesWithHistory", {}).get(p, [])
+                                            for p in hist.split(",")}
+        if args.get("associations") and "associations" in r:
+            out["associations"] = r["associations"]
+        return out
+
+    def _paged(self, recs: list, after: str | None, limit: int, extra: dict | None = None):
+        start = int(after or 0)
+        size = min(limit, self.page_size)
+        body = {**(extra or {}), "results": recs[start:start + size]}
+        if start + size < len(recs):
+            body["paging"] = {"next": {"after": str(start + size)}}
+        return _json(body)
+
+    def route(self, request: Request) -> Response:
+        p, a = request.path, request.args
+        if p == "/crm/v3/pipelines/deals":
+            return _json({"results": self.records["pipelines"]})
+        if p == "/crm/v3/owners/":
+            return self._paged(self.records["owners"], a.get("after"), int(a.get("limit", 100)))
+        if p in ("/crm/v3/objects/deals", "/crm/v3/objects/companies"):
+            obj = p.rsplit("/", 1)[1]
+            recs = self.records["archived"] if obj == "deals" and a.get("archived") == "true" \
+                else self.records[obj]
+            return self._paged([self._shape(r, a) for r in recs], a.get("after"),
+                               int(a.get("limit", 10)))
+        m = re.match(r"^/crm/v3/objects/deals/(\d+)$", p)
+        if m:
+            r = next((d for d in self.records["deals"] if d["id"] == m[1]), None)
+            return _json(self._shape(r, a)) if r else _json({"status": "error",
+                                                             "category": "OBJECT_NOT_FOUND"}, 404)
+        m = re.match(r"^/crm/v3/objects/(deals|companies)/search$", p)
+        if m and request.method == "POST":
+            body = json.loads(request.get_data(as_text=True))
+            recs = list(self.records[m[1]])
+            for f in body["filterGroups"][0]["filters"]:
+                assert f["propertyName"] == "hs_lastmodifieddate"
+                since = pd.Timestamp(int(f["value"]), unit="ms")
+                keep = (lambda t: t > since) if f["operator"] == "GT" else (lambda t: t >= since)
+                recs = [r for r in recs if keep(_ts(r["properties"]["hs_lastmodifieddate"]))]
+            recs.sort(key=lambda r: _ts(r["properties"]["hs_lastmodifieddate"]))
+            shaped = [self._shape(r, {"properties": body.get("properties")}) for r in recs]
+            return self._paged(shaped, body.get("after"), int(body.get("limit", 10)),
+                               {"total": len(recs)})
+        return _json({"status": "error", "category": "OBJECT_NOT_FOUND"}, 404)
+
+
+def hubspot_fixture() -> dict:
+    data = json.loads((FIXTURES / "hubspot.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if k != "note"}
+
+
+def hubspot_shared(folder: Path) -> dict:
+    """The shared data set's HubSpot records: the deals list pages merged with the
+    ``propertiesWithHistory`` of crm_v3_objects_deals_with_history.json."""
+    def body(name: str):
+        return json.loads((folder / name).read_text(encoding="utf-8"))
+
+    deals = body("crm_v3_objects_deals_page1.json")["results"] + \
+        body("crm_v3_objects_deals_page2.json")["results"]
+    hist = {d["id"]: d.get("propertiesWithHistory", {})
+            for d in body("crm_v3_objects_deals_with_history.json")["results"]}
+    for d in deals:
+        d["propertiesWithHistory"] = hist.get(d["id"], {})
+    return copy.deepcopy({"deals": deals, "archived": [],
+                          "pipelines": body("crm_v3_pipelines_deals.json")["results"],
+                          "owners": body("crm_v3_owners.json")["results"],
+                          "companies": body("crm_v3_objects_companies.json")["results"]})
