@@ -326,8 +326,10 @@ class FakeHubSpot(Fake):
             for f in body["filterGroups"][0]["filters"]:
                 assert f["propertyName"] == "hs_lastmodifieddate"
                 since = pd.Timestamp(int(f["value"]), unit="ms")
-                keep = (lambda t: t > since) if f["operator"] == "GT" else (lambda t: t >= since)
-                recs = [r for r in recs if keep(_ts(r["properties"]["hs_lastmodifieddate"]))]
+                gt = f["operator"] == "GT"
+                recs = [r for r in recs
+                        if (_ts(r["properties"]["hs_lastmodifieddate"]) > since) if gt
+                        else (_ts(r["properties"]["hs_lastmodifieddate"]) >= since)]
             recs.sort(key=lambda r: _ts(r["properties"]["hs_lastmodifieddate"]))
             shaped = [self._shape(r, {"properties": body.get("properties")}) for r in recs]
             return self._paged(shaped, body.get("after"), int(body.get("limit", 10)),
