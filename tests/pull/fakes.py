@@ -327,9 +327,9 @@ class FakeHubSpot(Fake):
                 assert f["propertyName"] == "hs_lastmodifieddate"
                 since = pd.Timestamp(int(f["value"]), unit="ms")
                 gt = f["operator"] == "GT"
-                recs = [r for r in recs
-                        if (_ts(r["properties"]["hs_lastmodifieddate"]) > since) if gt
-                        else (_ts(r["properties"]["hs_lastmodifieddate"]) >= since)]
+                stamp = [_ts(r["properties"]["hs_lastmodifieddate"]) for r in recs]
+                recs = [r for r, t in zip(recs, stamp, strict=True)
+                        if (t > since if gt else t >= since)]
             recs.sort(key=lambda r: _ts(r["properties"]["hs_lastmodifieddate"]))
             shaped = [self._shape(r, {"properties": body.get("properties")}) for r in recs]
             return self._paged(shaped, body.get("after"), int(body.get("limit", 10)),
