@@ -365,6 +365,13 @@ def run_due_cmd(
         return
     for c in out.cleaned:
         console.print(terminal(f"removed an interrupted run's folder: {c}"))
+    for p in out.pulls:
+        if p["ok"]:
+            console.print(terminal(f"pulled {p['crm']}: {p['read']:,} rows read, {p['loaded']:,} "
+                                   f"loaded, {p['quarantined']:,} quarantined"))
+        else:
+            console.print(Text.assemble(("pull failed ", "red"),
+                                        visible(f"{p['crm']}: {p['error']}")), soft_wrap=True)
     if out.results:
         console.print(_progress_table(out.results))
     produced = sum(r.status == "ok" for r in out.results)
@@ -377,7 +384,7 @@ def run_due_cmd(
             console.print(Text.assemble(("delivery failed ", "red"),
                                         visible(f"{d['report']}: {d.get('error')}")))
     if any(r.status not in ("ok", "no data") for r in out.results) or \
-            any(not d.get("ok") for d in out.deliveries):
+            any(not d.get("ok") for d in out.deliveries) or any(not p["ok"] for p in out.pulls):
         raise typer.Exit(1)
 
 
