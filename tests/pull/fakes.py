@@ -47,6 +47,9 @@ class Fake:
     def __post_init__(self) -> None:
         pass
 
+    #: (match, event): a request matching waits until the event is set (a pull to kill)
+    hold: tuple | None = None
+
     def fail(self, match: str, status: int, body: object = None, headers: dict | None = None,
              times: int = 1) -> None:
         self.faults.append(Fault(match, status, body, headers or {}, times))
@@ -56,6 +59,8 @@ class Fake:
         entry = {"method": request.method, "path": request.path, "args": dict(request.args),
                  "headers": dict(request.headers), "body": request.get_data(as_text=True)}
         self.log.append(entry)
+        if self.hold and self.hold[0] in where:
+            self.hold[1].wait(60)
         for f in self.faults:
             if f.times > 0 and f.match in where:
                 f.times -= 1

@@ -239,3 +239,45 @@ def test_org_without_multi_currency_is_asked_only_fields_it_has(sf, store):
     assert "CurrencyIsoCode" not in opp_queries(fake)[0]
     assert rep.ingest.quarantined == 0
     assert set(q(store, "SELECT currency FROM opportunities").currency) == {"USD"}
+
+
+def test_a_killed_pull_process_leaves_the_store_and_the_next_pull_resumes(httpserver, tmp_path):
+    """SIGKILL while the second page is being fetched: the store is as it was; the next pull
+    reads page 1 back from the staging folder and asks only for the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+    from pathlib import Path
+
+    fake = FakeSalesforce(TOKEN, salesforce_fixture(), page_size=2)
+    url = serve(httpserver, fake)
+    release = threading.Event()
+    fake.hold = ("/query/01gFAKE0000-2", release)
+    store = tmp_path / "data" / "crm.duckdb"
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from reporting.cli import main; main()", "pull", "salesforce",
+         "--store", str(store), "--base-url", url],
+        env={**os.environ, "PYTHONPATH": str(root), "CRM_REPORT_SALESFORCE_TOKEN": TOKEN},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not fake.requests_to("/query/01gFAKE0000-2") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fake.requests_to("/query/01gFAKE0000-2"), "the pull never reached page 2"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert not store.exists() or "opportunities" not in set(q(store, "SHOW TABLES").name) \
+        or len(q(store, "SELECT * FROM opportunities")) == 0
+    fake.hold = None
+    rep = _pull(url, store)
+    assert rep.resumed and rep.pages_reused == 2
+    assert len(opp_queries(fake)) == 1
+    assert len(q(store, "SELECT * FROM opportunities")) == 5
