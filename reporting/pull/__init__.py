@@ -139,7 +139,6 @@ def pull(crm: str, store: str | Path | None = None, *, base_url: str | None = No
         next pull resumes from the pages already fetched.
     """
     from .. import store as _store
-    from . import state
     from .secrets import load_credentials
     from .staging import Staging
 
@@ -149,6 +148,15 @@ def pull(crm: str, store: str | Path | None = None, *, base_url: str | None = No
     store_path = Path(store) if store else _store.default_store_path()
     creds = load_credentials(crm, secrets, environ)
     url = check_base_url(crm, base_url or creds.base_url or puller.default_base_url, creds.hint)
+    with Staging.lock(store_path, crm):
+        return _pull(puller, crm, store_path, url, creds, full, source, retries)
+
+
+def _pull(puller, crm, store_path, url, creds, full, source, retries) -> PullReport:
+    from .. import store as _store
+    from . import state
+    from .staging import Staging
+
     cursors = {} if full else state.load(store_path, crm)
     st = Staging.open(store_path, crm, {"full": full, "cursors": cursors, "base_url": url})
     kw = {} if retries is None else {"retries": retries}

@@ -11,13 +11,15 @@ committed to the store.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
 import stat
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,6 +72,24 @@ class Staging:
     def pull_id(self) -> str:
         return self.meta["pull_id"]
 
+    @staticmethod
+    @contextmanager
+    def lock(store_path: Path, crm: str) -> Iterator[None]:
+        """One pull of a CRM into a store at a time (``pulls/<crm>/.lock``, released by the
+        OS when the process dies)."""
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+        base = _safe_dir(_safe_dir(store_path.parent / "pulls") / crm)
+        fd = os.open(base / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PullError(f"another pull of {crm} into {store_path} is running "
+                                f"({base / '.lock'}); wait for it to finish") from None
+            yield
+        finally:
+            os.close(fd)
+
     @classmethod
     def open(cls, store_path: Path, crm: str, wanted: dict) -> Staging:
         """The unfinished pull of ``crm`` whose ``pull.json`` asks for the same thing
@@ -78,7 +98,7 @@ class Staging:
         store_path.parent.mkdir(parents=True, exist_ok=True)
         base = _safe_dir(_safe_dir(store_path.parent / "pulls") / crm)
         for d in sorted(base.iterdir()):
-            if not _NAME.match(d.name):
+            if not _NAME.match(d.name) or d.name.startswith("."):
                 continue
             st = os.lstat(d)
             if stat.S_ISLNK(st.st_mode):
@@ -89,7 +109,9 @@ class Staging:
                 meta = json.loads((d / "pull.json").read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 meta = None
-            if meta is not None and meta.get("wanted") == wanted:
+            if not isinstance(meta, dict) or meta.get("crm") != crm:
+                continue  # not a pull folder: left alone
+            if meta.get("wanted") == wanted:
                 return cls(d, meta, True)
             remove(d, base)
         started = datetime.now(UTC).replace(tzinfo=None)

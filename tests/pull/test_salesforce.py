@@ -104,7 +104,8 @@ def test_full_pull_loads_every_table_and_accounts_for_every_row(sf, store):
     state = q(store, "SELECT object, cursor FROM pull_state").set_index("object")["cursor"]
     assert state["Opportunity"] == "2024-04-10T17:45:00.000Z"
     assert state["OpportunityFieldHistory"] == "2024-04-10T17:45:00.000Z"
-    assert not any((store.parent / "pulls" / "salesforce").iterdir())  # staging removed
+    # the staging folder is removed (the lock file stays)
+    assert [p.name for p in (store.parent / "pulls" / "salesforce").iterdir()] == [".lock"]
 
 
 def test_incremental_pull_asks_since_the_cursor_and_gets_only_changes(sf, store):
@@ -281,3 +282,23 @@ def test_a_killed_pull_process_leaves_the_store_and_the_next_pull_resumes(httpse
     assert rep.resumed and rep.pages_reused == 2
     assert len(opp_queries(fake)) == 1
     assert len(q(store, "SELECT * FROM opportunities")) == 5
+
+
+def test_two_pulls_of_one_crm_into_one_store_do_not_run_at_once(sf, store):
+    from reporting.pull.staging import Staging
+
+    fake, url = sf
+    with Staging.lock(store, "salesforce"), pytest.raises(PullError, match="another pull"):
+        _pull(url, store)
+    assert _pull(url, store).ingest.loaded > 0
+
+
+def test_a_symlinked_staging_folder_is_refused(sf, store, tmp_path):
+    fake, url = sf
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    store.parent.mkdir(parents=True)
+    (store.parent / "pulls").symlink_to(elsewhere)
+    with pytest.raises(PullError, match="symbolic link"):
+        _pull(url, store)
+    assert list(elsewhere.iterdir()) == []
