@@ -88,6 +88,7 @@ def _files_under(folder: Path):
             yield Path(dirpath) / n
 
 
+@pytest.mark.slow  # three crm-report processes (~20 s)
 def test_the_token_is_never_printed_logged_or_written(httpserver, tmp_path):
     """A pull by the CLI (a success, an interrupted pull, a refused token): the token is in
     no file under the store's folder (store, staging pages, Parquet, ingest log), nor in
