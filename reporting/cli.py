@@ -103,12 +103,28 @@ def ingest(
     store: StoreOpt = None,
     encoding: Annotated[str | None, typer.Option(
         help="file encoding when not UTF-8, e.g. cp1256 (Persian Windows) or latin-1")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="when the export was taken (YYYY-MM-DD or YYYY-MM-DDTHH:MM): its "
+        "changes are recorded in the deal history at that time; default: the newest "
+        "file's modification time")] = None,
 ) -> None:
-    """Map, validate and load a CRM export; print what was loaded and quarantined."""
+    """Map, validate and load a CRM export; print what was loaded and quarantined, and
+    the changes recorded in the deal history."""
     from .ingest import ingest_paths
 
+    when = None
+    if as_of is not None:
+        import pandas as pd
+
+        try:
+            when = pd.Timestamp(as_of)
+            if when.tzinfo is not None:
+                when = when.tz_convert("UTC").tz_localize(None)
+        except (ValueError, TypeError):
+            _fail(ReportingError(f"--as-of {as_of!r} is not a date; give YYYY-MM-DD or "
+                                 "YYYY-MM-DDTHH:MM"))
     try:
-        rep = ingest_paths(paths, source, _store(store), encoding=encoding)
+        rep = ingest_paths(paths, source, _store(store), encoding=encoding, as_of=when)
     except ReportingError as exc:
         _fail(exc)
     t = Table(title=terminal(f"ingest {rep.source} -> {_store(store)}"))
@@ -119,6 +135,14 @@ def ingest(
                   f"{r.quarantined:,}")
     t.add_row("total", "", f"{rep.read:,}", f"{rep.loaded:,}", f"{rep.quarantined:,}", style="bold")
     console.print(t)
+    if rep.as_of is not None:
+        console.print(
+            f"deal history: as of {rep.as_of:%Y-%m-%d %H:%M} ({rep.as_of_source}); "
+            f"{rep.history_snapshots:,} deals new or changed since the store's state then; "
+            f"{rep.history_versions:,} versions of the touched deals"
+            + (f"; {rep.deleted:,} deals deleted" if rep.deleted else "")
+            + (f"; {rep.older:,} deals already known in a newer state: recorded in the "
+               "history only, their current rows kept" if rep.older else ""))
     reasons = rep.reasons()
     if not reasons.empty:
         q = Table(title="quarantined rows by reason (see the quarantine table in the store)")

@@ -103,7 +103,7 @@ def build(
     a = analyse(data.opportunities, p, settings, data.reps, data.stage_history, data.leads,
                 data.revenue, data.accounts, data.available(),
                 band_edges=shared.get("band_edges"), predicted_value=pred, clv_model=clv,
-                as_of=data.as_of)
+                as_of=data.as_of, deal_history=data.opportunity_history)
     return ReportContext(region=region, team=team, period=p, settings=settings, data=data, a=a,
                          generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                          language=language, artifacts=shared,

@@ -208,8 +208,12 @@ def store_info(path: str | Path | None = None) -> StoreInfo:
             "GROUP BY code").fetchall()) if "row_flags" in tables else {}
         for code in ("created_at_estimated", "created_after_close"):
             facts[code] = int(flags.get(code, 0))
+        # versions that record an amount (a history of stages alone does not give the
+        # value of the pipeline at a past date)
+        facts["amount_history"] = int(con.execute(
+            "SELECT COUNT(*) FROM opportunity_history WHERE amount IS NOT NULL").fetchone()[0]
+        ) if tables.get("opportunity_history") else 0
     data_end = facts.pop("data_end")
-    facts["amount_history"] = tables.get("opportunity_history", 0)
     return StoreInfo(
         path=str(path if path is not None else default_store_path()),
         tables=tables, regions=regions, teams=teams, reps=reps,
@@ -353,8 +357,9 @@ def assess(f: dict) -> dict[str, Assessment]:
         c.append((NOT_SUPPORTED, "no stage_history: time in stage, aging by stage and the "
                                  "stage funnel unknown"))
     if not f["amount_history"]:
-        c.append((LIMITED, "no opportunity_history: the amount at a past date of a deal "
-                           "closed since is unknown"))
+        c.append((LIMITED, "no opportunity_history: the amount, stage and owner at a "
+                           "past date of a deal changed since are unknown (ingest full "
+                           "exports regularly, pull from the CRM, or ingest its history)"))
     # forecast (predicted customer value)
     c = out["forecast"]
     if not f["revenue_positive"]:

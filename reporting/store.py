@@ -107,10 +107,39 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Iterator
                     "another --store"
                 ) from None
         else:
+            if _needs_upgrade(con):
+                # a store made by an earlier version: add the new tables and columns
+                # (empty; nothing else changes), then read it
+                con.close()
+                with connect(p, read_only=False):
+                    pass
+                con = duckdb.connect(str(p), read_only=True)
             _check_tables(con, p)
         yield con
     finally:
         con.close()
+
+
+#: tables and columns added by later versions: a store without them is upgraded in place
+_ADDED_TABLES = ("opportunity_history", "opportunity_snapshots", "opportunity_changes",
+                 "stages")
+_ADDED_COLUMNS = {"opportunities": ("expected_close_date", "probability", "forecast_category",
+                                    "lost_reason", "deal_type", "modified_at")}
+
+
+def _needs_upgrade(con: duckdb.DuckDBPyConnection) -> bool:
+    """A crm-report store (it has opportunities, quarantine and ingest_log) made before
+    the tables or columns of :data:`_ADDED_TABLES` / :data:`_ADDED_COLUMNS` existed."""
+    have = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+    if not {"opportunities", "quarantine", "ingest_log"} <= have:
+        return False
+    if any(t not in have for t in (*_ADDED_TABLES, "opportunities_deleted")):
+        return True
+    cols = {(r[0], r[1]) for r in con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'main'"
+    ).fetchall()}
+    return any((t, c) not in cols for t, added in _ADDED_COLUMNS.items() for c in added)
 
 
 def _check_tables(con: duckdb.DuckDBPyConnection, p: Path) -> None:
@@ -158,6 +187,13 @@ def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
                         f"{_SQL_TYPES[f.kind]}")
     for ddl in _META_DDL:
         con.execute(ddl)
+    # deals deleted in the CRM, with their last state (reporting.history: the past still
+    # shows them); the opportunities columns plus deleted_at
+    con.execute("CREATE TABLE IF NOT EXISTS opportunities_deleted AS "
+                "SELECT *, NULL::TIMESTAMP AS deleted_at FROM opportunities LIMIT 0")
+    for f in TABLES["opportunities"].fields:
+        con.execute(f'ALTER TABLE opportunities_deleted ADD COLUMN IF NOT EXISTS "{f.name}" '
+                    f"{_SQL_TYPES[f.kind]}")
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
@@ -212,6 +248,12 @@ def replace_all(path: str | Path | None, tables: dict[str, pd.DataFrame]) -> Non
                 [batch, name, len(frame), len(frame), now],
             )
         fill_from_reps(con)
+        from .history import apply_deletions, rebuild
+
+        con.execute("DELETE FROM opportunities_deleted")
+        apply_deletions(con, tables["opportunities"]["opportunity_id"]
+                        if "opportunities" in tables else [])
+        rebuild(con)
         con.execute("COMMIT")
 
 
@@ -319,6 +361,19 @@ def load(
             "SELECT h.* FROM stage_history h SEMI JOIN _opps USING (opportunity_id)", [],
             "stage_history",
         )
+        vt, vta = [], []
+        if until is not None:
+            vt.append("h.valid_from < ?")
+            vta.append(until.to_pydatetime())
+        if since is not None:
+            vt.append("(h.valid_to IS NULL OR h.valid_to >= ?)")
+            vta.append(since.to_pydatetime())
+        versions = q(
+            "SELECT h.* FROM opportunity_history h SEMI JOIN _opps USING (opportunity_id) "
+            f"WHERE {' AND '.join(vt) or 'TRUE'}", vta, "opportunity_history",
+        ) if has_history(con) else empty_frame("opportunity_history")
+        stage_defs = q("SELECT * FROM stages", [], "stages") if _has_table(con, "stages") \
+            else empty_frame("stages")
         lwhere, largs = _where(region, team, "l")
         lt, lta = [], []
         if until is not None:
@@ -364,6 +419,8 @@ def load(
         accounts=acc,
         reps=reps,
         revenue=rev,
+        opportunity_history=versions,
+        stages=stage_defs,
         as_of=pd.Timestamp(as_of) if as_of is not None else None,
         quarantine=quarantine,
         ingest_log=log,
@@ -383,6 +440,63 @@ def _data_notes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         ).df()
     except duckdb.CatalogException:
         return pd.DataFrame(columns=["file", "table", "code", "text", "rows"])
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT COUNT(*) FROM duckdb_tables() WHERE table_name = ?",
+                            [name]).fetchone()[0])
+
+
+def has_history(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the store holds any deal history (a store made before history existed,
+    opened read-only, has no such table: no history)."""
+    try:
+        return con.execute("SELECT EXISTS (SELECT 1 FROM opportunity_history)").fetchone()[0]
+    except duckdb.CatalogException:
+        return False
+
+
+def opportunities_as_of(
+    path: str | Path | None,
+    when: pd.Timestamp | datetime | str,
+    region: str | None = None,
+    team: str | None = None,
+) -> pd.DataFrame:
+    """The opportunities of the region / team as they were just before ``when`` (see
+    :func:`reporting.history.as_of_sql`): every deal created before then and not deleted
+    before then, with stage, status, closed_at, amount, currency, owner, expected close
+    date, probability and forecast category as they were, ``history_known`` (the deal
+    history covers that time) and ``stage_since``. Without history, every deal follows the
+    current-row rules (``history_known`` false)."""
+    from .history import ALL_OPPORTUNITIES, as_of_sql
+
+    ts = pd.Timestamp(when).to_pydatetime()
+    where, args = _where(region, team)
+    with connect(path, read_only=True) as con:
+        has_deleted = con.execute(
+            "SELECT COUNT(*) FROM duckdb_tables() WHERE table_name = 'opportunities_deleted'"
+        ).fetchone()[0]
+        if has_deleted:  # a store with the history tables
+            sql = as_of_sql("$when", f"(SELECT * FROM {ALL_OPPORTUNITIES} WHERE "
+                                     f"{_numbered(where)})")
+            params = {"when": ts, **{f"p{i}": a for i, a in enumerate(args)}}
+            frame = con.execute(sql, params).df()
+        else:  # a store made before history existed: the current-row rules in pandas
+            from .history import state_at
+
+            cols = ", ".join(f'"{c}"' for c in TABLES["opportunities"].columns)
+            frame = con.execute(f"SELECT {cols} FROM opportunities WHERE {where}", args).df()
+            frame = state_at(_coerce(frame, "opportunities"), None, pd.Timestamp(ts))
+    frame = _coerce(frame, "opportunities")
+    frame["stage_since"] = frame["stage_since"].astype("datetime64[us]")
+    frame["history_known"] = frame["history_known"].fillna(False).astype(bool)
+    return frame.sort_values("opportunity_id", kind="stable", ignore_index=True)
+
+
+def _numbered(where: str) -> str:
+    """A ``_where`` condition with its ``?`` placeholders as ``$p0``, ``$p1``, ..."""
+    parts = where.split("?")
+    return "".join(p + (f"$p{i}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
 
 
 def regions(path: str | Path | None = None) -> list[str]:

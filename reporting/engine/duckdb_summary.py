@@ -33,26 +33,35 @@ evidence AS (
         EXISTS (SELECT 1 FROM stage_history h SEMI JOIN scope USING (opportunity_id)) AS history
     FROM scope
 ),
+as_of_v AS ({asof}),
+known AS (SELECT COUNT(*) FILTER (WHERE v_status = 'open') > 0 AS covered FROM as_of_v),
 hist AS (
     SELECT opportunity_id, MAX(entered_at) AS last_change, arg_max(stage, entered_at) AS stage_then
     FROM stage_history SEMI JOIN scope USING (opportunity_id)
     WHERE entered_at < $end GROUP BY opportunity_id
 ),
 g AS (
-    SELECT COALESCE(CAST(o.{col} AS VARCHAR), '(none)') AS grp, status, amount,
+    SELECT COALESCE(CAST(o.{col} AS VARCHAR), '(none)') AS grp, o.status, o.amount,
         {closed_in} AS closed_in,
         epoch(closed_at - created_at) / 86400.0 AS days,
         {created_in} AS created_in,
-        {open_at_end} AS open_at_end,
-        -- the amount known at the period end: the current one only while still open
-        CASE WHEN status = 'open' THEN amount END AS amount_then,
-        epoch($end - GREATEST(created_at, h.last_change,
+        -- a deal the deal history covers at the period end: as its version then says
+        CASE WHEN v.opportunity_id IS NOT NULL THEN v.v_status = 'open'
+             ELSE {open_at_end} END AS open_at_end,
+        -- the amount known at the period end: the version's, else the current one only
+        -- while still open
+        CASE WHEN v.opportunity_id IS NOT NULL THEN v.v_amount
+             WHEN status = 'open' THEN amount END AS amount_then,
+        epoch($end - GREATEST(created_at,
+            CASE WHEN v.opportunity_id IS NOT NULL THEN v.v_stage_since ELSE h.last_change END,
             CASE WHEN last_activity_at < $end THEN last_activity_at END)) / 86400.0 AS idle,
         COALESCE(last_activity_at >= $end, FALSE) AS touched_later,
         COALESCE(list_extract($stale_days,
-            list_position($stale_stages, COALESCE(h.stage_then,
-                CASE WHEN status = 'open' THEN o.stage END))), $stale) AS threshold
+            list_position($stale_stages, CASE WHEN v.opportunity_id IS NOT NULL THEN v.v_stage
+                ELSE COALESCE(h.stage_then, CASE WHEN status = 'open' THEN o.stage END) END)),
+            $stale) AS threshold
     FROM scope o LEFT JOIN hist h USING (opportunity_id)
+    LEFT JOIN as_of_v v USING (opportunity_id)
 ),
 a AS (
     SELECT grp,
@@ -68,9 +77,11 @@ a AS (
         COALESCE(SUM(amount_then) FILTER (WHERE open_at_end), 0.0) AS known_amount,
         COUNT(*) FILTER (WHERE open_at_end AND amount_then IS NULL) AS open_amount_unknown,
         COUNT(*) FILTER (WHERE open_at_end AND idle > threshold AND NOT touched_later
-                         AND (SELECT activity OR history FROM evidence)) AS stale_open_count,
+                         AND ((SELECT activity OR history FROM evidence)
+                              OR (SELECT covered FROM known))) AS stale_open_count,
         COUNT(*) FILTER (WHERE open_at_end AND ((idle > threshold AND touched_later)
-                         OR NOT (SELECT activity OR history FROM evidence))) AS stale_unknown_count
+                         OR NOT ((SELECT activity OR history FROM evidence)
+                                 OR (SELECT covered FROM known)))) AS stale_unknown_count
     FROM g GROUP BY grp
 )
 SELECT grp AS "group", won, lost,
@@ -113,7 +124,19 @@ def rep_summary_sql(
     # deals whose creation date ingest estimated count as open, never as created
     estimated = (ESTIMATED_CREATED_IDS_SQL if has_flags
                  else "SELECT NULL::VARCHAR AS key WHERE FALSE")
-    sql = _SQL.format(scope=" AND ".join(scope), col=f'"{by}"', estimated=estimated,
+    from ..history import as_of_sql
+    from ..store import has_history
+
+    if has_history(con):  # the versions in force at the period end, of the deals covered
+        asof = (f"SELECT opportunity_id, status AS v_status, amount AS v_amount, "
+                f"stage AS v_stage, stage_since AS v_stage_since FROM ("
+                f"{as_of_sql('$end', '(SELECT *, NULL::TIMESTAMP AS deleted_at FROM scope)')}"
+                ") WHERE history_known")
+    else:
+        asof = ("SELECT NULL::VARCHAR AS opportunity_id, NULL::VARCHAR AS v_status, "
+                "NULL::DOUBLE AS v_amount, NULL::VARCHAR AS v_stage, "
+                "NULL::TIMESTAMP AS v_stage_since WHERE FALSE")
+    sql = _SQL.format(scope=" AND ".join(scope), col=f'"{by}"', estimated=estimated, asof=asof,
                       closed_in=closed_in_period_sql("$start", "$end", "o"),
                       created_in=created_counted_sql("SELECT key FROM _estimated",
                                                      "$start", "$end", "o"),

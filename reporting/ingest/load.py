@@ -206,6 +206,18 @@ class IngestReport:
     results: list[FileResult]
     quarantine: pd.DataFrame
     quarantine_truncated: bool = False
+    #: the export's as-of time its changes are recorded at (``--as-of``, else the newest
+    #: file's modification time) and where it came from
+    as_of: pd.Timestamp | None = None
+    as_of_source: str = ""
+    #: deal history: snapshots recorded (deals new or changed since the store's state at
+    #: ``as_of``), versions of the touched deals after the rebuild, deals deleted
+    history_snapshots: int = 0
+    history_versions: int = 0
+    deleted: int = 0
+    #: deals of the export whose stored state is newer than its as-of time: recorded in
+    #: the history at that time, but their current row was left as it was
+    older: int = 0
 
     @property
     def read(self) -> int:
@@ -371,6 +383,7 @@ def ingest_paths(
     pairs = files_for_tables([Path(p) for p in paths], mapping)
     for src in pairs:
         _check_file(src, mapping, encoding)
+    history_at, history_src = _history_as_of(as_of, pairs, timezone=tz)
     order = list(TABLES)
     ordered = sorted(range(len(pairs)), key=lambda i: order.index(pairs[i].table))
     st = _Staging(uuid.uuid4().hex[:12], mapping)
@@ -399,7 +412,10 @@ def ingest_paths(
                 _fill_staged_estimates(con, st, i, pairs[i], now)
             # 4. one transaction: staged rows replace rows with the same keys
             con.execute("BEGIN")
+            held = _hold_back_older(con, st, pairs, ordered, history_at)
             _commit(con, st, pairs, ordered)
+            hist = _record_history(con, st, pairs, ordered, history_at)
+            hist["older"] = held
             for key, value in new_meta:
                 con.execute("INSERT INTO store_meta VALUES (?, ?, ?)", [key, value, mapping.name])
             _store.fill_from_reps(con)
@@ -424,8 +440,110 @@ def ingest_paths(
     if len(quarantine) > REPORT_QUARANTINE_LIMIT:
         quarantine, truncated = quarantine.iloc[:REPORT_QUARANTINE_LIMIT], True
     return IngestReport(
-        st.batch, mapping.name, [st.results[i] for i in range(len(pairs))], quarantine, truncated
+        st.batch, mapping.name, [st.results[i] for i in range(len(pairs))], quarantine, truncated,
+        as_of=history_at, as_of_source=history_src, **hist,
     )
+
+
+#: the tables whose rows are evidence of a deal's history (reporting.history)
+_HISTORY_TABLES = ("opportunities", "opportunity_snapshots", "opportunity_changes",
+                   "stage_history")
+
+
+def _history_as_of(as_of: datetime | date | str | pd.Timestamp | None,
+                   pairs: list[ExportFile], timezone: str = "UTC",
+                   ) -> tuple[pd.Timestamp, str]:
+    """The time an export's state is recorded at: ``as_of`` when given, else the newest
+    file's modification time (in the reporting time zone, like every stored time)."""
+    if as_of is not None:
+        return _as_of(as_of), "--as-of"
+    newest = max(src.path.stat().st_mtime for src in pairs) if pairs else None
+    if newest is None:
+        return _as_of(None), "now"
+    ts = pd.Timestamp(newest, unit="s", tz="UTC").tz_convert(timezone).tz_localize(None)
+    return ts.floor("s"), "file modification time"
+
+
+def _hold_back_older(con: duckdb.DuckDBPyConnection, st: _Staging, pairs: list[ExportFile],
+                     ordered: list[int], when: pd.Timestamp) -> int:
+    """Staged deals whose history in the store already goes past ``when`` (a newer export
+    or pull came first) must not overwrite their newer current row: they move to a side
+    table, recorded in the history only (at ``when``). Returns how many."""
+    n = 0
+    for i in ordered:
+        if pairs[i].table != "opportunities" or not st.results[i].loaded:
+            continue
+        pre = f"{st.prefix}{i}"
+        con.execute(f"""CREATE TABLE "{pre}_older" AS SELECT s.* FROM "{pre}" s WHERE EXISTS (
+            SELECT 1 FROM opportunity_history h WHERE h.opportunity_id = s.opportunity_id
+            AND h.valid_from > $w)""", {"w": when.to_pydatetime()})
+        k = con.execute(f'SELECT COUNT(*) FROM "{pre}_older"').fetchone()[0]
+        if k:
+            con.execute(f'DELETE FROM "{pre}" WHERE opportunity_id IN '
+                        f'(SELECT opportunity_id FROM "{pre}_older")')
+        n += k
+    return int(n)
+
+
+def _record_history(con: duckdb.DuckDBPyConnection, st: _Staging, pairs: list[ExportFile],
+                    ordered: list[int], when: pd.Timestamp) -> dict[str, int]:
+    """Inside the transaction, after the rows are in: a snapshot at ``when`` (origin
+    ``export``) of every loaded deal that is new or differs from its state in the store at
+    that time; deals whose latest ``deleted`` change says so moved to
+    ``opportunities_deleted``; the history of every touched deal rebuilt."""
+    from .. import history as _history
+
+    touched: list[str] = []
+    snaps = 0
+    w = when.to_pydatetime()
+    tracked = ("stage", "status", "amount", "currency", "probability", "forecast_category",
+               "owner")
+    for i in ordered:
+        table, pre = pairs[i].table, f"{st.prefix}{i}"
+        if table not in _HISTORY_TABLES or not st.results[i].loaded:
+            continue
+        touched += [r[0] for r in con.execute(
+            f'SELECT DISTINCT opportunity_id FROM "{pre}"').fetchall()]
+        if table != "opportunities":
+            continue
+        older = con.execute("SELECT COUNT(*) FROM duckdb_tables() WHERE table_name = ?",
+                            [f"{pre}_older"]).fetchone()[0]
+        if older:
+            touched += [r[0] for r in con.execute(
+                f'SELECT opportunity_id FROM "{pre}_older"').fetchall()]
+            pre_src = f'(SELECT * FROM "{pre}" UNION ALL SELECT * FROM "{pre}_older")'
+        else:
+            pre_src = f'"{pre}"'
+        close = "CASE WHEN s.status = 'open' THEN s.expected_close_date ELSE s.closed_at END"
+        same = " AND ".join([f"(s.{c} IS NULL OR s.{c} IS NOT DISTINCT FROM v.{c})"
+                             for c in tracked]
+                            + [f"({close} IS NULL OR {close} IS NOT DISTINCT FROM v.close_date)"])
+        new = con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _snap AS
+            SELECT s.opportunity_id, GREATEST($w, s.created_at) AS observed_at,
+                   {', '.join(f's.{c}' for c in tracked)}, {close} AS close_date
+            FROM {pre_src} s
+            LEFT JOIN (SELECT * FROM opportunity_history WHERE valid_from <= $w
+                       QUALIFY ROW_NUMBER() OVER (PARTITION BY opportunity_id
+                                                  ORDER BY valid_from DESC) = 1) v
+              ON v.opportunity_id = s.opportunity_id
+            WHERE v.opportunity_id IS NULL OR (v.valid_to IS NOT NULL AND v.valid_to <= $w)
+               OR NOT ({same})""", {"w": w})
+        del new
+        con.execute("DELETE FROM opportunity_snapshots t USING _snap n WHERE "
+                    "t.opportunity_id = n.opportunity_id AND t.observed_at = n.observed_at")
+        cols = ", ".join([*tracked, "close_date"])
+        con.execute(f"INSERT INTO opportunity_snapshots (opportunity_id, observed_at, {cols}, "
+                    f"origin) SELECT opportunity_id, observed_at, {cols}, 'export' FROM _snap")
+        snaps += con.execute("SELECT COUNT(*) FROM _snap").fetchone()[0]
+        con.execute("DROP TABLE _snap")
+    if not touched:
+        return {"history_snapshots": 0, "history_versions": 0, "deleted": 0}
+    touched = list(dict.fromkeys(touched))
+    deleted = _history.apply_deletions(con, touched)
+    versions = _history.rebuild(con, touched)
+    return {"history_snapshots": int(snaps), "history_versions": versions,
+            "deleted": deleted}
 
 
 _QCOLS = ('batch_id, source, file, "table", "row", "column", reason, value, record, '

@@ -106,7 +106,7 @@ def open_pipeline(
     stale_days: StaleDays = 45,
     reps: pd.DataFrame | None = None,
     stage_history: pd.DataFrame | None = None,
-    amount_history: pd.DataFrame | None = None,
+    deal_history: pd.DataFrame | None = None,
     deals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Open deals at instant ``when`` per group, as known then (:func:`pipeline.open_deals`).
@@ -118,7 +118,7 @@ def open_pipeline(
     capacity). Columns: group, open_count, open_amount, open_amount_unknown,
     stale_open_count, stale_unknown_count, median_age_days, capacity, load."""
     d = deals if deals is not None else pipeline.open_deals(
-        opps, when, stage_history, stale_days, amount_history=amount_history)
+        opps, when, stage_history, stale_days, deal_history=deal_history)
     if by is None:
         g = pd.Series("all", index=d.index, name="group")
     else:
@@ -170,7 +170,7 @@ def rep_summary(
     by: str = "owner",
     stale_days: StaleDays = 45,
     stage_history: pd.DataFrame | None = None,
-    amount_history: pd.DataFrame | None = None,
+    deal_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per group with the figures of ``crm-report metrics``: won, lost, win_rate,
     created, median/mean cycle of won deals, median cycle of lost deals, average and
@@ -180,7 +180,7 @@ def rep_summary(
     cyc = cycle_length(opps, period, by)
     ds = deal_size(opps, period, by).set_index("group")
     op = open_pipeline(opps, period.end, by, stale_days, reps, stage_history,
-                       amount_history).set_index("group")
+                       deal_history).set_index("group")
     created = opps[created_counted(opps, period)]
     cr = _group(created, by).value_counts()
     groups = sorted(set(wr.index) | set(ds.index) | set(op.index) | set(cr.index), key=str)
@@ -298,7 +298,7 @@ def headline(
     accounts: pd.DataFrame | None = None,
     stale_days: StaleDays = 45,
     stage_history: pd.DataFrame | None = None,
-    amount_history: pd.DataFrame | None = None,
+    deal_history: pd.DataFrame | None = None,
 ) -> dict[str, float | int | None]:
     """The report's headline figures for one period (one group: the whole slice).
 
@@ -311,7 +311,7 @@ def headline(
     won_c = cyc[cyc["status"] == "won"]
     ds = deal_size(opps, period)
     deals = pipeline.open_deals(opps, period.end, stage_history, stale_days,
-                                amount_history=amount_history)
+                                deal_history=deal_history)
     op = open_pipeline(opps, period.end, "owner", stale_days, reps, deals=deals)
     owners = op["open_count"]
     n_open = int(owners.sum())

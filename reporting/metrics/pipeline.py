@@ -74,14 +74,18 @@ def amount_as_of(opps: pd.DataFrame, when: pd.Timestamp,
 def open_deals(
     opps: pd.DataFrame, when: pd.Timestamp, stage_history: pd.DataFrame | None = None,
     stale_days: StaleDays = 45, max_age_days: float | None = None,
-    amount_history: pd.DataFrame | None = None,
+    deal_history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every deal open at ``when`` with what was known about it then.
 
-    Open: created before ``when`` and not closed before it. Stage: the stage it was in at
-    ``when`` from the stage history; without a history, the current stage of deals still
-    open (None for deals closed since: their stage then is unknown). Amount: see
-    :func:`amount_as_of`.
+    With a deal history (``deal_history``: ``opportunity_history`` versions, see
+    :func:`reporting.history.state_at`), a deal it covers at ``when`` is open, in a stage,
+    owned by a rep and worth an amount as its version then says, and its days in stage
+    count from when it entered that stage. Deals the history does not cover then (and
+    every deal without a history) follow the rules below. Open: created before ``when``
+    and not closed before it. Stage: the stage it was in at ``when`` from the stage
+    history; without a history, the current stage of deals still open (None for deals
+    closed since: their stage then is unknown). Amount: see :func:`amount_as_of`.
 
     Stale (the one definition every figure uses): the deal's last touch before ``when``
     (its last activity, last stage change or creation, whichever is latest) is more than
@@ -96,9 +100,23 @@ def open_deals(
     amount_known, age_days, age_bucket, days_in_stage, typical_stage_days,
     over_typical, last_touch, stale_threshold_days, stale, stale_unknown, too_old.
     """
-    o = opps[open_at(opps, when)]
+    then = None
+    if deal_history is not None and len(deal_history):
+        from ..history import state_at
+
+        then = state_at(opps, deal_history, when).set_index("opportunity_id")
+        o = opps[opps["opportunity_id"].isin(then.index[then["status"].eq("open")])]
+        then = then.reindex(o["opportunity_id"])
+        covered = then["history_known"].to_numpy(dtype=bool)
+    else:
+        o = opps[open_at(opps, when)]
     out = o[["opportunity_id", "owner"]].copy()
-    out["amount"] = amount_as_of(o, when, amount_history)
+    out["amount"] = amount_as_of(o, when)
+    if then is not None:
+        out["owner"] = np.where(covered, then["owner"].to_numpy(dtype=object),
+                                out["owner"].to_numpy(dtype=object))
+        out["amount"] = np.where(covered, then["amount"].to_numpy(dtype=float),
+                                 out["amount"].to_numpy(dtype=float))
     out["amount_known"] = out["amount"].notna()
     out["age_days"] = ((when - o["created_at"]) / DAY).to_numpy()
     out["age_bucket"] = pd.cut(out["age_days"], AGE_BUCKETS, labels=AGE_LABELS, right=True,
@@ -115,10 +133,17 @@ def open_deals(
         last_change = o["opportunity_id"].map(last["entered_at"]).astype("datetime64[us]")
         stage = o["opportunity_id"].map(last["stage"]).where(
             o["opportunity_id"].isin(last.index), stage)  # the stage then
+    if then is not None:  # the deal history's stage then, and since when
+        stage = pd.Series(np.where(covered, then["stage"].to_numpy(dtype=object),
+                                   stage.to_numpy(dtype=object)), index=o.index)
+        last_change = pd.Series(np.where(
+            covered, then["stage_since"].to_numpy(dtype="datetime64[us]"),
+            last_change.to_numpy(dtype="datetime64[us]")), index=o.index)
+    if history:
         typical = stage.map(typical_stage_days(stage_history, when))
     out["stage"] = stage.to_numpy()
     out["days_in_stage"] = ((when - last_change.fillna(o["created_at"])) / DAY).to_numpy() \
-        if history else np.nan
+        if history or then is not None else np.nan
     out["typical_stage_days"] = typical.to_numpy()
     out["over_typical"] = out["days_in_stage"] > out["typical_stage_days"]
     activity = o["last_activity_at"] if "last_activity_at" in o else pd.Series(
@@ -132,7 +157,8 @@ def open_deals(
     # what the data records at all, over the deals that existed then (as the SQL does)
     existed = opps[opps["created_at"] < when]
     evidence = has_activity(existed) or (history and bool(
-        stage_history["opportunity_id"].isin(existed["opportunity_id"]).any()))
+        stage_history["opportunity_id"].isin(existed["opportunity_id"]).any())) or (
+        then is not None and bool(covered.any()))
     out["last_touch"] = touch.to_numpy()
     out["stale_threshold_days"] = threshold.to_numpy()
     out["stale"] = (over & ~later & evidence).to_numpy(dtype=bool)

@@ -158,15 +158,16 @@ def analyse(
     predicted_value: pd.Series | None = None,
     clv_model: dict | None = None,
     as_of: pd.Timestamp | None = None,
-    amount_history: pd.DataFrame | None = None,
+    deal_history: pd.DataFrame | None = None,
 ) -> Analysis:
     """Compute every figure a report shows for ``period`` from canonical frames.
 
     ``band_edges`` (profile -> edges) fixes the deal-size bands, e.g. the run's shared
     reference; without it they are learned from this slice. ``as_of`` is when the data
     ends (the latest timestamp in the frames when not given): lead cohorts are mature
-    only once it is past their horizon. ``amount_history`` (opportunity_id, changed_at,
-    amount) gives the open pipeline's amounts as they were at the period end."""
+    only once it is past their horizon. ``deal_history`` (``opportunity_history`` versions)
+    gives the open pipeline (open deals, amounts, stages, owners) as it was at the period
+    ends (:func:`reporting.metrics.pipeline.open_deals`)."""
     from ..insights import findings as make_findings
 
     p, s = period, settings
@@ -174,7 +175,7 @@ def analyse(
     available = available or {}
     as_of = as_of if as_of is not None else data_end(opps, leads)
     hist_or_none = stage_history if stage_history is not None and len(stage_history) else None
-    summary = rep_summary(opps, p, reps, "owner", s.stale_days, hist_or_none, amount_history)
+    summary = rep_summary(opps, p, reps, "owner", s.stale_days, hist_or_none, deal_history)
     summary["profile"] = team_profiles(s, summary["team"]) if "team" in summary else "default"
 
     # conversion
@@ -224,7 +225,7 @@ def analyse(
 
     # open pipeline: one definition of stale (pipeline.open_deals) for every figure
     deals = pipeline.open_deals(opps, p.end, hist_or_none, s.stale_days,
-                                None if np.isnan(p90) else p90, amount_history)
+                                None if np.isnan(p90) else p90, deal_history)
     health = pipeline.pipeline_health(opps, p, deals, "owner", stale_days=s.stale_days,
                                       stage_history=hist_or_none)
     summary = summary.merge(
@@ -250,7 +251,7 @@ def analyse(
     head = {}
     for key, per in (("current", p), ("previous", p.previous()), ("last_year", p.last_year())):
         h = headline(opps, per, reps, None, None, s.stale_days, hist_or_none,
-                     amount_history)
+                     deal_history)
         h.update(clv.customer_headline(revenue, accounts, per))
         h["lead_conversion"] = None
         h["lead_conversion_leads"] = None

@@ -19,7 +19,8 @@ def test_sql_equals_pandas(demo_store, period, by):
     region = "EMEA" if by in ("owner", "source") else None
     data = load(demo_store, region=region, until=p.end)
     # the SQL uses the store's stage history for staleness, as the report does
-    expected = rep_summary(data.opportunities, p, None, by, stage_history=data.stage_history).drop(
+    expected = rep_summary(data.opportunities, p, None, by, stage_history=data.stage_history,
+                           deal_history=data.opportunity_history).drop(
         columns=["capacity", "team"], errors="ignore")
     con = duckdb.connect(str(demo_store), read_only=True)
     got = rep_summary_sql(con, p, by, region=region)

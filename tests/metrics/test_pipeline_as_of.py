@@ -81,19 +81,30 @@ def test_open_value_uses_only_amounts_known_at_the_period_end():
     assert np.isnan(s.loc["ann", "open_amount"]) and s.loc["ann", "open_amount_unknown"] == 3
 
 
-def test_an_amount_history_gives_the_value_then():
-    """The plug for an ``opportunity_history`` table: the last value before the as-of time."""
+def test_a_deal_history_gives_the_value_then():
+    """With ``opportunity_history`` versions, a deal the history covers at the as-of time
+    is worth what its version then says; a deal it does not cover yet keeps the rule
+    without history (current amount only while still open)."""
     o = opps(LOOK_AHEAD[:5])
-    hist = pd.DataFrame({"opportunity_id": ["c", "c", "a"],
-                         "changed_at": pd.to_datetime(["2017-06-05", "2017-07-20", "2017-07-02"]),
-                         "amount": [450.0, 500.0, 120.0]})
-    known = pipeline.amount_as_of(o, P.end, hist)
-    # c: 450 on July 1 (500 came with the win); a: its only change is after July 1 -> the
-    # value it had then is not in the history: unknown
-    assert known.tolist()[2] == 450 and np.isnan(known.tolist()[0])
-    h = m.headline(o, P, amount_history=hist)
-    # known: c 450 + e 300; unknown a, b, d -> 3 of 5: not computable
-    assert h["open_amount"] is None and h["open_amount_unknown_count"] == 3
+    v = empty_frame("opportunity_history")
+    rows = pd.DataFrame({
+        "opportunity_id": ["c", "c", "a"],
+        "valid_from": pd.to_datetime(["2017-06-05", "2017-07-20", "2017-07-02"]),
+        "valid_to": pd.to_datetime(["2017-07-20", None, None]),
+        "stage": ["S2", "Won", "S1"], "status": ["open", "won", "open"],
+        "amount": [450.0, 500.0, 120.0]})
+    v = pd.concat([v, rows], ignore_index=True).astype({"valid_from": "datetime64[us]",
+                                                       "valid_to": "datetime64[us]"})
+    d = pipeline.open_deals(o, P.end, deal_history=v).set_index("opportunity_id")
+    # c: 450 in S2 on July 1 (500 came with the win); a: its history starts after July 1,
+    # so the rule without history applies: still open now -> its amount, 100
+    assert d.loc["c", "amount"] == 450 and d.loc["c", "stage"] == "S2"
+    assert d.loc["a", "amount"] == 100
+    # c entered S2 on June 5: 26 days in stage on July 1
+    assert d.loc["c", "days_in_stage"] == 26
+    h = m.headline(o, P, deal_history=v)
+    # known: a 100 + c 450 + e 300 = 850; unknown b (no amount) and d (lost since) -> 2 of 5
+    assert h["open_amount"] == 850 and h["open_amount_unknown_count"] == 2
 
 
 def test_metrics_cli_prints_null_for_an_amount_it_cannot_know(tmp_path):

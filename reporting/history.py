@@ -1,0 +1,379 @@
+"""Deal history: versions of each opportunity, derived from the evidence in the store.
+
+The store keeps two kinds of *evidence* about how a deal changed (see
+``docs/data-model.md``):
+
+- ``opportunity_snapshots``: the tracked fields as recorded at one time (a CRM history row,
+  a full export's state at its as-of time, a pulled record, a deal's creation); an empty
+  field there means "not recorded", never "empty";
+- ``opportunity_changes``: one field's old and new value at one time (Salesforce field
+  history, Pipedrive's deal flow, HubSpot property history), including ``deleted``;
+- ``stage_history``: the time a deal entered a stage.
+
+:func:`rebuild` derives ``opportunity_history`` from them: one row per version, valid from
+``valid_from`` up to (not including) ``valid_to``. A field's value at a time is the latest
+value recorded at or before it; before the first record of a field, the ``old_value`` of
+its first change (what it was before, back to the deal's creation); with neither, it is
+unknown (NULL). Consecutive identical states collapse into one version, so re-recording
+the same evidence (re-ingesting an export) adds nothing. A deal's first version starts at
+its creation when the evidence reaches back to it (a change's old value, a stage entry, a
+creation or CRM record), else at its first record: before that its state is not known.
+A ``deleted`` change ends the deal's versions (the last one gets ``valid_to``).
+
+Status follows the stage when the stage was recorded after the status and the stage's
+status is unambiguous (from the ``stages`` table, else from the stages the current
+``opportunities`` rows are in), so a stage history alone still tells open from won.
+
+The state at an instant ``when`` (:func:`state_at`, :func:`as_of_sql`) is the version in
+force just *before* ``when``, the same convention as :func:`reporting.metrics.filters.open_at`
+(a deal closed exactly at ``when`` was still open at ``when``).
+
+Everything runs in DuckDB (ASOF joins over the evidence), so a rebuild of a million deals'
+history and an as-of read of a region stay fast; :func:`state_at` is the pandas twin for
+frames already in memory, and a test checks that both agree.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from .schema import TRACKED_FIELDS
+
+#: the SQL type each tracked field is cast back to after the text-valued evidence
+_TYPES = {
+    "stage": "VARCHAR", "status": "VARCHAR", "amount": "DOUBLE", "currency": "VARCHAR",
+    "close_date": "TIMESTAMP", "probability": "DOUBLE", "forecast_category": "VARCHAR",
+    "owner": "VARCHAR",
+}
+_FIELDS = (*TRACKED_FIELDS, "deleted")
+#: every deal the store knows: the current ones and those deleted in the CRM (kept, with
+#: their last state, in ``opportunities_deleted`` so the past still shows them)
+ALL_OPPORTUNITIES = ("(SELECT *, NULL::TIMESTAMP AS deleted_at FROM opportunities "
+                     "UNION ALL BY NAME SELECT * FROM opportunities_deleted)")
+#: fields a version may not record (Salesforce's OpportunityHistory has no owner): taken
+#: from the current row; every other unrecorded field is unknown then
+CURRENT_FALLBACK = ("owner", "currency")
+#: which evidence wins when two record the same field at the same time
+_PRIORITY = {"changes": 1, "stage_history": 2, "snapshot": 3}
+
+
+def _ids_filter(ids_table: str | None, col: str = "opportunity_id") -> str:
+    return f"{col} IN (SELECT opportunity_id FROM {ids_table})" if ids_table else "TRUE"
+
+
+def _text(col: str) -> str:
+    """A snapshot column as canonical text (numbers without a trailing .0, dates ISO)."""
+    if col in ("amount", "probability"):
+        return f"CAST({col} AS VARCHAR)"
+    if col == "close_date":
+        return f"strftime({col}, '%Y-%m-%d %H:%M:%S')"
+    return col
+
+
+def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = None) -> int:
+    """Re-derive ``opportunity_history`` for the deals ``ids`` (all deals: None) from the
+    evidence tables; returns the number of versions written. Runs inside the caller's
+    transaction when there is one."""
+    ids_table = None
+    if ids is not None:
+        frame = pd.DataFrame({"opportunity_id": pd.Series(list(ids), dtype=object)}
+                             ).drop_duplicates()
+        if frame.empty:
+            return 0
+        con.register("_hist_ids_df", frame)
+        con.execute("CREATE OR REPLACE TEMP TABLE _hist_ids AS SELECT * FROM _hist_ids_df")
+        con.unregister("_hist_ids_df")
+        ids_table = "_hist_ids"
+    f_snap = _ids_filter(ids_table)
+    snap_parts = [
+        f"SELECT opportunity_id, observed_at AS t, '{c}' AS field, {_text(c)} AS value, "
+        f"COALESCE(origin, 'crm') AS origin, {_PRIORITY['snapshot']} AS prio "
+        f"FROM opportunity_snapshots WHERE {c} IS NOT NULL AND {f_snap}"
+        for c in TRACKED_FIELDS
+    ]
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _obs AS
+        SELECT opportunity_id, t, field, value, origin FROM (
+            SELECT *, ROW_NUMBER() OVER (PARTITION BY opportunity_id, t, field ORDER BY prio)
+                AS rn
+            FROM (
+                {' UNION ALL '.join(snap_parts)}
+                UNION ALL
+                SELECT opportunity_id, changed_at, field, new_value, 'crm', {_PRIORITY['changes']}
+                FROM opportunity_changes WHERE {f_snap}
+                UNION ALL
+                SELECT opportunity_id, entered_at, 'stage', stage, 'crm',
+                       {_PRIORITY['stage_history']}
+                FROM stage_history WHERE {f_snap}
+            )
+        ) WHERE rn = 1""")
+    # the value of each field before its first change: back to the deal's creation
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _before AS
+        SELECT opportunity_id, field, arg_min(old_value, changed_at) AS value,
+               MIN(changed_at) AS t
+        FROM opportunity_changes WHERE {f_snap} GROUP BY ALL""")
+    # breakpoints: every time something was recorded, and the creation when the evidence
+    # reaches back to it
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _bp AS
+        WITH rec AS (
+            SELECT opportunity_id, t, arg_min(origin, CASE origin WHEN 'crm' THEN 1
+                   WHEN 'created' THEN 2 ELSE 3 END) AS origin
+            FROM _obs GROUP BY ALL),
+        reach AS (
+            SELECT DISTINCT opportunity_id FROM _before
+            UNION SELECT DISTINCT opportunity_id FROM _obs WHERE origin IN ('crm', 'created')),
+        firsts AS (SELECT opportunity_id, MIN(t) AS first_t FROM rec GROUP BY ALL),
+        created AS (
+            SELECT o.opportunity_id, o.created_at AS t, 'created' AS origin
+            FROM {ALL_OPPORTUNITIES} o JOIN firsts f USING (opportunity_id)
+            SEMI JOIN reach USING (opportunity_id)
+            WHERE o.created_at < f.first_t)
+        SELECT * FROM rec UNION ALL SELECT * FROM created""")
+    cols = []
+    joins = []
+    for i, f in enumerate(_FIELDS):
+        a, b = f"a{i}", f"b{i}"
+        joins.append(
+            f"ASOF LEFT JOIN (SELECT opportunity_id, t, value FROM _obs WHERE field = '{f}') {a}"
+            f" ON bp.opportunity_id = {a}.opportunity_id AND bp.t >= {a}.t "
+            f"LEFT JOIN (SELECT * FROM _before WHERE field = '{f}') {b}"
+            f" ON bp.opportunity_id = {b}.opportunity_id")
+        # recorded at or before the breakpoint, else the value before its first change
+        # (only when that change is after the breakpoint)
+        cols.append(f"CASE WHEN {a}.t IS NOT NULL THEN {a}.value "
+                    f"WHEN {b}.t > bp.t THEN {b}.value END AS \"{f}\"")
+        cols.append(f"{a}.t AS \"{f}_t\"")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _states AS
+        SELECT bp.opportunity_id, bp.t, bp.origin, {', '.join(cols)}
+        FROM _bp bp {' '.join(joins)}""")
+    # status from the stage when the stage is the newer record and means one status
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _stage_status AS
+        WITH pairs AS (
+            SELECT stage, status FROM stages WHERE stage IS NOT NULL AND status IS NOT NULL
+            UNION ALL
+            SELECT stage, status FROM opportunities
+            WHERE stage IS NOT NULL AND status IS NOT NULL)
+        SELECT stage, MIN(status) AS status FROM pairs GROUP BY stage
+        HAVING COUNT(DISTINCT status) = 1""")
+    typed = ", ".join(
+        f"TRY_CAST(s.\"{f}\" AS {_TYPES[f]}) AS \"{f}\"" if f not in ("status",)
+        else ("CASE WHEN ss.status IS NOT NULL AND (s.status IS NULL OR "
+              "s.stage_t > s.status_t) THEN ss.status ELSE s.status END AS status")
+        for f in TRACKED_FIELDS)
+    same = " AND ".join(f'"{f}" IS NOT DISTINCT FROM LAG("{f}") OVER w' for f in
+                        (*TRACKED_FIELDS, "deleted"))
+    cols_out = ", ".join(f'"{f}"' for f in TRACKED_FIELDS)
+    if ids_table:
+        con.execute(f"DELETE FROM opportunity_history WHERE {_ids_filter(ids_table)}")
+    else:
+        con.execute("DELETE FROM opportunity_history")
+    con.execute(f"""
+        INSERT INTO opportunity_history (opportunity_id, valid_from, valid_to, {cols_out}, origin)
+        WITH typed AS (
+            SELECT s.opportunity_id, s.t, s.origin, {typed},
+                   COALESCE(lower(s.deleted) = 'true', FALSE) AS deleted
+            FROM _states s LEFT JOIN _stage_status ss ON ss.stage = s.stage),
+        marked AS (
+            SELECT *, COALESCE({same}, FALSE) AS same_as_before FROM typed
+            WINDOW w AS (PARTITION BY opportunity_id ORDER BY t)),
+        kept AS (
+            SELECT *, LEAD(t) OVER (PARTITION BY opportunity_id ORDER BY t) AS next_t
+            FROM marked WHERE NOT same_as_before)
+        SELECT opportunity_id, t, next_t, {cols_out}, origin FROM kept WHERE NOT deleted""")
+    n = con.execute(
+        f"SELECT COUNT(*) FROM opportunity_history WHERE {_ids_filter(ids_table)}").fetchone()[0]
+    for tmp in ("_obs", "_before", "_bp", "_states", "_stage_status", "_hist_ids"):
+        con.execute(f"DROP TABLE IF EXISTS {tmp}")
+    return int(n)
+
+
+def apply_deletions(con: duckdb.DuckDBPyConnection, ids: list[str] | pd.Series) -> int:
+    """Move the deals of ``ids`` whose latest ``deleted`` change is ``true`` from
+    ``opportunities`` to ``opportunities_deleted`` (with ``deleted_at``); a deal restored
+    since (latest change ``false``, or loaded again after its deletion) leaves
+    ``opportunities_deleted``. Returns the number of deals moved."""
+    frame = pd.DataFrame({"opportunity_id": pd.Series(list(ids), dtype=object)}
+                         ).drop_duplicates()
+    con.register("_del_ids_df", frame)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _del AS
+        SELECT c.opportunity_id, MAX(c.changed_at) AS deleted_at,
+               lower(arg_max(c.new_value, c.changed_at)) = 'true' AS is_deleted
+        FROM opportunity_changes c SEMI JOIN _del_ids_df d USING (opportunity_id)
+        WHERE c.field = 'deleted' GROUP BY ALL""")
+    con.unregister("_del_ids_df")
+    moved = con.execute("""
+        SELECT COUNT(*) FROM opportunities o JOIN _del d USING (opportunity_id)
+        WHERE d.is_deleted""").fetchone()[0]
+    con.execute("""
+        DELETE FROM opportunities_deleted x USING _del d
+        WHERE x.opportunity_id = d.opportunity_id
+          AND (NOT d.is_deleted OR x.opportunity_id IN (SELECT opportunity_id FROM opportunities))""")
+    con.execute("""
+        INSERT INTO opportunities_deleted BY NAME
+        SELECT o.*, d.deleted_at FROM opportunities o JOIN _del d USING (opportunity_id)
+        WHERE d.is_deleted""")
+    con.execute("""
+        DELETE FROM opportunities o USING _del d
+        WHERE o.opportunity_id = d.opportunity_id AND d.is_deleted""")
+    con.execute("DROP TABLE _del")
+    return int(moved)
+
+
+# --------------------------------------------------------------------------- reading
+
+#: the as-of columns :func:`state_at` and :func:`as_of_sql` add
+AS_OF_COLUMNS = ("history_known", "stage_since")
+
+
+def as_of_sql(when_param: str = "$when", opps: str = ALL_OPPORTUNITIES) -> str:
+    """SQL of the opportunities as they were just before ``when``: the current row's
+    descriptive columns; the tracked fields from the version in force where the history
+    covers that time (``history_known``; owner and currency from the current row when the
+    version does not record them); ``stage_since`` (when the deal entered the stage it was
+    in then, from its versions); for a deal the history does not cover, the current fields
+    under the rules of :func:`reporting.metrics.pipeline.amount_as_of` (amount, stage,
+    probability known only while the deal is still open). Deals deleted before ``when``
+    are left out; deals deleted since are in (they were in the pipeline then)."""
+    w = when_param
+    return f"""
+    WITH v AS (
+        SELECT h.* FROM opportunity_history h WHERE h.valid_from < {w}
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY h.opportunity_id ORDER BY h.valid_from DESC) = 1),
+    runs AS (
+        SELECT h.opportunity_id,
+               MAX(h.valid_from) FILTER (WHERE h.stage IS DISTINCT FROM v.stage) AS prev_diff
+        FROM opportunity_history h JOIN v USING (opportunity_id)
+        WHERE h.valid_from < {w} GROUP BY ALL),
+    since AS (
+        SELECT h.opportunity_id, MIN(h.valid_from) AS stage_since
+        FROM opportunity_history h JOIN runs r USING (opportunity_id)
+        WHERE h.valid_from < {w} AND (r.prev_diff IS NULL OR h.valid_from > r.prev_diff)
+        GROUP BY ALL),
+    o AS (SELECT *, closed_at IS NULL OR closed_at >= {w} AS still_open FROM {opps}),
+    t AS (  -- each field then: the version's, else what the current row can tell
+        SELECT o.*, v.valid_from AS v_from, v.valid_to AS v_to, si.stage_since,
+            COALESCE(v.status, CASE WHEN o.still_open THEN 'open' ELSE o.status END)
+                AS status_then,
+            COALESCE(v.stage, CASE WHEN NOT o.still_open OR o.status = 'open'
+                                   THEN o.stage END) AS stage_then,
+            COALESCE(v.amount, CASE WHEN o.status = 'open' THEN o.amount END) AS amount_then,
+            COALESCE(v.currency, o.currency) AS currency_then,
+            COALESCE(v.owner, o.owner) AS owner_then,
+            COALESCE(CASE WHEN v.status IN ('won', 'lost') THEN v.close_date END,
+                     CASE WHEN NOT o.still_open THEN o.closed_at END) AS closed_then,
+            COALESCE(CASE WHEN v.status IS NULL OR v.status = 'open' THEN v.close_date END,
+                     CASE WHEN o.status = 'open' THEN o.expected_close_date END)
+                AS expected_then,
+            COALESCE(v.probability, CASE WHEN o.status = 'open' THEN o.probability END)
+                AS probability_then,
+            COALESCE(v.forecast_category, CASE WHEN o.status = 'open'
+                                               THEN o.forecast_category END) AS category_then
+        FROM o
+        LEFT JOIN v ON v.opportunity_id = o.opportunity_id
+        LEFT JOIN since si ON si.opportunity_id = o.opportunity_id
+        WHERE o.created_at < {w} AND (o.deleted_at IS NULL OR o.deleted_at >= {w})
+          AND (v.valid_from IS NULL OR v.valid_to IS NULL OR v.valid_to >= {w}))
+    SELECT t.* EXCLUDE (still_open, deleted_at, v_from, v_to, stage_since, status_then,
+                        stage_then, amount_then, currency_then, owner_then, closed_then,
+                        expected_then, probability_then, category_then) REPLACE (
+            stage_then AS stage, status_then AS status,
+            CASE WHEN status_then IN ('won', 'lost') THEN closed_then END AS closed_at,
+            amount_then AS amount, currency_then AS currency, owner_then AS owner,
+            CASE WHEN status_then = 'open' THEN expected_then END AS expected_close_date,
+            probability_then AS probability, category_then AS forecast_category,
+            CASE WHEN last_activity_at < {w} THEN last_activity_at END AS last_activity_at),
+        v_from IS NOT NULL AS history_known, stage_since
+    FROM t"""
+
+
+def state_at(opps: pd.DataFrame, versions: pd.DataFrame | None,
+             when: pd.Timestamp) -> pd.DataFrame:
+    """The deals of ``opps`` created before ``when``, as they were just before it: the
+    pandas twin of :func:`as_of_sql` (same rules; a test checks they agree) for frames
+    already in memory. ``versions``: ``opportunity_history`` rows (None or empty: no
+    history, every deal under the current-row rules). Adds ``history_known`` and
+    ``stage_since``."""
+    o = opps[opps["created_at"] < when].copy()
+    still_open = (o["closed_at"].isna() | (o["closed_at"] >= when)).to_numpy()
+    now_open = o["status"].eq("open").to_numpy()
+    out = o.copy()
+    n = len(o)
+    nat = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    known = np.zeros(n, dtype=bool)
+    drop = np.zeros(n, dtype=bool)
+    since = nat.copy()
+    v = pd.DataFrame(index=range(n), columns=list(TRACKED_FIELDS))
+    if versions is not None and len(versions) and n:
+        h = versions[versions["valid_from"] < when].sort_values(
+            ["opportunity_id", "valid_from"], kind="stable")
+        if len(h):
+            last = h.groupby("opportunity_id", sort=False).tail(1).set_index("opportunity_id")
+            gone = last["valid_to"].notna() & (last["valid_to"] < when)
+            first_of_run = (h["stage"].ne(h.groupby("opportunity_id")["stage"].shift())
+                            | h["opportunity_id"].ne(h["opportunity_id"].shift()))
+            # NaN stages compare unequal to each other: a run of unknown stages is one run
+            both_na = h["stage"].isna() & h.groupby("opportunity_id")["stage"].shift().isna() \
+                & h["opportunity_id"].eq(h["opportunity_id"].shift())
+            first_of_run &= ~both_na
+            run_start = h["valid_from"].where(first_of_run).groupby(h["opportunity_id"]).ffill()
+            since_by = run_start.groupby(h["opportunity_id"]).last()
+            ids = o["opportunity_id"]
+            known = ids.isin(last.index[~gone]).to_numpy()
+            drop = ids.isin(last.index[gone]).to_numpy()
+            v = last.reindex(ids.to_numpy()).reset_index(drop=True)
+            since = np.where(known, ids.map(since_by).to_numpy(dtype="datetime64[us]"), nat)
+
+    def col(name: str) -> np.ndarray:
+        return o[name].to_numpy(dtype=object) if name in o else np.full(n, None, dtype=object)
+
+    def vcol(name: str) -> np.ndarray:
+        return np.where(known, v[name].to_numpy(dtype=object), None)
+
+    def first(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(pd.notna(a), a, b)
+
+    vstatus = vcol("status")
+    vclose = np.where(known, pd.to_datetime(v["close_date"]).to_numpy(dtype="datetime64[us]"),
+                      nat)
+    cur_closed = o["closed_at"].to_numpy(dtype="datetime64[us]")
+    status = first(vstatus, np.where(still_open, "open", col("status")))
+    closed_v = np.isin(vstatus, ["won", "lost"])
+    closed_then = np.where(closed_v & ~np.isnat(vclose), vclose,
+                           np.where(~still_open, cur_closed, nat))
+    out["status"] = status
+    out["closed_at"] = np.where(np.isin(status, ["won", "lost"]), closed_then, nat)
+    out["stage"] = first(vcol("stage"), np.where(~still_open | now_open, col("stage"), None))
+    vamount = np.where(known, v["amount"].to_numpy(dtype=float), np.nan)
+    out["amount"] = np.where(np.isnan(vamount), np.where(
+        now_open, o["amount"].to_numpy(dtype=float), np.nan), vamount)
+    for c in CURRENT_FALLBACK:
+        if c in o:
+            out[c] = first(vcol(c), col(c))
+    if "expected_close_date" in o:
+        v_exp = np.where(pd.isna(vstatus) | (vstatus == "open"), vclose, nat)
+        cur_exp = np.where(now_open, o["expected_close_date"].to_numpy(dtype="datetime64[us]"),
+                           nat)
+        exp = np.where(np.isnat(v_exp), cur_exp, v_exp)
+        out["expected_close_date"] = np.where(status == "open", exp, nat)
+    if "probability" in o:
+        vp = np.where(known, v["probability"].to_numpy(dtype=float), np.nan)
+        out["probability"] = np.where(np.isnan(vp), np.where(
+            now_open, o["probability"].to_numpy(dtype=float), np.nan), vp)
+    if "forecast_category" in o:
+        out["forecast_category"] = first(vcol("forecast_category"),
+                                         np.where(now_open, col("forecast_category"), None))
+    if "last_activity_at" in o:
+        out["last_activity_at"] = o["last_activity_at"].where(o["last_activity_at"] < when)
+    out["history_known"] = known
+    out["stage_since"] = since
+    for c in ("stage", "status", "owner", "currency", "forecast_category"):
+        if c in out:
+            out[c] = out[c].astype(object).where(pd.notna(out[c]), None)
+    return out[~drop].reset_index(drop=True)
