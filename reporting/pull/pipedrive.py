@@ -26,6 +26,13 @@ STAGE_FIELDS = ["id", "name", "pipeline_id", "order_nr", "deal_probability", "is
 ORG_FIELDS = ["id", "name", "owner_id", "add_time", "update_time"]
 USER_FIELDS = ["id", "name", "email", "active_flag", "is_deleted"]
 CHANGE_FIELDS = ["item_id", "log_time", "field_key", "old_value", "new_value"]
+#: the creation snapshot: each tracked field as the deal was created
+CREATED_FIELDS = ["id", "add_time", "stage_name", "status", "value", "currency",
+                  "expected_close_date", "probability", "owner_id"]
+#: creation snapshot column -> (flow field_key, flattened change value -> column value)
+_CREATED_FROM = {"stage_name": "stage_id", "status": "status", "value": "value",
+                 "currency": "currency", "expected_close_date": "expected_close_date",
+                 "probability": "probability", "owner_id": "user_id"}
 
 #: dealChange field_key -> canonical field (others are left out, counted)
 TRACKED = {"stage_id": "stage", "status": "status", "value": "amount",
@@ -171,6 +178,7 @@ class Pipedrive(Puller):
                             "old_value": None if old is None else str(old),
                             "new_value": None if new is None else str(new)})
         flat.tables["opportunity_changes"] = frame(changes, CHANGE_FIELDS)
+        flat.tables["opportunity_snapshots"] = frame(_created(live, changes), CREATED_FIELDS)
 
         srows = []
         for s in fetched.get("stages", []):
@@ -190,3 +198,32 @@ class Pipedrive(Puller):
               "owner_id": _sid(o.get("owner_id"))} for o in fetched.get("organizations", [])],
             ORG_FIELDS)
         return flat
+
+
+def _created(deals: list[dict], changes: list[dict]) -> list[dict]:
+    """One snapshot per deal at its ``add_time``: each tracked field as it was when the
+    deal was created. The deal flow (``all_changes=1``) logs every change of these fields,
+    so a field's value at creation is the old value of its first change, and the current
+    value when it never changed. Deal-level probability counts only when set."""
+    first: dict[tuple[str, str], dict] = {}
+    for c in changes:
+        key = (c["item_id"], c["field_key"])
+        t = utc(c["log_time"])
+        if t is not None and (key not in first or t < utc(first[key]["log_time"])):
+            first[key] = c
+    rows = []
+    for d in deals:
+        row = {"id": d["id"], "add_time": d.get("add_time")}
+        for col, key in _CREATED_FROM.items():
+            c = first.get((d["id"], key))
+            if c is None:
+                v = d.get(col)
+            else:
+                v = c["old_value"]
+                if col == "value":
+                    v = _amount(v)
+                elif col == "probability" and v is not None:
+                    v = float(v) * 100  # back to percent, as the API gives it
+            row[col] = v
+        rows.append(row)
+    return rows

@@ -121,10 +121,10 @@ class Salesforce(Puller):
         live, changes = [], []
         for r in opps:
             row = {k: v for k, v in r.items() if k != "attributes"}
-            if r.get("IsDeleted") is True:
+            if r.get("IsDeleted") is True:  # loaded with its last state, then moved by the
+                # core to opportunities_deleted (so the past still shows it)
                 changes.append({"OpportunityId": r.get("Id"), "CreatedDate": r.get("SystemModstamp"),
                                 "Field": "deleted", "OldValue": None, "NewValue": "true"})
-                continue
             row["stage_status"] = _status(r.get("IsClosed"), r.get("IsWon"))
             live.append(row)
         cols = [f for f in OPPORTUNITY_FIELDS if f != "IsDeleted"] + ["stage_status"]

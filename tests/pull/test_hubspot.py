@@ -57,11 +57,13 @@ def test_full_pull(hs, store):
     assert o.loc["505", "status"] == "won" and o.loc["506", "status"] == "lost"
     assert o.loc["506", "lost_reason"] == "Budget cut"
     assert o.loc["505", "probability"] == 1.0
-    s = q(store, "SELECT * FROM opportunity_snapshots WHERE opportunity_id = '501' ORDER BY observed_at")
+    s = q(store, "SELECT * FROM opportunity_snapshots WHERE opportunity_id = '501' AND origin = 'crm' "
+          "ORDER BY observed_at")
     assert list(s.amount.fillna(-1)) == [30000, -1, 36000, -1]  # NULL: not recorded then
     assert list(s.close_date.dt.strftime("%Y-%m-%d").fillna("")) == ["2024-05-31", "", "", "2024-06-28"]
     assert list(s.stage.fillna("")) == ["Appointment scheduled", "Presentation scheduled", "", ""]
-    s2 = q(store, "SELECT stage FROM opportunity_snapshots WHERE opportunity_id = '502' ORDER BY observed_at")
+    s2 = q(store, "SELECT stage FROM opportunity_snapshots WHERE opportunity_id = '502' AND origin = 'crm' "
+           "ORDER BY observed_at")
     assert list(s2.stage) == ["Appointment scheduled", "Presentation scheduled", "Qualified to buy"]
     c = q(store, "SELECT * FROM opportunity_changes")
     assert c.iloc[0][["opportunity_id", "field", "new_value"]].tolist() == ["504", "deleted", "true"]

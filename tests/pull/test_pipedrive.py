@@ -44,7 +44,8 @@ def test_full_pull(pd_api, store):
     for r in rep.ingest.results:
         assert r.read == r.loaded + r.quarantined
     assert {r.table: r.read for r in rep.ingest.results} == {
-        "opportunities": 6, "opportunity_changes": 12, "stages": 4, "reps": 3, "accounts": 7}
+        "opportunities": 6, "opportunity_changes": 12, "opportunity_snapshots": 6, "stages": 4,
+        "reps": 3, "accounts": 7}
     assert rep.quarantined == 0
     o = q(store, "SELECT * FROM opportunities").set_index("opportunity_id")
     assert sorted(o.index) == ["201", "202", "203", "205", "206", "207"]
@@ -66,6 +67,13 @@ def test_full_pull(pd_api, store):
     assert got[("202", "stage", pd.Timestamp("2024-03-28 10:10:10"))] == ("Proposal Made", "Contact Made")
     assert got[("205", "status", pd.Timestamp("2024-02-09 16:20:00"))] == ("open", "won")
     assert got[("207", "probability", pd.Timestamp("2024-04-15 11:00:00"))] == (None, "0.75")
+    # each deal as created: a field's first change's old value, else its current value
+    cr = q(store, "SELECT * FROM opportunity_snapshots WHERE origin = 'created'").set_index("opportunity_id")
+    assert (cr.loc["201", "stage"], cr.loc["201", "amount"]) == ("Qualified", 30000)
+    assert cr.loc["201", "close_date"] == pd.Timestamp("2024-05-31")
+    assert cr.loc["201", "observed_at"] == pd.Timestamp("2024-02-01 08:30:00")
+    assert (cr.loc["205", "stage"], cr.loc["205", "status"]) == ("Qualified", "open")
+    assert pd.isna(cr.loc["203", "amount"]) and pd.isna(cr.loc["207", "probability"])
     s = q(store, "SELECT * FROM stages ORDER BY position")
     assert list(s.rotting_days.fillna(-1)) == [-1, -1, 14, 7]
     assert list(s.probability) == pytest.approx([0.1, 0.3, 0.6, 0.8]) and set(s.pipeline) == {"1"}
@@ -126,3 +134,18 @@ def test_kill_between_pages_then_resume(pd_api, store):
     reqs = deal_requests(fake)
     assert len(reqs) == 4 and "cursor" not in reqs[0] and all("cursor" in r for r in reqs[1:])
     assert rep.ingest.loaded > 0
+
+
+def test_a_deal_deleted_after_a_pull_leaves_opportunities_and_keeps_its_past(pd_api, store):
+    from reporting.store import opportunities_as_of
+
+    fake, url = pd_api
+    _pull(url, store)
+    d = next(x for x in fake.records["deals"] if x["id"] == 203)
+    d.update(status="deleted", is_deleted=True, update_time="2024-05-01T08:00:00Z")
+    rep = _pull(url, store)
+    assert rep.records["deals"] == 1
+    assert "203" not in set(q(store, "SELECT opportunity_id FROM opportunities").opportunity_id)
+    assert "203" in set(q(store, "SELECT opportunity_id FROM opportunities_deleted").opportunity_id)
+    assert "203" in set(opportunities_as_of(store, "2024-04-01").opportunity_id)
+    assert "203" not in set(opportunities_as_of(store, "2024-05-02").opportunity_id)

@@ -62,8 +62,9 @@ def test_full_pull_loads_every_table_and_accounts_for_every_row(sf, store):
     by_table = {r.table: r for r in rep.ingest.results}
     for r in rep.ingest.results:
         assert r.read == r.loaded + r.quarantined
-    # the deleted deal is a change row, not an opportunity: 6 - 1
-    assert by_table["opportunities"].read == 5
+    # the deleted deal is loaded with its last state and a deleted change, then moved to
+    # opportunities_deleted by the history core
+    assert by_table["opportunities"].read == 6
     # 8 tracked field-history rows + 2 derived status rows (T5 won, T6 lost) + 1 deletion
     assert by_table["opportunity_changes"].read == 11
     assert by_table["opportunity_snapshots"].read == 12
@@ -90,7 +91,8 @@ def test_full_pull_loads_every_table_and_accounts_for_every_row(sf, store):
     assert key[("006T6", "probability")][:2] == ("0.1", "0")
     t2 = c[(c.opportunity_id == "006T2") & (c.field == "stage")].sort_values("changed_at")
     assert list(t2.new_value) == ["Proposal/Price Quote", "Qualification"]  # moved backwards
-    s = q(store, "SELECT * FROM opportunity_snapshots WHERE opportunity_id = '006T1' ORDER BY observed_at")
+    s = q(store, "SELECT * FROM opportunity_snapshots WHERE opportunity_id = '006T1' AND origin = 'crm' "
+          "ORDER BY observed_at")
     assert list(s.amount) == [30000, 30000, 36000, 36000]
     assert list(s.close_date.dt.strftime("%Y-%m-%d")) == ["2024-05-31"] * 3 + ["2024-06-28"]
     assert list(s.probability) == pytest.approx([0.1, 0.75, 0.75, 0.75])
@@ -302,3 +304,27 @@ def test_a_symlinked_staging_folder_is_refused(sf, store, tmp_path):
     with pytest.raises(PullError, match="symbolic link"):
         _pull(url, store)
     assert list(elsewhere.iterdir()) == []
+
+
+def test_as_of_view_follows_the_pulled_history(sf, store):
+    """By hand from the fixture: T1 in Proposal/Price Quote from 2024-03-04, amount 30000
+    until 2024-03-18, close date 2024-05-31 until 2024-04-02; T2 back in Qualification from
+    2024-03-28; T4 deleted 2024-03-30 (in the pipeline before, gone after)."""
+    from reporting.store import opportunities_as_of
+
+    fake, url = sf
+    _pull(url, store)
+    assert "006T4" in set(q(store, "SELECT opportunity_id FROM opportunities_deleted").opportunity_id)
+
+    def at(when):
+        return opportunities_as_of(store, when).set_index("opportunity_id")
+
+    a = at("2024-03-10")
+    assert (a.loc["006T1", "stage"], a.loc["006T1", "amount"]) == ("Proposal/Price Quote", 30000)
+    assert a.loc["006T1", "expected_close_date"] == pd.Timestamp("2024-05-31")
+    assert a.loc["006T2", "stage"] == "Proposal/Price Quote" and "006T4" in a.index
+    b = at("2024-04-05")
+    assert (b.loc["006T1", "amount"], b.loc["006T1", "expected_close_date"]) == (
+        36000, pd.Timestamp("2024-06-28"))
+    assert b.loc["006T2", "stage"] == "Qualification" and "006T4" not in b.index
+    assert b.loc["006T6", "status"] == "open" and at("2024-04-11").loc["006T6", "status"] == "lost"

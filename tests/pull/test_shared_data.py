@@ -135,10 +135,86 @@ def test_hubspot_shared(httpserver, tmp_path, api, ids):
     assert o.loc["D4", "stage"] == "Qualified to buy" and pd.isna(o.loc["D5", "amount"])
     assert o.loc["D1", "account_id"] == "21093847561" and o.loc["D8", "stage"] == "Contract sent"
     s = q(store, "SELECT observed_at, amount, close_date, stage FROM opportunity_snapshots "
-                 "WHERE opportunity_id = '17593029675' ORDER BY observed_at")
+                 "WHERE opportunity_id = '17593029675' AND origin = 'crm' ORDER BY observed_at")
     assert s.amount.dropna().tolist() == [30000, 36000]
     assert s.close_date.dropna().dt.strftime("%Y-%m-%d").tolist() == ["2024-05-31", "2024-06-28"]
     s4 = q(store, "SELECT stage FROM opportunity_snapshots WHERE opportunity_id = '17593029812' "
-                  "AND stage IS NOT NULL ORDER BY observed_at")
+                  "AND stage IS NOT NULL AND origin = 'crm' ORDER BY observed_at")
     assert s4.stage.tolist() == ["Appointment scheduled", "Qualified to buy", "Presentation scheduled",
                                  "Qualified to buy"]
+
+
+# ----------------------------------------------------------------- the as-of view (history)
+
+#: ids.json's stage keys per CRM (README: "Canonical stages S1..S4 map to ...")
+STAGES = {
+    "salesforce": {"S1": "Prospecting", "S2": "Qualification", "S3": "Proposal/Price Quote",
+                   "S4": "Negotiation/Review", "WON": "Closed Won", "LOST": "Closed Lost"},
+    "hubspot": {"S1": "Appointment scheduled", "S2": "Qualified to buy",
+                "S3": "Presentation scheduled", "S4": "Contract sent", "WON": "Closed won",
+                "LOST": "Closed lost"},
+    # won / lost are statuses in Pipedrive: the deal keeps its last stage
+    "pipedrive": {"S1": "Qualified", "S2": "Contact Made", "S3": "Proposal Made",
+                  "S4": "Negotiations Started"},
+}
+PIPEDRIVE_LAST_STAGE = {"D1": "S4", "D2": "S2", "D6": "S2", "D7": "S4"}
+
+#: the known state of each deal just before each date, written by hand from ids.json's
+#: events: (stage key, amount in the deal's currency, expected close date of an open deal)
+KNOWN = {
+    "2024-03-01": {  # D5 not created yet (2024-03-11); D8 still in S1 (S2 on 03-01 09:15)
+        "D1": ("S4", 48000, "2024-03-15"), "D2": ("LOST", 22000, None),
+        "D3": ("S2", 30000, "2024-05-31"), "D4": ("S2", 15000, "2024-06-14"),
+        "D6": ("WON", 8500, None), "D7": ("S3", 120000, "2024-04-30"),
+        "D8": ("S1", 64000, "2024-05-31")},
+    "2024-03-25": {  # D3's amount is 36000 (03-18), its close date not yet pushed (04-02);
+        # D4 in S3 before moving back (03-28)
+        "D1": ("WON", 48000, None), "D2": ("LOST", 22000, None),
+        "D3": ("S3", 36000, "2024-05-31"), "D4": ("S3", 15000, "2024-06-14"),
+        "D5": ("S1", None, "2024-07-31"), "D6": ("WON", 8500, None),
+        "D7": ("S4", 120000, "2024-04-30"), "D8": ("S3", 64000, "2024-05-31")},
+    "2024-04-05": {  # D3 pushed to 06-28; D4 back in S2; D7 not lost yet (04-10)
+        "D1": ("WON", 48000, None), "D2": ("LOST", 22000, None),
+        "D3": ("S3", 36000, "2024-06-28"), "D4": ("S2", 15000, "2024-06-14"),
+        "D5": ("S1", None, "2024-07-31"), "D6": ("WON", 8500, None),
+        "D7": ("S4", 120000, "2024-04-30"), "D8": ("S3", 64000, "2024-05-31")},
+}
+RATE_1 = {"EUR": 1.0, "GBP": 1.0}  # amounts compared in the deal's own currency
+
+
+@pytest.mark.parametrize("crm", ["salesforce", "hubspot", "pipedrive"])
+def test_as_of_view_at_past_dates_equals_the_known_state(httpserver, tmp_path, api, ids, crm):
+    from reporting.store import opportunities_as_of
+
+    fake, key = {
+        "salesforce": (lambda: FakeSalesforce(TOKEN, salesforce_shared(api / "salesforce")),
+                       "salesforce_opportunity_id"),
+        "hubspot": (lambda: FakeHubSpot(TOKEN, hubspot_shared(api / "hubspot")), "hubspot_deal_id"),
+        "pipedrive": (lambda: FakePipedrive(TOKEN, pipedrive_shared(api / "pipedrive", ids)),
+                      "pipedrive_deal_id"),
+    }[crm]
+    url = serve(httpserver, fake())
+    m = yaml.safe_load((SOURCES_DIR / f"{crm}_api.yaml").read_text(encoding="utf-8"))
+    m["currency"]["rates"] = RATE_1
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(yaml.safe_dump(m), encoding="utf-8")
+    store = tmp_path / "crm.duckdb"
+    rep = pull(crm, store, base_url=url, environ={f"CRM_REPORT_{crm.upper()}_TOKEN": TOKEN},
+               source=mapping)
+    assert rep.quarantined == 0
+    kmap = deal_ids(ids, key)
+    for when, known in KNOWN.items():
+        f = opportunities_as_of(store, when)
+        f["key"] = f.opportunity_id.map(kmap)
+        f = f.set_index("key")
+        assert sorted(f.index) == sorted(known), when
+        for deal, (stage, amount, expected) in known.items():
+            row = f.loc[deal]
+            status = {"WON": "won", "LOST": "lost"}.get(stage, "open")
+            if crm == "pipedrive" and status != "open":
+                stage = PIPEDRIVE_LAST_STAGE[deal]
+            got = (row["stage"], row["status"], None if pd.isna(row["amount"]) else row["amount"],
+                   None if pd.isna(row["expected_close_date"]) else
+                   row["expected_close_date"].strftime("%Y-%m-%d"))
+            assert got == (STAGES[crm][stage], status, amount, expected), (crm, when, deal)
+            assert row["history_known"], (crm, when, deal)
