@@ -139,7 +139,7 @@ def ingest(
         console.print(
             f"deal history: as of {rep.as_of:%Y-%m-%d %H:%M} ({rep.as_of_source}); "
             f"{rep.history_snapshots:,} deals new or changed since the store's state then; "
-            f"{rep.history_versions:,} versions of the touched deals"
+            f"{rep.history_versions:,} versions of those deals"
             + (f"; {rep.deleted:,} deals deleted" if rep.deleted else "")
             + (f"; {rep.older:,} deals already known in a newer state: recorded in the "
                "history only, their current rows kept" if rep.older else ""))
@@ -446,6 +446,85 @@ def info(store: StoreOpt = None) -> None:
     except ReportingError as exc:
         _fail(exc)
     sys.stdout.write(visible(where()) + "\n" + text + ("" if text.endswith("\n") else "\n"))
+
+
+@app.command()
+def history(
+    opportunity_id: Annotated[str, typer.Argument(help="the deal's id as in the store")],
+    store: StoreOpt = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="also show the deal as it was just before this date")] = None,
+) -> None:
+    """One deal's versions in the deal history: when each became true, its stage, status,
+    amount, close date, probability, forecast category, owner and where it is known from."""
+    import pandas as pd
+
+    from .store import connect, opportunities_as_of
+
+    try:
+        with connect(_store(store), read_only=True) as con:
+            v = con.execute(
+                "SELECT * FROM opportunity_history WHERE opportunity_id = ? ORDER BY valid_from",
+                [opportunity_id]).df()
+            known = con.execute(
+                "SELECT (SELECT COUNT(*) FROM opportunities WHERE opportunity_id = $1) + "
+                "(SELECT COUNT(*) FROM opportunities_deleted WHERE opportunity_id = $1)",
+                [opportunity_id]).fetchone()[0]
+        if not known and v.empty:
+            raise ReportingError(f"no deal {opportunity_id!r} in the store; `crm-report info` "
+                                 "shows what the store holds")
+        t = Table(title=terminal(f"deal {opportunity_id}: {len(v)} versions"))
+        cols = ("valid_from", "valid_to", "stage", "status", "amount", "close_date",
+                "probability", "forecast_category", "owner", "origin")
+        heads = {"valid_from": "from", "valid_to": "to", "close_date": "close",
+                 "probability": "prob.", "forecast_category": "category"}
+        for c in cols:
+            fixed = c in ("valid_from", "valid_to", "close_date", "amount", "probability")
+            t.add_column(heads.get(c, c), justify="right" if c in ("amount", "probability")
+                         else "left", no_wrap=fixed, overflow="ellipsis" if fixed else "fold")
+
+        def cell(x: object, c: str) -> str:
+            if x is None or (not isinstance(x, str) and pd.isna(x)):
+                return "" if c != "valid_to" else "(now)"
+            if c in ("valid_from", "valid_to", "close_date"):
+                return f"{pd.Timestamp(x):%Y-%m-%d %H:%M}".removesuffix(" 00:00")
+            if c == "amount":
+                return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+            if c == "probability":
+                return f"{x:.0%}"
+            return terminal(str(x))
+
+        for _, r in v.iterrows():
+            row = [cell(r[c], c) for c in cols]
+            if row[4] and r["currency"]:
+                row[4] += f" {terminal(str(r['currency']))}"
+            t.add_row(*row)
+        console.print(t)
+        if v.empty:
+            console.print("no versions: the store has no history of this deal yet (ingest "
+                          "full exports over time, pull from the CRM, or ingest its history "
+                          "export)")
+        if as_of is not None:
+            try:
+                when = pd.Timestamp(as_of)
+            except (ValueError, TypeError):
+                raise ReportingError(f"--as-of {as_of!r} is not a date; give YYYY-MM-DD") \
+                    from None
+            a = opportunities_as_of(_store(store), when)
+            a = a[a["opportunity_id"] == opportunity_id]
+            if a.empty:
+                console.print(terminal(f"as of {as_of}: the deal did not exist yet (or was "
+                                       "deleted by then)"))
+            else:
+                r = a.iloc[0]
+                console.print(terminal(
+                    f"as of {as_of}: {r['status']}, stage {r['stage'] or 'unknown'}, amount "
+                    + ("unknown" if pd.isna(r["amount"]) else f"{r['amount']:,.2f}")
+                    + f", owner {r['owner']}"
+                    + ("" if r["history_known"] else " (not covered by the history: the "
+                       "current row's rules)")))
+    except ReportingError as exc:
+        _fail(exc)
 
 
 @app.command("notebook")

@@ -87,70 +87,32 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
         con.unregister("_hist_ids_df")
         ids_table = "_hist_ids"
     f_snap = _ids_filter(ids_table)
-    snap_parts = [
-        f"SELECT opportunity_id, observed_at AS t, '{c}' AS field, {_text(c)} AS value, "
-        f"COALESCE(origin, 'crm') AS origin, {_PRIORITY['snapshot']} AS prio "
-        f"FROM opportunity_snapshots WHERE {c} IS NOT NULL AND {f_snap}"
-        for c in TRACKED_FIELDS
-    ]
+    # the evidence, wide: one row per record, a struct per field it records (recorded,
+    # possibly as empty: a change to an empty value), with the record's priority
+    snap = ", ".join(f"CASE WHEN {c} IS NOT NULL THEN {{'v': {_text(c)}}} END AS \"{c}_r\""
+                     for c in TRACKED_FIELDS)
+    chg = ", ".join(f"any_value({{'v': new_value}}) FILTER (WHERE field = '{f}') AS \"{f}_r\""
+                    for f in _FIELDS)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _obs AS
-        SELECT opportunity_id, t, field, value, origin FROM (
-            SELECT *, ROW_NUMBER() OVER (PARTITION BY opportunity_id, t, field ORDER BY prio)
-                AS rn
-            FROM (
-                {' UNION ALL '.join(snap_parts)}
-                UNION ALL
-                SELECT opportunity_id, changed_at, field, new_value, 'crm', {_PRIORITY['changes']}
-                FROM opportunity_changes WHERE {f_snap}
-                UNION ALL
-                SELECT opportunity_id, entered_at, 'stage', stage, 'crm',
-                       {_PRIORITY['stage_history']}
-                FROM stage_history WHERE {f_snap}
-            )
-        ) WHERE rn = 1""")
+        CREATE OR REPLACE TEMP TABLE _ev AS
+        SELECT opportunity_id, observed_at AS t, COALESCE(origin, 'crm') AS origin,
+               {_PRIORITY['snapshot']} AS prio, {snap}
+        FROM opportunity_snapshots WHERE {f_snap}
+        UNION ALL BY NAME
+        SELECT opportunity_id, changed_at AS t, 'crm' AS origin, {_PRIORITY['changes']} AS prio,
+               {chg}
+        FROM opportunity_changes WHERE {f_snap} GROUP BY opportunity_id, changed_at
+        UNION ALL BY NAME
+        SELECT opportunity_id, entered_at AS t, 'crm' AS origin,
+               {_PRIORITY['stage_history']} AS prio, any_value({{'v': stage}}) AS stage_r
+        FROM stage_history WHERE {f_snap} GROUP BY opportunity_id, entered_at""")
     # the value of each field before its first change: back to the deal's creation
+    before = ", ".join(
+        f"arg_min(old_value, changed_at) FILTER (WHERE field = '{f}') AS \"{f}_b\""
+        for f in _FIELDS)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _before AS
-        SELECT opportunity_id, field, arg_min(old_value, changed_at) AS value,
-               MIN(changed_at) AS t
-        FROM opportunity_changes WHERE {f_snap} GROUP BY ALL""")
-    # breakpoints: every time something was recorded, and the creation when the evidence
-    # reaches back to it
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _bp AS
-        WITH rec AS (
-            SELECT opportunity_id, t, arg_min(origin, CASE origin WHEN 'crm' THEN 1
-                   WHEN 'created' THEN 2 ELSE 3 END) AS origin
-            FROM _obs GROUP BY ALL),
-        reach AS (
-            SELECT DISTINCT opportunity_id FROM _before
-            UNION SELECT DISTINCT opportunity_id FROM _obs WHERE origin IN ('crm', 'created')),
-        firsts AS (SELECT opportunity_id, MIN(t) AS first_t FROM rec GROUP BY ALL),
-        created AS (
-            SELECT o.opportunity_id, o.created_at AS t, 'created' AS origin
-            FROM {ALL_OPPORTUNITIES} o JOIN firsts f USING (opportunity_id)
-            SEMI JOIN reach USING (opportunity_id)
-            WHERE o.created_at < f.first_t)
-        SELECT * FROM rec UNION ALL SELECT * FROM created""")
-    cols = []
-    joins = []
-    for i, f in enumerate(_FIELDS):
-        a, b = f"a{i}", f"b{i}"
-        joins.append(
-            f"ASOF LEFT JOIN (SELECT opportunity_id, t, value FROM _obs WHERE field = '{f}') {a}"
-            f" ON bp.opportunity_id = {a}.opportunity_id AND bp.t >= {a}.t "
-            f"LEFT JOIN (SELECT * FROM _before WHERE field = '{f}') {b}"
-            f" ON bp.opportunity_id = {b}.opportunity_id")
-        # recorded at or before the breakpoint, else the value before its first change
-        # (only when that change is after the breakpoint)
-        cols.append(f"CASE WHEN {a}.t IS NOT NULL THEN {a}.value "
-                    f"WHEN {b}.t > bp.t THEN {b}.value END AS \"{f}\"")
-        cols.append(f"{a}.t AS \"{f}_t\"")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _states AS
-        SELECT bp.opportunity_id, bp.t, bp.origin, {', '.join(cols)}
-        FROM _bp bp {' '.join(joins)}""")
+        SELECT opportunity_id, {before} FROM opportunity_changes WHERE {f_snap} GROUP BY ALL""")
     # status from the stage when the stage is the newer record and means one status
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _stage_status AS
@@ -161,6 +123,56 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
             WHERE stage IS NOT NULL AND status IS NOT NULL)
         SELECT stage, MIN(status) AS status FROM pairs GROUP BY stage
         HAVING COUNT(DISTINCT status) = 1""")
+    # deals known from one exported record only (a first full export): one version each,
+    # written directly; the windows below run over the other deals
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _simple AS
+        SELECT e.* FROM _ev e
+        WHERE e.origin = 'export'
+          AND e.opportunity_id IN (SELECT opportunity_id FROM _ev GROUP BY ALL
+                                   HAVING COUNT(*) = 1)
+          AND e.opportunity_id NOT IN (SELECT opportunity_id FROM _before)""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _ev AS SELECT * FROM _ev "
+                "ANTI JOIN _simple USING (opportunity_id)")
+    # one row per deal and time something was recorded (a struct per field: recorded,
+    # possibly as empty), plus the creation when the evidence reaches back to it
+    recorded = ", ".join(
+        f'arg_min("{f}_r", prio) FILTER (WHERE "{f}_r" IS NOT NULL) AS "{f}_r"'
+        for f in _FIELDS)
+    blanks = ", ".join(f'NULL AS "{f}_r"' for f in _FIELDS)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _bp AS
+        WITH rec AS (
+            SELECT opportunity_id, t, arg_min(origin, CASE origin WHEN 'crm' THEN 1
+                   WHEN 'created' THEN 2 ELSE 3 END) AS origin, {recorded}
+            FROM _ev GROUP BY ALL),
+        reach AS (
+            SELECT opportunity_id FROM _before
+            UNION SELECT DISTINCT opportunity_id FROM _ev WHERE origin IN ('crm', 'created')),
+        firsts AS (SELECT opportunity_id, MIN(t) AS first_t FROM rec GROUP BY ALL),
+        created AS (
+            SELECT o.opportunity_id, o.created_at AS t, 'created' AS origin, {blanks}
+            FROM {ALL_OPPORTUNITIES} o JOIN firsts f USING (opportunity_id)
+            SEMI JOIN reach USING (opportunity_id)
+            WHERE o.created_at < f.first_t)
+        SELECT * FROM rec UNION ALL BY NAME SELECT * FROM created""")
+    # each field at each breakpoint: the latest record at or before it, else the value
+    # before the field's first change
+    cols = []
+    for f in _FIELDS:
+        carried = f'last_value(bp."{f}_r" IGNORE NULLS) OVER w'
+        cols.append(f'CASE WHEN {carried} IS NOT NULL THEN ({carried}).v ELSE b."{f}_b" END '
+                    f'AS "{f}"')
+    cols.append('last_value(CASE WHEN bp."stage_r" IS NOT NULL THEN bp.t END IGNORE NULLS) '
+                'OVER w AS stage_t')
+    cols.append('last_value(CASE WHEN bp."status_r" IS NOT NULL THEN bp.t END IGNORE NULLS) '
+                'OVER w AS status_t')
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _states AS
+        SELECT bp.opportunity_id, bp.t, bp.origin, {', '.join(cols)}
+        FROM _bp bp LEFT JOIN _before b USING (opportunity_id)
+        WINDOW w AS (PARTITION BY bp.opportunity_id ORDER BY bp.t
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)""")
     typed = ", ".join(
         f"TRY_CAST(s.\"{f}\" AS {_TYPES[f]}) AS \"{f}\"" if f not in ("status",)
         else ("CASE WHEN ss.status IS NOT NULL AND (s.status IS NULL OR "
@@ -173,8 +185,17 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
         con.execute(f"DELETE FROM opportunity_history WHERE {_ids_filter(ids_table)}")
     else:
         con.execute("DELETE FROM opportunity_history")
+    simple_typed = ", ".join(
+        f'TRY_CAST((e."{f}_r").v AS {_TYPES[f]}) AS "{f}"' if f != "status"
+        else ('COALESCE((e."status_r").v, ss.status) AS status') for f in TRACKED_FIELDS)
     con.execute(f"""
-        INSERT INTO opportunity_history (opportunity_id, valid_from, valid_to, {cols_out}, origin)
+        INSERT INTO opportunity_history (opportunity_id, valid_from, valid_to, {cols_out},
+                                         origin, stage_since)
+        SELECT e.opportunity_id, e.t, NULL, {simple_typed}, e.origin, e.t
+        FROM _simple e LEFT JOIN _stage_status ss ON ss.stage = (e."stage_r").v""")
+    con.execute(f"""
+        INSERT INTO opportunity_history (opportunity_id, valid_from, valid_to, {cols_out},
+                                         origin, stage_since)
         WITH typed AS (
             SELECT s.opportunity_id, s.t, s.origin, {typed},
                    COALESCE(lower(s.deleted) = 'true', FALSE) AS deleted
@@ -183,12 +204,21 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
             SELECT *, COALESCE({same}, FALSE) AS same_as_before FROM typed
             WINDOW w AS (PARTITION BY opportunity_id ORDER BY t)),
         kept AS (
-            SELECT *, LEAD(t) OVER (PARTITION BY opportunity_id ORDER BY t) AS next_t
-            FROM marked WHERE NOT same_as_before)
-        SELECT opportunity_id, t, next_t, {cols_out}, origin FROM kept WHERE NOT deleted""")
+            SELECT *, LEAD(t) OVER v AS next_t,
+                   stage IS NOT DISTINCT FROM LAG(stage) OVER v AND NOT COALESCE(
+                       LAG(deleted) OVER v, FALSE) AS same_stage
+            FROM marked WHERE NOT same_as_before
+            WINDOW v AS (PARTITION BY opportunity_id ORDER BY t)),
+        runs AS (
+            SELECT *, SUM(CASE WHEN same_stage THEN 0 ELSE 1 END) OVER (
+                PARTITION BY opportunity_id ORDER BY t ROWS UNBOUNDED PRECEDING) AS run
+            FROM kept)
+        SELECT opportunity_id, t, next_t, {cols_out}, origin,
+               MIN(t) OVER (PARTITION BY opportunity_id, run) AS stage_since
+        FROM runs WHERE NOT deleted""")
     n = con.execute(
         f"SELECT COUNT(*) FROM opportunity_history WHERE {_ids_filter(ids_table)}").fetchone()[0]
-    for tmp in ("_obs", "_before", "_bp", "_states", "_stage_status", "_hist_ids"):
+    for tmp in ("_ev", "_simple", "_before", "_bp", "_states", "_stage_status", "_hist_ids"):
         con.execute(f"DROP TABLE IF EXISTS {tmp}")
     return int(n)
 
@@ -243,22 +273,12 @@ def as_of_sql(when_param: str = "$when", opps: str = ALL_OPPORTUNITIES) -> str:
     are left out; deals deleted since are in (they were in the pipeline then)."""
     w = when_param
     return f"""
-    WITH v AS (
-        SELECT h.* FROM opportunity_history h WHERE h.valid_from < {w}
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY h.opportunity_id ORDER BY h.valid_from DESC) = 1),
-    runs AS (
-        SELECT h.opportunity_id,
-               MAX(h.valid_from) FILTER (WHERE h.stage IS DISTINCT FROM v.stage) AS prev_diff
-        FROM opportunity_history h JOIN v USING (opportunity_id)
-        WHERE h.valid_from < {w} GROUP BY ALL),
-    since AS (
-        SELECT h.opportunity_id, MIN(h.valid_from) AS stage_since
-        FROM opportunity_history h JOIN runs r USING (opportunity_id)
-        WHERE h.valid_from < {w} AND (r.prev_diff IS NULL OR h.valid_from > r.prev_diff)
-        GROUP BY ALL),
-    o AS (SELECT *, closed_at IS NULL OR closed_at >= {w} AS still_open FROM {opps}),
+    WITH o AS (SELECT *, closed_at IS NULL OR closed_at >= {w} AS still_open FROM {opps}),
+    v AS (  -- versions are contiguous: the one in force just before w
+        SELECT h.* FROM opportunity_history h SEMI JOIN o USING (opportunity_id)
+        WHERE h.valid_from < {w} AND (h.valid_to IS NULL OR h.valid_to >= {w})),
     t AS (  -- each field then: the version's, else what the current row can tell
-        SELECT o.*, v.valid_from AS v_from, v.valid_to AS v_to, si.stage_since,
+        SELECT o.*, v.valid_from AS v_from, v.valid_to AS v_to, v.stage_since,
             COALESCE(v.status, CASE WHEN o.still_open THEN 'open' ELSE o.status END)
                 AS status_then,
             COALESCE(v.stage, CASE WHEN NOT o.still_open OR o.status = 'open'
@@ -277,9 +297,7 @@ def as_of_sql(when_param: str = "$when", opps: str = ALL_OPPORTUNITIES) -> str:
                                                THEN o.forecast_category END) AS category_then
         FROM o
         LEFT JOIN v ON v.opportunity_id = o.opportunity_id
-        LEFT JOIN since si ON si.opportunity_id = o.opportunity_id
-        WHERE o.created_at < {w} AND (o.deleted_at IS NULL OR o.deleted_at >= {w})
-          AND (v.valid_from IS NULL OR v.valid_to IS NULL OR v.valid_to >= {w}))
+        WHERE o.created_at < {w} AND (o.deleted_at IS NULL OR o.deleted_at >= {w}))
     SELECT t.* EXCLUDE (still_open, deleted_at, v_from, v_to, stage_since, status_then,
                         stage_then, amount_then, currency_then, owner_then, closed_then,
                         expected_then, probability_then, category_then) REPLACE (
@@ -307,28 +325,17 @@ def state_at(opps: pd.DataFrame, versions: pd.DataFrame | None,
     n = len(o)
     nat = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
     known = np.zeros(n, dtype=bool)
-    drop = np.zeros(n, dtype=bool)
     since = nat.copy()
     v = pd.DataFrame(index=range(n), columns=list(TRACKED_FIELDS))
     if versions is not None and len(versions) and n:
-        h = versions[versions["valid_from"] < when].sort_values(
-            ["opportunity_id", "valid_from"], kind="stable")
+        h = versions[(versions["valid_from"] < when)
+                     & (versions["valid_to"].isna() | (versions["valid_to"] >= when))]
         if len(h):
-            last = h.groupby("opportunity_id", sort=False).tail(1).set_index("opportunity_id")
-            gone = last["valid_to"].notna() & (last["valid_to"] < when)
-            first_of_run = (h["stage"].ne(h.groupby("opportunity_id")["stage"].shift())
-                            | h["opportunity_id"].ne(h["opportunity_id"].shift()))
-            # NaN stages compare unequal to each other: a run of unknown stages is one run
-            both_na = h["stage"].isna() & h.groupby("opportunity_id")["stage"].shift().isna() \
-                & h["opportunity_id"].eq(h["opportunity_id"].shift())
-            first_of_run &= ~both_na
-            run_start = h["valid_from"].where(first_of_run).groupby(h["opportunity_id"]).ffill()
-            since_by = run_start.groupby(h["opportunity_id"]).last()
+            last = h.drop_duplicates("opportunity_id", keep="last").set_index("opportunity_id")
             ids = o["opportunity_id"]
-            known = ids.isin(last.index[~gone]).to_numpy()
-            drop = ids.isin(last.index[gone]).to_numpy()
+            known = ids.isin(last.index).to_numpy()
             v = last.reindex(ids.to_numpy()).reset_index(drop=True)
-            since = np.where(known, ids.map(since_by).to_numpy(dtype="datetime64[us]"), nat)
+            since = np.where(known, v["stage_since"].to_numpy(dtype="datetime64[us]"), nat)
 
     def col(name: str) -> np.ndarray:
         return o[name].to_numpy(dtype=object) if name in o else np.full(n, None, dtype=object)
@@ -376,4 +383,4 @@ def state_at(opps: pd.DataFrame, versions: pd.DataFrame | None,
     for c in ("stage", "status", "owner", "currency", "forecast_category"):
         if c in out:
             out[c] = out[c].astype(object).where(pd.notna(out[c]), None)
-    return out[~drop].reset_index(drop=True)
+    return out.reset_index(drop=True)

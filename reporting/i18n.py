@@ -534,6 +534,16 @@ FA: dict[str, str] = {
         'می\u200cشود و اگر بیش از نیمی از آن\u200cها مبلغ نداشته باشند، ارزش محاسبه\u200cپذیر نیست. بار '
         'کاری: معاملات باز / ظرفیت کارشناسانی که ظرفیت دارند، در برابر مبنای load '
         'رتبه\u200cبندی می\u200cشود.',
+    "Deal history: where the store holds a deal's versions (from the CRM's history, "
+    "pulls, or full exports ingested over time), the open deals at a period end, their "
+    "amount, stage, owner and days in stage are as the version in force just before "
+    "the period end says. A change seen only between two monthly exports is dated at "
+    "the later export. Deals the history does not reach back to follow the rule above.":
+        "سابقه‌ی معامله: هر جا انبار نسخه‌های یک معامله را دارد (از سابقه‌ی خود CRM، دریافت "
+        "مستقیم، یا خروجی‌های کاملی که در طول زمان وارد شده‌اند)، معاملات باز در پایان دوره و "
+        "مبلغ، مرحله، مالک و روزهای ماندن در مرحله‌ی آن‌ها همان است که نسخه‌ی معتبرِ درست پیش "
+        "از پایان دوره می‌گوید. تغییری که فقط میان دو خروجی ماهانه دیده شده، به تاریخ خروجی "
+        "دوم ثبت می‌شود. معاملاتی که سابقه به آن زمان نمی‌رسد، از قاعده‌ی بالا پیروی می‌کنند.",
     'Stale deal (one definition for the headline, the rep tables, the findings and the '
     'rating): open at period end and its last touch before the period end (last activity,'
     ' last stage change or creation, whichever is latest) is more than the stale '

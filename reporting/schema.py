@@ -127,7 +127,10 @@ TABLES: dict[str, Table] = {
                 _f("owner", "str", False, "Owner then."),
                 _f("origin", "str", False,
                    "What the version is known from: crm (a CRM history record), export (a "
-                   "change between two full exports), created (the deal's creation)."),
+                   "full export or pulled record), created (the deal's creation)."),
+                _f("stage_since", "datetime", False,
+                   "When the deal entered this version's stage (the first of its run of "
+                   "versions in that stage)."),
             ),
             ("opportunity_id", "valid_from"),
             "One row per deal per version (derived from the evidence tables).",

@@ -317,3 +317,29 @@ def test_pandas_state_at_equals_the_sql_reader(tmp_path_factory, ev):
         nxt = g["valid_from"].shift(-1).dropna()
         assert (g["valid_to"].iloc[:-1].reset_index(drop=True)
                 == nxt.reset_index(drop=True)).all()
+
+
+def test_the_data_model_documents_every_column():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "data-model.md").read_text()
+    for t in TABLES.values():
+        assert f"## `{t.name}`" in doc, t.name
+        section = doc.split(f"## `{t.name}`", 1)[1].split("\n## ", 1)[0]
+        for f in t.fields:
+            assert f"| `{f.name}` |" in section, (t.name, f.name)
+
+
+def test_the_history_command_shows_a_deals_versions(hist_store):
+    from typer.testing import CliRunner
+
+    from reporting.cli import app
+
+    r = CliRunner().invoke(app, ["history", "D3", "--store", str(hist_store),
+                                 "--as-of", "2024-03-20"], env={"COLUMNS": "160"})
+    assert r.exit_code == 0, r.output
+    assert "deal D3: 3 versions" in r.output
+    assert "30,000" in r.output and "36,000" in r.output and "2024-06-28" in r.output
+    assert "as of 2024-03-20: open" in r.output and "amount 36,000.00" in r.output
+    r = CliRunner().invoke(app, ["history", "NOPE", "--store", str(hist_store)])
+    assert r.exit_code == 2 and "no deal 'NOPE'" in r.output

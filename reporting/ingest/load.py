@@ -211,7 +211,8 @@ class IngestReport:
     as_of: pd.Timestamp | None = None
     as_of_source: str = ""
     #: deal history: snapshots recorded (deals new or changed since the store's state at
-    #: ``as_of``), versions of the touched deals after the rebuild, deals deleted
+    #: ``as_of``), versions of the deals with new evidence after their rebuild, deals
+    #: deleted
     history_snapshots: int = 0
     history_versions: int = 0
     deleted: int = 0
@@ -502,15 +503,13 @@ def _record_history(con: duckdb.DuckDBPyConnection, st: _Staging, pairs: list[Ex
         table, pre = pairs[i].table, f"{st.prefix}{i}"
         if table not in _HISTORY_TABLES or not st.results[i].loaded:
             continue
-        touched += [r[0] for r in con.execute(
-            f'SELECT DISTINCT opportunity_id FROM "{pre}"').fetchall()]
-        if table != "opportunities":
+        if table != "opportunities":  # new evidence: its deals' versions are rebuilt
+            touched += [r[0] for r in con.execute(
+                f'SELECT DISTINCT opportunity_id FROM "{pre}"').fetchall()]
             continue
         older = con.execute("SELECT COUNT(*) FROM duckdb_tables() WHERE table_name = ?",
                             [f"{pre}_older"]).fetchone()[0]
         if older:
-            touched += [r[0] for r in con.execute(
-                f'SELECT opportunity_id FROM "{pre}_older"').fetchall()]
             pre_src = f'(SELECT * FROM "{pre}" UNION ALL SELECT * FROM "{pre}_older")'
         else:
             pre_src = f'"{pre}"'
@@ -535,6 +534,9 @@ def _record_history(con: duckdb.DuckDBPyConnection, st: _Staging, pairs: list[Ex
         cols = ", ".join([*tracked, "close_date"])
         con.execute(f"INSERT INTO opportunity_snapshots (opportunity_id, observed_at, {cols}, "
                     f"origin) SELECT opportunity_id, observed_at, {cols}, 'export' FROM _snap")
+        # only deals with a new snapshot change: the others' versions stay as they are
+        touched += [r[0] for r in con.execute(
+            "SELECT DISTINCT opportunity_id FROM _snap").fetchall()]
         snaps += con.execute("SELECT COUNT(*) FROM _snap").fetchone()[0]
         con.execute("DROP TABLE _snap")
     if not touched:

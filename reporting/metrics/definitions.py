@@ -35,6 +35,13 @@ DEFINITIONS: dict[str, str] = {
         "not computable when more than half have none. Load: open deals / capacity of the "
         "reps with a capacity, rated against the 'load' baseline."
     ),
+    "deal_history": (
+        "Deal history: where the store holds a deal's versions (from the CRM's history, "
+        "pulls, or full exports ingested over time), the open deals at a period end, their "
+        "amount, stage, owner and days in stage are as the version in force just before "
+        "the period end says. A change seen only between two monthly exports is dated at "
+        "the later export. Deals the history does not reach back to follow the rule above."
+    ),
     "cohort_win_rate": (
         "Cohort win rate: of the opportunities created in month M, the share won within 30, "
         "60 and 90 days of creation; a horizon's rate exists only once the whole cohort has "
