@@ -48,7 +48,8 @@ def test_resources_are_found_inside_the_package():
     assert resources.shipped_notebooks() == ["explore", "monthly_sales_report", "rep_scorecard"]
     assert {p.stem for p in resources.sources_dir().glob("*.yaml")} >= {
         "hubspot", "maven", "pipedrive", "salesforce", "salesforce_history",
-        "salesforce_field_history", "pipedrive_flow"}
+        "salesforce_field_history", "pipedrive_flow", "salesforce_api", "hubspot_api",
+        "pipedrive_api"}
     assert (resources.templates_dir() / "crm_report" / "index.html.j2").is_file()
 
 
