@@ -614,6 +614,43 @@ def _convert_currency(out: pd.DataFrame, table: str, mapping: SourceMapping,
     out["currency"] = reporting
 
 
+def _convert_change_amounts(out: pd.DataFrame, mapping: SourceMapping,
+                            problems: Problems) -> None:
+    """Amount changes in another currency (their ``currency``, else the mapping's default)
+    converted to the reporting currency like every stored amount: with the dated rate of
+    the change's day, else the mapping's static rate (``unknown_currency`` without one).
+    Other rows keep their currency column empty."""
+    is_amount = out["field"].astype(object).eq("amount").to_numpy()
+    reporting = mapping.currency.reporting.upper()
+    cur = out["currency"] if "currency" in out else pd.Series(None, index=out.index)
+    cur = cur.astype(object).fillna(mapping.currency.default).astype(str).str.upper().str.strip()
+    foreign = pd.Series(is_amount, index=out.index) & (cur != reporting)
+    if foreign.any():
+        rate = pd.Series(np.nan, index=out.index)
+        dated_rates = load_rates(mapping)
+        if dated_rates is not None and "changed_at" in out:
+            when = out["changed_at"].astype("datetime64[us]")
+            probe = pd.DataFrame({"date": when[foreign], "currency": cur[foreign],
+                                  "pos": np.flatnonzero(foreign.to_numpy())}).dropna(
+                subset=["date"]).sort_values("date", kind="stable")
+            got = pd.merge_asof(probe, dated_rates, on="date", by="currency",
+                                direction="backward")
+            got = got[got["rate"].notna()]
+            rate.iloc[got["pos"].to_numpy()] = got["rate"].to_numpy()
+        static = rate.isna() & foreign
+        rate[static] = cur[static].map(mapping.currency.rates)
+        problems.add(foreign & rate.isna(), "currency", "unknown_currency",
+                     "unknown currency without a rate", cur)
+        for col in ("old_value", "new_value"):
+            if col not in out:
+                continue
+            num = pd.to_numeric(out[col].where(foreign), errors="coerce") * rate
+            ok = foreign & num.notna()
+            out.loc[ok, col] = [_plain_number(x) for x in num[ok]]
+    out["currency"] = pd.Series(np.where(is_amount, reporting, None), index=out.index,
+                                dtype=object)
+
+
 def _plain_number(x: float) -> str:
     """A number as plain decimal text: 36000, 36000.5, 0.75 (no exponent, no trailing 0)."""
     return np.format_float_positional(float(x), trim="-")
@@ -784,6 +821,7 @@ def coerce(parsed: Parsed, table: str, mapping: SourceMapping, problems: Problem
             out["stage"] = parsed.stage.astype(object).where(parsed.stage != "", None)
     if table == "opportunity_changes" and "field" in out:
         canonical_changes(out, parsed, tm, mapping, timezone, tokens, problems)
+        _convert_change_amounts(out, mapping, problems)
     for col, factor in tm.scale.items():
         if col in out and pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col] * factor

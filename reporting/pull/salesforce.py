@@ -152,14 +152,17 @@ class Salesforce(Puller):
                 flat.skip("OpportunityFieldHistory", f"field {r.get('Field')!s:.40} not tracked")
                 continue
             old, new = (_canonical(kind, r.get("OldValue")), _canonical(kind, r.get("NewValue")))
-            base = {"OpportunityId": r.get("OpportunityId"), "CreatedDate": r.get("CreatedDate")}
+            base = {"OpportunityId": r.get("OpportunityId"), "CreatedDate": r.get("CreatedDate"),
+                    # the deal's currency: amount changes are converted at ingest
+                    "CurrencyIsoCode": currency_of.get(r.get("OpportunityId"))}
             changes.append({**base, "Field": r.get("Field"), "OldValue": old, "NewValue": new})
             if r.get("Field") == "StageName":
                 so, sn = status_of.get(old), status_of.get(new)
                 if sn and so != sn:
                     changes.append({**base, "Field": "status", "OldValue": so, "NewValue": sn})
         flat.tables["opportunity_changes"] = frame(
-            changes, ["OpportunityId", "CreatedDate", "Field", "OldValue", "NewValue"])
+            changes, ["OpportunityId", "CreatedDate", "Field", "OldValue", "NewValue",
+                      "CurrencyIsoCode"])
 
         flat.tables["reps"] = frame([{k: r.get(k) for k in USER_FIELDS}
                                      for r in fetched.get("User", [])], USER_FIELDS)
