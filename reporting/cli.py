@@ -163,6 +163,45 @@ def ingest(
         console.print(k)
 
 
+@app.command("pull")
+def pull_cmd(
+    crm: Annotated[str, typer.Argument(help="salesforce, hubspot or pipedrive")],
+    store: StoreOpt = None,
+    base_url: Annotated[str | None, typer.Option(
+        help="API server (default: the CRM's, or the instance URL from the environment / "
+             "secrets file); e.g. a sandbox")] = None,
+    secrets: Annotated[Path | None, typer.Option(
+        help="secrets file (default: secrets.yaml in the project folder)")] = None,
+    full: Annotated[bool, typer.Option(help="ignore the cursor: ask for every record")] = False,
+) -> None:
+    """Pull deals, their history, users, accounts and stages from a CRM's API into the store
+    (incremental; credentials from the environment or the secrets file, see docs/pull.md)."""
+    from .pull import pull, summary_lines
+
+    try:
+        rep = pull(crm, _store(store), base_url=base_url, secrets=secrets, full=full)
+    except ReportingError as exc:
+        _fail(exc)
+    t = Table(title=terminal(f"pull {rep.crm} -> {_store(store)}"))
+    for c in ("table", "read", "loaded", "quarantined"):
+        t.add_column(c, justify="left" if c == "table" else "right")
+    for r in (rep.ingest.results if rep.ingest is not None else []):
+        t.add_row(terminal(r.table), f"{r.read:,}", f"{r.loaded:,}", f"{r.quarantined:,}")
+    t.add_row("total", f"{rep.read:,}", f"{rep.loaded:,}", f"{rep.quarantined:,}", style="bold")
+    console.print(t)
+    reasons = rep.ingest.reasons() if rep.ingest is not None else None
+    if reasons is not None and not reasons.empty:
+        q = Table(title="quarantined rows by reason (see the quarantine table in the store)")
+        for c in ("table", "code", "reason", "rows"):
+            q.add_column(c, justify="right" if c == "rows" else "left")
+        for _, r in reasons.iterrows():
+            q.add_row(terminal(r["table"]), terminal(r["code"]), terminal(r["reason"]),
+                      f"{r['rows']:,}")
+        console.print(q)
+    for line in summary_lines(rep):
+        console.print(terminal(line), soft_wrap=True)
+
+
 @app.command("demo-data")
 def demo_data(
     seed: Annotated[int, typer.Option(help="random seed")] = 7,
@@ -350,6 +389,13 @@ def run_due_cmd(
         return
     for c in out.cleaned:
         console.print(terminal(f"removed an interrupted run's folder: {c}"))
+    for p in out.pulls:
+        if p["ok"]:
+            console.print(terminal(f"pulled {p['crm']}: {p['read']:,} rows read, {p['loaded']:,} "
+                                   f"loaded, {p['quarantined']:,} quarantined"))
+        else:
+            console.print(Text.assemble(("pull failed ", "red"),
+                                        visible(f"{p['crm']}: {p['error']}")), soft_wrap=True)
     if out.results:
         console.print(_progress_table(out.results))
     produced = sum(r.status == "ok" for r in out.results)
@@ -362,7 +408,7 @@ def run_due_cmd(
             console.print(Text.assemble(("delivery failed ", "red"),
                                         visible(f"{d['report']}: {d.get('error')}")))
     if any(r.status not in ("ok", "no data") for r in out.results) or \
-            any(not d.get("ok") for d in out.deliveries):
+            any(not d.get("ok") for d in out.deliveries) or any(not p["ok"] for p in out.pulls):
         raise typer.Exit(1)
 
 

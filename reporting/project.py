@@ -274,6 +274,7 @@ data/
 reports/
 .ipynb_checkpoints/
 .crm-report-secrets*
+secrets.yaml
 """
 
 

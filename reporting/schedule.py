@@ -66,6 +66,8 @@ class ReportDef(_Strict):
     # seconds to render one report (HTML export + PDF layout); defaults.render_timeout_seconds
     render_timeout_seconds: float | None = Field(None, ge=1, le=24 * 3600)
     language: Literal["en", "fa"] | None = None
+    # pull this CRM (crm-report pull) before running the report; a failed pull skips it
+    pull: Literal["salesforce", "hubspot", "pipedrive"] | None = None
 
     @field_validator("name")
     @classmethod

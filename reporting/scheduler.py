@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import store as _store
 from .batch import JobResult
-from .exceptions import ParamsError
+from .exceptions import ParamsError, ReportingError
 from .params import load_settings
 from .paths import clean_abandoned
 from .runner import read_manifest, write_json_atomic
@@ -36,6 +36,9 @@ class DueRun:
     deliveries: list[dict] = field(default_factory=list)
     cleaned: list[str] = field(default_factory=list)
     locked: bool = False
+    #: one per CRM the schedule names (``pull:``), pulled before the reports:
+    #: ``{"crm", "ok", "loaded", "pull_id", "error"}``
+    pulls: list[dict] = field(default_factory=list)
 
 
 @contextmanager
@@ -172,6 +175,38 @@ def _headline_lines(metrics: dict) -> dict[str, str]:
     }
 
 
+def _pull_first(schedule: Schedule, today: date, request: RunRequest, out: DueRun,
+                pull: Callable | None) -> tuple[RunRequest, list[JobResult]]:
+    """Pull each CRM named by a schedule entry (once per run-due, in schedule order) into
+    the request's store; entries whose pull failed leave the request and come back as
+    failed results, one per due period."""
+    crms = list(dict.fromkeys(rd.pull for rd in schedule.reports if rd.pull))
+    if not crms:
+        return request, []
+    if pull is None:
+        from .pull import pull
+    failed: dict[str, str] = {}
+    for crm in crms:
+        try:
+            rep = pull(crm, request.store)
+        except ReportingError as exc:
+            failed[crm] = str(exc)
+            out.pulls.append({"crm": crm, "ok": False, "error": str(exc)})
+            continue
+        out.pulls.append({"crm": crm, "ok": True, "pull_id": rep.pull_id, "read": rep.read,
+                          "loaded": rep.loaded, "quarantined": rep.quarantined})
+    blocked = []
+    for rd in schedule.reports:
+        if rd.pull in failed:
+            for p in due_periods(rd.cadence, today, rd.catch_up):
+                blocked.append(JobResult(
+                    label=rd.name, period=p.label, status="failed",
+                    error=f"not run: pull {rd.pull} failed, so the store may be stale: "
+                          f"{failed[rd.pull]}"))
+    names = {rd.name for rd in schedule.reports if rd.pull in failed}
+    return replace(request, reports=tuple(s for s in request.reports if s.name not in names)), blocked
+
+
 def run_due(
     today: date | None = None,
     store: str | Path | None = None,
@@ -185,9 +220,13 @@ def run_due(
     send: Callable | None = None,
     refresh_bands: bool = False,
     on_plan: Callable[[int], None] | None = None,
+    pull: Callable | None = None,
 ) -> DueRun:
-    """Produce every due report not yet produced for the same inputs (through the one run
-    path, :func:`reporting.runs.execute`), then deliver."""
+    """Pull the CRMs the schedule names (``pull:``, once each), then produce every due
+    report not yet produced for the same inputs (through the one run path,
+    :func:`reporting.runs.execute`), then deliver. An entry whose pull failed is not run
+    (it would report stale data): it is a failed result naming the pull's error. ``pull``
+    replaces :func:`reporting.pull.pull` (tests)."""
     today = today or datetime.now(UTC).date()
     # every check before anything is touched: schedule, then (runs.validate) params folder,
     # settings and reports folder
@@ -202,7 +241,13 @@ def run_due(
             out.locked = True
             return out
         out.cleaned = clean_interrupted(reports)
-        run = execute(request, on_done, on_plan)
-        out.results, out.skipped = run.results, run.up_to_date
+        request, blocked = _pull_first(schedule, today, request, out, pull)
+        if request.reports:
+            run = execute(request, on_done, on_plan)
+            out.results, out.skipped = run.results, run.up_to_date
+        for r in blocked:
+            out.results.append(r)
+            if on_done:
+                on_done(r)
         out.deliveries = deliver_pending(schedule, today, reports, send, params_dir)
     return out

@@ -164,6 +164,9 @@ TABLES: dict[str, Table] = {
                    "forecast_category, owner or deleted."),
                 _f("old_value", "str", False, "Value before (canonical text form)."),
                 _f("new_value", "str", False, "Value after (canonical text form)."),
+                _f("currency", "str", False,
+                   "ISO 4217 code of an amount change's values (default: the mapping's "
+                   "default currency); ingest converts them to the reporting currency."),
             ),
             ("opportunity_id", "changed_at", "field"),
             "Evidence: one field's change (Salesforce field history, Pipedrive deal flow).",

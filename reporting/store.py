@@ -21,6 +21,8 @@ from .exceptions import StoreError
 from .schema import TABLES, empty_frame
 
 DEFAULT_STORE = Path("data/crm.duckdb")
+#: DuckDB's memory limit while the demo store's history is rebuilt (ingest has its own)
+REBUILD_MEMORY_LIMIT = "2GB"
 #: the ids of the opportunities whose ``created_at`` ingest estimated (``row_flags``)
 ESTIMATED_CREATED_IDS_SQL = ("SELECT key FROM row_flags WHERE \"table\" = 'opportunities' "
                              "AND code = 'created_at_estimated'")
@@ -120,26 +122,20 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Iterator
         con.close()
 
 
-#: tables and columns added by later versions: a store without them is upgraded in place
-_ADDED_TABLES = ("opportunity_history", "opportunity_snapshots", "opportunity_changes",
-                 "stages")
-_ADDED_COLUMNS = {"opportunities": ("expected_close_date", "probability", "forecast_category",
-                                    "lost_reason", "deal_type", "modified_at")}
-
-
 def _needs_upgrade(con: duckdb.DuckDBPyConnection) -> bool:
     """A crm-report store (it has opportunities, quarantine and ingest_log) made before
-    the tables or columns of :data:`_ADDED_TABLES` / :data:`_ADDED_COLUMNS` existed."""
+    some of today's tables or columns existed: opening it upgrades it in place (the new
+    tables and columns are added empty; nothing else changes)."""
     have = {r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
     if not {"opportunities", "quarantine", "ingest_log"} <= have:
         return False
-    if any(t not in have for t in (*_ADDED_TABLES, "opportunities_deleted")):
+    if any(t not in have for t in (*TABLES, "opportunities_deleted")):
         return True
     cols = {(r[0], r[1]) for r in con.execute(
         "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'main'"
     ).fetchall()}
-    return any((t, c) not in cols for t, added in _ADDED_COLUMNS.items() for c in added)
+    return any((t.name, f.name) not in cols for t in TABLES.values() for f in t.fields)
 
 
 def _check_tables(con: duckdb.DuckDBPyConnection, p: Path) -> None:
@@ -251,6 +247,9 @@ def replace_all(path: str | Path | None, tables: dict[str, pd.DataFrame]) -> Non
         from .history import apply_deletions, rebuild
 
         con.execute("DELETE FROM opportunities_deleted")
+        # the rebuild of a large store's history spills to disk instead of taking most of
+        # the machine (1M deals: 20 GB under DuckDB's default limit, 3.3 GB capped)
+        con.execute(f"SET memory_limit = '{REBUILD_MEMORY_LIMIT}'")
         apply_deletions(con, tables["opportunities"]["opportunity_id"]
                         if "opportunities" in tables else [])
         rebuild(con)
@@ -313,11 +312,17 @@ def _where(region: str | None, team: str | None, alias: str = "") -> tuple[str, 
 
 
 def _coerce(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The canonical dtypes: timestamps as datetime64[us], text as object with None for
+    missing (DuckDB's ``.df()`` mostly gives both already: those columns are left as they
+    are, which keeps a large read fast)."""
     for f in TABLES[table].fields:
+        col = frame[f.name]
         if f.kind == "datetime":
-            frame[f.name] = frame[f.name].astype("datetime64[us]")
+            if col.dtype != "datetime64[us]":
+                frame[f.name] = col.astype("datetime64[us]")
         elif f.kind == "str":
-            frame[f.name] = frame[f.name].astype(object).where(frame[f.name].notna(), None)
+            if col.dtype != object:  # DuckDB gives text as object with None already
+                frame[f.name] = col.astype(object).where(col.notna(), None)
     return frame
 
 
@@ -488,9 +493,10 @@ def opportunities_as_of(
             frame = con.execute(f"SELECT {cols} FROM opportunities WHERE {where}", args).df()
             frame = state_at(_coerce(frame, "opportunities"), None, pd.Timestamp(ts))
     frame = _coerce(frame, "opportunities")
-    frame["stage_since"] = frame["stage_since"].astype("datetime64[us]")
+    if frame["stage_since"].dtype != "datetime64[us]":
+        frame["stage_since"] = frame["stage_since"].astype("datetime64[us]")
     frame["history_known"] = frame["history_known"].fillna(False).astype(bool)
-    return frame.sort_values("opportunity_id", kind="stable", ignore_index=True)
+    return frame
 
 
 def _numbered(where: str) -> str:

@@ -343,3 +343,28 @@ def test_the_history_command_shows_a_deals_versions(hist_store):
     assert "as of 2024-03-20: open" in r.output and "amount 36,000.00" in r.output
     r = CliRunner().invoke(app, ["history", "NOPE", "--store", str(hist_store)])
     assert r.exit_code == 2 and "no deal 'NOPE'" in r.output
+
+
+def test_amount_changes_in_another_currency_are_converted(tmp_path):
+    """A EUR deal's amount change (Salesforce field history pulled with the deal's
+    currency) is stored in the reporting currency, like the deal itself: with EUR at 1.1
+    USD, 30000 -> 33000 EUR becomes 33000 -> 36300 USD."""
+    import yaml
+
+    from reporting.sources import load_mapping
+
+    m = load_mapping("salesforce_field_history").model_dump(exclude={"path"})
+    m["name"] = "fh_eur"
+    m["currency"] = {"default": "EUR", "reporting": "USD", "rates": {"EUR": 1.1}}
+    mp = tmp_path / "fh_eur.yaml"
+    mp.write_text(yaml.safe_dump(m))
+    f = tmp_path / "field_history.csv"
+    f.write_text("Opportunity ID,Edit Date,Field / Event,Old Value,New Value\n"
+                 "006EUR,3/18/2024 10:00 AM,Amount,30000,33000\n")
+    p = tmp_path / "crm.duckdb"
+    r = ingest_paths([f], mp, p)
+    assert r.loaded == 1, r.reasons()
+    with store.connect(p, read_only=True) as con:
+        row = con.execute("SELECT old_value, new_value, currency FROM opportunity_changes"
+                          ).fetchone()
+    assert row == ("33000", "36300", "USD")

@@ -46,8 +46,10 @@ def test_resources_are_found_inside_the_package():
     for folder in (resources.notebooks_dir(), resources.templates_dir(), resources.params_dir()):
         assert folder.is_dir() and folder.is_relative_to(pkg)
     assert resources.shipped_notebooks() == ["explore", "monthly_sales_report", "rep_scorecard"]
-    assert {p.stem for p in resources.sources_dir().glob("*.yaml")} == {
-        "hubspot", "maven", "pipedrive", "salesforce"}
+    assert {p.stem for p in resources.sources_dir().glob("*.yaml")} >= {
+        "hubspot", "maven", "pipedrive", "salesforce", "salesforce_history",
+        "salesforce_field_history", "pipedrive_flow", "salesforce_api", "hubspot_api",
+        "pipedrive_api"}
     assert (resources.templates_dir() / "crm_report" / "index.html.j2").is_file()
 
 

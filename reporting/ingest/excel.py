@@ -117,6 +117,13 @@ def sheets_for_tables(
             "opportunities" if "opportunities" in wanted else None)
         if target is not None and mapping.tables[target].sheet is None:
             pairs = [(target, names[0])]
+    # a table read with `unpivot:` (wide columns of the deals) reads the opportunities'
+    # sheet when no sheet of its own is named after it
+    have = {t for t, _ in pairs}
+    for table in wanted:
+        if (table not in have and mapping.tables[table].unpivot is not None
+                and mapping.tables[table].sheet is None):
+            pairs.extend((table, n) for t, n in list(pairs) if t == "opportunities")
     if not pairs:
         expected = "; ".join(
             f"{t}: {mapping.tables[t].sheet or ', '.join([t, *mapping.tables[t].files])}"

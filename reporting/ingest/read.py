@@ -1,5 +1,6 @@
 """Reading export files into raw frames: CSV (encoding and delimiter detection, physical
-line numbers, damaged records), Parquet, and Excel workbooks (:mod:`.excel`); and pairing
+line numbers, damaged records), Parquet, Excel workbooks (:mod:`.excel`) and JSON records
+(saved API responses or JSON lines, flattened to text columns); and pairing
 the files of an export with the canonical tables they hold.
 
 Frames carry what the later steps need in ``attrs``: ``lines`` (each row's physical line
@@ -147,8 +148,7 @@ def _known_columns(mapping: SourceMapping, table: str | None) -> set[str]:
     for tm in tables:
         for src in [*tm.columns.values(), *tm.optional_columns.values()]:
             names.update([src] if isinstance(src, str) else src)
-        if tm.status_from:
-            names.add(tm.status_from)
+        names.update(tm.status_columns())
     return {_clean_name(n) for n in names}
 
 
@@ -229,6 +229,9 @@ def iter_export(
     if excel.is_workbook(path):
         src = export_file(path, table or "", mapping, sheet)
         yield from excel.sheet_chunks(path, src.sheet or "", chunksize)
+        return
+    if is_json(path):
+        yield from _json_chunks(path, chunksize)
         return
     if path.stat().st_size == 0:
         raise DataValidationError(
@@ -438,6 +441,138 @@ def _csv_chunks(
             lines_reader.close()
 
 
+# --------------------------------------------------------------------------- JSON records
+
+#: file name endings read as JSON records (a JSON document, or JSON lines)
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+#: largest JSON document read (it is parsed whole); JSON lines are streamed
+MAX_JSON_BYTES = 256 * 1024 * 1024
+#: longest line of a JSON-lines file
+MAX_JSON_LINE = 16 * 1024 * 1024
+#: nested objects are flattened to this depth; deeper values stay JSON text
+MAX_JSON_DEPTH = 4
+#: most distinct columns the flattened records may have
+MAX_JSON_COLUMNS = 1000
+#: keys of a response envelope that hold the records (Pipedrive / HubSpot / Salesforce)
+JSON_RECORD_KEYS = ("data", "results", "records", "items")
+
+
+def is_json(path: Path) -> bool:
+    """True for a file name ending in one of :data:`JSON_SUFFIXES`."""
+    return Path(path).suffix.lower() in JSON_SUFFIXES
+
+
+def _json_text(v: object) -> str:
+    """A JSON scalar as the text a CSV export would hold (null: empty)."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    if isinstance(v, (list, dict)):
+        return json.dumps(v, ensure_ascii=False) if v else ""
+    return str(v)
+
+
+def _flatten(rec: dict, prefix: str = "", depth: int = 1, out: dict | None = None) -> dict:
+    """A record's values by dotted key (``data.field_key``); lists and objects deeper than
+    :data:`MAX_JSON_DEPTH` stay JSON text."""
+    out = {} if out is None else out
+    for k, v in rec.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v and depth < MAX_JSON_DEPTH:
+            _flatten(v, key + ".", depth + 1, out)
+        else:
+            out[key] = _json_text(v)
+    return out
+
+
+def _json_records(path: Path) -> Iterator[tuple[int, object]]:
+    """(row number, record) of a JSON document (an array of records, or an object whose
+    ``data`` / ``results`` / ``records`` / ``items`` array holds them, or one record) or
+    of a JSON-lines file (one record a line; blank lines skipped): rows are numbered by
+    record (1 = the first) in a document and by line in JSON lines."""
+    size = path.stat().st_size
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        with path.open("rb") as fh:
+            for i, line in enumerate(iter(lambda: fh.readline(MAX_JSON_LINE + 1), b""), 1):
+                if len(line) > MAX_JSON_LINE:
+                    raise DataValidationError(
+                        f"{path}: line {i} is longer than {MAX_JSON_LINE // 2**20} MB; one "
+                        "record a line is expected (JSON lines)")
+                if not line.strip():
+                    continue
+                try:
+                    yield i, json.loads(line.decode("utf-8-sig"))
+                except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+                    raise DataValidationError(
+                        f"{path}: line {i} is not a JSON record ({exc}); each line must be "
+                        "one JSON object (JSON lines)") from None
+        return
+    if size > MAX_JSON_BYTES:
+        raise DataValidationError(
+            f"{path}: a JSON document of {size / 2**20:,.0f} MB is more than the "
+            f"{MAX_JSON_BYTES // 2**20} MB read at once; save it as JSON lines (.jsonl, one "
+            "record a line), which is streamed")
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise DataValidationError(f"{path}: not a readable JSON document ({exc})") from None
+    if isinstance(doc, dict):
+        found = [k for k in JSON_RECORD_KEYS if isinstance(doc.get(k), list)]
+        doc = doc[found[0]] if found else [doc]
+    if not isinstance(doc, list):
+        raise DataValidationError(
+            f"{path}: a JSON document must be an array of records or an object holding one "
+            f"under {', '.join(JSON_RECORD_KEYS)}")
+    yield from enumerate(doc, 1)
+
+
+def _json_chunks(path: Path, chunksize: int | None) -> Iterator[pd.DataFrame]:
+    """Flattened JSON records in frames of text columns (like a CSV), with their row
+    numbers in ``attrs["lines"]``; a record that is not an object is a quarantined row
+    (``extra``)."""
+    if path.stat().st_size == 0:
+        raise DataValidationError(f"{path}: the file is empty (0 bytes); export it again")
+    rows: list[dict] = []
+    lines: list[int] = []
+    extra: list[dict] = []
+    columns: dict[str, None] = {}
+    yielded = False
+
+    def frame() -> pd.DataFrame:
+        f = pd.DataFrame(rows, columns=list(columns), dtype=object).fillna("")
+        f.columns = _clean_columns(list(f.columns))
+        f.attrs = {"lines": np.asarray(lines, dtype="int64"), "flags": _EMPTY_FLAGS,
+                   "extra": pd.DataFrame(extra, columns=_EMPTY_EXTRA.columns)}
+        return f
+
+    for row, rec in _json_records(path):
+        if not isinstance(rec, dict):
+            text = json.dumps(rec, ensure_ascii=False)[:2000]
+            extra.append({"row": row, "column": "", "reason_code": "invalid_value",
+                          "reason": "a JSON record must be an object", "value": text[:200],
+                          "record": json.dumps({"record": text}, ensure_ascii=False)})
+            continue
+        flat = _flatten(rec)
+        for k in flat:
+            if k not in columns:
+                columns[k] = None
+                if len(columns) > MAX_JSON_COLUMNS:
+                    raise DataValidationError(
+                        f"{path}: the records have more than {MAX_JSON_COLUMNS} distinct "
+                        f"fields (at record {row}); export fewer fields")
+        rows.append(flat)
+        lines.append(row)
+        if chunksize and len(rows) >= chunksize:
+            yield frame()
+            yielded = True
+            rows, lines, extra = [], [], []
+    if rows or extra or not yielded:
+        yield frame()
+
+
 def read_export(
     path: Path, mapping: SourceMapping, *, encoding: str | None = None, table: str | None = None,
     sheet: str | None = None,
@@ -481,8 +616,10 @@ def files_for_tables(paths: list[Path], mapping: SourceMapping) -> list[ExportFi
 
     A folder is one export: each table takes the files matching its ``files`` patterns
     (a workbook among them: the table's sheet). A single file given directly goes to the
-    table whose patterns match its name, or to ``opportunities`` when no pattern matches;
-    a workbook given directly gives each table its sheet (see :mod:`.excel`).
+    table whose patterns match its name, or to ``opportunities`` when no pattern matches
+    (or several do; a mapping of one other table: to that table); a table read with ``unpivot:`` whose patterns match takes it as well
+    (one deals file, two tables); a workbook given directly gives each table its sheet
+    (see :mod:`.excel`).
     """
     pairs: list[ExportFile] = []
     for p in paths:
@@ -499,11 +636,19 @@ def files_for_tables(paths: list[Path], mapping: SourceMapping) -> list[ExportFi
                 for t, tm in mapping.tables.items()
                 if any(fnmatch.fnmatch(p.name, pat) for pat in tm.files)
             ]
+            # a table read by unpivoting (wide columns of the same file) takes it too
+            wide = [t for t in tables if mapping.tables[t].unpivot is not None]
+            tables = [t for t in tables if t not in wide]
             if len(tables) != 1:
-                tables = ["opportunities"] if "opportunities" in mapping.tables else tables[:1]
-            if not tables:
+                if "opportunities" in mapping.tables:
+                    tables = ["opportunities"]
+                elif not tables and not wide and len(mapping.tables) == 1:
+                    tables = list(mapping.tables)  # a one-table mapping: its table
+                else:
+                    tables = tables[:1]
+            if not tables and not wide:
                 raise MappingError(f"{p}: mapping {mapping.name!r} has no table for this file")
-            pairs.append(ExportFile(tables[0], p))
+            pairs.extend(ExportFile(t, p) for t in [*tables[:1], *wide])
     return pairs
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -29,7 +30,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..exceptions import MappingError
-from ..schema import TABLES, pandera_schema
+from ..schema import FORECAST_CATEGORIES, STATUSES, TABLES, pandera_schema
 from ..sources import MAX_ABS_NUMBER, SourceMapping, TableMapping, load_rates
 from .excel import EXCEL_EPOCH, MAX_SERIAL
 from .keys import SeenKeys, key_strings
@@ -53,6 +54,8 @@ FUTURE_CHECKED = {
     "opportunities": ("created_at", "closed_at", "last_activity_at"),
     "leads": ("created_at", "converted_at"),
     "stage_history": ("entered_at",),
+    "opportunity_snapshots": ("observed_at",),
+    "opportunity_changes": ("changed_at",),
 }
 _DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -72,7 +75,14 @@ NOTE_TEXT = {
     ),
     "fx_dated": "amounts converted to {reporting} with dated rates from {file}",
     "fx_static": "amounts converted to {reporting} with the mapping's static rates",
+    "rows_skipped": (
+        "records the mapping's keep_rows / skip_rows leave out (e.g. changes of fields the "
+        "deal history does not track, or other kinds of items) were not loaded; the count "
+        "is the records skipped, which are not counted as read"
+    ),
 }
+#: the export column an unpivoted row came from (a column of the long frame)
+UNPIVOT_COLUMN = "<unpivot:column>"
 
 
 class Problems:
@@ -141,6 +151,10 @@ class Parsed:
     damaged: pd.DataFrame | None = None
     #: records that could not become rows (``row, column, reason_code, ...``)
     extra: pd.DataFrame | None = None
+    #: opportunity_changes: rows derived from a stage change (its status change)
+    derived: np.ndarray | None = None
+    #: records left out by ``keep_rows`` / ``skip_rows``
+    skipped: int = 0
 
 
 def _one_column_hint(raw: pd.DataFrame, wanted: int) -> str:
@@ -179,8 +193,12 @@ def _sources(raw: pd.DataFrame, table: str, mapping: SourceMapping, file: str
         found = [c for c in alternatives(src) if c in raw.columns]
         if found and col not in sources:
             sources[col] = found
-    if tm.status_from and tm.status_from not in raw.columns:
-        missing.append(repr(tm.status_from))
+    if tm.unpivot is not None:  # the long frame names them by the canonical column
+        for col in [*tm.unpivot.groups(), tm.unpivot.value]:
+            if col in TABLES[table].columns and col not in sources and _long(col) in raw:
+                sources[col] = [_long(col)]
+    if tm.status_from and not any(c in raw.columns for c in tm.status_columns()):
+        missing.append(" or ".join(repr(c) for c in tm.status_columns()))
     if missing:
         wanted = len(tm.columns) + (1 if tm.status_from else 0)
         raise MappingError(
@@ -236,9 +254,11 @@ def parse(raw: pd.DataFrame, table: str, mapping: SourceMapping, file: str,
         if cols[0] in nan_in:
             nan[col] = nan_in[cols[0]]
     stage = None
-    if table == "opportunities" and tm.status_from:
-        stage = raw[tm.status_from].astype(object).where(raw[tm.status_from].notna(), "")
-        stage = stage.astype(str).str.strip()
+    if table in ("opportunities", "opportunity_snapshots") and tm.status_from:
+        stage = None
+        for c in (c for c in tm.status_columns() if c in raw.columns):
+            s = raw[c].astype(object).where(raw[c].notna(), "").astype(str).str.strip()
+            stage = s if stage is None else stage.where(stage != "", s)
     flags = attrs.get("flags")
     damaged = flags if flags is not None and len(flags) else None
     return Parsed(raw, columns, lines, stage, typed, nan, damaged, attrs.get("extra"))
@@ -249,6 +269,196 @@ def _merge_typed(a: tuple[np.ndarray, np.ndarray] | None, b: tuple[np.ndarray, n
     empty = (np.full(n, np.datetime64("NaT"), dtype="datetime64[us]"), np.full(n, np.nan))
     a, b = a or empty, b or empty
     return np.where(use_b, b[0], a[0]), np.where(use_b, b[1], a[1])
+
+
+# --------------------------------------------------------------------------- reshape
+
+
+def _long(col: str) -> str:
+    """The name an unpivoted value takes in the long frame (no export column is named so)."""
+    return f"<unpivot:{col}>"
+
+
+def unpivot(raw: pd.DataFrame, table: str, mapping: SourceMapping) -> pd.DataFrame:
+    """Step 0 (tables with ``unpivot:``): the wide frame as a long one.
+
+    Every export column whose whole name matches the pattern gives one row per non-empty
+    cell (an empty cell is no row), in file order: the row's other columns, each named
+    group of the pattern (column ``<unpivot:group>``), the cell (``<unpivot:value>``) and
+    the export column's name (``<unpivot:column>``, which the quarantine names). Row
+    numbers, damaged-row flags and workbook date cells follow their rows."""
+    spec = mapping.tables[table].unpivot
+    assert spec is not None
+    attrs = dict(raw.attrs)
+    raw = raw.reset_index(drop=True)
+    n = len(raw)
+    rx = re.compile(spec.pattern)
+    matched = [(c, m) for c in raw.columns if (m := rx.fullmatch(str(c))) is not None]
+    names = {c for c, _ in matched}
+    keep = [c for c in raw.columns if c not in names]
+    tokens = frozenset(t.strip().lower() for t in mapping.null_tokens)
+    lines = attrs.get("lines")
+    if lines is None or len(lines) != n:
+        lines = np.arange(n, dtype="int64") + 2
+    typed_in = attrs.get("typed", {})
+    rows, cols = [], []
+    for j, (c, _) in enumerate(matched):
+        filled = ~_is_null(raw[c], tokens).to_numpy()
+        if c in typed_in:
+            d, x = typed_in[c]
+            filled |= ~np.isnat(d) | ~np.isnan(x)
+        idx = np.flatnonzero(filled)
+        rows.append(idx)
+        cols.append(np.full(len(idx), j, dtype="int64"))
+    pos = np.concatenate(rows) if rows else np.zeros(0, dtype="int64")
+    col = np.concatenate(cols) if cols else np.zeros(0, dtype="int64")
+    order = np.lexsort((col, pos))
+    pos, col = pos[order], col[order]
+    out = raw.iloc[pos][keep].reset_index(drop=True)
+    groups = spec.groups()
+    for g in groups:
+        vals = np.array([m.group(g) for _, m in matched] or [""], dtype=object)
+        out[_long(g)] = vals[col] if len(col) else pd.Series([], dtype=object)
+    cells = np.empty(len(pos), dtype=object)
+    for j, (c, _) in enumerate(matched):
+        here = col == j
+        cells[here] = raw[c].to_numpy(dtype=object)[pos[here]]
+    out[_long(spec.value)] = cells
+    colnames = np.array([c for c, _ in matched] or [""], dtype=object)
+    out[UNPIVOT_COLUMN] = colnames[col] if len(col) else pd.Series([], dtype=object)
+    new_attrs: dict = {"lines": np.asarray(lines)[pos]}
+    if matched and any(c in typed_in for c, _ in matched):
+        d = np.full(len(pos), np.datetime64("NaT"), dtype="datetime64[us]")
+        x = np.full(len(pos), np.nan)
+        for j, (c, _) in enumerate(matched):
+            if c in typed_in:
+                here = col == j
+                d[here] = typed_in[c][0][pos[here]]
+                x[here] = typed_in[c][1][pos[here]]
+        new_attrs["typed"] = {_long(spec.value): (d, x)}
+    flags = attrs.get("flags")
+    if flags is not None and len(flags):
+        # a damaged record damages every row it gives (first row of each: the record)
+        where = {int(i): k for k, i in enumerate(flags["idx"].astype("int64"))}
+        hit = [k for k, p in enumerate(pos) if int(p) in where]
+        f = flags.iloc[[where[int(pos[k])] for k in hit]].copy()
+        f["idx"] = np.asarray(hit, dtype="int64")
+        new_attrs["flags"] = f.reset_index(drop=True)
+    if attrs.get("extra") is not None:
+        new_attrs["extra"] = attrs["extra"]
+    out.attrs = new_attrs
+    return out
+
+
+def _with_lines(raw: pd.DataFrame, row_offset: int) -> pd.DataFrame:
+    """``raw`` with each row's line in ``attrs["lines"]`` (the reader's, else counted
+    from ``row_offset``: the header is row 1)."""
+    lines = raw.attrs.get("lines")
+    if lines is None or len(lines) != len(raw):
+        attrs = dict(raw.attrs)
+        attrs["lines"] = np.arange(len(raw), dtype="int64") + row_offset + 2
+        raw = raw.copy()
+        raw.attrs = attrs
+    return raw
+
+
+def _take(parsed: Parsed, pos: np.ndarray) -> Parsed:
+    """The rows ``pos`` (positions, may repeat) of a parsed frame."""
+    pos = np.asarray(pos, dtype="int64")
+    raw = parsed.raw.iloc[pos].reset_index(drop=True)
+    columns = {c: s.iloc[pos].reset_index(drop=True) for c, s in parsed.columns.items()}
+    stage = parsed.stage.iloc[pos].reset_index(drop=True) if parsed.stage is not None else None
+    typed = {c: (d[pos], x[pos]) for c, (d, x) in parsed.typed.items()}
+    nan = {c: m[pos] for c, m in parsed.nan.items()}
+    damaged = None
+    if parsed.damaged is not None and len(parsed.damaged):
+        where = {int(i): k for k, i in enumerate(parsed.damaged["idx"].astype("int64"))}
+        hit = [k for k, p in enumerate(pos) if int(p) in where]
+        if hit:
+            damaged = parsed.damaged.iloc[[where[int(pos[k])] for k in hit]].copy()
+            damaged["idx"] = np.asarray(hit, dtype="int64")
+            damaged = damaged.reset_index(drop=True)
+    derived = parsed.derived[pos] if parsed.derived is not None else None
+    return Parsed(raw, columns, parsed.lines[pos], stage, typed, nan, damaged, parsed.extra,
+                  derived, parsed.skipped)
+
+
+def _row_values(parsed: Parsed, col: str, tokens: frozenset[str]) -> pd.Series:
+    """A row filter's column: the canonical column (after ``values:``) when mapped, else
+    the export column's text; missing (or a column the file lacks): ``""``."""
+    if col in parsed.columns:
+        s = parsed.columns[col]
+    elif col in parsed.raw.columns:
+        s = parsed.raw[col]
+    else:
+        return pd.Series("", index=parsed.raw.index, dtype=object)
+    text = _clean_text(s.astype(object).where(s.notna(), ""))
+    return text.where(~_is_null(s, tokens, text), "")
+
+
+def select_rows(parsed: Parsed, table: str, mapping: SourceMapping) -> Parsed:
+    """Step 1b: the rows ``keep_rows`` keeps and ``skip_rows`` does not skip. Records the
+    reader found damaged always stay (their damage is quarantined); the others left out
+    are counted in ``skipped`` (data note ``rows_skipped``), not as read."""
+    tm: TableMapping = mapping.tables[table]
+    if not tm.keep_rows and not tm.skip_rows:
+        return parsed
+    tokens = frozenset(t.strip().lower() for t in mapping.null_tokens)
+    keep = np.ones(len(parsed.raw), dtype=bool)
+    for col, allowed in tm.keep_rows.items():
+        keep &= _row_values(parsed, col, tokens).isin([str(a).strip() for a in allowed]).to_numpy()
+    for col, banned in tm.skip_rows.items():
+        keep &= ~_row_values(parsed, col, tokens).isin([str(b).strip() for b in banned]).to_numpy()
+    if parsed.damaged is not None and len(parsed.damaged):
+        keep[parsed.damaged["idx"].astype("int64").to_numpy()] = True
+    if keep.all():
+        return parsed
+    out = _take(parsed, np.flatnonzero(keep))
+    out.skipped = parsed.skipped + int((~keep).sum())
+    return out
+
+
+def _stage_status(text: pd.Series, tm: TableMapping) -> pd.Series:
+    """The status of each stage name through ``statuses`` (the export's name, else its
+    ``values: {stage: ...}`` rename); None where empty or unknown."""
+    renamed = text.map(tm.values.get("stage", {}))
+    status = text.map(tm.statuses)
+    return status.where(status.notna(), renamed.map(tm.statuses)).astype(object)
+
+
+def derive_status_changes(parsed: Parsed, table: str, mapping: SourceMapping) -> Parsed:
+    """Step 1c (opportunity_changes with ``statuses``): a stage change whose stages mean
+    different statuses (or whose new stage ``statuses`` does not list) also gives a
+    ``status`` change at the same time, right after it (marked in ``derived``; its
+    values are mapped in :func:`coerce`). Such rows count as read: one record of the
+    file gives two rows."""
+    tm: TableMapping = mapping.tables[table]
+    if table != "opportunity_changes" or not tm.statuses or "field" not in parsed.columns:
+        return parsed
+    n = len(parsed.raw)
+    field_ = _clean_text(parsed.columns["field"].astype(object).fillna(""))
+    old = _clean_text(parsed.columns.get("old_value", pd.Series("", index=parsed.raw.index)
+                                          ).astype(object).fillna(""))
+    new = _clean_text(parsed.columns.get("new_value", pd.Series("", index=parsed.raw.index)
+                                          ).astype(object).fillna(""))
+    st_old, st_new = _stage_status(old, tm), _stage_status(new, tm)
+    unknown = st_new.isna() & (new != "")
+    differs = st_new.notna() & (st_old.isna() | (st_old != st_new))
+    want = ((field_ == "stage") & (unknown | differs)).to_numpy()
+    if not want.any():
+        return parsed
+    pos = np.concatenate([np.arange(n), np.flatnonzero(want)])
+    is_derived = np.concatenate([np.zeros(n, dtype=bool), np.ones(int(want.sum()), dtype=bool)])
+    order = np.lexsort((is_derived, pos))
+    pos, is_derived = pos[order], is_derived[order]
+    before = parsed.derived if parsed.derived is not None else np.zeros(n, dtype=bool)
+    out = _take(parsed, pos)
+    out.derived = before[pos] | is_derived
+    if out.damaged is not None:  # the record's damage is quarantined once, on its own row
+        out.damaged = out.damaged[~is_derived[out.damaged["idx"].to_numpy()]].reset_index(
+            drop=True)
+    out.columns["field"] = out.columns["field"].astype(object).where(~is_derived, "status")
+    return out
 
 
 # --------------------------------------------------------------------------- 2. coerce
@@ -378,6 +588,8 @@ def _convert_currency(out: pd.DataFrame, table: str, mapping: SourceMapping,
             if table == "opportunities":
                 when = out["closed_at"].where(out["status"] != "open", now)
                 when = when.fillna(out["created_at"])
+            elif table == "opportunity_snapshots":  # the rate of the day it was recorded
+                when = out["observed_at"]
             else:
                 when = out["date"] if "date" in out else pd.Series(now, index=out.index)
             when = when.fillna(now).astype("datetime64[us]")
@@ -400,6 +612,156 @@ def _convert_currency(out: pd.DataFrame, table: str, mapping: SourceMapping,
     problems.add(out["amount"].abs() > MAX_ABS_NUMBER, "amount", "out_of_range",
                  "amount out of range (beyond ±1e13)", texts.get("amount"))
     out["currency"] = reporting
+
+
+def _convert_change_amounts(out: pd.DataFrame, mapping: SourceMapping,
+                            problems: Problems) -> None:
+    """Amount changes in another currency (their ``currency``, else the mapping's default)
+    converted to the reporting currency like every stored amount: with the dated rate of
+    the change's day, else the mapping's static rate (``unknown_currency`` without one).
+    Other rows keep their currency column empty."""
+    is_amount = out["field"].astype(object).eq("amount").to_numpy()
+    reporting = mapping.currency.reporting.upper()
+    cur = out["currency"] if "currency" in out else pd.Series(None, index=out.index)
+    cur = cur.astype(object).fillna(mapping.currency.default).astype(str).str.upper().str.strip()
+    foreign = pd.Series(is_amount, index=out.index) & (cur != reporting)
+    if foreign.any():
+        rate = pd.Series(np.nan, index=out.index)
+        dated_rates = load_rates(mapping)
+        if dated_rates is not None and "changed_at" in out:
+            when = out["changed_at"].astype("datetime64[us]")
+            probe = pd.DataFrame({"date": when[foreign], "currency": cur[foreign],
+                                  "pos": np.flatnonzero(foreign.to_numpy())}).dropna(
+                subset=["date"]).sort_values("date", kind="stable")
+            got = pd.merge_asof(probe, dated_rates, on="date", by="currency",
+                                direction="backward")
+            got = got[got["rate"].notna()]
+            rate.iloc[got["pos"].to_numpy()] = got["rate"].to_numpy()
+        static = rate.isna() & foreign
+        rate[static] = cur[static].map(mapping.currency.rates)
+        problems.add(foreign & rate.isna(), "currency", "unknown_currency",
+                     "unknown currency without a rate", cur)
+        for col in ("old_value", "new_value"):
+            if col not in out:
+                continue
+            num = pd.to_numeric(out[col].where(foreign), errors="coerce") * rate
+            ok = foreign & num.notna()
+            out.loc[ok, col] = [_plain_number(x) for x in num[ok]]
+    out["currency"] = pd.Series(np.where(is_amount, reporting, None), index=out.index,
+                                dtype=object)
+
+
+def _plain_number(x: float) -> str:
+    """A number as plain decimal text: 36000, 36000.5, 0.75 (no exponent, no trailing 0)."""
+    return np.format_float_positional(float(x), trim="-")
+
+
+def canonical_changes(out: pd.DataFrame, parsed: Parsed, tm: TableMapping,
+                      mapping: SourceMapping, timezone: str, tokens: frozenset[str],
+                      problems: Problems) -> None:
+    """opportunity_changes: old and new values in the canonical text form of their field.
+
+    ``amount``: a plain decimal (``$36,000.00`` -> ``36000``; the mapping's decimal mark and
+    thousands separator); ``probability``: a fraction (``75%`` -> ``0.75``; without a
+    percent sign the value is multiplied by ``scale: {probability: ...}``, e.g. 0.01 for a
+    CRM that gives 75), between 0 and 1; ``close_date``: an ISO date ``YYYY-MM-DD`` read
+    with the mapping's date formats; ``stage``, ``owner``, ``currency``, ``status``,
+    ``forecast_category``: the text, renamed by ``values: {<field>: {...}}``; a status
+    must then be open, won or lost (``deleted`` makes the row a ``deleted`` change), a
+    forecast category one of the canonical ones; ``deleted``: ``true`` / ``false`` by
+    ``booleans``. A status change derived from a stage change maps both stages through
+    ``statuses``. What does not parse is a problem naming the column (old_value or
+    new_value) and the field (``bad_number``, ``bad_date``, ``out_of_range``,
+    ``invalid_value``, ``unknown_stage``)."""
+    field_ = out["field"].astype(object).where(out["field"].notna(), "").astype(str).str.strip()
+    derived = (pd.Series(parsed.derived, index=out.index) if parsed.derived is not None
+               else pd.Series(False, index=out.index))
+    plain = ~derived
+    deleting = pd.Series(False, index=out.index)
+    for col in ("old_value", "new_value"):
+        if col not in out:
+            continue
+        s = out[col]
+        raw = parsed.columns.get(col, s)
+        text = _clean_text(s.astype(object).where(s.notna(), ""))
+        null = _is_null(s, tokens, text)
+        res = s.astype(object).where(~null, None)
+
+        def rename(f: str, t: pd.Series) -> pd.Series:
+            return t.replace(tm.values[f]) if f in tm.values else t
+
+        # numbers
+        for f in ("amount", "probability"):
+            m = plain & (field_ == f) & ~null
+            if not m.any():
+                continue
+            t = text[m]
+            pct = t.str.endswith("%")
+            num = _parse_numbers(t.str.rstrip("%").str.strip(), mapping.decimal, mapping.thousands)
+            bad = num.isna() | ~np.isfinite(num)
+            problems.add(bad.reindex(out.index, fill_value=False), col, "bad_number",
+                         f"non-numeric {f} in {col}", raw)
+            if f == "probability":
+                num = num.where(~pct, num / 100)
+                num = num.where(pct, num * tm.scale.get("probability", 1.0))
+                outside = ~bad & ~num.between(0, 1)
+                problems.add(outside.reindex(out.index, fill_value=False), col, "out_of_range",
+                             f"probability in {col} is not between 0 and 1", raw)
+            else:
+                num = num * tm.scale.get("amount", 1.0)
+                outside = ~bad & (num.abs() > MAX_ABS_NUMBER)
+                problems.add(outside.reindex(out.index, fill_value=False), col, "out_of_range",
+                             f"amount in {col} out of range (beyond ±1e13)", raw)
+            res[m] = [None if pd.isna(x) else _plain_number(x) for x in num]
+        # dates
+        m = plain & (field_ == "close_date") & ~null
+        if m.any():
+            d = _parse_dates(text[m], mapping.date_formats, mapping.timezone, timezone)
+            problems.add(d.isna().reindex(out.index, fill_value=False), col, "bad_date",
+                         f"unparseable date in {col} (close_date)", raw)
+            problems.add((d < _EPOCH).reindex(out.index, fill_value=False), col,
+                         "date_before_1970", f"date before 1970 in {col} (close_date)", raw)
+            res[m] = [None if pd.isna(x) else f"{x:%Y-%m-%d}" for x in d]
+        # text fields
+        for f in ("stage", "owner", "currency", "status", "forecast_category"):
+            m = plain & (field_ == f) & ~null
+            if m.any():
+                res[m] = rename(f, text[m])
+        m = plain & (field_ == "currency") & ~null
+        if m.any():
+            res[m] = res[m].astype(str).str.upper()
+            problems.add((~res[m].str.fullmatch("[A-Z]{3}")).reindex(out.index, fill_value=False),
+                         col, "invalid_value", f"currency in {col} is not a three-letter code",
+                         raw)
+        m = plain & (field_ == "status") & ~null
+        if m.any():
+            if col == "new_value":
+                deleting = deleting | (m & (res == "deleted"))
+            bad = m & ~res.isin(STATUSES) & ~(res == "deleted")
+            problems.add(bad, col, "invalid_value",
+                         f"status in {col} must be open, won or lost", raw)
+        m = plain & (field_ == "forecast_category") & ~null
+        if m.any():
+            problems.add(m & ~res.isin(FORECAST_CATEGORIES), col, "invalid_value",
+                         f"unknown forecast category in {col}", raw)
+        m = plain & (field_ == "deleted") & ~null
+        if m.any():
+            b = _parse_bools(text[m], tm.booleans)
+            problems.add(b.isna().reindex(out.index, fill_value=False), col, "bad_bool",
+                         f"not a yes/no value in {col} (deleted)", raw)
+            res[m] = [None if v is None else ("true" if v else "false") for v in b]
+        # a status derived from a stage change: both stages through `statuses`
+        if derived.any():
+            st = _stage_status(text[derived], tm).where(~null[derived], None)
+            res[derived] = st
+            if col == "new_value":
+                problems.add(derived & st.reindex(out.index).isna() & ~null, col,
+                             "unknown_stage", "unknown stage (its status is not known)", raw)
+        out[col] = res.astype(object)
+    if deleting.any():  # a status change to "deleted": the deal was deleted then
+        out.loc[deleting, "field"] = "deleted"
+        out.loc[deleting, "old_value"] = None
+        out.loc[deleting, "new_value"] = "true"
 
 
 def _schema_order(out: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -434,6 +796,15 @@ def coerce(parsed: Parsed, table: str, mapping: SourceMapping, problems: Problem
     tokens = frozenset(t.strip().lower() for t in mapping.null_tokens)
     out = pd.DataFrame(index=parsed.raw.index)
     nulls: dict[str, pd.Series] = {}
+    pct = None
+    if "probability" in parsed.columns and TABLES[table].field("probability").kind == "float":
+        # "75%" is a percent whatever `scale` says: read 75, divided by 100 below
+        s = parsed.columns["probability"]
+        if s.dtype == object or pd.api.types.is_string_dtype(s):
+            text = _clean_text(s.astype(object).where(s.notna(), ""))
+            pct = text.str.endswith("%")
+            if pct.any():
+                parsed.columns["probability"] = s.where(~pct, text.str.rstrip("%").str.strip())
     for col in parsed.columns:
         out[col], nulls[col] = _coerce_column(col, parsed, table, mapping, timezone, tokens,
                                               problems)
@@ -442,13 +813,21 @@ def coerce(parsed: Parsed, table: str, mapping: SourceMapping, problems: Problem
     texts = dict(parsed.columns)
     if parsed.stage is not None:
         status = parsed.stage.map(tm.statuses)
-        problems.add(status.isna(), "stage", "unknown_stage", "unknown stage", parsed.stage)
+        # a snapshot's empty stage is "not recorded" (carried forward), not unknown
+        unknown = status.isna() & ~((parsed.stage == "") & (table != "opportunities"))
+        problems.add(unknown, "stage", "unknown_stage", "unknown stage", parsed.stage)
         out["status"] = status.astype(object)
         if "stage" not in out:
-            out["stage"] = parsed.stage.astype(object)
+            out["stage"] = parsed.stage.astype(object).where(parsed.stage != "", None)
+    if table == "opportunity_changes" and "field" in out:
+        canonical_changes(out, parsed, tm, mapping, timezone, tokens, problems)
+        _convert_change_amounts(out, mapping, problems)
     for col, factor in tm.scale.items():
         if col in out and pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col] * factor
+    if pct is not None and pct.any():
+        factor = tm.scale.get("probability", 1.0)
+        out.loc[pct, "probability"] = out.loc[pct, "probability"] / factor / 100
     if table == "opportunities" and "closed_at" in out:
         # an open deal has no close date: CRMs put the *expected* close date there, which
         # is kept as expected_close_date (unless the export maps that column itself)
@@ -595,11 +974,14 @@ def deduplicate(frame: pd.DataFrame, table: str, file: str, lines: np.ndarray,
 
 
 def quarantine(parsed: Parsed, frame: pd.DataFrame, table: str, file: str,
-               problems: Problems) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+               problems: Problems, unpivot_value: str | None = None,
+               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Step 5: ``(loaded, quarantine, qkeys)``. Each rejected row is quarantined once,
     with its first problem (damage found while reading first, then by column): file, row
     number, column, ``reason_code``, ``reason``, the raw value (200 characters at most)
-    and the raw record as JSON; records the reader could not take as rows join it.
+    and the raw record as JSON; records the reader could not take as rows join it. A
+    problem of an unpivoted cell (column ``unpivot_value``) names the export column the
+    cell came from.
     ``qkeys`` are the keys of the quarantined rows (where known): their old versions
     leave the store."""
     keycols = list(TABLES[table].key)
@@ -608,11 +990,15 @@ def quarantine(parsed: Parsed, frame: pd.DataFrame, table: str, file: str,
         found = found.sort_values(["idx", "prio", "column"], kind="stable")
         found = found.drop_duplicates("idx", keep="first")  # one reason per row
         qi = found["idx"].to_numpy().astype("int64")
+        column = found["column"].to_numpy(dtype=object)
+        if unpivot_value is not None and UNPIVOT_COLUMN in parsed.raw:
+            origin = parsed.raw[UNPIVOT_COLUMN].to_numpy(dtype=object)[qi]
+            column = np.where(column == unpivot_value, origin, column)
         q = pd.DataFrame({
             "file": file,
             "table": table,
             "row": parsed.lines[qi],
-            "column": found["column"].to_numpy(),
+            "column": column,
             "reason_code": found["code"].to_numpy(),
             "reason": found["reason"].to_numpy(),
             "value": found["value"].astype(str).str.slice(0, 200).to_numpy(),
@@ -707,7 +1093,13 @@ def map_table(
     ``result.reasons`` counts them by :func:`.reasons.reason_label` (without row numbers).
     """
     now = _as_of(as_of)
+    tm = mapping.tables[table]
+    if tm.unpivot is not None:
+        raw = _with_lines(raw, row_offset)
+        raw = unpivot(raw, table, mapping)
     parsed = parse(raw, table, mapping, file, row_offset)
+    parsed = select_rows(parsed, table, mapping)
+    parsed = derive_status_changes(parsed, table, mapping)
     problems = Problems()
     if parsed.damaged is not None:
         d = parsed.damaged
@@ -722,9 +1114,12 @@ def map_table(
         if not defer_estimates:
             _fill_estimated(co.frame, now)
     deduplicate(co.frame, table, file, parsed.lines, problems, seen)
-    loaded, q, qkeys = quarantine(parsed, co.frame, table, file, problems)
+    loaded, q, qkeys = quarantine(parsed, co.frame, table, file, problems,
+                                  unpivot_value=tm.unpivot.value if tm.unpivot else None)
     reasons, codes = count_reasons(q)
     flags, note_counts = _flags(loaded, co.notes, TABLES[table].key[0])
+    if parsed.skipped:
+        note_counts["rows_skipped"] = parsed.skipped
     extra = len(parsed.extra) if parsed.extra is not None else 0
     result = FileResult(file, table, len(parsed.raw) + extra, len(loaded), len(q), reasons,
                         notes={k: v for k, v in note_counts.items() if v}, reason_codes=codes)

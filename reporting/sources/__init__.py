@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..exceptions import MappingError, capped
 from ..resources import sources_dir
-from ..schema import STATUSES, TABLES
+from ..schema import CHANGE_FIELDS, STATUSES, TABLES
 
 SOURCES_DIR = sources_dir()  # the shipped mappings (reporting/resources/params/sources)
 
@@ -72,6 +72,43 @@ class CurrencySpec(_Strict):
         return {k.upper(): float(r) for k, r in v.items()}
 
 
+#: longest regular expression accepted in a mapping (``unpivot.pattern``)
+MAX_PATTERN = 500
+
+
+class UnpivotSpec(_Strict):
+    """Columns of a wide export read as rows: every export column whose whole name
+    matches ``pattern`` gives one row per non-empty cell, with the cell in the canonical
+    column ``value`` and each named group of the pattern in the canonical column of that
+    name (groups that are not columns of the table are ignored). The table's other
+    columns repeat the row's values. An empty cell is no row (the deal never entered
+    that stage); a file with no matching column gives no rows."""
+
+    pattern: str = Field(description="regular expression with named groups, e.g. "
+                         "'Date entered \"(?P<stage>.+) \\((?P<pipeline>.+)\\)\"'")
+    value: str = Field(description="canonical column the matching cells go to")
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        if len(v) > MAX_PATTERN:
+            raise ValueError(f"unpivot pattern is longer than {MAX_PATTERN} characters")
+        try:
+            rx = re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"unpivot pattern {v!r} is not a regular expression: {exc}") from None
+        if not rx.groupindex:
+            raise ValueError(
+                f"unpivot pattern {v!r} has no named group: name the part of the column "
+                "that becomes a value, e.g. (?P<stage>.+)"
+            )
+        return v
+
+    def groups(self) -> list[str]:
+        """The pattern's named groups, in order."""
+        return list(re.compile(self.pattern).groupindex)
+
+
 class TableMapping(_Strict):
     """How one canonical table is read from an export."""
 
@@ -93,15 +130,35 @@ class TableMapping(_Strict):
     )
     constants: dict[str, str | float | int | bool] = Field(default_factory=dict)
     values: dict[str, dict[str, str]] = Field(
-        default_factory=dict, description="canonical column -> {export value: value}"
+        default_factory=dict,
+        description="canonical column -> {export value: value}; in opportunity_changes also "
+        "a changed field (stage, owner, status, forecast_category, currency) -> {export "
+        "value: value} for its old and new values",
+    )
+    unpivot: UnpivotSpec | None = Field(
+        default=None, description="wide columns read as rows (see UnpivotSpec)"
+    )
+    keep_rows: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="column -> values: only rows with one of them are rows of this table "
+        "(a canonical column: its value after `values:`; else an export column's text); "
+        "the others are skipped and counted in the data note rows_skipped",
+    )
+    skip_rows: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="column -> values: rows with one of them are skipped (counted in the "
+        "data note rows_skipped); columns as in keep_rows, a column the file lacks skips "
+        "nothing",
     )
     scale: dict[str, float] = Field(
         default_factory=dict,
         description="canonical number column -> factor its values are multiplied by "
         "(e.g. probability: 0.01 for a CRM that gives percent)",
     )
-    status_from: str | None = Field(
-        default=None, description="export column whose values map through `statuses`"
+    status_from: str | list[str] | None = Field(
+        default=None,
+        description="export column whose values map through `statuses` (a list: the first "
+        "non-empty of the columns the file has)",
     )
     statuses: dict[str, Literal["open", "won", "lost"]] = Field(default_factory=dict)
     booleans: dict[str, list[str]] = Field(
@@ -110,6 +167,12 @@ class TableMapping(_Strict):
             "false": ["false", "no", "0", "n", "f", ""],
         }
     )
+
+    def status_columns(self) -> list[str]:
+        """The ``status_from`` alternatives, in order (none: ``[]``)."""
+        if self.status_from is None:
+            return []
+        return [self.status_from] if isinstance(self.status_from, str) else list(self.status_from)
 
     @field_validator("sheet")
     @classmethod
@@ -196,7 +259,26 @@ class SourceMapping(_Strict):
                 problems.append(f"unknown table {table!r}; allowed: {', '.join(TABLES)}")
                 continue
             known = set(TABLES[table].columns)
-            for col in [*tm.columns, *tm.optional_columns, *tm.constants, *tm.values]:
+            value_keys = set(known)
+            if table == "opportunity_changes":  # renames of a changed field's values
+                value_keys |= set(CHANGE_FIELDS)
+            for col in tm.values:
+                if col not in value_keys:
+                    problems.append(
+                        f"{table}: `values:` names unknown column {col!r}; allowed: "
+                        + ", ".join(sorted(value_keys))
+                    )
+            if tm.unpivot is not None and tm.unpivot.value not in known:
+                problems.append(
+                    f"{table}: unpivot value {tm.unpivot.value!r} is not a column; allowed: "
+                    + ", ".join(sorted(known))
+                )
+            if tm.status_from and table not in ("opportunities", "opportunity_snapshots"):
+                problems.append(
+                    f"{table}: `status_from` applies to opportunities and "
+                    "opportunity_snapshots (opportunity_changes uses `statuses` alone)"
+                )
+            for col in [*tm.columns, *tm.optional_columns, *tm.constants]:
                 if col not in known:
                     problems.append(
                         f"{table}: unknown canonical column {col!r}; allowed: "
@@ -205,14 +287,16 @@ class SourceMapping(_Strict):
             if table == "opportunities":
                 if tm.status_from is None and "status" not in tm.columns:
                     problems.append("opportunities: give `status_from` and `statuses`")
-                for stage, status in tm.statuses.items():
-                    if status not in STATUSES:
-                        problems.append(f"opportunities: stage {stage!r} -> {status!r}")
+            for stage, status in tm.statuses.items():
+                if status not in STATUSES:
+                    problems.append(f"{table}: stage {stage!r} -> {status!r}")
+            unpivoted = set(tm.unpivot.groups()) | {tm.unpivot.value} if tm.unpivot else set()
             missing = [
                 c
                 for c in TABLES[table].required
                 if c not in tm.columns
                 and c not in tm.constants
+                and c not in unpivoted
                 and not (c == "status" and tm.status_from)
                 and not (table == "revenue" and c == "revenue_id")
             ]

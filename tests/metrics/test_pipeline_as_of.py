@@ -92,9 +92,11 @@ def test_a_deal_history_gives_the_value_then():
         "valid_from": pd.to_datetime(["2017-06-05", "2017-07-20", "2017-07-02"]),
         "valid_to": pd.to_datetime(["2017-07-20", None, None]),
         "stage": ["S2", "Won", "S1"], "status": ["open", "won", "open"],
-        "amount": [450.0, 500.0, 120.0]})
+        "amount": [450.0, 500.0, 120.0],
+        "stage_since": pd.to_datetime(["2017-06-05", "2017-07-20", "2017-07-02"])})
     v = pd.concat([v, rows], ignore_index=True).astype({"valid_from": "datetime64[us]",
-                                                       "valid_to": "datetime64[us]"})
+                                                       "valid_to": "datetime64[us]",
+                                                       "stage_since": "datetime64[us]"})
     d = pipeline.open_deals(o, P.end, deal_history=v).set_index("opportunity_id")
     # c: 450 in S2 on July 1 (500 came with the win); a: its history starts after July 1,
     # so the rule without history applies: still open now -> its amount, 100
