@@ -1332,6 +1332,7 @@ def generate(
             "field": h["ch_field"],
             "old_value": h["ch_old"],
             "new_value": h["ch_new"],
+            "currency": np.where(h["ch_field"] == "amount", "USD", None).astype(object),
         },
     )
     stage_defs = _frame(

@@ -179,6 +179,8 @@ def test_canonical_text_forms(small):
     assert set(by["owner"]) <= set(small["reps"]["rep_id"])
     assert c["old_value"].notna().all() and c["new_value"].notna().all()
     assert (c["old_value"] != c["new_value"]).all()  # a change changes something
+    amount = c["field"] == "amount"  # the amounts' currency (the demo is in USD)
+    assert (c.loc[amount, "currency"] == "USD").all() and c.loc[~amount, "currency"].isna().all()
 
 
 def test_replay_equals_final_state(small):
