@@ -153,7 +153,12 @@ def ingest(
                       f"{r['rows']:,}")
         console.print(q)
     notes = [(r.table, code, n) for r in rep.results for code, n in getattr(r, "notes", {}).items()
-             if n]
+             if n and code != "rows_skipped"]
+    skipped = [(r.file, r.table, r.notes["rows_skipped"]) for r in rep.results
+               if getattr(r, "notes", {}).get("rows_skipped")]
+    for file, table, n in skipped:  # not part of the table: rows the mapping leaves out
+        console.print(terminal(f"{file}: {n:,} rows left out of {table} by the mapping "
+                               "(keep_rows / skip_rows: events it does not track)"))
     if notes:
         k = Table(title="rows kept with a data-quality note (see the report's data-quality appendix)")
         for c in ("table", "note", "rows"):

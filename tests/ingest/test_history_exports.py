@@ -614,3 +614,22 @@ def test_salesforce_api_history_records_saved_as_json_give_the_same_past_states(
                  as_of="2024-05-01")
     assert _state(store_mod, db, "2024-02-15") == SF_FEB15
     assert _state(store_mod, db, "2024-03-25") == SF_MAR25
+
+
+def test_the_ingest_summary_says_which_rows_the_mapping_left_out(tmp_path):
+    """Rows a history mapping skips (untracked fields) are said apart from the rows kept
+    with a data-quality note."""
+    from typer.testing import CliRunner
+
+    from reporting.cli import app
+
+    f = tmp_path / "field_history.csv"
+    f.write_text("Opportunity ID,Edit Date,Field / Event,Old Value,New Value\n"
+                 "006A,3/18/2024 10:00 AM,Amount,30000,36000\n"
+                 "006A,3/19/2024 10:00 AM,Next Step,call,visit\n")
+    r = CliRunner().invoke(app, ["ingest", str(f), "--source", "salesforce_field_history",
+                                 "--store", str(tmp_path / "crm.duckdb")],
+                           env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "1 rows left out of opportunity_changes by the mapping" in r.output
+    assert "rows kept with a data-quality note" not in r.output
