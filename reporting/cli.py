@@ -483,7 +483,8 @@ def history(
         if not known and v.empty:
             raise ReportingError(f"no deal {opportunity_id!r} in the store; `crm-report info` "
                                  "shows what the store holds")
-        t = Table(title=terminal(f"deal {opportunity_id}: {len(v)} versions"))
+        t = Table(title=terminal(f"deal {opportunity_id}: {len(v)} version"
+                                 f"{'' if len(v) == 1 else 's'}"))
         cols = ("valid_from", "valid_to", "stage", "status", "amount", "close_date",
                 "probability", "forecast_category", "owner", "origin")
         heads = {"valid_from": "from", "valid_to": "to", "close_date": "close",
