@@ -377,8 +377,7 @@ def load(
             "SELECT h.* FROM opportunity_history h SEMI JOIN _opps USING (opportunity_id) "
             f"WHERE {' AND '.join(vt) or 'TRUE'}", vta, "opportunity_history",
         ) if has_history(con) else empty_frame("opportunity_history")
-        stage_defs = q("SELECT * FROM stages", [], "stages") if _has_table(con, "stages") \
-            else empty_frame("stages")
+        stage_defs = q("SELECT * FROM stages", [], "stages")
         lwhere, largs = _where(region, team, "l")
         lt, lta = [], []
         if until is not None:
@@ -447,11 +446,6 @@ def _data_notes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         return pd.DataFrame(columns=["file", "table", "code", "text", "rows"])
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT COUNT(*) FROM duckdb_tables() WHERE table_name = ?",
-                            [name]).fetchone()[0])
-
-
 def has_history(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the store holds any deal history (a store made before history existed,
     opened read-only, has no such table: no history)."""
@@ -477,21 +471,11 @@ def opportunities_as_of(
 
     ts = pd.Timestamp(when).to_pydatetime()
     where, args = _where(region, team)
+    # connect() upgrades a store made before the history tables existed
+    sql = as_of_sql("$when", f"(SELECT * FROM {ALL_OPPORTUNITIES} WHERE {_numbered(where)})")
+    params = {"when": ts, **{f"p{i}": a for i, a in enumerate(args)}}
     with connect(path, read_only=True) as con:
-        has_deleted = con.execute(
-            "SELECT COUNT(*) FROM duckdb_tables() WHERE table_name = 'opportunities_deleted'"
-        ).fetchone()[0]
-        if has_deleted:  # a store with the history tables
-            sql = as_of_sql("$when", f"(SELECT * FROM {ALL_OPPORTUNITIES} WHERE "
-                                     f"{_numbered(where)})")
-            params = {"when": ts, **{f"p{i}": a for i, a in enumerate(args)}}
-            frame = con.execute(sql, params).df()
-        else:  # a store made before history existed: the current-row rules in pandas
-            from .history import state_at
-
-            cols = ", ".join(f'"{c}"' for c in TABLES["opportunities"].columns)
-            frame = con.execute(f"SELECT {cols} FROM opportunities WHERE {where}", args).df()
-            frame = state_at(_coerce(frame, "opportunities"), None, pd.Timestamp(ts))
+        frame = con.execute(sql, params).df()
     frame = _coerce(frame, "opportunities")
     if frame["stage_since"].dtype != "datetime64[us]":
         frame["stage_since"] = frame["stage_since"].astype("datetime64[us]")

@@ -517,7 +517,7 @@ def _record_history(con: duckdb.DuckDBPyConnection, st: _Staging, pairs: list[Ex
         same = " AND ".join([f"(s.{c} IS NULL OR s.{c} IS NOT DISTINCT FROM v.{c})"
                              for c in tracked]
                             + [f"({close} IS NULL OR {close} IS NOT DISTINCT FROM v.close_date)"])
-        new = con.execute(f"""
+        con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _snap AS
             SELECT s.opportunity_id, GREATEST($w, s.created_at) AS observed_at,
                    {', '.join(f's.{c}' for c in tracked)}, {close} AS close_date
@@ -528,7 +528,6 @@ def _record_history(con: duckdb.DuckDBPyConnection, st: _Staging, pairs: list[Ex
               ON v.opportunity_id = s.opportunity_id
             WHERE v.opportunity_id IS NULL OR (v.valid_to IS NOT NULL AND v.valid_to <= $w)
                OR NOT ({same})""", {"w": w})
-        del new
         con.execute("DELETE FROM opportunity_snapshots t USING _snap n WHERE "
                     "t.opportunity_id = n.opportunity_id AND t.observed_at = n.observed_at")
         cols = ", ".join([*tracked, "close_date"])
