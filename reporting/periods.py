@@ -80,6 +80,19 @@ class Period:
         n = {"month": 1, "quarter": 3, "year": 12}[self.kind]
         return self.shift_months(-n)
 
+    def next(self) -> Period:
+        """The period of the same kind and length just after this one."""
+        if self.kind == "range":
+            length = self.end - self.start
+            return Period("range", self.end, self.end + length)
+        n = {"month": 1, "quarter": 3, "year": 12}[self.kind]
+        return self.shift_months(n)
+
+    def quarter(self) -> Period:
+        """The calendar quarter this period starts in."""
+        start = self.start.to_period("Q").start_time
+        return Period("quarter", start, start + pd.DateOffset(months=3))
+
     def last_year(self) -> Period:
         """The same period one year earlier."""
         if self.kind == "range":

@@ -36,3 +36,19 @@ def test_last_complete_month():
 def test_bad_periods_are_clear(bad):
     with pytest.raises(ParamsError, match="period"):
         parse_period(bad)
+
+
+def test_next_and_quarter_of_a_period():
+    from reporting.periods import parse_period
+
+    nov = parse_period("2026-11")
+    assert (str(nov.next().start.date()), str(nov.next().end.date())) == ("2026-12-01",
+                                                                           "2027-01-01")
+    q = nov.quarter()
+    assert (q.kind, str(q.start.date()), str(q.end.date())) == ("quarter", "2026-10-01",
+                                                               "2027-01-01")
+    assert parse_period("2026-Q4").next().label == "2027-Q1"
+    r = parse_period("2026-01-01..2026-01-10")
+    # a range includes its last day: 10 days from Jan 1, then the next 10
+    assert (str(r.next().start.date()), str(r.next().end.date())) == ("2026-01-11",
+                                                                     "2026-01-21")
