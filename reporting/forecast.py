@@ -19,6 +19,8 @@ Definitions (the methodology appendix prints :data:`DEFINITIONS`):
   touched before a *past* t is not known; activity is no feature of the model (it feeds
   only the ``inactive`` flag of the forecast's deals). Pushes are counted from versions
   before t; the owner's trailing win rate from deals closed in ``[t - 365 d, t)``.
+* **Won amounts** (outcomes, trailing means): a deal's *booked* amount, the amount of its
+  first won version (known since the win), else its current amount.
 * **Amount basis**: a deal's amount known at t; where unknown, the mean won amount of its
   product over ``[t - 365 d, t)`` (else of every product), said in the notes
   (``amount_imputed``). Every method values deals on the same basis.
@@ -170,7 +172,9 @@ def data_end(con) -> pd.Timestamp | None:
 
 
 def _prepare(con, origins: list[pd.Timestamp], region, team) -> None:
-    """Temp tables: the origins ``_fc_og`` and the scope's deals ``_fc_o``."""
+    """Temp tables: the origins ``_fc_og`` and the scope's deals ``_fc_o``, with each
+    deal's ``booked_amount``: the amount of its first won version (what it was won at,
+    known since the win), else its current amount."""
     from .history import ALL_OPPORTUNITIES
     from .store import ESTIMATED_CREATED_IDS_SQL
 
@@ -181,11 +185,15 @@ def _prepare(con, origins: list[pd.Timestamp], region, team) -> None:
     where, params = _scope(region, team)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fc_o AS
-        SELECT opportunity_id, owner, team, region, source, product, created_at, stage,
+        SELECT o.opportunity_id, owner, team, region, source, product, created_at, stage,
                status, closed_at, amount, probability, forecast_category,
                expected_close_date, last_activity_at, deleted_at,
-               opportunity_id IN ({ESTIMATED_CREATED_IDS_SQL}) AS created_est
-        FROM {ALL_OPPORTUNITIES} WHERE {where}""", params)
+               o.opportunity_id IN ({ESTIMATED_CREATED_IDS_SQL}) AS created_est,
+               COALESCE(b.booked, o.amount) AS booked_amount
+        FROM (SELECT * FROM {ALL_OPPORTUNITIES} WHERE {where}) o
+        LEFT JOIN (SELECT opportunity_id, arg_min(amount, valid_from) AS booked
+                   FROM opportunity_history WHERE status = 'won' AND amount IS NOT NULL
+                   GROUP BY ALL) b USING (opportunity_id)""", params)
 
 
 def _rows_sql() -> str:
@@ -230,7 +238,7 @@ def _rows_sql() -> str:
                    AND o.closed_at < kv.t + to_days($h) AS won,
                kv.t + to_days($h) <= $end AS labelled,
                CASE WHEN o.status = 'won' AND o.closed_at >= kv.t
-                         AND o.closed_at < kv.t + to_days($h) THEN o.amount END
+                         AND o.closed_at < kv.t + to_days($h) THEN o.booked_amount END
                    AS won_amount
         FROM kv JOIN _fc_o o USING (opportunity_id)
         WHERE COALESCE(kv.status, CASE WHEN o.closed_at IS NULL OR o.closed_at >= kv.t
@@ -255,17 +263,17 @@ def _trailing_sql(group: str) -> str:
     """Per origin: closed deals of ``[t - 365 d, t)`` by owner, by group, by product and
     overall (won, closed, mean won amount, median won cycle)."""
     return f"""
-    SELECT og.t AS origin, o.owner, {group} AS grp, o.product,
-           GROUPING(o.owner) AS g_owner, GROUPING({group}) AS g_grp,
+    SELECT og.t AS origin, o.owner, o.grp, o.product,
+           GROUPING(o.owner) AS g_owner, GROUPING(o.grp) AS g_grp,
            GROUPING(o.product) AS g_product,
            count_if(o.status = 'won') AS won, COUNT(*) AS closed,
-           AVG(o.amount) FILTER (WHERE o.status = 'won') AS won_mean,
+           AVG(o.booked_amount) FILTER (WHERE o.status = 'won') AS won_mean,
            MEDIAN(epoch(o.closed_at - o.created_at) / {DAY_S})
                FILTER (WHERE o.status = 'won' AND NOT o.created_est) AS won_cycle
-    FROM _fc_o o JOIN _fc_og og
+    FROM (SELECT *, {group} AS grp FROM _fc_o o) o JOIN _fc_og og
       ON o.closed_at < og.t AND o.closed_at >= og.t - INTERVAL {TRAILING_DAYS} DAY
     WHERE o.status IN ('won', 'lost')
-    GROUP BY GROUPING SETS ((og.t, o.owner), (og.t, {group}), (og.t, o.product), (og.t))"""
+    GROUP BY GROUPING SETS ((og.t, o.owner), (og.t, o.grp), (og.t, o.product), (og.t))"""
 
 
 def _new_sql(group: str) -> str:
@@ -280,9 +288,9 @@ def _new_sql(group: str) -> str:
                         ELSE 0 END) AS s1,
                SUM(CASE WHEN o.status = 'won' AND o.closed_at < o.created_at + to_days($h)
                         THEN (1 - epoch(o.closed_at - o.created_at) / ({DAY_S} * $h))
-                             * o.amount END) AS s2,
+                             * o.booked_amount END) AS s2,
                count_if(o.status = 'won' AND o.closed_at < o.created_at + to_days($h)
-                        AND o.amount IS NULL) AS s2_missing
+                        AND o.booked_amount IS NULL) AS s2_missing
         FROM _fc_o o JOIN _fc_og og
           ON o.created_at >= og.t - INTERVAL {TRAILING_DAYS} DAY
          AND o.created_at < og.t - to_days($h)
@@ -295,7 +303,7 @@ def _new_sql(group: str) -> str:
     actual AS (
         SELECT og.t AS origin, {group} AS grp,
                count_if(o.status = 'won' AND o.closed_at < og.t + to_days($h)) AS new_won,
-               SUM(o.amount) FILTER (WHERE o.status = 'won'
+               SUM(o.booked_amount) FILTER (WHERE o.status = 'won'
                                      AND o.closed_at < og.t + to_days($h)) AS new_won_amount
         FROM _fc_o o JOIN _fc_og og
           ON o.created_at >= og.t AND o.created_at < og.t + to_days($h)

@@ -206,6 +206,10 @@ class WinProbability(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """``(n, 2)``: probability of not winning and of winning within the horizon."""
         check_is_fitted(self, "base_rate_")
+        missing = [c for c in (*NUMERIC, *CATEGORICAL) if c not in X.columns]
+        if missing:
+            raise ValueError(f"WinProbability: X lacks the feature columns {missing}; build "
+                             "it with reporting.forecast (origin_rows)")
         if self.constant_:
             p = np.full(len(X), self.base_rate_ if np.isfinite(self.base_rate_) else 0.0)
         else:
