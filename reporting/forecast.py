@@ -82,7 +82,7 @@ TRAILING_DAYS = 365
 #: prior strength (deals) pulling a rep's trailing win rate to the scope's
 OWNER_PRIOR = 10.0
 DEFAULT_TRAIN_ORIGINS = 24
-DEFAULT_MAX_TRAIN_ROWS = 200_000
+DEFAULT_MAX_TRAIN_ROWS = 100_000
 LEVEL = 0.8
 DAY_S = 86400.0
 
@@ -196,67 +196,74 @@ def _prepare(con, origins: list[pd.Timestamp], region, team) -> None:
                    GROUP BY ALL) b USING (opportunity_id)""", params)
 
 
-def _rows_sql() -> str:
+def _rows_sql() -> list[str]:
     """One row per (origin, deal open at it), every field as known then (see the module
     docstring): the as-of rules of :func:`reporting.history.as_of_sql` for which deals are
-    open, the current row for fields only when the origin is at or after the data end."""
+    open, the current row for fields only when the origin is at or after the data end.
+    Statements run in order; the last one returns the rows. The pushes before t are those
+    of the version in force at t (a running count over each deal's versions): a push is an
+    open version whose close date is later than the previous open version's."""
     def f(v: str, cur: str) -> str:
         return (f"COALESCE(kv.{v}, CASE WHEN kv.t >= $end AND o.status = 'open' "
                 f"THEN o.{cur} END)")
 
-    return f"""
-    WITH cd AS (   -- open by the dates (the current row's creation and close)
-        SELECT og.t, o.opportunity_id FROM _fc_o o JOIN _fc_og og
-          ON o.created_at < og.t AND (o.closed_at IS NULL OR o.closed_at >= og.t)
-        WHERE o.deleted_at IS NULL OR o.deleted_at >= og.t),
-    vo AS (        -- closed before t by the dates, but open then by their version
-        SELECT og.t, h.opportunity_id FROM opportunity_history h
-        JOIN _fc_og og ON h.valid_from < og.t AND (h.valid_to IS NULL OR h.valid_to >= og.t)
-        JOIN _fc_o o ON o.opportunity_id = h.opportunity_id
-        WHERE h.status = 'open' AND o.closed_at < og.t AND o.created_at < og.t
-          AND (o.deleted_at IS NULL OR o.deleted_at >= og.t)),
-    k AS (SELECT * FROM cd UNION ALL SELECT * FROM vo),
-    kv AS (
+    keys = """
+    CREATE OR REPLACE TEMP TABLE _fc_k AS
+    SELECT og.t, o.opportunity_id FROM _fc_o o JOIN _fc_og og   -- open by the dates
+      ON o.created_at < og.t AND (o.closed_at IS NULL OR o.closed_at >= og.t)
+    WHERE o.deleted_at IS NULL OR o.deleted_at >= og.t
+    UNION ALL   -- closed before t by the dates, but open then by their version
+    SELECT og.t, x.opportunity_id FROM (
+        SELECT h.opportunity_id, h.valid_from, h.valid_to, o.closed_at, o.created_at,
+               o.deleted_at
+        FROM opportunity_history h JOIN _fc_o o USING (opportunity_id)
+        WHERE h.status = 'open' AND o.closed_at IS NOT NULL
+          AND (h.valid_to IS NULL OR h.valid_to > o.closed_at)) x
+    JOIN _fc_og og ON x.valid_from < og.t AND (x.valid_to IS NULL OR x.valid_to >= og.t)
+    WHERE x.closed_at < og.t AND x.created_at < og.t
+      AND (x.deleted_at IS NULL OR x.deleted_at >= og.t)"""
+    hist = """
+    CREATE OR REPLACE TEMP TABLE _fc_h AS
+    SELECT * EXCLUDE (ps, pc), SUM(CASE WHEN status = 'open' AND ps = 'open'
+                                        AND close_date > pc THEN 1 ELSE 0 END)
+        OVER (PARTITION BY opportunity_id ORDER BY valid_from ROWS UNBOUNDED PRECEDING)
+        AS pushes_cum
+    FROM (SELECT h.opportunity_id, h.valid_from, h.valid_to, h.stage, h.status, h.amount,
+                 h.close_date, h.probability, h.forecast_category, h.owner, h.stage_since,
+                 LAG(h.status) OVER w AS ps, LAG(h.close_date) OVER w AS pc
+          FROM opportunity_history h
+          SEMI JOIN (SELECT DISTINCT opportunity_id FROM _fc_k) USING (opportunity_id)
+          WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.valid_from))"""
+    rows = f"""
+    WITH kv AS (
         SELECT k.t, k.opportunity_id, h.valid_from IS NOT NULL AS history_known,
                h.stage, h.status, h.amount, h.close_date, h.probability,
-               h.forecast_category, h.owner, h.stage_since
-        FROM k LEFT JOIN opportunity_history h ON h.opportunity_id = k.opportunity_id
-          AND h.valid_from < k.t AND (h.valid_to IS NULL OR h.valid_to >= k.t)),
-    r AS (
-        SELECT kv.t AS origin, o.opportunity_id, COALESCE(kv.owner, o.owner) AS owner,
-               o.team, o.region, o.source, o.product, o.created_at, o.created_est,
-               kv.history_known,
-               {f('stage', 'stage')} AS stage,
-               {f('amount', 'amount')} AS amount,
-               {f('probability', 'probability')} AS probability,
-               {f('forecast_category', 'forecast_category')} AS forecast_category,
-               {f('close_date', 'expected_close_date')} AS expected_close_date,
-               kv.stage_since,
-               CASE WHEN o.last_activity_at < kv.t THEN o.last_activity_at END
-                   AS last_activity_at,
-               o.status = 'won' AND o.closed_at >= kv.t
-                   AND o.closed_at < kv.t + to_days($h) AS won,
-               kv.t + to_days($h) <= $end AS labelled,
-               CASE WHEN o.status = 'won' AND o.closed_at >= kv.t
-                         AND o.closed_at < kv.t + to_days($h) THEN o.booked_amount END
-                   AS won_amount
-        FROM kv JOIN _fc_o o USING (opportunity_id)
-        WHERE COALESCE(kv.status, CASE WHEN o.closed_at IS NULL OR o.closed_at >= kv.t
-                                       THEN 'open' ELSE o.status END) = 'open'),
-    pushes AS (    -- close-date pushes: an open version's close date later than the last
-        SELECT opportunity_id, valid_from AS at FROM (
-            SELECT opportunity_id, valid_from, status, close_date,
-                   LAG(status) OVER w AS ps, LAG(close_date) OVER w AS pc
-            FROM opportunity_history SEMI JOIN _fc_o USING (opportunity_id)
-            WINDOW w AS (PARTITION BY opportunity_id ORDER BY valid_from))
-        WHERE status = 'open' AND ps = 'open' AND close_date > pc),
-    pc AS (
-        SELECT r.origin, r.opportunity_id, COUNT(*) AS n
-        FROM r JOIN pushes p ON p.opportunity_id = r.opportunity_id AND p.at < r.origin
-        GROUP BY ALL)
-    SELECT r.*, CASE WHEN r.history_known THEN COALESCE(pc.n, 0) END AS pushes
-    FROM r LEFT JOIN pc USING (origin, opportunity_id)
-    ORDER BY r.origin, r.opportunity_id"""
+               h.forecast_category, h.owner, h.stage_since, h.pushes_cum
+        FROM _fc_k k LEFT JOIN _fc_h h ON h.opportunity_id = k.opportunity_id
+          AND h.valid_from < k.t AND (h.valid_to IS NULL OR h.valid_to >= k.t))
+    SELECT kv.t AS origin, o.opportunity_id, COALESCE(kv.owner, o.owner) AS owner,
+           o.team, o.region, o.source, o.product, o.created_at, o.created_est,
+           kv.history_known,
+           {f('stage', 'stage')} AS stage,
+           {f('amount', 'amount')} AS amount,
+           {f('probability', 'probability')} AS probability,
+           {f('forecast_category', 'forecast_category')} AS forecast_category,
+           {f('close_date', 'expected_close_date')} AS expected_close_date,
+           kv.stage_since,
+           CASE WHEN o.last_activity_at < kv.t THEN o.last_activity_at END
+               AS last_activity_at,
+           o.status = 'won' AND o.closed_at >= kv.t
+               AND o.closed_at < kv.t + to_days($h) AS won,
+           kv.t + to_days($h) <= $end AS labelled,
+           CASE WHEN o.status = 'won' AND o.closed_at >= kv.t
+                     AND o.closed_at < kv.t + to_days($h) THEN o.booked_amount END
+               AS won_amount,
+           CASE WHEN kv.history_known THEN kv.pushes_cum END AS pushes
+    FROM kv JOIN _fc_o o USING (opportunity_id)
+    WHERE COALESCE(kv.status, CASE WHEN o.closed_at IS NULL OR o.closed_at >= kv.t
+                                   THEN 'open' ELSE o.status END) = 'open'
+    ORDER BY origin, opportunity_id"""
+    return [keys, hist, rows]
 
 
 def _trailing_sql(group: str) -> str:
@@ -267,13 +274,18 @@ def _trailing_sql(group: str) -> str:
            GROUPING(o.owner) AS g_owner, GROUPING(o.grp) AS g_grp,
            GROUPING(o.product) AS g_product,
            count_if(o.status = 'won') AS won, COUNT(*) AS closed,
-           AVG(o.booked_amount) FILTER (WHERE o.status = 'won') AS won_mean,
-           MEDIAN(epoch(o.closed_at - o.created_at) / {DAY_S})
-               FILTER (WHERE o.status = 'won' AND NOT o.created_est) AS won_cycle
+           AVG(o.booked_amount) FILTER (WHERE o.status = 'won') AS won_mean
     FROM (SELECT *, {group} AS grp FROM _fc_o o) o JOIN _fc_og og
       ON o.closed_at < og.t AND o.closed_at >= og.t - INTERVAL {TRAILING_DAYS} DAY
     WHERE o.status IN ('won', 'lost')
     GROUP BY GROUPING SETS ((og.t, o.owner), (og.t, o.grp), (og.t, o.product), (og.t))"""
+
+
+CYCLE_SQL = f"""
+    SELECT og.t AS origin, MEDIAN(epoch(o.closed_at - o.created_at) / {DAY_S}) AS won_cycle
+    FROM _fc_o o JOIN _fc_og og
+      ON o.closed_at < og.t AND o.closed_at >= og.t - INTERVAL {TRAILING_DAYS} DAY
+    WHERE o.status = 'won' AND NOT o.created_est GROUP BY ALL"""
 
 
 def _new_sql(group: str) -> str:
@@ -318,7 +330,7 @@ def _group_expr(by: str | None) -> str:
     col = BY.get(by)
     if col is None:
         raise ReportingError(f"by={by!r}: use rep, team or region")
-    return f"o.{col}"
+    return f"COALESCE(o.{col}, '(none)')"
 
 
 def origin_rows(con, origins: list[pd.Timestamp], horizon_days: int,
@@ -340,15 +352,23 @@ def origin_rows(con, origins: list[pd.Timestamp], horizon_days: int,
                              "`crm-report ingest` or `crm-report demo-data`")
     _prepare(con, origins, region, team)
     prm = {"h": int(horizon_days), "end": end.to_pydatetime()}
-    rows = con.execute(_rows_sql(), prm).df()
+    *setup, last = _rows_sql()
+    for stmt in setup:
+        con.execute(stmt)
+    rows = con.execute(last, prm).df()
     gexpr = _group_expr(by)
     trailing = con.execute(_trailing_sql(gexpr)).df()
+    cycle = con.execute(CYCLE_SQL).df()
+    overall = (trailing["g_owner"] == 1) & (trailing["g_grp"] == 1) & (
+        trailing["g_product"] == 1)
+    trailing["won_cycle"] = np.where(overall, trailing["origin"].map(
+        cycle.set_index("origin")["won_cycle"]).astype(float), np.nan)
     new = con.execute(_new_sql(gexpr), {"h": int(horizon_days)}).df()
     stage_p = dict(con.execute("SELECT stage, AVG(probability) FROM stages "
                                "WHERE probability IS NOT NULL GROUP BY 1").fetchall())
     rot = dict(con.execute("SELECT stage, AVG(rotting_days) FROM stages "
                            "WHERE rotting_days IS NOT NULL GROUP BY 1").fetchall())
-    for tmp in ("_fc_og", "_fc_o"):
+    for tmp in ("_fc_og", "_fc_o", "_fc_k", "_fc_h"):
         con.execute(f"DROP TABLE IF EXISTS {tmp}")
     rows = _features(rows, trailing, horizon_days, by, stage_p, rot)
     return rows, trailing, new
