@@ -350,6 +350,7 @@ def origin_rows(con, origins: list[pd.Timestamp], horizon_days: int,
     if end is None:
         raise ReportingError("the store holds no opportunities; load some with "
                              "`crm-report ingest` or `crm-report demo-data`")
+    con.execute("SET enable_progress_bar = false")  # no bar on the CLI's output
     _prepare(con, origins, region, team)
     prm = {"h": int(horizon_days), "end": end.to_pydatetime()}
     *setup, last = _rows_sql()
@@ -468,8 +469,8 @@ def _fit(rows: pd.DataFrame, target: pd.Timestamp, h: int, end: pd.Timestamp,
     (None, empty) when there are none."""
     limit = min(target, end)
     hz = pd.Timedelta(days=h)
-    cand = rows["origin"].drop_duplicates()
-    cand = sorted(cand[cand + hz <= limit])[-train_origins:]
+    cand = pd.Series(rows["origin"].unique())
+    cand = sorted(cand[(cand < target) & (cand + hz <= limit)])[-train_origins:]
     train = rows[rows["origin"].isin(cand)]
     if train.empty:
         return None, train
@@ -729,8 +730,7 @@ def forecast(store: str | Path | None, as_of, horizon_days: int = 90, by: str | 
     info: dict = {"horizon_days": h, "as_of": at.isoformat(), "data_end": end.isoformat()}
     cur = rows[rows["origin"] == at].copy()
     notes = _notes(rows, at, end)
-    est, train = _fit(rows[rows["origin"] < at], at, h, end, train_origins, max_train_rows,
-                      random_state, model)
+    est, train = _fit(rows, at, h, end, train_origins, max_train_rows, random_state, model)
     stats = getattr(est, "forecast_stats_", None)
     if est is None:
         method = "naive"
@@ -746,8 +746,8 @@ def forecast(store: str | Path | None, as_of, horizon_days: int = 90, by: str | 
                     constant=bool(est.constant_), calibrated=est.calibrator_ is not None,
                     **stats)
         if evaluate:
-            info.update(_evaluate(rows[rows["origin"] < at], at, h, end, train_origins,
-                                  max_train_rows, random_state, model))
+            info.update(_evaluate(rows, at, h, end, train_origins, max_train_rows,
+                                  random_state, model))
     info["seconds_rows"] = t_rows
     cur["expected_value"] = cur["p_win"] * cur["amount_basis"]
     n = _new_terms(new)
@@ -840,8 +840,7 @@ def _evaluate(rows: pd.DataFrame, at: pd.Timestamp, h: int, end: pd.Timestamp,
     if not lab:
         return {}
     s = pd.Timestamp(lab[-1])
-    est, train = _fit(rows[rows["origin"] < s], s, h, end, train_origins, max_rows,
-                      random_state, model)
+    est, train = _fit(rows, s, h, end, train_origins, max_rows, random_state, model)
     if est is None:
         return {}
     test = rows[rows["origin"] == s]
@@ -923,8 +922,8 @@ def backtest(store: str | Path | None, origins=None, horizon_days: int = 90,
         if t + hz > end:
             skipped.append(f"{t:%Y-%m-%d} (horizon ends after the data end)")
             continue
-        est, train = _fit(rows[rows["origin"] < t], t, h, end, train_origins,
-                          max_train_rows, random_state, model)
+        est, train = _fit(rows, t, h, end, train_origins, max_train_rows, random_state,
+                          model)
         if est is None or train["won"].sum() == 0:
             skipped.append(f"{t:%Y-%m-%d} (no earlier month-end with a won deal in its "
                            "horizon to learn from)")

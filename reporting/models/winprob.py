@@ -286,7 +286,8 @@ def poisson_binomial_pmf(p) -> np.ndarray:
             a, b = parts[i], parts[i + 1]
             c = (np.convolve(a, b) if min(a.size, b.size) < 500
                  else signal.fftconvolve(a, b))
-            nxt.append(np.clip(c, 0.0, None))
+            c[c < 1e-300] = 0.0  # no subnormals (slow arithmetic), no FFT round-off < 0
+            nxt.append(c)
         if len(parts) % 2:
             nxt.append(parts[-1])
         parts = nxt
@@ -310,10 +311,17 @@ def count_interval(p, new_mean: float = 0.0, level: float = 0.8) -> tuple[int, i
     """``level`` interval of the won count: the open deals' wins (Poisson-binomial of
     ``p``) plus a Poisson number of new deals won with mean ``new_mean`` (0: none)."""
     pmf = poisson_binomial_pmf(p)
+    shift = 0
     if new_mean and np.isfinite(new_mean) and new_mean > 0:
-        kmax = int(stats.poisson.ppf(1 - 1e-10, new_mean)) + 1
-        pmf = np.convolve(pmf, stats.poisson.pmf(np.arange(kmax + 1), new_mean))
-    return pmf_interval(pmf, level)
+        # the Poisson's support where it has mass (beyond 1e-12 each side), as an offset
+        shift = int(stats.poisson.ppf(1e-12, new_mean))
+        kmax = int(stats.poisson.ppf(1 - 1e-12, new_mean)) + 1
+        q = stats.poisson.pmf(np.arange(shift, kmax + 1), new_mean)
+        pmf = (np.convolve(pmf, q) if min(pmf.size, q.size) < 500
+               else np.clip(signal.fftconvolve(pmf, q), 0.0, None))
+        pmf = pmf / pmf.sum()
+    lo, hi = pmf_interval(pmf, level)
+    return lo + shift, hi + shift
 
 
 def value_interval(p, amounts, new_mean: float = 0.0, new_amount: float = 0.0,
