@@ -266,19 +266,51 @@ def _rows_sql() -> list[str]:
     return [keys, hist, rows]
 
 
-def _trailing_sql(group: str) -> str:
-    """Per origin: closed deals of ``[t - 365 d, t)`` by owner, by group, by product and
-    overall (won, closed, mean won amount, median won cycle)."""
+def _spans(name: str, src: str, lo: str, hi: str) -> str:
+    """CTEs ``{name}`` (the rows of ``src``) and ``{name}_b``: each row with the indexes
+    ``[i1, i2)`` of the origins t of ``_fc_og`` with ``lo < t <= hi`` (ASOF joins on the
+    sorted origins), so that a statistic over a window that moves with t is one
+    aggregation per (key, i1, i2) and a join to the origins, not a join of every deal to
+    every origin. Needs the CTE ``ogi`` (:data:`_OGI`)."""
     return f"""
-    SELECT og.t AS origin, o.owner, o.grp, o.product,
-           GROUPING(o.owner) AS g_owner, GROUPING(o.grp) AS g_grp,
-           GROUPING(o.product) AS g_product,
-           count_if(o.status = 'won') AS won, COUNT(*) AS closed,
-           AVG(o.booked_amount) FILTER (WHERE o.status = 'won') AS won_mean
-    FROM (SELECT *, {group} AS grp FROM _fc_o o) o JOIN _fc_og og
-      ON o.closed_at < og.t AND o.closed_at >= og.t - INTERVAL {TRAILING_DAYS} DAY
-    WHERE o.status IN ('won', 'lost')
-    GROUP BY GROUPING SETS ((og.t, o.owner), (og.t, o.grp), (og.t, o.product), (og.t))"""
+    {name} AS ({src}),
+    {name}_a AS (SELECT r.*, x.i AS i1 FROM (SELECT *, {lo} AS lo_t, {hi} AS hi_t
+                                          FROM {name}) r
+                 ASOF LEFT JOIN ogi x ON r.lo_t < x.t),
+    {name}_b AS (SELECT r.* EXCLUDE (lo_t, hi_t),
+                        COALESCE(y.i, (SELECT COUNT(*) + 1 FROM _fc_og)) AS i2
+                 FROM {name}_a r ASOF LEFT JOIN ogi y ON r.hi_t < y.t
+                 WHERE r.i1 IS NOT NULL)"""
+
+
+_OGI = "ogi AS (SELECT t, row_number() OVER (ORDER BY t) AS i FROM _fc_og)"
+
+
+def _trailing_sql(group: str) -> str:
+    """Per origin: the deals closed in ``[t - 365 d, t)`` (t in ``(closed, closed +
+    365 d]``) by owner, by group, by product and overall: won, closed, mean booked amount of
+    the won ones."""
+    src = f"""
+        SELECT o.owner, {group} AS grp, o.product, o.closed_at,
+               CASE WHEN o.status = 'won' THEN 1 ELSE 0 END AS w,
+               CASE WHEN o.status = 'won' THEN o.booked_amount END AS a,
+               CASE WHEN o.status = 'won' AND o.booked_amount IS NOT NULL THEN 1 ELSE 0 END
+                   AS an
+        FROM _fc_o o WHERE o.status IN ('won', 'lost') AND o.closed_at IS NOT NULL"""
+    return f"""
+    WITH {_OGI},
+    {_spans("c", src, "closed_at", f"closed_at + INTERVAL {TRAILING_DAYS} DAY")},
+    agg AS (SELECT owner, grp, product, i1, i2, SUM(w) AS w, COUNT(*) AS n, SUM(a) AS sa,
+                   SUM(an) AS na
+            FROM c_b GROUP BY ALL)
+    SELECT ogi.t AS origin, agg.owner, agg.grp, agg.product,
+           GROUPING(agg.owner) AS g_owner, GROUPING(agg.grp) AS g_grp,
+           GROUPING(agg.product) AS g_product,
+           SUM(agg.w) AS won, SUM(agg.n) AS closed,
+           CASE WHEN SUM(agg.na) > 0 THEN SUM(agg.sa) / SUM(agg.na) END AS won_mean
+    FROM agg JOIN ogi ON ogi.i >= agg.i1 AND ogi.i < agg.i2
+    GROUP BY GROUPING SETS ((ogi.t, agg.owner), (ogi.t, agg.grp), (ogi.t, agg.product),
+                            (ogi.t))"""
 
 
 CYCLE_SQL = f"""
@@ -289,37 +321,43 @@ CYCLE_SQL = f"""
 
 
 def _new_sql(group: str) -> str:
-    """Per origin and group: the new-deal estimate's inputs (cohort of ``[t - 365 d,
-    t - h)``, creations of ``[t - h, t)``) and the actual new deals created and won in
-    ``[t, t + h)``."""
+    """Per origin and group: the new-deal estimate's inputs (the cohort created in
+    ``[t - 365 d, t - h)``: t in ``(created + h, created + 365 d]``; the creations of
+    ``[t - h, t)``: t in ``(created, created + h]``) and the actual new deals created and
+    won in ``[t, t + h)`` (t in ``(closed - h, created]``)."""
+    won_h = "o.status = 'won' AND o.closed_at < o.created_at + to_days($h)"
+    frac = f"(1 - epoch(o.closed_at - o.created_at) / ({DAY_S} * $h))"
+    cohort = f"""
+        SELECT {group} AS grp, o.created_at,
+               CASE WHEN {won_h} THEN {frac} ELSE 0 END AS f1,
+               CASE WHEN {won_h} THEN {frac} * o.booked_amount END AS f2,
+               CASE WHEN {won_h} AND o.booked_amount IS NULL THEN 1 ELSE 0 END AS f2m
+        FROM _fc_o o WHERE NOT o.created_est"""
+    recent = f"SELECT {group} AS grp, o.created_at FROM _fc_o o WHERE NOT o.created_est"
+    actual = f"""
+        SELECT {group} AS grp, o.created_at, o.closed_at, o.booked_amount
+        FROM _fc_o o WHERE NOT o.created_est AND o.status = 'won'"""
     return f"""
-    WITH cohort AS (
-        SELECT og.t AS origin, {group} AS grp, COUNT(*) AS cohort,
-               SUM(CASE WHEN o.status = 'won' AND o.closed_at < o.created_at + to_days($h)
-                        THEN 1 - epoch(o.closed_at - o.created_at) / ({DAY_S} * $h)
-                        ELSE 0 END) AS s1,
-               SUM(CASE WHEN o.status = 'won' AND o.closed_at < o.created_at + to_days($h)
-                        THEN (1 - epoch(o.closed_at - o.created_at) / ({DAY_S} * $h))
-                             * o.booked_amount END) AS s2,
-               count_if(o.status = 'won' AND o.closed_at < o.created_at + to_days($h)
-                        AND o.booked_amount IS NULL) AS s2_missing
-        FROM _fc_o o JOIN _fc_og og
-          ON o.created_at >= og.t - INTERVAL {TRAILING_DAYS} DAY
-         AND o.created_at < og.t - to_days($h)
-        WHERE NOT o.created_est GROUP BY ALL),
+    WITH {_OGI},
+    {_spans("co", cohort, "created_at + to_days($h)",
+            f"created_at + INTERVAL {TRAILING_DAYS} DAY")},
+    {_spans("re", recent, "created_at", "created_at + to_days($h)")},
+    {_spans("ac", actual, "closed_at - to_days($h)", "created_at")},
+    cohort AS (
+        SELECT ogi.t AS origin, a.grp, SUM(a.n) AS cohort, SUM(a.s1) AS s1, SUM(a.s2) AS s2,
+               SUM(a.s2m) AS s2_missing
+        FROM (SELECT grp, i1, i2, COUNT(*) AS n, SUM(f1) AS s1, SUM(f2) AS s2,
+                     SUM(f2m) AS s2m FROM co_b GROUP BY ALL) a
+        JOIN ogi ON ogi.i >= a.i1 AND ogi.i < a.i2 GROUP BY ALL),
     recent AS (
-        SELECT og.t AS origin, {group} AS grp, COUNT(*) AS created_recent
-        FROM _fc_o o JOIN _fc_og og
-          ON o.created_at >= og.t - to_days($h) AND o.created_at < og.t
-        WHERE NOT o.created_est GROUP BY ALL),
+        SELECT ogi.t AS origin, a.grp, SUM(a.n) AS created_recent
+        FROM (SELECT grp, i1, i2, COUNT(*) AS n FROM re_b GROUP BY ALL) a
+        JOIN ogi ON ogi.i >= a.i1 AND ogi.i < a.i2 GROUP BY ALL),
     actual AS (
-        SELECT og.t AS origin, {group} AS grp,
-               count_if(o.status = 'won' AND o.closed_at < og.t + to_days($h)) AS new_won,
-               SUM(o.booked_amount) FILTER (WHERE o.status = 'won'
-                                     AND o.closed_at < og.t + to_days($h)) AS new_won_amount
-        FROM _fc_o o JOIN _fc_og og
-          ON o.created_at >= og.t AND o.created_at < og.t + to_days($h)
-        WHERE NOT o.created_est GROUP BY ALL)
+        SELECT ogi.t AS origin, a.grp, SUM(a.n) AS new_won, SUM(a.v) AS new_won_amount
+        FROM (SELECT grp, i1, i2, COUNT(*) AS n, SUM(booked_amount) AS v FROM ac_b
+              GROUP BY ALL) a
+        JOIN ogi ON ogi.i >= a.i1 AND ogi.i < a.i2 GROUP BY ALL)
     SELECT * FROM cohort FULL JOIN recent USING (origin, grp)
                          FULL JOIN actual USING (origin, grp)"""
 
@@ -536,6 +574,8 @@ def _new_terms(new: pd.DataFrame) -> pd.DataFrame:
               "new_won_amount"):
         n[c] = pd.to_numeric(n[c], errors="coerce").astype(float)
     n["origin"] = pd.to_datetime(n["origin"]).astype("datetime64[us]")
+    n["new_won"] = n["new_won"].fillna(0.0)  # no deal created and won: 0
+    n["new_won_amount"] = n["new_won_amount"].fillna(0.0)
     rec = n["created_recent"].fillna(0)
     ok = n["cohort"] > 0
     n["expected_new_won_count"] = np.where(ok, rec * n["s1"] / n["cohort"], np.nan)
@@ -833,14 +873,16 @@ def _pipeline_in_horizon(cur: pd.DataFrame, groups: pd.Series, col: str | None) 
 def _evaluate(rows: pd.DataFrame, at: pd.Timestamp, h: int, end: pd.Timestamp,
               train_origins: int, max_rows: int, random_state: int, model) -> dict:
     """Out-of-sample calibration of the forecast's model: trained as for the latest
-    labelled training origin ``s`` (only origins whose horizon ended by ``s``), scored on
-    the deals open at ``s``."""
+    labelled training origin ``s`` (only origins whose horizon ended by ``s``; at most half
+    of ``max_rows`` rows), scored on the deals open at ``s``."""
     hz = pd.Timedelta(days=h)
     lab = sorted(o for o in rows["origin"].unique() if o + hz <= min(at, end))
     if not lab:
         return {}
     s = pd.Timestamp(lab[-1])
-    est, train = _fit(rows, s, h, end, train_origins, max_rows, random_state, model)
+    # half the rows of the forecast's own model: this fit only measures the calibration
+    est, train = _fit(rows, s, h, end, train_origins, max(1, max_rows // 2), random_state,
+                      model)
     if est is None:
         return {}
     test = rows[rows["origin"] == s]
