@@ -143,7 +143,9 @@ class BacktestTable:
     """What :func:`backtest` returns: ``table`` (one row per method), ``per_origin``
     (origin x method), ``chosen`` (the method with the lowest ``mape_value``, then
     ``mape_count``), ``calibration`` (the model's out-of-sample Brier, base-rate and CRM
-    Brier, reliability table) and ``notes``."""
+    Brier, reliability table; ``chance_mape_count`` / ``_value``: the error that chance
+    alone would leave if the probabilities were exact and independent, sqrt(2 / pi) x the
+    outcome's standard deviation / actual, averaged over the origins) and ``notes``."""
 
     table: pd.DataFrame
     per_origin: pd.DataFrame
@@ -200,9 +202,10 @@ def _rows_sql() -> list[str]:
     """One row per (origin, deal open at it), every field as known then (see the module
     docstring): the as-of rules of :func:`reporting.history.as_of_sql` for which deals are
     open, the current row for fields only when the origin is at or after the data end.
-    Statements run in order; the last one returns the rows. The pushes before t are those
-    of the version in force at t (a running count over each deal's versions): a push is an
-    open version whose close date is later than the previous open version's."""
+    Statements run in order; the last one returns the rows. A push is an open version
+    whose close date is later than that of the open version it directly follows (versions
+    are contiguous: the earlier one's ``valid_to`` is its ``valid_from``); the pushes of
+    a deal at t are those whose version began before t."""
     def f(v: str, cur: str) -> str:
         return (f"COALESCE(kv.{v}, CASE WHEN kv.t >= $end AND o.status = 'open' "
                 f"THEN o.{cur} END)")
@@ -222,25 +225,24 @@ def _rows_sql() -> list[str]:
     JOIN _fc_og og ON x.valid_from < og.t AND (x.valid_to IS NULL OR x.valid_to >= og.t)
     WHERE x.closed_at < og.t AND x.created_at < og.t
       AND (x.deleted_at IS NULL OR x.deleted_at >= og.t)"""
-    hist = """
-    CREATE OR REPLACE TEMP TABLE _fc_h AS
-    SELECT * EXCLUDE (ps, pc), SUM(CASE WHEN status = 'open' AND ps = 'open'
-                                        AND close_date > pc THEN 1 ELSE 0 END)
-        OVER (PARTITION BY opportunity_id ORDER BY valid_from ROWS UNBOUNDED PRECEDING)
-        AS pushes_cum
-    FROM (SELECT h.opportunity_id, h.valid_from, h.valid_to, h.stage, h.status, h.amount,
-                 h.close_date, h.probability, h.forecast_category, h.owner, h.stage_since,
-                 LAG(h.status) OVER w AS ps, LAG(h.close_date) OVER w AS pc
-          FROM opportunity_history h
-          SEMI JOIN (SELECT DISTINCT opportunity_id FROM _fc_k) USING (opportunity_id)
-          WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.valid_from))"""
+    pushes = """
+    CREATE OR REPLACE TEMP TABLE _fc_p AS   -- close-date pushes: when each happened
+    SELECT h.opportunity_id, h.valid_from AS at
+    FROM opportunity_history h JOIN opportunity_history p
+      ON p.opportunity_id = h.opportunity_id AND p.valid_to = h.valid_from
+    WHERE h.status = 'open' AND p.status = 'open' AND h.close_date > p.close_date
+      AND h.opportunity_id IN (SELECT opportunity_id FROM _fc_k)"""
     rows = f"""
     WITH kv AS (
         SELECT k.t, k.opportunity_id, h.valid_from IS NOT NULL AS history_known,
                h.stage, h.status, h.amount, h.close_date, h.probability,
-               h.forecast_category, h.owner, h.stage_since, h.pushes_cum
-        FROM _fc_k k LEFT JOIN _fc_h h ON h.opportunity_id = k.opportunity_id
-          AND h.valid_from < k.t AND (h.valid_to IS NULL OR h.valid_to >= k.t))
+               h.forecast_category, h.owner, h.stage_since
+        FROM _fc_k k LEFT JOIN opportunity_history h ON h.opportunity_id = k.opportunity_id
+          AND h.valid_from < k.t AND (h.valid_to IS NULL OR h.valid_to >= k.t)),
+    pc AS (
+        SELECT k.t, k.opportunity_id, COUNT(*) AS n
+        FROM _fc_k k JOIN _fc_p p ON p.opportunity_id = k.opportunity_id AND p.at < k.t
+        GROUP BY ALL)
     SELECT kv.t AS origin, o.opportunity_id, COALESCE(kv.owner, o.owner) AS owner,
            o.team, o.region, o.source, o.product, o.created_at, o.created_est,
            kv.history_known,
@@ -258,12 +260,13 @@ def _rows_sql() -> list[str]:
            CASE WHEN o.status = 'won' AND o.closed_at >= kv.t
                      AND o.closed_at < kv.t + to_days($h) THEN o.booked_amount END
                AS won_amount,
-           CASE WHEN kv.history_known THEN kv.pushes_cum END AS pushes
+           CASE WHEN kv.history_known THEN COALESCE(pc.n, 0) END AS pushes
     FROM kv JOIN _fc_o o USING (opportunity_id)
+    LEFT JOIN pc ON pc.t = kv.t AND pc.opportunity_id = kv.opportunity_id
     WHERE COALESCE(kv.status, CASE WHEN o.closed_at IS NULL OR o.closed_at >= kv.t
                                    THEN 'open' ELSE o.status END) = 'open'
     ORDER BY origin, opportunity_id"""
-    return [keys, hist, rows]
+    return [keys, pushes, rows]
 
 
 def _spans(name: str, src: str, lo: str, hi: str) -> str:
@@ -407,7 +410,7 @@ def origin_rows(con, origins: list[pd.Timestamp], horizon_days: int,
                                "WHERE probability IS NOT NULL GROUP BY 1").fetchall())
     rot = dict(con.execute("SELECT stage, AVG(rotting_days) FROM stages "
                            "WHERE rotting_days IS NOT NULL GROUP BY 1").fetchall())
-    for tmp in ("_fc_og", "_fc_o", "_fc_k", "_fc_h"):
+    for tmp in ("_fc_og", "_fc_o", "_fc_k", "_fc_p"):
         con.execute(f"DROP TABLE IF EXISTS {tmp}")
     rows = _features(rows, trailing, horizon_days, by, stage_p, rot)
     return rows, trailing, new
@@ -984,6 +987,10 @@ def backtest(store: str | Path | None, origins=None, horizon_days: int = 90,
         new_v = float(n.loc[t, "new_won_amount"]) if t in n.index and pd.notna(
             n.loc[t, "new_won_amount"]) else 0.0
         y = d["won"].to_numpy(int)
+        # the spread chance alone gives the outcome if the probabilities were exact
+        pw, bs = d["p_win"].to_numpy(float), d["amount_basis"].to_numpy(float)
+        sd_c = float(np.sqrt(np.sum(pw * (1 - pw))))
+        sd_v = float(np.sqrt(np.nansum(pw * (1 - pw) * bs * bs)))
         probs = {"model": d["p_win"].to_numpy(float),
                  "naive": np.full(len(d), rate),
                  "weighted": d["weight"].to_numpy(float),
@@ -1006,7 +1013,8 @@ def backtest(store: str | Path | None, origins=None, horizon_days: int = 90,
                    "actual_new_count": new_c, "actual_new_value": new_v,
                    "brier": brier(y, probs[m]), "deals": len(d),
                    "amount_imputed": agg["amount_imputed"],
-                   "training_rows": len(train)}
+                   "training_rows": len(train),
+                   "chance_sd_count": sd_c, "chance_sd_value": sd_v}
             per.append(rec)
     if skipped:
         notes.append("origins left out: " + "; ".join(skipped))
@@ -1058,6 +1066,14 @@ def backtest(store: str | Path | None, origins=None, horizon_days: int = 90,
                                    "scored by a model trained on earlier origins")
     else:
         calib = {}
+    if calib:
+        # the MAPE a forecast with exactly right, independent probabilities would still
+        # show from chance alone: E|X - EX| ~ sqrt(2 / pi) sd (normal), over the actual
+        m = po[(po["method"] == "model") & (po["actual_count"] > 0)]
+        k = np.sqrt(2 / np.pi)
+        calib["chance_mape_count"] = _mean(k * m["chance_sd_count"] / m["actual_count"])
+        calib["chance_mape_value"] = _mean(k * m["chance_sd_value"]
+                                           / m["actual_value"].where(m["actual_value"] > 0))
     imputed = int(po.loc[po["method"] == "model", "amount_imputed"].sum())
     if imputed:
         notes.append(f"{imputed} (origin, deal) amounts unknown then were valued at the "
