@@ -573,7 +573,7 @@ def bench_forecast(res: Results, runs: int, quick: bool) -> None:
              f"| train on {t['training_origins']} month-ends ({t['training_rows']:,} rows) "
              f"and forecast {t['regions']} regions ({t['open_deals']:,} open deals) | "
              f"{t['forecast_s']:.1f} | {runs_txt(t['forecast_runs'])} |",
-             f"| of which the DuckDB pass over every origin (last run) | "
+             f"| of which the DuckDB pass over every origin and the features (last run) | "
              f"{t['seconds_rows']:.1f} | |",
              f"| backtest, {t['backtest_origins']} origins, a model each | "
              f"{t['backtest_s']:.1f} | {runs_txt(t['backtest_runs'])} |", "",

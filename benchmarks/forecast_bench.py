@@ -11,7 +11,7 @@ history of ``benchmarks/asof_bench.py`` (built once into ``data/bench/``, reused
 ``python -m benchmarks.forecast_bench time PATH [--runs N] [--backtest-runs N]`` prints one
 JSON object: whole-function wall times (each call opens its own read-only connection, as
 the CLI does), their medians, the rows the model trained on and where the time of the last
-forecast went (``seconds_rows``: the DuckDB pass over every origin). ``python -m
+forecast went (``seconds_rows``: the DuckDB pass over every origin and the features). ``python -m
 benchmarks`` (section ``forecast``, part of ``make bench`` and ``make bench-quick``) runs it
 in a child process and writes its section of ``results.md``.
 """
