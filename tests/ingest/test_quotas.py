@@ -234,3 +234,23 @@ def test_no_quotas_yaml_means_no_quotas(tmp_path):
     (d / "quotas.yaml").unlink()
     assert load_quotas_file(d).quotas == []
     assert load_quotas_file(PARAMS_DIR).frame("USD").empty  # the shipped params have none
+
+
+def test_the_cli_ingests_quotas_and_params_check_judges_quotas_yaml(tmp_path):
+    from typer.testing import CliRunner
+
+    from reporting.cli import app
+
+    f = _csv(tmp_path / "quotas.csv", "rep,Ann,2026-11,100,USD\nrep,Bob,2026-11,-1,USD\n")
+    db = tmp_path / "crm.duckdb"
+    r = CliRunner().invoke(app, ["ingest", str(f), "--source", "quotas", "--store", str(db)],
+                           env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "quotas" in r.output and "quota is negative" in r.output
+    bad = CliRunner().invoke(app, ["ingest", str(f), "--source", "salesforce", "--store",
+                                   str(tmp_path / "x.duckdb")], env={"COLUMNS": "300"})
+    assert bad.exit_code == 2 and "--source quotas" in bad.output
+    d = _params(tmp_path, "quotas:\n  - {rep: A, period: 2026-13, amount: 1}\n")
+    r = CliRunner().invoke(app, ["params", "check", "--params", str(d)],
+                           env={"COLUMNS": "300"})
+    assert r.exit_code == 2 and "line 2, quotas[0].period" in r.output
