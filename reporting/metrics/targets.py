@@ -286,8 +286,9 @@ def attainment(
     ``split``: how a month may take a share of its quarter's quota (see
     :func:`quota_for`; default never).
 
-    One row per group with a quota, a won deal in the period or open pipeline, sorted by
-    group; columns :data:`ATTAINMENT_COLUMNS`: ``won_value`` (NaN when a won deal's amount
+    One row per group in scope (the reps of ``reps`` and the owners of ``opps``, their
+    teams and regions; quotas of groups outside it are ignored) with a quota, a won deal in
+    the period or open pipeline, sorted by group; columns :data:`ATTAINMENT_COLUMNS`: ``won_value`` (NaN when a won deal's amount
     is unknown), ``won_count``, ``quota`` (NaN: none), ``quota_source`` (``rep quota``,
     ``team quota``, ``sum of rep quotas``, ...), ``attainment`` (won / quota),
     ``expected_share`` and ``expected_to_date`` (quota x share), ``pacing_method``,
@@ -319,8 +320,12 @@ def attainment(
 
     groups: set[str] = set(won["_g"].dropna()) | set(pipe["_g"].dropna())
     if by is not None:
+        # quotas of groups in scope only (the reps given, the deals' owners, their teams
+        # and regions): a region's report with company-wide quotas lists its own reps
+        in_scope = set(o[col].dropna()) | set(members[by].dropna())
         groups |= set(quotas.loc[(quotas["scope_type"] == by)
-                                 & (quotas["period"].isin(_labels_of(p))), "scope"])
+                                 & (quotas["period"].isin(_labels_of(p)))
+                                 & quotas["scope"].isin(in_scope), "scope"])
     else:
         groups = {"all"}
     # shape of the period's bookings (the whole scope's, for every group)

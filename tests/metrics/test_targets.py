@@ -285,3 +285,56 @@ def test_expected_to_date_is_monotone_in_as_of(days, past, shape):
               "Zed")["expected_to_date"]
     assert e1 <= e2 + 1e-9
     assert 0 <= e1 and e2 <= 10_000 + 1e-9
+
+
+# --------------------------------------------------------------------------- public data
+def test_attainment_on_the_maven_export(tmp_path):
+    """The Maven export ingested with a quotas file: won value per agent equals the sum of
+    the export's June 2017 wins read straight from the CSV; its open deals carry no expected
+    close date, so coverage is not computable and says why (unless a forecast is passed)."""
+    from reporting import store
+    from reporting.ingest import ingest_paths
+
+    from ..conftest import shared
+
+    folder = shared("maven_crm")
+    raw = pd.read_csv(folder / "sales_pipeline.csv")
+    june = raw[(raw["deal_stage"] == "Won") & raw["close_date"].str.startswith("2017-06")]
+    by_agent = june.groupby("sales_agent")["close_value"].sum()
+    db = tmp_path / "crm.duckdb"
+    ingest_paths([folder], "maven", db)
+    agents = sorted(pd.read_csv(folder / "sales_teams.csv")["sales_agent"])
+    qf = tmp_path / "quotas.csv"
+    qf.write_text("scope_type,scope,period,amount\n"
+                  + "".join(f"rep,{a},2017-06,40000\n" for a in agents), encoding="utf-8")
+    ingest_paths([qf], "quotas", db)
+    d = store.load(db, since=pd.Timestamp("2016-01-01"), until=pd.Timestamp("2017-07-01"))
+    assert len(d.quotas) == len(agents) == 35
+    a = attainment(d.opportunities, d.quotas, "2017-06", by="rep", reps=d.reps).set_index("group")
+    won = a["won_value"][a["won_count"] > 0]
+    assert won.to_dict() == pytest.approx(by_agent.to_dict())
+    assert a.loc[won.index, "attainment"].to_dict() == pytest.approx((won / 40_000).to_dict())
+    assert set(a["coverage_basis"]) == {"no expected close dates"}
+    behind = a[a["remaining"] > 0]
+    assert len(behind) and behind["coverage"].isna().all()
+    assert (a.loc[a["remaining"] <= 0, "coverage_note"] == "quota met").all()
+    # Maven's teams are its managers: a team's quota is the sum of its agents'
+    t = attainment(d.opportunities, d.quotas, "2017-06", by="team", reps=d.reps)
+    sizes = pd.read_csv(folder / "sales_teams.csv").groupby("manager").size()
+    assert t.set_index("group")["quota"].to_dict() == (sizes * 40_000).astype(float).to_dict()
+
+
+def test_quotas_of_groups_outside_the_scope_are_left_out():
+    """A region's report with company-wide quotas (quotas.yaml is not cut by region) lists
+    only the region's reps: another region's rep is not 0% of quota here."""
+    q = pd.concat([QUOTAS, _quotas([("rep", "Far", "2026-11", 5_000.0, "USD"),
+                                    ("team", "T9", "2026-11", 5_000.0, "USD")])])
+    reps = pd.DataFrame({"rep_id": ["Ann", "Bob", "Cy", "Quiet"], "team": ["T1", "T1", "T2", "T1"],
+                         "region": ["R1"] * 4})
+    q = pd.concat([q, _quotas([("rep", "Quiet", "2026-11", 2_000.0, "USD")])])
+    a = attainment(_base_opps(), q, NOV, by="rep", as_of=HALF, reps=reps)
+    assert "Far" not in set(a["group"])
+    quiet = _row(a, "Quiet")  # in scope, with a quota and nothing booked: 0%, not left out
+    assert quiet["won_value"] == 0 and quiet["attainment"] == 0
+    t = attainment(_base_opps(), q, NOV, by="team", as_of=HALF, reps=reps)
+    assert "T9" not in set(t["group"])
