@@ -190,9 +190,13 @@ def _members(opps: pd.DataFrame, reps: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _group_quota(quotas: pd.DataFrame, level: str, name: str, p: Period,
-                 members: pd.DataFrame, split) -> tuple[float | None, str | None]:
+                 members: pd.DataFrame, split, active: set[str] | None = None,
+                 ) -> tuple[float | None, str | None]:
     """A group's quota and where it came from: its own, else (team, region) the sum of
-    its members' when every member has one."""
+    its members' when every member that counts has one. A rep counts when they have a
+    quota for the period or deals in it (``active``: won in the period or open pipeline;
+    a rep who left long ago does not make the team's quota unknown); a team counts when it
+    has a quota or such a rep."""
     own = quota_for(quotas, level, name, p, split)
     if own is not None:
         return own, f"{level} quota"
@@ -200,12 +204,28 @@ def _group_quota(quotas: pd.DataFrame, level: str, name: str, p: Period,
     if child is None:
         return None, None
     kids = sorted(set(members.loc[members[level] == name, child].dropna()))
+    kids = [k for k in kids if _counts(quotas, child, k, p, members, split, active)]
     if not kids:
         return None, None
-    vals = [_group_quota(quotas, child, k, p, members, split)[0] for k in kids]
+    vals = [_group_quota(quotas, child, k, p, members, split, active)[0] for k in kids]
     if all(v is not None for v in vals):
         return float(math.fsum(vals)), f"sum of {child} quotas"
     return None, None
+
+
+def _counts(quotas: pd.DataFrame, level: str, name: str, p: Period, members: pd.DataFrame,
+            split, active: set[str] | None) -> bool:
+    """Whether a member counts in its group's quota (see :func:`_group_quota`)."""
+    if active is None or quota_for(quotas, level, name, p, split) is not None:
+        return True
+    if level == "rep":
+        return name in active
+    reps = set(members.loc[members[level] == name, "rep"].dropna())
+    if level == "region":
+        teams = set(members.loc[members["region"] == name, "team"].dropna())
+        return any(_counts(quotas, "team", t, p, members, split, active) for t in teams) or \
+            bool(reps & active)
+    return any(_counts(quotas, "rep", r, p, members, split, active) for r in reps)
 
 
 # --------------------------------------------------------------------------- pacing
@@ -339,18 +359,22 @@ def attainment(
     if t >= p.end:
         share = 1.0
 
+    active = set(won["owner"].dropna()) | set(pipe["owner"].dropna())
     rows = []
     for g in sorted(groups, key=str):
         w = won[won["_g"] == g]
         won_value = float(math.fsum(w["amount"])) if w["amount"].notna().all() else np.nan
         if by is None:
             regions = sorted(set(members["region"].dropna())) or []
-            vals = [_group_quota(quotas, "region", r, p, members, split)[0] for r in regions]
+            regions = [r for r in regions
+                       if _counts(quotas, "region", r, p, members, split, active)]
+            vals = [_group_quota(quotas, "region", r, p, members, split, active)[0]
+                    for r in regions]
             quota = (float(math.fsum(vals)) if regions and all(v is not None for v in vals)
                      else None)
             source = "sum of region quotas" if quota is not None else None
         else:
-            quota, source = _group_quota(quotas, level, str(g), p, members, split)
+            quota, source = _group_quota(quotas, level, str(g), p, members, split, active)
         q = np.nan if quota is None else float(quota)
         expected = q * share
         pace = won_value / expected if expected and np.isfinite(expected) else np.nan

@@ -154,14 +154,15 @@ def test_a_quarterly_quota_is_not_split_silently_and_a_quarter_sums_its_months()
 
 
 def test_team_quota_from_its_reps_or_given_separately():
-    reps = pd.DataFrame({"rep_id": ["Ann", "Bob", "Cy"], "team": ["T1", "T1", "T2"],
-                         "region": ["R1", "R1", "R1"]})
+    # Old left T1 long ago: no quota, no deals in the period: he does not make T1's unknown
+    reps = pd.DataFrame({"rep_id": ["Ann", "Bob", "Cy", "Old"], "team": ["T1", "T1", "T2", "T1"],
+                         "region": ["R1", "R1", "R1", "R1"]})
     a = attainment(_base_opps(), QUOTAS, NOV, by="team", as_of=HALF, reps=reps)
     t1 = _row(a, "T1")
     assert t1["quota"] == 11_000 and t1["quota_source"] == "sum of rep quotas"
     assert t1["won_value"] == 6200  # Ann 5,000 + Bob 1,200
     assert t1["attainment"] == pytest.approx(6200 / 11_000)
-    assert np.isnan(_row(a, "T2")["quota"])  # Cy has no quota: the team's is unknown
+    assert np.isnan(_row(a, "T2")["quota"])  # Cy booked but has no quota: T2's is unknown
     given = pd.concat([QUOTAS, _quotas([("team", "T1", "2026-11", 12_000.0, "USD")])])
     b = attainment(_base_opps(), given, NOV, by="team", as_of=HALF, reps=reps)
     assert _row(b, "T1")["quota"] == 12_000 and _row(b, "T1")["quota_source"] == "team quota"
