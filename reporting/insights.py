@@ -217,10 +217,12 @@ def target_findings(attainment_frame: pd.DataFrame, max_pace: float = 0.6,
     quota's pacing expected by the as-of time, and the open pipeline due in the period
     covering less than ``max_coverage`` x the quota still to go (or no such pipeline; for
     a period that is over, the shortfall alone: its pipeline can no longer close the gap).
-    Only shortfalls of at least ``min_deals_short`` of the group's typical won deals are
-    judged (one missing deal is not a trend: a month's quota of one or two big deals is
-    lumpy); where the typical deal is unknown the shortfall is judged anyway. The ``top``
-    furthest behind (lowest pace, then the most deals short), ranked by 1 / pace."""
+    Only groups behind pace by at least ``min_deals_short`` of their typical won deals
+    (expected to date - won, over ``typical_won``) are judged: one missing deal is not a
+    trend (a month's quota of one or two big deals is lumpy, and early in a period the
+    pace expects little); where the typical deal is unknown the shortfall is judged
+    anyway. The ``top`` furthest behind (lowest pace, then the most deals short), scored
+    1 / pace (at most 10)."""
     f = attainment_frame
     if f is None or f.empty:
         return []
@@ -231,7 +233,8 @@ def target_findings(attainment_frame: pd.DataFrame, max_pace: float = 0.6,
     over = f["expected_share"] >= 1
     thin = over | (f["coverage"].isna() & f["coverage_note"].isna()) | (
         f["coverage"] < max_coverage)
-    judged = f["deals_short"].isna() | (f["deals_short"] >= min_deals_short)
+    behind = (f["expected_to_date"] - f["won_value"]) / f["typical_won"]
+    judged = behind.isna() | (behind >= min_deals_short)
     hits = f[ok & thin & judged].sort_values(["pace", "deals_short"], ascending=[True, False],
                                              kind="stable").head(top)
     out: list[Finding] = []
@@ -255,5 +258,5 @@ def target_findings(attainment_frame: pd.DataFrame, max_pace: float = 0.6,
                     "{coverage:.1f}x of the {remaining:,.0f} still to go.")
         pace = float(r["pace"])
         out.append(Finding(head + tail, params, "quota_attainment", str(r["group"]),
-                           float(r["attainment"]), 1.0, 1.0 / max(pace, 0.05)))
+                           float(r["attainment"]), 1.0, 1.0 / max(pace, 0.1)))
     return out

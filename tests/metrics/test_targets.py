@@ -339,3 +339,17 @@ def test_quotas_of_groups_outside_the_scope_are_left_out():
     assert quiet["won_value"] == 0 and quiet["attainment"] == 0
     t = attainment(_base_opps(), q, NOV, by="team", as_of=HALF, reps=reps)
     assert "T9" not in set(t["group"])
+
+
+def test_early_in_the_period_nothing_booked_is_not_yet_a_finding():
+    """On 3 November the linear pace expects 2/30 of 10,000 (667), under one typical deal of
+    1,000: a rep with nothing booked yet is not behind by two deals."""
+    opps = _opps([_deal(1, "Gus", "won", 1000, "2026-08-10"),
+                  _deal(2, "Gus", "open", 100, ecd="2026-11-28")])
+    q = _quotas([("rep", "Gus", "2026-11", 10_000.0, "USD")])
+    early = attainment(opps, q, NOV, by="rep", as_of=pd.Timestamp("2026-11-03"))
+    assert _row(early, "Gus")["pace"] == 0
+    assert target_findings(early) == []
+    late = attainment(opps, q, NOV, by="rep", as_of=pd.Timestamp("2026-11-21"))
+    assert [f.subject for f in target_findings(late)] == ["Gus"]  # 6,667 expected: 6.7 short
+    assert target_findings(late)[0].score == 10
