@@ -883,7 +883,7 @@ def _history(
 # ---------------------------------------------------------------------------------------
 def _round_quota(x: np.ndarray) -> np.ndarray:
     """Quotas as people write them: to 500 under 20,000, to 1,000 under 200,000, else to
-    5,000."""
+    5,000 (a rep's monthly quota is at least 500)."""
     step = np.where(x < 20_000, 500.0, np.where(x < 200_000, 1_000.0, 5_000.0))
     return np.round(x / step) * step
 
@@ -944,7 +944,7 @@ def _quotas(opps: pd.DataFrame, reps: pd.DataFrame, start_ts: pd.Timestamp,
                 med = np.nanmedian(quota[inteam]) if np.isfinite(quota[inteam]).any() else np.nan
                 ramp = inteam & now & ~np.isfinite(quota)
                 quota[ramp] = 0.5 * med
-            quota = np.where(now, _round_quota(quota), np.nan)
+            quota = np.where(now, np.maximum(_round_quota(quota), 500.0), np.nan)
             for rid, a in zip(reps["rep_id"], quota, strict=True):
                 if np.isfinite(a):
                     rows.append(("rep", rid, f"{m}", float(a)))
@@ -952,11 +952,13 @@ def _quotas(opps: pd.DataFrame, reps: pd.DataFrame, start_ts: pd.Timestamp,
         label = f"{q.year}-Q{q.quarter}"
         team_q = {t: float(_round_quota(np.array([0.95 * rep_q[team == t].sum()]))[0])
                   for t in dict.fromkeys(team)}
+        team_q = {t: a for t, a in team_q.items() if a > 0}  # a team with no quota yet
         for t, a in team_q.items():
             rows.append(("team", t, label, a))
         for g in dict.fromkeys(region):
-            ts = dict.fromkeys(team[region == g])
-            rows.append(("region", g, label, float(math.fsum(team_q[t] for t in ts))))
+            ts = [t for t in dict.fromkeys(team[region == g]) if t in team_q]
+            if ts:
+                rows.append(("region", g, label, float(math.fsum(team_q[t] for t in ts))))
     out = pd.DataFrame(rows, columns=["scope_type", "scope", "period", "amount"])
     out["currency"] = "USD"
     return out[cols]

@@ -7,6 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reporting.demo import PLANTED, QUOTA_STRETCH, generate
 from reporting.insights import target_findings
@@ -112,3 +114,19 @@ def test_the_demo_store_holds_the_quotas(demo_store, demo_tables):
     assert set(emea.loc[emea["scope_type"] == "region", "scope"]) == {"EMEA"}
     assert not set(emea.loc[emea["scope_type"] == "team", "scope"]) - {
         "EMEA Inside", "EMEA Mid-Market", "EMEA Enterprise"}
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), end=st.dates(dt.date(2000, 1, 1), dt.date(2100, 12, 31)),
+       scale=st.sampled_from([0.01, 0.05]))
+def test_quotas_any_seed_and_end(seed, end, scale):
+    d = generate(seed=seed, scale=scale, end=end)
+    q = d["quotas"]
+    assert (q["amount"] > 0).all()
+    assert not q.duplicated(["scope_type", "scope", "period"]).any()
+    assert set(q.loc[q["scope_type"] == "rep", "scope"]) <= set(d["reps"]["rep_id"])
+    assert q["period"].str.fullmatch(r"\d{4}-(0[1-9]|1[0-2]|Q[1-4])").all()
+    # planned up to the quarter that holds the end, no further
+    last_q = pd.Timestamp(end).to_period("Q").start_time
+    assert (q["period"].map(lambda lab: parse_period(lab).start) <= last_q + pd.DateOffset(
+        months=2)).all()
