@@ -207,3 +207,56 @@ def findings(analysis) -> list[Finding]:
     out += pipeline_findings(analysis.summary, analysis.pipeline)
     out += funnel_findings(analysis.funnel)
     return sorted(out, key=lambda f: -f.score)
+
+
+def target_findings(attainment_frame: pd.DataFrame, max_pace: float = 0.6,
+                    max_coverage: float = 1.0, min_deals_short: float = 2.0,
+                    top: int = 3) -> list[Finding]:
+    """Reps (or teams, regions) behind pace with too little coverage, from
+    :func:`reporting.metrics.targets.attainment`: won value below ``max_pace`` of what the
+    quota's pacing expected by the as-of time, and the open pipeline due in the period
+    covering less than ``max_coverage`` x the quota still to go (or no such pipeline; for
+    a period that is over, the shortfall alone: its pipeline can no longer close the gap).
+    Only groups behind pace by at least ``min_deals_short`` of their typical won deals
+    (expected to date - won, over ``typical_won``) are judged: one missing deal is not a
+    trend (a month's quota of one or two big deals is lumpy, and early in a period the
+    pace expects little); where the typical deal is unknown the shortfall is judged
+    anyway. The ``top`` furthest behind (lowest pace, then the most deals short), scored
+    1 / pace (at most 10)."""
+    f = attainment_frame
+    if f is None or f.empty:
+        return []
+    period = f.attrs.get("period", "")
+    ok = f["quota"].gt(0) & f["pace"].notna() & (f["pace"] < max_pace)
+    # once the period is over, the pipeline can no longer close the gap: the shortfall
+    # alone is the finding
+    over = f["expected_share"] >= 1
+    thin = over | (f["coverage"].isna() & f["coverage_note"].isna()) | (
+        f["coverage"] < max_coverage)
+    behind = (f["expected_to_date"] - f["won_value"]) / f["typical_won"]
+    judged = behind.isna() | (behind >= min_deals_short)
+    hits = f[ok & thin & judged].sort_values(["pace", "deals_short"], ascending=[True, False],
+                                             kind="stable").head(top)
+    out: list[Finding] = []
+    for _, r in hits.iterrows():
+        params = {"rep": r["group"], "won": r["won_value"], "quota": r["quota"],
+                  "period": period, "attainment": r["attainment"], "pace": r["pace"],
+                  "method": r["pacing_method"], "remaining": r["remaining"],
+                  "pipeline": r["pipeline"], "coverage": r["coverage"]}
+        if r["expected_share"] >= 1:
+            head = ("{rep} booked {won:,.0f} of a {quota:,.0f} quota for {period} "
+                    "({attainment:.0%}), {remaining:,.0f} short")
+        else:
+            head = ("{rep} has booked {won:,.0f} of a {quota:,.0f} quota for {period} "
+                    "({attainment:.0%}), {pace:.0%} of the {method} pace expected by now")
+        if r["expected_share"] >= 1:
+            tail = "."
+        elif pd.isna(r["coverage"]):
+            tail = "; no open pipeline is due in the period to make up the {remaining:,.0f}."
+        else:
+            tail = ("; the open pipeline due in the period ({pipeline:,.0f}) covers "
+                    "{coverage:.1f}x of the {remaining:,.0f} still to go.")
+        pace = float(r["pace"])
+        out.append(Finding(head + tail, params, "quota_attainment", str(r["group"]),
+                           float(r["attainment"]), 1.0, 1.0 / max(pace, 0.1)))
+    return out
