@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParamsError
+from .pipeline import MAX_UNKNOWN_SHARE
 
 COMPONENTS = ("created", "pulled_in", "increased", "decreased", "pushed_out", "won", "lost")
 EXTRAS = ("reopened", "restored", "deleted", "transferred_in", "transferred_out",
@@ -319,8 +320,12 @@ def pipeline_movement(opps: pd.DataFrame, versions: pd.DataFrame | None, start, 
     each component (moves: a deal pushed out twice counts twice), end_count,
     start_unknown_count / end_unknown_count (deals in the pipeline with no known amount),
     unknown_moves (moves of a deal whose amount was unknown: counted, worth nothing),
-    deals, history_deals (deals with versions in the window) and history_known (every deal of
-    the group has versions). ``attrs["notes"]`` says when the history is missing or partial.
+    deals, history_deals (deals with versions in the window), history_known (every deal of
+    the group has versions) and value_computable: False when more than half of the deals and
+    moves of the group (start, end and every move) have no known amount (the rule of
+    :func:`reporting.metrics.core.open_pipeline`); the value columns are then NaN (not
+    computable, not 0) and only the counts tell the movement. ``attrs["notes"]`` says when the
+    history is missing or partial.
     """
     moves, info = _walk(opps, versions, start, end, close_by, by)
     comps = ("start", *COMPONENTS, *EXTRAS, "end")
@@ -351,6 +356,13 @@ def pipeline_movement(opps: pd.DataFrame, versions: pd.DataFrame | None, start, 
     hist = np.array([info["group_history_deals"].get(g, 0) for g in groups], dtype=int)
     cols["deals"], cols["history_deals"] = deals, hist
     cols["history_known"] = (deals > 0) & (hist == deals)
+    moved = nv.sum(axis=1)
+    unknown_all = ucount.sum(axis=1)
+    ok = unknown_all <= MAX_UNKNOWN_SHARE * moved
+    cols["value_computable"] = ok
+    for c in shown:
+        name = {"start": "start_value", "end": "end_value"}.get(c, c)
+        cols[name] = np.where(ok, cols[name], np.nan)
     out = pd.DataFrame(cols)
     notes = []
     if info["history_deals"] == 0:
@@ -363,8 +375,12 @@ def pipeline_movement(opps: pd.DataFrame, versions: pd.DataFrame | None, start, 
     return out
 
 
-def residual_cents(row) -> int:
-    """end - (start + the signed components), in whole cents: 0 when the row reconciles."""
+def residual_cents(row) -> int | None:
+    """end - (start + the signed components), in whole cents: 0 when the row reconciles
+    (None for a row whose value is not computable)."""
+    if "value_computable" in row and not row["value_computable"]:
+        return None
+
     def c(x) -> int:
         return int(round(float(x) * 100))
     total = c(row["start_value"]) + sum(SIGN[k] * c(row[k]) for k in SIGN)
