@@ -117,60 +117,78 @@ def _states(o: pd.DataFrame, v: pd.DataFrame, p: pd.DataFrame,
             close_by: pd.Timestamp | None, by: str | None) -> pd.DataFrame:
     """The state of each deal at each point of :func:`_points`, under the rules of
     :func:`reporting.history.state_at`: in the pipeline or why not, amount, group."""
-    cur = o.set_index("opportunity_id")
     n = len(p)
-    p = p.copy()
-    p["_row"] = np.arange(n)
     after = p["after"].to_numpy(dtype=bool)
     t = p["t"].to_numpy(dtype=_NS)
-    vcols = ["valid_from", "valid_to", "status", "amount", "close_date", "owner"]
+    nat = np.full(n, np.datetime64("NaT"), _NS)
+    pid = p["opportunity_id"].to_numpy(dtype=object)
+    # the current row of each point's deal, by position
+    codes, uniq = pd.factorize(pd.concat([o["opportunity_id"], v["opportunity_id"]],
+                                         ignore_index=True))
+    ocode = codes[:len(o)]
+    row_of = np.full(len(uniq), -1)
+    row_of[ocode] = np.arange(len(o))
+    pcode = pd.Index(uniq).get_indexer(pid)
+    prow = row_of[pcode]
+
+    def cur(col: str, dtype) -> np.ndarray:
+        return o[col].to_numpy(dtype=dtype)[prow]
+
     covered = np.zeros(n, dtype=bool)
     gap = np.zeros(n, dtype=bool)
-    vv = pd.DataFrame(index=range(n), columns=vcols[2:])
+    v_status = np.full(n, None, dtype=object)
+    v_amount = np.full(n, np.nan)
+    v_close, v_owner = nat.copy(), np.full(n, None, dtype=object)
     if len(v):
-        vs = v[["opportunity_id", *vcols]].sort_values("valid_from", kind="stable")
-        last_from = vs.groupby("opportunity_id")["valid_from"].max()
-        got = []
-        for flag in (True, False):
-            left = p[p["after"] == flag].sort_values("t", kind="stable")
-            m = pd.merge_asof(left, vs, left_on="t", right_on="valid_from",
-                              by="opportunity_id", allow_exact_matches=flag)
-            got.append(m)
-        m = pd.concat(got).sort_values("_row").reset_index(drop=True)
-        vf = m["valid_from"].to_numpy(dtype=_NS)
-        vt = m["valid_to"].to_numpy(dtype=_NS)
-        has = ~np.isnat(vf)
+        # the version in force: the last one starting at or before t (after) / before t
+        # (before), found with one sorted search over (deal, time rank) keys
+        vcode = codes[len(o):]
+        vf_all = v["valid_from"].to_numpy(dtype=_NS)
+        times = np.unique(np.concatenate([vf_all, t]).astype(np.int64))
+        width = len(times) + 1
+        vkey = vcode.astype(np.int64) * width + np.searchsorted(times, vf_all.astype(np.int64))
+        order = np.argsort(vkey, kind="stable")
+        vkey = vkey[order]
+        pkey = pcode.astype(np.int64) * width + np.searchsorted(times, t.astype(np.int64))
+        j = np.where(after, np.searchsorted(vkey, pkey, side="right"),
+                     np.searchsorted(vkey, pkey, side="left")) - 1
+        jj = np.clip(j, 0, None)
+        has = (j >= 0) & (vkey[jj] // width == pcode)
+        pos = order[jj]
+        vf = v["valid_from"].to_numpy(dtype=_NS)[pos]
+        vt = v["valid_to"].to_numpy(dtype=_NS)[pos]
         open_end = np.isnat(vt)
         inside = np.where(after, open_end | (vt > t), open_end | (vt >= t))
         covered = has & inside
-        later = m["opportunity_id"].map(last_from).to_numpy(dtype=_NS)
-        gap = has & ~inside & (later > t)  # between a deletion and a restoration
-        vv = m[vcols[2:]]
-    ids = p["opportunity_id"]
-    created = ids.map(cur["created_at"]).to_numpy(dtype=_NS)
-    closed = ids.map(cur["closed_at"]).to_numpy(dtype=_NS)
-    now_open = ids.map(cur["status"]).eq("open").to_numpy(dtype=bool)
-    cur_status = ids.map(cur["status"]).to_numpy(dtype=object)
-    cur_amount = ids.map(cur["amount"]).to_numpy(dtype=float)
-    cur_exp = (ids.map(cur["expected_close_date"]).to_numpy(dtype=_NS)
-               if "expected_close_date" in cur else np.full(n, np.datetime64("NaT"), _NS))
+        last = pd.Series(vf_all).groupby(vcode).max()
+        later = np.full(len(uniq), np.datetime64("NaT"), _NS)
+        later[last.index.to_numpy()] = last.to_numpy(dtype=_NS)
+        later = later[pcode]
+        gap = has & ~inside & ~np.isnat(later) & (later > t)  # deleted, restored later
+        v_status = np.where(covered, v["status"].to_numpy(dtype=object)[pos], None)
+        v_amount = np.where(covered, v["amount"].to_numpy(dtype=float)[pos], np.nan)
+        v_close = np.where(covered, v["close_date"].to_numpy(dtype=_NS)[pos], nat)
+        v_owner = np.where(covered, v["owner"].to_numpy(dtype=object)[pos], None)
+        del vf
+    created = cur("created_at", _NS)
+    closed = cur("closed_at", _NS)
+    cur_status = cur("status", object)
+    now_open = cur_status == "open"
+    cur_amount = cur("amount", float)
+    cur_exp = cur("expected_close_date", _NS)
     exists = np.where(after, created <= t, created < t)
-    if "deleted_at" in cur:
-        d = ids.map(cur["deleted_at"]).to_numpy(dtype=_NS)
+    if "deleted_at" in o:
+        d = cur("deleted_at", _NS)
         gone = ~np.isnat(d) & np.where(after, d <= t, d < t)
         exists &= ~gone
     still_open = np.isnat(closed) | np.where(after, closed > t, closed >= t)
     status_f = np.where(still_open, "open", cur_status)
-    vstatus = np.where(covered, vv["status"].to_numpy(dtype=object), None)
+    vstatus = v_status
     status = np.where(pd.notna(vstatus), vstatus, status_f)
-    vamount = np.where(covered, vv["amount"].to_numpy(dtype=float), np.nan)
-    amount = np.where(np.isnan(vamount), np.where(now_open, cur_amount, np.nan), vamount)
-    vclose = np.where(covered, pd.to_datetime(vv["close_date"]).to_numpy(dtype=_NS),
-                      np.datetime64("NaT"))
-    v_exp = np.where(pd.isna(vstatus) | (vstatus == "open"), vclose, np.datetime64("NaT"))
-    exp = np.where(np.isnat(v_exp), np.where(now_open, cur_exp, np.datetime64("NaT")), v_exp)
-    vowner = np.where(covered, vv["owner"].to_numpy(dtype=object), None)
-    owner = np.where(pd.notna(vowner), vowner, ids.map(cur["owner"]).to_numpy(dtype=object))
+    amount = np.where(np.isnan(v_amount), np.where(now_open, cur_amount, np.nan), v_amount)
+    v_exp = np.where(pd.isna(vstatus) | (vstatus == "open"), v_close, nat)
+    exp = np.where(np.isnat(v_exp), np.where(now_open, cur_exp, nat), v_exp)
+    owner = np.where(pd.notna(v_owner), v_owner, cur("owner", object))
     exists = (exists | covered) & ~gap
     is_open = exists & (status == "open")
     if close_by is None:
@@ -188,10 +206,10 @@ def _states(o: pd.DataFrame, v: pd.DataFrame, p: pd.DataFrame,
     elif col == "owner":
         group = owner
     else:
-        group = ids.map(cur[col]).to_numpy(dtype=object)
+        group = cur(col, object)
     group = np.where(pd.notna(group), group, "(none)")
     return pd.DataFrame({
-        "opportunity_id": ids.to_numpy(), "t": t, "after": after, "k": p["k"].to_numpy(),
+        "opportunity_id": pid, "t": t, "after": after, "k": p["k"].to_numpy(),
         "in": in_pipe, "why": why, "cents": _cents(amount), "amount": amount,
         "group": group, "owner": owner, "covered": covered,
     })

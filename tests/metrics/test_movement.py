@@ -292,7 +292,7 @@ def _pipeline_at(o, v, when, close_by):
     return int(inp.sum()), int(np.round(a.dropna() * 100).sum()), int(a.isna().sum())
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(histories())
 def test_random_histories_reconcile(h):
     opp_rows, ver_rows, start, end, close_by = h
@@ -422,3 +422,61 @@ def test_slippage_hand_computed(stories):
     assert s.loc["A", "history_known"] == pytest.approx(7 / 8)
     none = slippage(o, None, START, END)
     assert none["pushes_per_deal"].isna().all() and none["history_known"].eq(0).all()
+
+
+# --------------------------------------------------------------------------- charts
+def _outside(ax) -> bool:
+    """The legend does not overlap the axes' plotting area."""
+    fig = ax.figure
+    fig.canvas.draw()
+    leg = ax.get_legend().get_window_extent()
+    box = ax.get_window_extent()
+    return not leg.overlaps(box)
+
+
+def test_charts_render(stories):
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from reporting import plots
+    from reporting.metrics.velocity import velocity_change
+    from reporting.periods import parse_period
+
+    o, v = stories
+    row = pipeline_movement(o, v, START, END, close_by=CLOSE_BY).iloc[0]
+    ax = plots.movement_waterfall(row, "EUR")
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    # the extras that moved something are drawn, the others not
+    assert labels[0] == "start" and labels[-1] == "end"
+    assert {"reopened", "deleted", "amount set"} <= set(labels) and "restored" not in labels
+    assert ax.get_ylabel() == "pipeline value (EUR)" and _outside(ax)
+    assert plots.figure_png(ax, dpi=50)[:4] == b"\x89PNG"
+    nohist = pipeline_movement(o.assign(amount=np.nan, status="open", closed_at=pd.NaT),
+                               None, START, END).iloc[0]
+    assert not nohist["value_computable"]
+    ax = plots.movement_waterfall(nohist, "EUR")
+    assert ax.get_ylabel() == "deals (amounts unknown)"
+    assert "pushed out" not in [t.get_text() for t in ax.get_xticklabels()]
+    assert plots.figure_png(ax, dpi=50)[:4] == b"\x89PNG"
+    slip = pd.DataFrame({"group": list("abcdef"), "deals": [10, 12, 9, 30, 5, 2],
+                         "pushes": [8, 3, 2, 6, 1, 4], "pushes_per_deal": [
+                             0.8, 0.25, 2 / 9, 0.2, 0.2, 2.0],
+                         "share_pushed_twice": [0.3, 0.1, 0, 0, 0, 1.0]})
+    ax = plots.slippage_by_rep(slip)
+    assert [t.get_text() for t in ax.get_yticklabels()][-1] == "a"  # f has 2 deals: left out
+    assert plots.figure_png(ax, dpi=50)[:4] == b"\x89PNG"
+    opps = pd.DataFrame({
+        "opportunity_id": [f"x{i}" for i in range(6)], "owner": list("aabbab"),
+        "created_at": pd.to_datetime(["2026-08-01", "2026-08-05", "2026-08-01", "2026-09-01",
+                                      "2026-08-20", "2026-09-03"]),
+        "closed_at": pd.to_datetime(["2026-09-10", "2026-10-10", "2026-09-15", "2026-10-12",
+                                     "2026-10-02", "2026-10-20"]),
+        "status": ["won", "won", "won", "won", "lost", "lost"],
+        "amount": [100.0, 300.0, 50.0, 80.0, 10.0, 10.0]})
+    vc = velocity_change(opps, parse_period("2026-10"))
+    ax = plots.velocity_effects(vc, "EUR")
+    assert [t.get_text() for t in ax.get_xticklabels()][0] == "previous"
+    assert plots.figure_png(ax, dpi=50)[:4] == b"\x89PNG"
+    vc2 = pd.concat([vc, vc.assign(group="other", change=-1.0)], ignore_index=True)
+    ax = plots.velocity_effects(vc2, "EUR")
+    assert _outside(ax) and plots.figure_png(ax, dpi=50)[:4] == b"\x89PNG"
