@@ -155,7 +155,6 @@ def _states(o: pd.DataFrame, v: pd.DataFrame, p: pd.DataFrame,
         jj = np.clip(j, 0, None)
         has = (j >= 0) & (vkey[jj] // width == pcode)
         pos = order[jj]
-        vf = v["valid_from"].to_numpy(dtype=_NS)[pos]
         vt = v["valid_to"].to_numpy(dtype=_NS)[pos]
         open_end = np.isnat(vt)
         inside = np.where(after, open_end | (vt > t), open_end | (vt >= t))
@@ -169,7 +168,6 @@ def _states(o: pd.DataFrame, v: pd.DataFrame, p: pd.DataFrame,
         v_amount = np.where(covered, v["amount"].to_numpy(dtype=float)[pos], np.nan)
         v_close = np.where(covered, v["close_date"].to_numpy(dtype=_NS)[pos], nat)
         v_owner = np.where(covered, v["owner"].to_numpy(dtype=object)[pos], None)
-        del vf
     created = cur("created_at", _NS)
     closed = cur("closed_at", _NS)
     cur_status = cur("status", object)
@@ -184,7 +182,7 @@ def _states(o: pd.DataFrame, v: pd.DataFrame, p: pd.DataFrame,
     still_open = np.isnat(closed) | np.where(after, closed > t, closed >= t)
     status_f = np.where(still_open, "open", cur_status)
     vstatus = v_status
-    status = np.where(pd.notna(vstatus), vstatus, status_f)
+    status = np.where(pd.notna(vstatus), vstatus, status_f).astype(object)
     amount = np.where(np.isnan(v_amount), np.where(now_open, cur_amount, np.nan), v_amount)
     v_exp = np.where(pd.isna(vstatus) | (vstatus == "open"), v_close, nat)
     exp = np.where(np.isnat(v_exp), np.where(now_open, cur_exp, nat), v_exp)

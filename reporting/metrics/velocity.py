@@ -84,7 +84,12 @@ def log_mean(a: float, b: float) -> float:
     """The logarithmic mean L(a, b) = (a - b) / (ln a - ln b), L(a, a) = a (a, b > 0)."""
     if a == b:
         return float(a)
-    return (a - b) / (math.log(a) - math.log(b))
+    r = (a - b) / b
+    # ln(a / b): log1p is accurate when a and b are close, the plain logs otherwise
+    ln = math.log1p(r) if abs(r) < 0.5 else math.log(a) - math.log(b)
+    if ln == 0.0:  # a and b differ in the last bits only
+        return (a + b) / 2.0
+    return (a - b) / ln
 
 
 def lmdi(prev: dict[str, float], cur: dict[str, float]) -> dict[str, float]:

@@ -127,6 +127,9 @@ def test_lmdi_effects_sum_to_the_change(x0, x1):
 def test_log_mean():
     assert log_mean(5.0, 5.0) == 5.0
     assert log_mean(math.e, 1.0) == pytest.approx(math.e - 1)
+    # found by hypothesis: two values one bit apart (ln a - ln b rounds to 0)
+    assert log_mean(8.99991, 8.999910000000002) == pytest.approx(8.99991, rel=1e-15)
+    assert log_mean(1.0 + 1e-12, 1.0) == pytest.approx(1.0, rel=1e-11)
 
 
 def test_reasons_hand_computed():
