@@ -11,7 +11,7 @@ SCALE ?= 1
 # Reports cover the last complete month unless PERIOD is given (e.g. PERIOD=2026-10).
 PERIOD ?= last-complete-month
 
-.PHONY: demo test sysdeps install lint clean bench bench-quick fuzz package-check
+.PHONY: demo test sysdeps install lint clean bench bench-quick bench-forecast fuzz package-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,3 +61,8 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python -m benchmarks --quick $(BENCH_ARGS)
+
+# only the forecast section (issue 15: train + forecast every region of the 1M history store,
+# a 12-origin backtest); QUICK=1 for the 20k store
+bench-forecast: install
+	$(BIN)/python -m benchmarks --only forecast $(if $(QUICK),--quick) $(BENCH_ARGS)

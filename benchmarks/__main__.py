@@ -15,7 +15,9 @@ in the same run (times on a shared machine are noisy; ratios much less so):
 - ingest of a generated Maven-shaped export against DuckDB's own ``read_csv`` of the file;
 - ``crm-report metrics`` against one hand-written DuckDB query over the same store;
 - the as-of view of one region at a past moment on a 1M-opportunity store with deal
-  history (``benchmarks/asof_bench.py``, issue 14) against a plain region query.
+  history (``benchmarks/asof_bench.py``, issue 14) against a plain region query;
+- the forecast (training the win-probability model and forecasting every region) and a
+  12-origin backtest on that store (``benchmarks/forecast_bench.py``, issue 15), in seconds.
 
 Stores and exports are generated once into ``data/bench/`` (git-ignored) and reused.
 """
@@ -62,6 +64,11 @@ TARGETS = {
     # issue 14, requirement 7 (the value is seconds, not a ratio)
     "asof": ("issue 14: as-of view of one region at a past date, 1M opportunities with "
              "~5M history rows, well under a second (here: under 1 s)", lambda s: s < 1.0),
+    # issue 15, requirement 9 (seconds)
+    "forecast": ("issue 15: train the win-probability model on a 1M-opportunity store's "
+                 "history and forecast every region in under 30 s", lambda s: s < 30.0),
+    "forecast_backtest": ("issue 15: a 12-origin forecast backtest of the 1M store in under "
+                          "2 minutes", lambda s: s < 120.0),
 }
 
 
@@ -540,9 +547,51 @@ def bench_asof(res: Results, runs: int, quick: bool) -> None:
     print(f"asof: {t['asof_s'] * 1000:.0f} ms vs floor {t['floor_s'] * 1000:.0f} ms", flush=True)
 
 
+def bench_forecast(res: Results, runs: int, quick: bool) -> None:
+    """Forecast and backtest on the history store of the as-of section (built once)."""
+    build = run([sys.executable, "-m", "benchmarks.asof_bench", "store",
+                 *(["--quick"] if quick else [])], cwd=ROOT)
+    info = json.loads(build.out.strip().splitlines()[-1])
+    out = run([sys.executable, "-m", "benchmarks.forecast_bench", "time", info["path"],
+               "--runs", str(min(runs, 3)), "--backtest-runs", "1" if quick else "2"],
+              cwd=ROOT)
+    t = json.loads(out.out.strip().splitlines()[-1])
+    n = info.get("counts", {}).get("opportunities", 0)
+    note = "" if n >= 900_000 else f"measured on {n:,} opportunities (--quick)"
+    res.target("forecast", f"{t['forecast_s']:.1f} s ({n:,} opportunities, {t['regions']} "
+               f"regions, {t['training_rows']:,} training rows)", t["forecast_s"],
+               shown=f"{t['forecast_s']:.1f} s", note=note)
+    res.target("forecast_backtest", f"{t['backtest_s']:.1f} s ({t['backtest_origins']} "
+               "origins)", t["backtest_s"], shown=f"{t['backtest_s']:.1f} s", note=note)
+    runs_txt = lambda xs: ", ".join(f"{x:.1f}" for x in xs)  # noqa: E731
+    lines = [f"## Forecast: `forecast(store, {t['as_of']}, {t['horizon_days']}, by='region')` "
+             "and `backtest(store)`", "",
+             f"Store `{Path(info['path']).name}` ({n:,} opportunities with deal history, the "
+             "as-of section's); whole-function wall times in one process, each call opening "
+             "its own read-only connection (`benchmarks/forecast_bench.py`).", "",
+             "| what | median s | runs (s) |", "|---|---:|---|",
+             f"| train on {t['training_origins']} month-ends ({t['training_rows']:,} rows) "
+             f"and forecast {t['regions']} regions ({t['open_deals']:,} open deals) | "
+             f"{t['forecast_s']:.1f} | {runs_txt(t['forecast_runs'])} |",
+             f"| of which the DuckDB pass over every origin (last run) | "
+             f"{t['seconds_rows']:.1f} | |",
+             f"| backtest, {t['backtest_origins']} origins, a model each | "
+             f"{t['backtest_s']:.1f} | {runs_txt(t['backtest_runs'])} |", "",
+             "Backtest errors on this store (chosen: " + t["backtest_chosen"] + "):", "",
+             "| method | mape_count | mape_value | interval coverage | brier |",
+             "|---|---:|---:|---:|---:|"]
+    f = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
+    for r in t["backtest_table"]:
+        lines.append(f"| {r['method']} | {f(r['mape_count'])} | {f(r['mape_value'])} | "
+                     f"{f(r['interval_coverage'])} | {f(r['brier'])} |")
+    res.section(lines)
+    print(f"forecast: {t['forecast_s']:.1f} s, backtest {t['backtest_s']:.1f} s", flush=True)
+
+
 # --------------------------------------------------------------------------- main
 
-SECTIONS = ("report", "second", "batch", "ingest", "metrics", "growth", "models", "asof")
+SECTIONS = ("report", "second", "batch", "ingest", "metrics", "growth", "models", "asof",
+            "forecast")
 
 
 def main() -> None:
@@ -603,6 +652,7 @@ def main() -> None:
     guarded("growth", bench_growth, res, ["10k", "100k", "1M"])
     guarded("models", bench_memory_and_models, res)
     guarded("asof", bench_asof, res, args.runs, args.quick)
+    guarded("forecast", bench_forecast, res, args.runs, args.quick)
     la = os.getloadavg()
     info["load_end"] = f"{la[0]:.2f} {la[1]:.2f} {la[2]:.2f}"
     res.write()

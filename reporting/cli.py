@@ -634,6 +634,135 @@ def metrics(
         sys.stdout.write(json.dumps(json.loads(table.to_json(orient="records")), indent=2) + "\n")
 
 
+#: the forecast's columns printed by `crm-report forecast` (issue 15, requirement 3)
+FORECAST_COLUMNS = ("group", "open_count", "expected_won_count", "expected_won_amount", "low",
+                    "high", "low_amount", "high_amount", "expected_new_won_count",
+                    "expected_new_won_amount", "naive_won_count", "naive_won_amount",
+                    "weighted_pipeline", "commit", "best_case", "pipeline", "quota",
+                    "attainment", "coverage", "actual_won_count", "actual_won_amount",
+                    "actual_new_won_count", "actual_new_won_amount")
+#: the terminal table's columns (the full set: --format json / csv), with short headings
+FORECAST_TABLE = {"group": "group", "open_count": "open", "expected_won_count": "won (exp.)",
+                  "low": "low", "high": "high", "expected_won_amount": "value (exp.)",
+                  "expected_new_won_count": "new won", "naive_won_count": "naive",
+                  "weighted_pipeline": "weighted", "quota": "quota",
+                  "attainment": "attain.", "actual_won_count": "actual",
+                  "actual_won_amount": "actual value"}
+BACKTEST_COLUMNS = ("method", "chosen", "mape_count", "mape_value", "interval_coverage",
+                    "interval_coverage_value", "brier", "mape_total_count",
+                    "mape_total_value", "origins")
+
+
+def _print_frame(frame, fmt: str, title: str) -> None:
+    """A result frame as JSON records, CSV (formula-safe) or a terminal table."""
+    import pandas as pd
+
+    if fmt == "csv":
+        from .textsafe import neutralise_cells
+
+        sys.stdout.write(neutralise_cells(frame).to_csv(index=False))
+    elif fmt == "json":
+        sys.stdout.write(json.dumps(json.loads(frame.to_json(orient="records",
+                                                             date_format="iso")),
+                                    indent=2) + "\n")
+    else:
+        t = Table(title=terminal(title))
+        for c in frame.columns:
+            t.add_column(terminal(c), justify="left" if c in ("group", "method") else "right")
+
+        def cell(x: object) -> Text:
+            if isinstance(x, bool):
+                return terminal("yes" if x else "")
+            if x is None or (not isinstance(x, str) and pd.isna(x)):
+                return terminal("")
+            if isinstance(x, float):
+                return terminal(f"{x:,.0f}" if x.is_integer() or abs(x) >= 10
+                                else f"{x:,.3f}")
+            return terminal(x)
+
+        for row in frame.itertuples(index=False):
+            t.add_row(*[cell(x) for x in row])
+        console.print(t)
+
+
+@app.command("forecast")
+def forecast_cmd(
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="forecast from this date (the state just before it; default: the "
+        "day after the store's latest event)")] = None,
+    horizon_days: Annotated[int, typer.Option("--horizon-days", help="days ahead")] = 90,
+    region: Annotated[str, typer.Option(help="region or 'all'")] = "all",
+    team: Annotated[str, typer.Option(help="team or 'all'")] = "all",
+    by: Annotated[str, typer.Option(help="rep | team | region")] = "region",
+    fmt: Annotated[str, typer.Option("--format", help="json | csv | table")] = "json",
+    backtest: Annotated[bool, typer.Option(
+        "--backtest", help="print the rolling-origin backtest of every method instead")] = False,
+    origins: Annotated[int, typer.Option(
+        help="backtest: the last N month-ends with a full horizon")] = 12,
+    store: StoreOpt = None,
+) -> None:
+    """Forecast bookings of the open pipeline (model with 80% interval, CRM weighted
+    pipeline, categories, naive) per group; for a past --as-of also the actual outcome.
+    With --backtest: each method's errors over rolling origins."""
+    import pandas as pd
+
+    from . import forecast as fc
+
+    try:
+        if fmt not in ("json", "csv", "table"):
+            raise ReportingError(f"--format {fmt!r}: use json, csv or table")
+        if by not in ("rep", "team", "region"):
+            raise ReportingError(f"--by {by!r}: use rep, team or region")
+        path = _store(store)
+        reg = None if region.lower() == "all" else region
+        tm = None if team.lower() == "all" else team
+        if backtest:
+            if origins < 1 or origins > 120:
+                raise ReportingError(f"--origins {origins}: give 1 to 120 month-ends")
+            res = fc.backtest(path, origins=origins, horizon_days=horizon_days, region=reg,
+                              team=tm)
+            frame = res.table.assign(chosen=res.table["method"] == res.chosen)
+            frame = frame[[c for c in BACKTEST_COLUMNS if c in frame.columns]]
+            notes = [f"chosen method: {res.chosen} (lowest mape_value, then mape_count)",
+                     *res.notes]
+            title = f"forecast backtest, horizon {res.horizon_days} days"
+        else:
+            if as_of is None:
+                from .store import connect
+
+                with connect(path, read_only=True) as con:
+                    end = fc.data_end(con)
+                if end is None:
+                    raise ReportingError("the store holds no opportunities; load some with "
+                                         "`crm-report ingest` or `crm-report demo-data`")
+                when = end.normalize() + pd.Timedelta(days=1)
+            else:
+                try:
+                    when = pd.Timestamp(as_of)
+                except (ValueError, TypeError):
+                    raise ReportingError(f"--as-of {as_of!r} is not a date; give YYYY-MM-DD") \
+                        from None
+            quotas = None
+            from . import store as _st
+
+            if hasattr(_st, "load_quotas"):  # the quotas table (issue 15, targets)
+                quotas = _st.load_quotas(path, reg, tm)
+            res = fc.forecast(path, when, horizon_days, by=by, region=reg, team=tm,
+                              quotas=quotas)
+            frame = res.groups[[c for c in FORECAST_COLUMNS if c in res.groups.columns]]
+            if fmt == "table":
+                frame = frame[[c for c in FORECAST_TABLE if c in frame.columns]].rename(
+                    columns=FORECAST_TABLE)
+            notes = [f"method: {res.method}; as of {res.as_of:%Y-%m-%d}, "
+                     f"{res.horizon_days} days ahead", *res.notes]
+            title = f"forecast as of {res.as_of:%Y-%m-%d}, {res.horizon_days} days"
+    except ReportingError as exc:
+        _fail(exc)
+    for n in notes:
+        err.print(terminal(f"note: {n}"), soft_wrap=True)
+    _print_frame(frame, fmt, title)
+
+
 from .clv_cli import clv_command  # noqa: E402 - registered after the app exists
 
 

@@ -35,3 +35,13 @@ def demo_store(tmp_path_factory, demo_tables) -> Path:
     path = tmp_path_factory.mktemp("store") / "crm.duckdb"
     replace_all(path, demo_tables)
     return path
+
+
+@pytest.fixture(scope="session")
+def maven_forecast_store(tmp_path_factory) -> Path:
+    """The public Maven export ingested once for the forecast tests (tests/test_forecast*)."""
+    from reporting.ingest import ingest_paths
+
+    path = tmp_path_factory.mktemp("maven_fc") / "crm.duckdb"
+    ingest_paths([shared("maven_crm")], "maven", path)
+    return path
