@@ -490,10 +490,10 @@ def slipped_deals(opps: pd.DataFrame, versions: pd.DataFrame | None, start, end)
                            - pd.to_datetime(out["first_close_date"])) / pd.Timedelta(days=1)
     n_out = ids.map(out_p.groupby("opportunity_id").size()).fillna(0).to_numpy()
     out["pushed_out_of_period"] = np.where(kn, n_out > 0, np.nan).astype(object)
-    out["value_pushed_out"] = np.where(kn, ids.map(out_p.groupby("opportunity_id")["amount"]
-                                                   .sum(min_count=1)).to_numpy(dtype=float)
-                                       if len(out_p) else np.where(kn, 0.0, np.nan), np.nan)
-    out.loc[kn & (n_out == 0), "value_pushed_out"] = 0.0
+    # NaN: not known (no history, or pushed out with an unknown amount); 0: not pushed out
+    pushed_value = ids.map(out_p.groupby("opportunity_id")["amount"].sum(min_count=1)
+                           ).to_numpy(dtype=float)
+    out["value_pushed_out"] = np.where(kn, np.where(n_out > 0, pushed_value, 0.0), np.nan)
     out["history_known"] = kn
     return out
 

@@ -292,7 +292,7 @@ def _pipeline_at(o, v, when, close_by):
     return int(inp.sum()), int(np.round(a.dropna() * 100).sum()), int(a.isna().sum())
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(histories())
 def test_random_histories_reconcile(h):
     opp_rows, ver_rows, start, end, close_by = h
