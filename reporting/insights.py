@@ -206,6 +206,17 @@ def findings(analysis) -> list[Finding]:
     out += customer_findings(analysis.acquirers, analysis.managers, profiles)
     out += pipeline_findings(analysis.summary, analysis.pipeline)
     out += funnel_findings(analysis.funnel)
+    # the forward look: the period's attainment, then the quarter's pace while it runs
+    # (each rep named once)
+    named: set[str] = set()
+    for frame in (getattr(analysis, "targets", None), getattr(analysis, "pacing", None)):
+        if frame is not None and len(frame):
+            new = [f for f in target_findings(frame) if f.subject not in named]
+            named |= {f.subject for f in new}
+            out += new
+    slip = getattr(analysis, "slippage", None)
+    if slip is not None and len(slip):
+        out += movement_findings(slip, getattr(analysis, "velocity_change", None))
     return sorted(out, key=lambda f: -f.score)
 
 

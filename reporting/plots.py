@@ -487,7 +487,8 @@ def velocity_effects(frame: pd.DataFrame, currency: str | None = None, limit: in
         ax.set_ylim(0, span * 1.12)
         ax.yaxis.set_major_formatter(FuncFormatter(money))
         ax.set_ylabel(f"sales velocity ({unit})")
-        ax.set_title(f"What moved sales velocity, {r['group']}", loc="left")
+        ax.set_title("What moved sales velocity" if r["group"] == "all"
+                     else f"What moved sales velocity, {r['group']}", loc="left")
         return ax
     d = d.reindex(d["change"].abs().sort_values(ascending=False).index).head(limit).iloc[::-1]
     y = np.arange(len(d))
@@ -501,4 +502,39 @@ def velocity_effects(frame: pd.DataFrame, currency: str | None = None, limit: in
     ax.set_xlabel(f"effect on sales velocity ({unit}), previous period to this one")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=5, frameon=False)
     ax.set_title("What moved sales velocity", loc="left")
+    return ax
+
+
+def forecast_by_rep(groups: pd.DataFrame, currency: str, limit: int = 15, ax=None):
+    """The next period's expected bookings per rep (the model's expected value of the deals
+    open now plus the new deals expected to be created and won), its 80% range as a line,
+    the simple rule (open value x trailing win rate) as a hollow mark and the quota as a
+    red tick where one is set. Largest expected value first, at most ``limit`` reps."""
+    ax = _ax(ax)
+    g = groups.copy()
+    g["total"] = g["expected_won_amount"].fillna(0) + g["expected_new_won_amount"].fillna(0)
+    g = g[g["expected_won_amount"].notna()].sort_values("total", ascending=False).head(limit)
+    g = g.iloc[::-1]
+    if g.empty:
+        ax.text(0.5, 0.5, "no amounts to forecast", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    y = np.arange(len(g))
+    ax.barh(y, g["total"], color=PALETTE["primary"], height=0.6, label="expected")
+    lo = g["low_amount"] + g["expected_new_won_amount"].fillna(0)
+    hi = g["high_amount"] + g["expected_new_won_amount"].fillna(0)
+    ax.hlines(y, lo, hi, color=PALETTE["accent"], lw=2, label="80% range")
+    naive = g["naive_won_amount"] + g["expected_new_won_amount"].fillna(0)
+    ax.scatter(naive, y, facecolors="none", edgecolors=PALETTE["muted"], s=22, zorder=3,
+               label="open x win rate")
+    if "quota" in g and g["quota"].notna().any():
+        q = g["quota"]
+        ax.scatter(q, y, marker="|", s=160, color=PALETTE["bad"], zorder=4, label="quota")
+    ax.set_yticks(y, _short(g["group"]))
+    ax.xaxis.set_major_formatter(FuncFormatter(money))
+    ax.set_xlim(left=0)
+    ax.set_xlabel(f"expected bookings ({currency})")
+    ax.set_title("Forecast of bookings by rep")
+    ax.legend(loc="lower right", frameon=True, framealpha=0.9)
     return ax
