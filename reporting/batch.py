@@ -443,6 +443,7 @@ def forecast_backtest(store: str | Path | None, period: Period) -> dict | None:
     cal = {k: v for k, v in bt.calibration.items() if k != "reliability"}
     rel = bt.calibration.get("reliability")
     return {"chosen": bt.chosen, "horizon_days": horizon, "table": table,
+            "origins": [pd.Timestamp(o).date().isoformat() for o in origins],
             "calibration": json.loads(json.dumps(cal, default=str)),
             "reliability": (json.loads(rel.to_json(orient="records"))
                             if isinstance(rel, pd.DataFrame) else rel),

@@ -138,7 +138,8 @@ def next_period_forecast(store: str | None, p: Period, region: str, team: str,
     scope = {"region": region if region.lower() != "all" else None,
              "team": team if team.lower() != "all" else None}
     try:
-        res = _forecast.forecast(store, p.end, horizon, by="rep", quotas=quotas, **scope)
+        res = _forecast.forecast(store, p.end, horizon, by="rep", quotas=quotas,
+                                 evaluate=False, **scope)
     except ReportingError:
         return None
     if "backtest" in shared:
