@@ -405,8 +405,49 @@ def _compute_artifacts(store: str | Path | None, period: Period,
             os.replace(tmp, clv_file)
             summary["file"] = clv_file.name
         payload["clv"] = summary
+    payload["backtest"] = forecast_backtest(store, period)
     write_json_atomic(target, payload)
     return fp
+
+
+def forecast_backtest(store: str | Path | None, period: Period) -> dict | None:
+    """The rolling-origin backtest of the forecast methods on the whole store, for the
+    horizon the reports forecast (the period after ``period``), as JSON-ready records: the
+    table, the chosen method, the calibration summary and its reliability table. None when
+    the store has too little history to backtest (the reports then say so)."""
+    from . import forecast as _forecast
+    from .exceptions import ReportingError
+
+    nxt = period.next()
+    horizon = int((nxt.end - nxt.start).days)
+    from .store import connect
+
+    try:
+        with connect(store, read_only=True) as con:
+            end = _forecast.data_end(con)
+            first = con.execute("SELECT MIN(created_at) FROM opportunities").fetchall()[0][0]
+        if end is None or first is None:
+            return None
+        # origins whose outcomes were known by the period end: a past period's report
+        # chooses its method on what was known then
+        origins = _forecast.default_origins(min(end, period.end), pd.Timestamp(first),
+                                            horizon)
+        if not origins:
+            return None
+        bt = _forecast.backtest(store, origins=origins, horizon_days=horizon)
+    except ReportingError:
+        return None
+    if bt.table.empty:
+        return None
+    table = json.loads(bt.table.to_json(orient="records"))
+    cal = {k: v for k, v in bt.calibration.items() if k != "reliability"}
+    rel = bt.calibration.get("reliability")
+    return {"chosen": bt.chosen, "horizon_days": horizon, "table": table,
+            "origins": [pd.Timestamp(o).date().isoformat() for o in origins],
+            "calibration": json.loads(json.dumps(cal, default=str)),
+            "reliability": (json.loads(rel.to_json(orient="records"))
+                            if isinstance(rel, pd.DataFrame) else rel),
+            "notes": list(bt.notes)}
 
 
 # --------------------------------------------------------------------------- executors

@@ -570,8 +570,9 @@ app.add_typer(params_app, name="params")
 def params_check(
     params: Annotated[Path | None, typer.Option(help="params folder")] = None,
 ) -> None:
-    """Validate report.yaml, baselines.yaml, schedule.yaml and every source mapping."""
-    from .params import load_settings, params_folder
+    """Validate report.yaml, baselines.yaml, schedule.yaml, quotas.yaml and every source
+    mapping."""
+    from .params import load_quotas_file, load_settings, params_folder
     from .schedule import load_schedule
     from .sources import load_mapping
 
@@ -581,7 +582,8 @@ def params_check(
         _fail(exc)
     problems = []
     checks = [("report.yaml + baselines.yaml", lambda: load_settings(d)),
-              ("schedule.yaml", lambda: load_schedule(d))]
+              ("schedule.yaml", lambda: load_schedule(d)),
+              ("quotas.yaml", lambda: load_quotas_file(d).frame(load_settings(d).currency))]
     checks += [(f"sources/{m.name}", lambda m=m: load_mapping(m))
                for m in sorted((Path(d) / "sources").glob("*.yaml"))]
     for name, check in checks:

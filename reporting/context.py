@@ -52,6 +52,10 @@ class ReportContext:
     def period_title(self) -> str:
         return period_title(self.period, self.language, self.settings.calendar)
 
+    def period_title_of(self, period: Period) -> str:
+        """Another period's title in the report's language and calendar."""
+        return period_title(period, self.language, self.settings.calendar)
+
     @property
     def opps(self) -> pd.DataFrame:
         return self.data.opportunities
@@ -100,11 +104,54 @@ def build(
                                   discount_rate=settings.clv.discount_rate)
     else:
         pred = None
+    from .metrics.targets import combine_quotas
+    from .params import load_quotas_file
+
+    quotas, quota_notes = combine_quotas(
+        load_quotas_file(params_dir).frame(settings.currency), data.quotas)
+    level = ("team" if team and team.lower() != "all" else
+             "region" if region and region.lower() != "all" else None)
+    fc = next_period_forecast(store, p, region, team, quotas, shared, artifacts)
     a = analyse(data.opportunities, p, settings, data.reps, data.stage_history, data.leads,
                 data.revenue, data.accounts, data.available(),
                 band_edges=shared.get("band_edges"), predicted_value=pred, clv_model=clv,
-                as_of=data.as_of, deal_history=data.opportunity_history)
+                as_of=data.as_of, deal_history=data.opportunity_history, quotas=quotas,
+                scope_level=level, forecast=fc, quota_notes=quota_notes)
     return ReportContext(region=region, team=team, period=p, settings=settings, data=data, a=a,
                          generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                          language=language, artifacts=shared,
                          params_dir=str(params_folder(params_dir)))
+
+
+def next_period_forecast(store: str | None, p: Period, region: str, team: str,
+                         quotas: pd.DataFrame, shared: dict, artifacts: str | None
+                         ) -> dict | None:
+    """The forecast of the period after ``p`` as of its start (per rep of the scope, with
+    the scope's total), by the method the backtest chose: the run's shared backtest
+    (``crm-report run`` computes it once for every report), or, for a notebook run on its
+    own, one computed here. None when the store cannot support a forecast."""
+    from . import forecast as _forecast
+    from .exceptions import ReportingError
+
+    nxt = p.next()
+    horizon = int((nxt.end - nxt.start).days)
+    scope = {"region": region if region.lower() != "all" else None,
+             "team": team if team.lower() != "all" else None}
+    try:
+        res = _forecast.forecast(store, p.end, horizon, by="rep", quotas=quotas,
+                                 evaluate=False, **scope)
+    except ReportingError:
+        return None
+    if "backtest" in shared:
+        bt = shared["backtest"]
+    else:  # a notebook run on its own: backtest here (crm-report run does it once a run)
+        from .batch import forecast_backtest
+
+        bt = forecast_backtest(store, p)
+    chosen = (bt or {}).get("chosen") or res.method
+    if res.method != "model":  # no model could be trained: only the simple rule is left
+        chosen = res.method
+    return {"groups": res.groups, "deals": res.deals, "total": res.total.iloc[0].to_dict()
+            if res.total is not None and len(res.total) else {},
+            "method": chosen, "model_method": res.method, "model_info": res.model_info,
+            "notes": res.notes, "period": nxt, "horizon_days": horizon, "backtest": bt}

@@ -8,8 +8,8 @@ the stage definitions (``stages``, :data:`STAGE_DEFS`) and each deal's history.
 
 The data is realistic enough for the monthly report to be meaningful (seasonality, quarter-end
 hockey sticks, stage drop-out, rep-level variation in win rates, cycles and volume) and it
-contains six *planted* behaviours, each on one named rep (see :data:`PLANTED`), that simple
-metrics comparing a rep with their team should surface:
+contains seven *planted* behaviours, each on one named rep (see :data:`PLANTED`), that simple
+metrics comparing a rep with their team (or with their quota) should surface:
 
 * ``many_deals_long_cycles`` (Dana Whitfield, EMEA Mid-Market): closes the most deals of
   her team, with cycles three times as long; her lost deals lean to "No decision".
@@ -28,6 +28,18 @@ metrics comparing a rep with their team should surface:
   still open to the end of the next quarter, quarter after quarter: his forecast is
   unreliable (won deals almost never close in the quarter first forecast); his lost deals
   lean to "Timing".
+* ``bookings_collapsed_behind_quota`` (Grant Whitaker, North America Inside): an ordinary
+  rep until the start of the month before the data's last month; since then he has lost
+  every deal he would have won (mostly to a competitor), so he books nothing against a
+  quota set from his normal trailing bookings: the latest complete month finds him far
+  behind quota. (Drawn like the slipping rep: an ordinary member of the team, renamed,
+  whose would-be wins turn into losses after every other draw, with the revenue they
+  would have brought; the other reps' deals are unchanged.)
+
+Quotas (``quotas``, see :func:`_quotas`): a monthly quota per rep set each quarter from
+their trailing twelve months of bookings with a 15% stretch and the company's seasonal
+shape, and quarterly team and region quotas (a team's is 95% of its reps' sum: managers
+over-assign; a region's is the sum of its teams').
 
 Deal history, as *evidence* (``opportunity_history`` is left empty: it is derived from
 the evidence by :func:`reporting.history.rebuild` when the store is written): one
@@ -139,10 +151,11 @@ PLANTED: dict[str, str] = {
     "won_customers_churn_fast": "Camila Reyes",
     "expanding_account_manager": "Amara Okafor",
     "deals_slip_quarter_after_quarter": "Tomás Aguirre",
+    "bookings_collapsed_behind_quota": "Grant Whitaker",
 }
 
-# Team of each planted rep: EMEA, North America and LATAM each tell two stories and APAC
-# none (a control region).
+# Team of each planted rep: EMEA and LATAM each tell two stories, North America three and
+# APAC none (a control region).
 _PLANTED_TEAM: dict[str, tuple[str, str]] = {
     "many_deals_long_cycles": ("EMEA", "Mid-Market"),
     "bloated_stale_pipeline": ("EMEA", "Inside"),
@@ -150,11 +163,21 @@ _PLANTED_TEAM: dict[str, tuple[str, str]] = {
     "won_customers_churn_fast": ("LATAM", "Inside"),
     "expanding_account_manager": ("North America", "Enterprise"),
     "deals_slip_quarter_after_quarter": ("LATAM", "Enterprise"),
+    "bookings_collapsed_behind_quota": ("North America", "Inside"),
 }
 # Stories added with the deal history: their rep is an ordinary member of the team, drawn
 # like the others and renamed afterwards (the team's most senior rep), so that adding them
 # left every other table of a given seed exactly as it was.
 _HISTORY_STORIES = ("deals_slip_quarter_after_quarter",)
+# Stories told the same way (an ordinary rep renamed), whose deals change only after every
+# other table is drawn: the collapsed bookings (see ``generate``).
+_LATER_STORIES = (*_HISTORY_STORIES, "bookings_collapsed_behind_quota")
+#: the collapsed rep loses every deal he would have won from the start of the month
+#: before the data's last month (the latest complete month, and the last one so far)
+_COLLAPSE_MONTHS = 1
+#: quotas: the stretch over trailing bookings, and the months of bookings they look at
+QUOTA_STRETCH = 1.15
+QUOTA_TRAILING_MONTHS = 12
 
 # Reps per team at scale 1 (42 in all); teams never shrink below 3 reps.
 _TEAM_SIZE: dict[tuple[str, str], int] = {
@@ -858,10 +881,93 @@ def _history(
 
 
 # ---------------------------------------------------------------------------------------
+def _round_quota(x: np.ndarray) -> np.ndarray:
+    """Quotas as people write them: to 500 under 20,000, to 1,000 under 200,000, else to
+    5,000 (a rep's monthly quota is at least 500)."""
+    step = np.where(x < 20_000, 500.0, np.where(x < 200_000, 1_000.0, 5_000.0))
+    return np.round(x / step) * step
+
+
+def _quotas(opps: pd.DataFrame, reps: pd.DataFrame, start_ts: pd.Timestamp,
+            end_ts: pd.Timestamp) -> pd.DataFrame:
+    """The sales plan: a monthly quota per rep, quarterly ones per team and region.
+
+    Set quarter by quarter, as sales ops do, from what was known at the quarter's start: a
+    rep's monthly quota is :data:`QUOTA_STRETCH` x their average monthly bookings (won
+    value) over the :data:`QUOTA_TRAILING_MONTHS` months before the quarter (the months they
+    worked), x the month's seasonal weight (the company's bookings in the same month a year
+    earlier / its average month in that window: quarter-end months weigh more). A rep
+    with fewer than 6 months behind them, or no bookings yet, ramps at half the team's
+    median quota that month; a rep who has not started has none. A team's quarterly quota is 95%
+    of the sum of its reps' (managers over-assign), a region's the sum of its teams'.
+    Quarters from the first with a full trailing year of bookings (15 months into the data:
+    the first months hold few closes) to the one holding ``end``."""
+    cols = empty_frame("quotas").columns
+    won = opps[opps["status"] == "won"]
+    if won.empty or reps.empty:
+        return empty_frame("quotas")
+    months = pd.period_range(start_ts.to_period("M"), end_ts.to_period("M"), freq="M")
+    book = (won.groupby([won["owner"], won["closed_at"].dt.to_period("M")], observed=True)
+            ["amount"].sum().unstack(fill_value=0.0)
+            .reindex(index=reps["rep_id"], columns=months, fill_value=0.0))
+    B = book.to_numpy(dtype=float)  # reps x months
+    company = B.sum(axis=0)
+    rep_first = reps["start_date"].dt.to_period("M").to_numpy()
+    started = np.array([[rf <= m for m in months] for rf in rep_first])  # reps x months
+    team = reps["team"].to_numpy(dtype=object)
+    region = reps["region"].to_numpy(dtype=object)
+    # the first months of the data hold few closes (deals take months to close): the plan
+    # starts once a full year of bookings lies behind it, a quarter after that
+    ready = start_ts.to_period("M") + QUOTA_TRAILING_MONTHS + 3
+    first_q = ready.asfreq("Q")
+    if first_q.asfreq("M", "s") < ready:
+        first_q += 1
+    rows: list[tuple[str, str, str, float]] = []
+    for q in pd.period_range(first_q, end_ts.to_period("Q"), freq="Q"):
+        q0 = months.get_loc(q.asfreq("M", "s")) if q.asfreq("M", "s") in months else None
+        if q0 is None or q0 < QUOTA_TRAILING_MONTHS:
+            continue
+        win = slice(q0 - QUOTA_TRAILING_MONTHS, q0)
+        active = started[:, win].sum(axis=1)
+        booked = B[:, win].sum(axis=1)
+        mean = np.where((active >= 6) & (booked > 0), booked / np.maximum(active, 1), np.nan)
+        avg_month = company[win].mean()
+        rep_q = np.zeros(len(reps))
+        for k in range(3):
+            m = q.asfreq("M", "s") + k
+            j = q0 + k - 12
+            weight = company[j] / avg_month if avg_month > 0 and company[j] > 0 else 1.0
+            quota = QUOTA_STRETCH * mean * weight
+            now = np.array([rf <= m for rf in rep_first])
+            for t in np.unique(team):
+                inteam = team == t
+                med = np.nanmedian(quota[inteam]) if np.isfinite(quota[inteam]).any() else np.nan
+                ramp = inteam & now & ~np.isfinite(quota)
+                quota[ramp] = 0.5 * med
+            quota = np.where(now, np.maximum(_round_quota(quota), 500.0), np.nan)
+            for rid, a in zip(reps["rep_id"], quota, strict=True):
+                if np.isfinite(a):
+                    rows.append(("rep", rid, f"{m}", float(a)))
+            rep_q += np.nan_to_num(quota)
+        label = f"{q.year}-Q{q.quarter}"
+        team_q = {t: float(_round_quota(np.array([0.95 * rep_q[team == t].sum()]))[0])
+                  for t in dict.fromkeys(team)}
+        team_q = {t: a for t, a in team_q.items() if a > 0}  # a team with no quota yet
+        for t, a in team_q.items():
+            rows.append(("team", t, label, a))
+        for g in dict.fromkeys(region):
+            ts = [t for t in dict.fromkeys(team[region == g]) if t in team_q]
+            if ts:
+                rows.append(("region", g, label, float(math.fsum(team_q[t] for t in ts))))
+    out = pd.DataFrame(rows, columns=["scope_type", "scope", "period", "amount"])
+    out["currency"] = "USD"
+    return out[cols]
+
+
 def generate(
     seed: int = 7, scale: float = 1.0, end: _dt.date | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Generate the six canonical tables (see module docstring).
+    """Generate the canonical tables (see module docstring).
 
     ``scale`` multiplies opportunities, leads, accounts and revenue lines (about 20,000
     opportunities over three years at ``scale=1``) and the number of reps per team
@@ -885,7 +991,7 @@ def generate(
     # ---- reps ----------------------------------------------------------------------------
     namer = _Namer(rng, list(PLANTED.values()))
     planted_at = {
-        team: key for key, team in _PLANTED_TEAM.items() if key not in _HISTORY_STORIES
+        team: key for key, team in _PLANTED_TEAM.items() if key not in _LATER_STORIES
     }
     rep_name: list[str] = []
     rep_seg: list[int] = []
@@ -934,7 +1040,7 @@ def generate(
         rep_win[i] = 0.28 if rep_seg_a[i] < 2 else 0.25
         rep_cycle[i] = 1.0
         rep_start[i] = -float(rng.integers(500, 1500))
-    for key in _HISTORY_STORIES:  # the team's most senior ordinary rep takes the name
+    for key in _LATER_STORIES:  # the team's most senior ordinary rep takes the name
         members = np.nonzero(rep_team_a == " ".join(_PLANTED_TEAM[key]))[0]
         members = [int(i) for i in members if i not in planted_idx.values()]
         i = min(members, key=lambda i: (rep_start[i], i))
@@ -1195,8 +1301,25 @@ def generate(
     rd = np.minimum(np.floor(np.concatenate(rev_day)), D)
     rm = np.maximum(np.round(np.concatenate(rev_amt), 2), 1.0)
     rk = np.concatenate(rev_kind)
+    # the won deal each line comes from (-1: a later purchase, renewal or expansion)
+    rsrc = np.concatenate([w_sorted, np.full(len(ra) - len(w_sorted), -1, dtype=np.int64)])
     ro = np.lexsort((rk, ra, rd))
-    ra, rd, rm, rk = ra[ro], rd[ro], rm[ro], rk[ro]
+    ra, rd, rm, rk, rsrc = ra[ro], rd[ro], rm[ro], rk[ro], rsrc[ro]
+
+    # ---- planted: collapsed bookings (after every draw above, from a stream of its own) --
+    # Every deal the rep would have won since the collapse began is lost instead (to a
+    # competitor, mostly); the revenue it would have brought is gone with it (an account
+    # whose first win is lost never became a customer: none of its lines remain).
+    i_behind = planted_idx["bookings_collapsed_behind_quota"]
+    end_month = pd.Timestamp(end_ts.year, end_ts.month, 1)
+    collapse_from = float((end_month - pd.DateOffset(months=_COLLAPSE_MONTHS) - start_ts).days)
+    flip = (r == i_behind) & (status == 1) & (close >= collapse_from)
+    status[flip], stage_code[flip] = 2, 5
+    first_flipped = np.zeros(A, dtype=bool)
+    first_flipped[w_acc[w_first]] = flip[w_sorted[w_first]]
+    acquired[first_flipped] = -1
+    keep_rev = ~(first_flipped[ra] | ((rsrc >= 0) & flip[np.maximum(rsrc, 0)]))
+    is_won = status == 1
 
     # ---- leads ----------------------------------------------------------------------------
     has_lead = rng.random(n) < _LEAD_RATE[source]
@@ -1237,7 +1360,8 @@ def generate(
     # (an account's first deal is new business; renewal; expansion, upgrade, add-on are
     # expansion). A won deal's title then names its type.
     deal_type = np.where(deal_no == 0, 0, np.where(later_kind == " renewal", 1, 2))
-    deal_type[w_sorted] = np.where(w_kind == 2, 2, 0)
+    w_kept = ~flip[w_sorted]
+    deal_type[w_sorted[w_kept]] = np.where(w_kind == 2, 2, 0)[w_kept]
     expansion_like = np.isin(deal_kind, [" expansion", " upgrade", " add-on"])
     won_kind = np.where(
         deal_type == 0,
@@ -1255,6 +1379,10 @@ def generate(
         planted_idx, day_txt, np.array(rep_name, dtype=object),
     )
     ch_deal = h["ch_deal"]
+    if flip.any():  # the collapsed rep's lost wins went mostly to a competitor
+        u_flip = np.random.default_rng([seed, 15]).random(n)
+        h["lost_reason"] = np.where(flip & (u_flip < 0.7), LOST_REASONS.index("Chose a competitor"),
+                                    h["lost_reason"])
     last_change = np.full(n, -np.inf)
     ends = np.nonzero(np.append(ch_deal[1:] != ch_deal[:-1], True))[0] if len(ch_deal) else []
     last_change[ch_deal[ends]] = h["ch_time"][ends]  # changes are sorted by deal and time
@@ -1400,8 +1528,12 @@ def generate(
             "kind": _labels(REVENUE_KINDS).take(rk),
         },
     )
+    revenue = revenue[keep_rev].reset_index(drop=True)  # ids of the other lines unchanged
+
+    quotas = _quotas(opportunities, reps, start_ts, end_ts)
 
     tables = {
+        "quotas": quotas,
         "opportunities": opportunities,
         "stage_history": stage_history,
         "opportunity_snapshots": snapshots,

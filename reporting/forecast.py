@@ -58,6 +58,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -391,7 +392,10 @@ def origin_rows(con, origins: list[pd.Timestamp], horizon_days: int,
     if end is None:
         raise ReportingError("the store holds no opportunities; load some with "
                              "`crm-report ingest` or `crm-report demo-data`")
-    con.execute("SET enable_progress_bar = false")  # no bar on the CLI's output
+    try:  # no bar on the CLI's output; inside a Jupyter kernel DuckDB refuses the setting
+        con.execute("SET enable_progress_bar = false")  # without ipywidgets: keep its own
+    except duckdb.Error:
+        pass
     _prepare(con, origins, region, team)
     prm = {"h": int(horizon_days), "end": end.to_pydatetime()}
     *setup, last = _rows_sql()

@@ -523,7 +523,8 @@ FA: dict[str, str] = {
     'unless an amount history gives the value it had). A missing amount is unknown, not '
     '0; the count and share of open deals without a known amount are shown, and the value'
     ' is not computable when more than half have none. Load: open deals / capacity of the'
-    " reps with a capacity, rated against the 'load' baseline.":
+    " reps with a capacity, rated against the 'load' baseline. Per rep, an open deal "
+    "counts for its owner at the period end (the deal history's owner then).":
         'فرصت\u200cهای باز در پایان دوره (نمای هم\u200cزمان): معاملاتی که created_at آن\u200cها پیش از '
         'پایان دوره است و تا آن زمان بسته نشده بودند (معامله\u200cای که بعداً برده شد، آن زمان'
         ' باز بود). ارزش قیف باز: جمع مبلغ\u200cهایی که در پایان دوره معلوم بودند و هرگز مبلغی'
@@ -533,7 +534,8 @@ FA: dict[str, str] = {
         ' خالی نامعلوم است، نه صفر؛ تعداد و سهم معاملات باز بدون مبلغ معلوم نشان داده '
         'می\u200cشود و اگر بیش از نیمی از آن\u200cها مبلغ نداشته باشند، ارزش محاسبه\u200cپذیر نیست. بار '
         'کاری: معاملات باز / ظرفیت کارشناسانی که ظرفیت دارند، در برابر مبنای load '
-        'رتبه\u200cبندی می\u200cشود.',
+        'رتبه\u200cبندی می\u200cشود. در جدول هر کارشناس، هر معامله‌ی باز برای مالک آن در '
+        'پایان دوره شمرده می\u200cشود (مالک آن زمان در سابقه‌ی معامله).',
     "Deal history: where the store holds a deal's versions (from the CRM's history, "
     "pulls, or full exports ingested over time), the open deals at a period end, their "
     "amount, stage, owner and days in stage are as the version in force just before "

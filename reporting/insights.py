@@ -206,4 +206,129 @@ def findings(analysis) -> list[Finding]:
     out += customer_findings(analysis.acquirers, analysis.managers, profiles)
     out += pipeline_findings(analysis.summary, analysis.pipeline)
     out += funnel_findings(analysis.funnel)
+    # the forward look: the period's attainment, then the quarter's pace while it runs
+    # (each rep named once)
+    named: set[str] = set()
+    for frame in (getattr(analysis, "targets", None), getattr(analysis, "pacing", None)):
+        if frame is not None and len(frame):
+            new = [f for f in target_findings(frame) if f.subject not in named]
+            named |= {f.subject for f in new}
+            out += new
+    slip = getattr(analysis, "slippage", None)
+    if slip is not None and len(slip):
+        out += movement_findings(slip, getattr(analysis, "velocity_change", None))
     return sorted(out, key=lambda f: -f.score)
+
+
+def target_findings(attainment_frame: pd.DataFrame, max_pace: float = 0.6,
+                    max_coverage: float = 1.0, min_deals_short: float = 2.0,
+                    top: int = 3) -> list[Finding]:
+    """Reps (or teams, regions) behind pace with too little coverage, from
+    :func:`reporting.metrics.targets.attainment`: won value below ``max_pace`` of what the
+    quota's pacing expected by the as-of time, and the open pipeline due in the period
+    covering less than ``max_coverage`` x the quota still to go (or no such pipeline; for
+    a period that is over, the shortfall alone: its pipeline can no longer close the gap).
+    Only groups behind pace by at least ``min_deals_short`` of their typical won deals
+    (expected to date - won, over ``typical_won``) are judged: one missing deal is not a
+    trend (a month's quota of one or two big deals is lumpy, and early in a period the
+    pace expects little); where the typical deal is unknown the shortfall is judged
+    anyway. The ``top`` furthest behind (lowest pace, then the most deals short), scored
+    1 / pace (at most 10)."""
+    f = attainment_frame
+    if f is None or f.empty:
+        return []
+    period = f.attrs.get("period", "")
+    ok = f["quota"].gt(0) & f["pace"].notna() & (f["pace"] < max_pace)
+    # once the period is over, the pipeline can no longer close the gap: the shortfall
+    # alone is the finding
+    over = f["expected_share"] >= 1
+    thin = over | (f["coverage"].isna() & f["coverage_note"].isna()) | (
+        f["coverage"] < max_coverage)
+    behind = (f["expected_to_date"] - f["won_value"]) / f["typical_won"]
+    judged = behind.isna() | (behind >= min_deals_short)
+    hits = f[ok & thin & judged].sort_values(["pace", "deals_short"], ascending=[True, False],
+                                             kind="stable").head(top)
+    out: list[Finding] = []
+    for _, r in hits.iterrows():
+        params = {"rep": r["group"], "won": r["won_value"], "quota": r["quota"],
+                  "period": period, "attainment": r["attainment"], "pace": r["pace"],
+                  "method": r["pacing_method"], "remaining": r["remaining"],
+                  "pipeline": r["pipeline"], "coverage": r["coverage"]}
+        if r["expected_share"] >= 1:
+            head = ("{rep} booked {won:,.0f} of a {quota:,.0f} quota for {period} "
+                    "({attainment:.0%}), {remaining:,.0f} short")
+        else:
+            head = ("{rep} has booked {won:,.0f} of a {quota:,.0f} quota for {period} "
+                    "({attainment:.0%}), {pace:.0%} of the {method} pace expected by now")
+        if r["expected_share"] >= 1:
+            tail = "."
+        elif pd.isna(r["coverage"]):
+            tail = "; no open pipeline is due in the period to make up the {remaining:,.0f}."
+        else:
+            tail = ("; the open pipeline due in the period ({pipeline:,.0f}) covers "
+                    "{coverage:.1f}x of the {remaining:,.0f} still to go.")
+        pace = float(r["pace"])
+        out.append(Finding(head + tail, params, "quota_attainment", str(r["group"]),
+                           float(r["attainment"]), 1.0, 1.0 / max(pace, 0.1)))
+    return out
+
+
+def movement_findings(slip: pd.DataFrame, velocity_change: pd.DataFrame | None = None,
+                      min_deals: int = 10, ratio: float = 2.0) -> list[Finding]:
+    """Pipeline movement findings: a rep whose deals slip, and the factor that moved sales
+    velocity.
+
+    Slip (``metrics.movement.slippage``): among the reps with at least ``min_deals`` deals
+    whose push figures are known, the rep whose deals are pushed past a quarter end most
+    often (``quarter_pushes_per_deal``: the slips that break a quarter's forecast), when that
+    is at least ``ratio`` times the median rep's and at least 5 such pushes. Velocity
+    (``metrics.velocity.velocity_change``): the group ``all`` when there is one (else the one
+    with the largest change), when its change is decomposable: its main factor and effect.
+    The slippage table is steadier over a longer window than a month (the demo's slipping
+    rep pushes in each quarter's last week): e.g. the 12 months to the period end."""
+    out: list[Finding] = []
+    key = "quarter_pushes_per_deal" if "quarter_pushes_per_deal" in slip else "pushes_per_deal"
+    count = "quarter_pushes" if key == "quarter_pushes_per_deal" else "pushes"
+    s = slip.dropna(subset=[key]) if len(slip) else slip
+    s = s[s["deals"] >= min_deals] if len(s) else s
+    if len(s) >= 3:
+        med = float(s[key].median())
+        top = s.sort_values([key, "group"], ascending=[False, True]).iloc[0]
+        per = float(top[key])
+        if top[count] >= 5 and per > 0 and per >= ratio * max(med, 0.01):
+            params = {"rep": top["group"], "pushes": top["pushes"], "deals": top["deals"],
+                      "slips": top[count], "per_deal": per,
+                      "ratio": per / max(med, 0.01), "median": med,
+                      "twice": top["share_pushed_twice"],
+                      "value": top["value_pushed_out"] if pd.notna(top["value_pushed_out"])
+                      else 0.0}
+            out.append(Finding(
+                "{rep}'s deals slip: {slips:.0f} of {pushes:.0f} close-date pushes on "
+                "{deals:.0f} open deals moved a deal past a quarter end ({per_deal:.2f} a "
+                "deal, {ratio:.1f}x the median rep's {median:.2f}); {twice:.0%} of the deals "
+                "were pushed twice or more and {value:,.0f} was pushed out of the period.",
+                params, key, str(top["group"]), per, med, params["ratio"],
+            ))
+    vc = velocity_change
+    if vc is not None and len(vc):
+        rows = vc[vc["group"] == "all"] if (vc["group"] == "all").any() else vc.reindex(
+            vc["change"].abs().sort_values(ascending=False).index)
+        rows = rows.dropna(subset=["open_deals_effect"])
+        if len(rows):
+            r = rows.iloc[0]
+            key = {"open deals": "open_deals_effect", "win rate": "win_rate_effect",
+                   "average won deal": "avg_won_effect", "cycle days": "cycle_effect"}
+            effect = float(r[key[r["main_factor"]]])
+            prev, cur = float(r["velocity_prev"]), float(r["velocity"])
+            params = {"group": r["group"], "direction": "rose" if cur >= prev else "fell",
+                      "prev": prev, "cur": cur, "factor": r["main_factor"],
+                      "effect": effect, "share": abs(effect) / max(
+                          sum(abs(float(r[k])) for k in key.values()), 1e-12)}
+            template = ("Sales velocity {direction} from {prev:,.0f} to {cur:,.0f} a day; "
+                        "{factor} moved it most ({effect:+,.0f} a day, {share:.0%} of the "
+                        "factors' combined effect).")
+            if r["group"] != "all":
+                template = "In {group}, s" + template[1:]
+            out.append(Finding(template, params, "velocity_change", str(r["group"]), cur, prev,
+                               params["share"]))
+    return out

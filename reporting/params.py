@@ -272,3 +272,203 @@ def slug(value: str) -> str:
     from .paths import slug as _slug
 
     return _slug(value)
+
+
+# --------------------------------------------------------------------------- quotas.yaml
+
+_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+#: the largest quota accepted (as the ingest's largest amount)
+MAX_QUOTA = 1e13
+
+
+class QuotaEntry(_Strict):
+    """One quota of ``params/quotas.yaml``: exactly one of ``rep``, ``team`` or ``region``,
+    a ``period`` (a month ``2026-11`` or a quarter ``2026-Q4``), an ``amount`` >= 0 and
+    optionally its own ``currency``."""
+
+    rep: str | None = None
+    team: str | None = None
+    region: str | None = None
+    period: str
+    amount: float
+    currency: str | None = None
+
+    @field_validator("rep", "team", "region")
+    @classmethod
+    def _scope_text(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = str(v).strip()
+        if not v or len(v) > 200 or _CONTROL_CHARS.search(v):
+            raise ValueError("a rep, team or region name must be one line of 1 to 200 "
+                             "characters")
+        return v
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _period(cls, v: object) -> str:
+        from .periods import quota_period_label
+
+        label = quota_period_label(v)
+        if label is None:
+            raise ValueError("period is not a month (2026-11) or a quarter (2026-Q4); a "
+                             "yearly target is four quarterly ones")
+        return label
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, v: object) -> float:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ValueError("amount must be a number: no currency signs or thousands "
+                             "separators in YAML")
+        if not (v == v) or abs(v) == float("inf") or v < 0 or v > MAX_QUOTA:
+            raise ValueError("amount must be a finite number between 0 and 1e13")
+        return float(v)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str | None) -> str | None:
+        if v is not None and not _CURRENCY.match(v.strip()):
+            raise ValueError(f"currency {v!r} must be a three-letter ISO 4217 code such as USD")
+        return v.strip().upper() if v is not None else v
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> QuotaEntry:
+        given = [k for k in ("rep", "team", "region") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of rep, team or region "
+                             f"(given: {', '.join(given) or 'none'})")
+        return self
+
+    @property
+    def scope_type(self) -> str:
+        return next(k for k in ("rep", "team", "region") if getattr(self, k) is not None)
+
+    @property
+    def scope(self) -> str:
+        return str(getattr(self, self.scope_type))
+
+
+class QuotasFile(_Strict):
+    """``params/quotas.yaml``: quotas per rep, team or region and month or quarter.
+
+    ``currency`` is the currency of every amount without its own (default: the reporting
+    currency); ``rates`` converts other currencies (1 unit = rate units of the reporting
+    currency), as a source mapping's ``currency.rates`` does for deal amounts."""
+
+    currency: str | None = None
+    rates: dict[str, float] = Field(default_factory=dict)
+    quotas: list[QuotaEntry] = Field(default_factory=list)
+    #: the file it was read from and each entry's line (for messages)
+    path: Path | None = None
+    lines: list[int] = Field(default_factory=list)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str | None) -> str | None:
+        return QuotaEntry._currency(v)
+
+    @field_validator("rates")
+    @classmethod
+    def _rates(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [f"{k}: {r!r}" for k, r in v.items()
+               if not _CURRENCY.match(str(k)) or not (0 < r <= MAX_QUOTA)]
+        if bad:
+            raise ValueError("every rate must be a number > 0 keyed by a three-letter "
+                             "currency code; fix " + ", ".join(bad))
+        return {str(k).upper(): float(r) for k, r in v.items()}
+
+    def where(self, i: int) -> str:
+        """``quotas.yaml line 7 (quotas[2])``: where entry ``i`` is written."""
+        line = f" line {self.lines[i]}" if i < len(self.lines) else ""
+        return f"{self.path or 'quotas.yaml'}{line} (quotas[{i}])"
+
+    def frame(self, reporting_currency: str):
+        """The quotas as the canonical ``quotas`` table, amounts in ``reporting_currency``.
+
+        Raises
+        ------
+        ParamsError
+            For an entry in another currency without a rate in ``rates`` (naming its line),
+            or the same scope and period given twice.
+        """
+        import pandas as pd
+
+        from .schema import empty_frame
+
+        rep_cur = reporting_currency.strip().upper()
+        rows, seen, problems = [], {}, []
+        for i, q in enumerate(self.quotas):
+            cur = q.currency or self.currency or rep_cur
+            rate = 1.0 if cur == rep_cur else self.rates.get(cur)
+            if rate is None:
+                problems.append(f"{self.where(i)}: {q.scope_type} {q.scope!r} {q.period} is "
+                                f"in {cur} but the reporting currency is {rep_cur} and "
+                                f"`rates:` has no {cur} rate; add `rates: {{{cur}: ...}}` "
+                                f"(units of {rep_cur} per {cur}) or give the amount in "
+                                f"{rep_cur}")
+                continue
+            key = (q.scope_type, q.scope, q.period)
+            if key in seen:
+                problems.append(f"{self.where(i)}: {q.scope_type} {q.scope!r} {q.period} is "
+                                f"given twice (also at {self.where(seen[key])}); keep one")
+                continue
+            seen[key] = i
+            rows.append({"scope_type": q.scope_type, "scope": q.scope, "period": q.period,
+                         "amount": q.amount * rate, "currency": rep_cur})
+        if problems:
+            raise ParamsError(f"{self.path or 'quotas.yaml'}: invalid quotas:\n{capped(problems)}")
+        if not rows:
+            return empty_frame("quotas")
+        return pd.DataFrame(rows, columns=empty_frame("quotas").columns)
+
+
+def _sequence_lines(text: str, key: str) -> list[int]:
+    """The line (1-based) of each item of the top-level sequence ``key`` in YAML ``text``
+    ([] when there is none)."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for k, v in node.value:
+        if getattr(k, "value", None) == key and isinstance(v, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in v.value]
+    return []
+
+
+def load_quotas_file(params_dir: str | Path | None = None) -> QuotasFile:
+    """Read and validate ``quotas.yaml`` in the params folder (an absent or empty file:
+    no quotas). Every problem is reported at once, with its line.
+
+    Raises
+    ------
+    ParamsError
+        Naming the file, the line and entry of each problem, and the fix.
+    """
+    d = params_folder(params_dir)
+    p = d / "quotas.yaml"
+    raw = read_yaml(p)
+    try:
+        text = p.read_text(encoding="utf-8") if raw else ""
+    except OSError:
+        text = ""
+    lines = _sequence_lines(text, "quotas")
+    if not raw:
+        return QuotasFile(path=p)
+    try:
+        qf = QuotasFile.model_validate(raw)
+    except ValidationError as exc:
+        items = []
+        for e in exc.errors():
+            loc = list(e["loc"])
+            where = ".".join(map(str, loc)) or "(top)"
+            if len(loc) >= 2 and loc[0] == "quotas" and isinstance(loc[1], int):
+                line = f"line {lines[loc[1]]}, " if loc[1] < len(lines) else ""
+                where = f"{line}quotas[{loc[1]}]" + ("." + ".".join(map(str, loc[2:]))
+                                                     if loc[2:] else "")
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            items.append(f"{where}: {msg} (given {e.get('input')!r})")
+        raise ParamsError(f"{p}: invalid quotas:\n{capped(items)}") from None
+    return qf.model_copy(update={"path": p, "lines": lines})

@@ -144,6 +144,27 @@ def parse_period(text: str, today: date | None = None) -> Period:
     )
 
 
+_QUOTA_QUARTER = re.compile(r"^(?:(\d{4})\s*[- ]?\s*[Qq]([1-4])|[Qq]([1-4])\s*[- ]?\s*(\d{4}))$")
+_MONTH_START_DAY = re.compile(r"^(\d{4})-(\d{2})-01(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
+
+
+def quota_period_label(text: object) -> str | None:
+    """The canonical label of a quota's period: ``2026-11`` (a month) or ``2026-Q4`` (a
+    quarter), or None when ``text`` is neither.
+
+    Accepted: ``2026-11``, ``2026-Q4`` / ``2026-q4`` / ``2026Q4`` / ``Q4 2026`` and the first
+    day of a month (``2026-11-01``, what a spreadsheet makes of a cell typed 2026-11).
+    Years and date ranges are not quota periods (a yearly target is four quarterly ones)."""
+    raw = str(text).strip() if text is not None else ""
+    if m := _MONTH.match(raw):
+        return raw if 1 <= int(m[2]) <= 12 else None
+    if m := _QUOTA_QUARTER.match(raw):
+        year, q = (m[1], m[2]) if m[1] else (m[4], m[3])
+        return f"{year}-Q{q}"
+    if m := _MONTH_START_DAY.match(raw):
+        return f"{m[1]}-{m[2]}" if 1 <= int(m[2]) <= 12 else None
+    return None
+
 
 def check_not_future(period: Period, today: date | None = None) -> Period:
     """Raise a clear error for a period that has not ended by ``today`` (UTC).

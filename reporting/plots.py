@@ -341,3 +341,200 @@ def cycle_distribution(opps: pd.DataFrame, period, limit: int = 20, ax=None):
     ax.set_ylabel("")
     ax.set_title("Cycle length of won deals per rep")
     return ax
+
+
+# --------------------------------------------------------------------------- pipeline movement
+#: waterfall bar labels, in the order drawn (extras only when they moved something)
+_WATERFALL_LABELS = {
+    "created": "created", "pulled_in": "pulled in", "reopened": "reopened",
+    "restored": "restored", "transferred_in": "handed over in", "amount_set": "amount set",
+    "increased": "amount up", "decreased": "amount down", "amount_cleared": "amount cleared",
+    "pushed_out": "pushed out", "won": "won", "lost": "lost", "deleted": "deleted",
+    "transferred_out": "handed over out",
+}
+_WATERFALL_ALWAYS = ("created", "pulled_in", "increased", "decreased", "pushed_out", "won",
+                     "lost")
+
+
+def movement_waterfall(frame_row, currency: str, ax=None, title: str | None = None):
+    """Pipeline movement of one group (a row of ``metrics.movement.pipeline_movement``) as a
+    waterfall: the start and end values as totals, each movement as a floating bar coloured
+    as an increase or a decrease, its value on it. When the value is not computable (most
+    amounts unknown) the waterfall counts deals instead, and says so."""
+    from .metrics.movement import SIGN
+
+    ax = _ax(ax)
+    r = frame_row
+    by_value = bool(r.get("value_computable", True)) and pd.notna(r["start_value"])
+
+    def val(key: str) -> float:
+        if by_value:
+            return float(r[{"start": "start_value", "end": "end_value"}.get(key, key)])
+        return float(r[f"{key}_count"])
+
+    # without any deal history pushes, pulls and amount changes are not known: no bar
+    unknown = () if r.get("history_deals", 1) else ("pulled_in", "increased", "decreased",
+                                                    "pushed_out")
+    steps = [k for k in _WATERFALL_LABELS
+             if (k in _WATERFALL_ALWAYS and k not in unknown) or val(k) != 0]
+    labels, bottoms, heights, colours = ["start"], [0.0], [val("start")], [PALETTE["primary"]]
+    level = val("start")
+    for k in steps:
+        delta = SIGN[k] * val(k)
+        labels.append(_WATERFALL_LABELS[k])
+        bottoms.append(level if delta >= 0 else level + delta)
+        heights.append(abs(delta))
+        colours.append(PALETTE["good"] if SIGN[k] > 0 else PALETTE["bad"])
+        level += delta
+    labels.append("end")
+    bottoms.append(0.0)
+    heights.append(val("end"))
+    colours.append(PALETTE["primary"])
+    x = np.arange(len(labels))
+    ax.bar(x, heights, bottom=bottoms, color=colours, width=0.7)
+    tops = np.array(bottoms) + np.array(heights)
+    for i in range(len(x) - 1):  # connectors: the running level
+        lvl = tops[i] if i == 0 or colours[i] != PALETTE["bad"] else bottoms[i]
+        ax.plot([x[i] + 0.35, x[i + 1] - 0.35], [lvl, lvl], color=PALETTE["muted"], lw=0.6)
+    span = max(float(np.max(tops)) if len(tops) else 0.0, 1.0)
+    fmt = money if by_value else (lambda v, _p=None: f"{v:,.0f}")
+    for xi, b, h, c in zip(x, bottoms, heights, colours, strict=True):
+        sign = "-" if c == PALETTE["bad"] else ("+" if c == PALETTE["good"] else "")
+        ax.text(xi, b + h + span * 0.015, f"{sign if h else ''}{fmt(h)}", ha="center",
+                va="bottom", fontsize=6.5)
+    ax.set_xticks(x, labels, rotation=30, ha="right")
+    ax.set_ylim(0, span * 1.12)
+    if by_value:
+        ax.yaxis.set_major_formatter(FuncFormatter(money))
+        ax.set_ylabel(f"pipeline value ({currency})")
+    else:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p=None: f"{v:,.0f}"))
+        ax.set_ylabel("deals (amounts unknown)")
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=PALETTE["primary"], label="total"),
+                       Patch(color=PALETTE["good"], label="increase"),
+                       Patch(color=PALETTE["bad"], label="decrease")],
+              loc="upper right", bbox_to_anchor=(1.0, -0.2), ncol=3, frameon=False)
+    ax.set_title(title or f"Pipeline movement, {r['group']}"
+                 + ("" if not unknown else " (creation and close dates only)"), loc="left")
+    return ax
+
+
+def slippage_by_rep(frame: pd.DataFrame, limit: int = 15, min_deals: int = 5, ax=None):
+    """Close-date pushes per open deal per rep (``metrics.movement.slippage``), the reps with
+    at least ``min_deals`` deals, most pushes per deal first; each bar says the pushes, the
+    deals and the share pushed twice or more; dashed line: the median rep."""
+    ax = _ax(ax)
+    d = frame.dropna(subset=["pushes_per_deal"])
+    d = d[d["deals"] >= min_deals]
+    med = d["pushes_per_deal"].median() if len(d) else np.nan
+    d = d.sort_values("pushes_per_deal", ascending=False).head(limit).iloc[::-1]
+    y = np.arange(len(d))
+    ax.barh(y, d["pushes_per_deal"], color=PALETTE["primary"])
+    top = float(d["pushes_per_deal"].max()) if len(d) else 1.0
+    for yi, (_, r) in zip(y, d.iterrows(), strict=True):
+        ax.text(r["pushes_per_deal"] + top * 0.01, yi,
+                f"{r['pushes']:.0f} pushes, {r['deals']:.0f} deals, "
+                f"{r['share_pushed_twice']:.0%} pushed 2+", va="center", fontsize=6.5)
+    if pd.notna(med):
+        ax.axvline(med, color=PALETTE["accent"], ls="--", lw=1, label=f"median rep {med:.2f}")
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False,
+                  borderaxespad=0.2)
+    ax.set_yticks(y, _short(d["group"]))
+    ax.set_xlim(0, max(top, 1e-9) * 1.75)
+    ax.set_xlabel("close-date pushes per open deal in the period")
+    ax.set_title("Close-date slippage by rep", loc="left")
+    return ax
+
+
+_EFFECTS = (("open_deals_effect", "open deals"), ("win_rate_effect", "win rate"),
+            ("avg_won_effect", "average won deal"), ("cycle_effect", "cycle days"))
+
+
+def velocity_effects(frame: pd.DataFrame, currency: str | None = None, limit: int = 10,
+                     ax=None):
+    """What moved sales velocity (``metrics.velocity.velocity_change``). One row: a waterfall
+    from the previous period's velocity through the four factor effects to this period's.
+    Several rows: per group (the largest changes, decomposable rows only) the four effects
+    as bars and the total change as a diamond."""
+    ax = _ax(ax)
+    unit = f"{currency} a day" if currency else "revenue a day"
+    d = frame.dropna(subset=["open_deals_effect"])
+    colours = [PALETTE["primary"], PALETTE["accent"], PALETTE["good"], PALETTE["muted"]]
+    if len(frame) == 1 and len(d) == 1:
+        r = d.iloc[0]
+        labels = ["previous"] + [lab for _, lab in _EFFECTS] + ["now"]
+        level = float(r["velocity_prev"])
+        bottoms, heights, cols = [0.0], [level], [PALETTE["primary"]]
+        for key, _ in _EFFECTS:
+            e = float(r[key])
+            bottoms.append(level if e >= 0 else level + e)
+            heights.append(abs(e))
+            cols.append(PALETTE["good"] if e >= 0 else PALETTE["bad"])
+            level += e
+        bottoms.append(0.0)
+        heights.append(float(r["velocity"]))
+        cols.append(PALETTE["primary"])
+        x = np.arange(len(labels))
+        ax.bar(x, heights, bottom=bottoms, color=cols, width=0.6)
+        span = max(np.max(np.array(bottoms) + np.array(heights)), 1.0)
+        for xi, b, h, c in zip(x, bottoms, heights, cols, strict=True):
+            sign = "-" if c == PALETTE["bad"] else ("+" if c == PALETTE["good"] else "")
+            ax.text(xi, b + h + span * 0.015, f"{sign}{money(h)}", ha="center", va="bottom",
+                    fontsize=7)
+        ax.set_xticks(x, labels)
+        ax.set_ylim(0, span * 1.12)
+        ax.yaxis.set_major_formatter(FuncFormatter(money))
+        ax.set_ylabel(f"sales velocity ({unit})")
+        ax.set_title("What moved sales velocity" if r["group"] == "all"
+                     else f"What moved sales velocity, {r['group']}", loc="left")
+        return ax
+    d = d.reindex(d["change"].abs().sort_values(ascending=False).index).head(limit).iloc[::-1]
+    y = np.arange(len(d))
+    h = 0.8 / len(_EFFECTS)
+    for i, ((key, lab), c) in enumerate(zip(_EFFECTS, colours, strict=True)):
+        ax.barh(y + 0.4 - h * (i + 0.5), d[key], height=h, color=c, label=lab)
+    ax.scatter(d["change"], y, marker="D", color="black", s=18, zorder=3, label="change")
+    ax.axvline(0, color="#555", lw=0.6)
+    ax.set_yticks(y, _short(d["group"]))
+    ax.xaxis.set_major_formatter(FuncFormatter(money))
+    ax.set_xlabel(f"effect on sales velocity ({unit}), previous period to this one")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=5, frameon=False)
+    ax.set_title("What moved sales velocity", loc="left")
+    return ax
+
+
+def forecast_by_rep(groups: pd.DataFrame, currency: str, limit: int = 15, ax=None):
+    """The next period's expected bookings per rep (the model's expected value of the deals
+    open now plus the new deals expected to be created and won), its 80% range as a line,
+    the simple rule (open value x trailing win rate) as a hollow mark and the quota as a
+    red tick where one is set. Largest expected value first, at most ``limit`` reps."""
+    ax = _ax(ax)
+    g = groups.copy()
+    g["total"] = g["expected_won_amount"].fillna(0) + g["expected_new_won_amount"].fillna(0)
+    g = g[g["expected_won_amount"].notna()].sort_values("total", ascending=False).head(limit)
+    g = g.iloc[::-1]
+    if g.empty:
+        ax.text(0.5, 0.5, "no amounts to forecast", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    y = np.arange(len(g))
+    ax.barh(y, g["total"], color=PALETTE["primary"], height=0.6, label="expected")
+    lo = g["low_amount"] + g["expected_new_won_amount"].fillna(0)
+    hi = g["high_amount"] + g["expected_new_won_amount"].fillna(0)
+    ax.hlines(y, lo, hi, color=PALETTE["accent"], lw=2, label="80% range")
+    naive = g["naive_won_amount"] + g["expected_new_won_amount"].fillna(0)
+    ax.scatter(naive, y, facecolors="none", edgecolors=PALETTE["muted"], s=22, zorder=3,
+               label="open x win rate")
+    if "quota" in g and g["quota"].notna().any():
+        q = g["quota"]
+        ax.scatter(q, y, marker="|", s=160, color=PALETTE["bad"], zorder=4, label="quota")
+    ax.set_yticks(y, _short(g["group"]))
+    ax.xaxis.set_major_formatter(FuncFormatter(money))
+    ax.set_xlim(left=0)
+    ax.set_xlabel(f"expected bookings ({currency})")
+    ax.set_title("Forecast of bookings by rep")
+    ax.legend(loc="lower right", frameon=True, framealpha=0.9)
+    return ax

@@ -30,6 +30,10 @@ FORECAST_CATEGORIES = ("pipeline", "best case", "commit", "closed", "omitted")
 #: expected close date of an open deal and the actual one of a closed deal)
 TRACKED_FIELDS = ("stage", "status", "amount", "currency", "close_date", "probability",
                   "forecast_category", "owner")
+#: what a quota is set for: ``rep`` (a rep_id, matching opportunities.owner), ``team``, ``region``
+QUOTA_SCOPES = ("rep", "team", "region")
+#: a quota period's canonical label: a month ``2026-11`` or a quarter ``2026-Q4``
+QUOTA_PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$"
 #: ``opportunity_changes.field`` values: the tracked fields, plus ``deleted`` (new_value
 #: ``true``: the deal was deleted in the CRM at ``changed_at``)
 CHANGE_FIELDS = (*TRACKED_FIELDS, "deleted")
@@ -240,6 +244,23 @@ TABLES: dict[str, Table] = {
             "One row per sales rep or account manager.",
         ),
         Table(
+            "quotas",
+            (
+                _f("scope_type", "str", True, "rep, team or region: what the quota is for."),
+                _f("scope", "str", True,
+                   "The rep (reps.rep_id, as in opportunities.owner), team or region "
+                   "(untrusted text)."),
+                _f("period", "str", True,
+                   "The month (2026-11) or quarter (2026-Q4) the quota covers."),
+                _f("amount", "float", True,
+                   "Quota: the won value expected in the period, in `currency`."),
+                _f("currency", "str", False,
+                   "ISO 4217 code of `amount`; ingest converts it to the reporting currency."),
+            ),
+            ("scope_type", "scope", "period"),
+            "Sales targets: one row per rep, team or region and month or quarter.",
+        ),
+        Table(
             "revenue",
             (
                 _f("revenue_id", "str", False, "Id of the line; derived when missing."),
@@ -291,6 +312,13 @@ def pandera_schema(table: str) -> pa.DataFrameSchema:
             checks.append(pa.Check.ge(0, error="amount is negative"))
         if f.name == "amount" and table == "opportunities":
             checks.append(pa.Check.ge(0, error="amount is negative"))
+        if f.name == "amount" and table == "quotas":
+            checks.append(pa.Check.ge(0, error="quota is negative"))
+        if f.name == "scope_type" and table == "quotas":
+            checks.append(pa.Check.isin(QUOTA_SCOPES, error="scope_type must be rep, team or region"))
+        if f.name == "period" and table == "quotas":
+            checks.append(pa.Check.str_matches(QUOTA_PERIOD_PATTERN,
+                                               error="period must be a month or a quarter"))
         if f.name == "capacity":
             checks.append(pa.Check.ge(0, error="capacity is negative"))
         if f.name == "kind" and table == "revenue":

@@ -293,6 +293,9 @@ class Dataset:
     ingest_log: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: data-quality decisions taken at ingest: file, table, code, text, rows
     data_notes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the ingested quotas of the slice's reps, teams and region (see :func:`load_quotas`;
+    #: ``params/quotas.yaml`` is combined with them by ``metrics.targets.combine_quotas``)
+    quotas: pd.DataFrame = field(default_factory=lambda: empty_frame("quotas"))
 
     def available(self) -> dict[str, bool]:
         """Which tables hold any rows (the evidence tables are not loaded)."""
@@ -416,6 +419,7 @@ def load(
             "GROUP BY ALL ORDER BY file"
         ).df()
         notes = _data_notes(con)
+        quotas = _quotas(con, region, team)
     return Dataset(
         opportunities=opps,
         stage_history=hist,
@@ -429,7 +433,40 @@ def load(
         quarantine=quarantine,
         ingest_log=log,
         data_notes=notes,
+        quotas=quotas,
     )
+
+
+def _quotas(con: duckdb.DuckDBPyConnection, region: str | None, team: str | None
+            ) -> pd.DataFrame:
+    """The quotas of a region / team: its reps' (reps of the scope and owners of its
+    deals), its teams' and, without a team filter, the region's own; every quota when
+    neither is given."""
+    where, args = _where(region, team)
+    if where == "TRUE":
+        sql, params = "SELECT * FROM quotas", []
+    else:
+        members = (f"SELECT rep_id FROM reps WHERE {where} UNION "
+                   f"SELECT DISTINCT owner FROM opportunities WHERE {where}")
+        teams = (f"SELECT team FROM reps WHERE {where} UNION "
+                 f"SELECT DISTINCT team FROM opportunities WHERE {where}")
+        parts = [f"(scope_type = 'rep' AND scope IN ({members}))",
+                 f"(scope_type = 'team' AND scope IN ({teams}))"]
+        params = args * 4
+        if region and region.lower() != "all" and not (team and team.lower() != "all"):
+            parts.append("(scope_type = 'region' AND scope = ?)")
+            params.append(region)
+        sql = f"SELECT * FROM quotas WHERE {' OR '.join(parts)}"
+    frame = con.execute(sql + " ORDER BY scope_type, scope, period", params).df()
+    return _coerce(frame, "quotas") if len(frame) else empty_frame("quotas")
+
+
+def load_quotas(path: str | Path | None = None, region: str | None = None,
+                team: str | None = None) -> pd.DataFrame:
+    """The ingested quotas (table ``quotas``) of a region / team (see :func:`_quotas`);
+    an empty frame with the table's columns when there are none."""
+    with connect(path, read_only=True) as con:
+        return _quotas(con, region, team)
 
 
 def _data_notes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -48,7 +48,7 @@ def _team_reps(data, team: str) -> pd.Index:
 
 # --- API, determinism, columns ----------------------------------------------------------
 # The team each planted story is told in, as the comment above demo._PLANTED_TEAM gives
-# it (EMEA, North America and LATAM two stories each, APAC none: the control region).
+# it (EMEA and LATAM two stories each, North America three, APAC none: the control region).
 PLANTED_TEAMS = {
     "many_deals_long_cycles": "EMEA Mid-Market",
     "bloated_stale_pipeline": "EMEA Inside",
@@ -56,6 +56,7 @@ PLANTED_TEAMS = {
     "won_customers_churn_fast": "LATAM Inside",
     "expanding_account_manager": "North America Enterprise",
     "deals_slip_quarter_after_quarter": "LATAM Enterprise",
+    "bookings_collapsed_behind_quota": "North America Inside",
 }
 
 
@@ -73,7 +74,7 @@ def test_public_constants(seed):
     assert "APAC" not in {reps.loc[rep, "region"] for rep in PLANTED.values()}
     owners = d["opportunities"]["owner"].value_counts()
     assert all(owners.get(rep, 0) > 0 for rep in PLANTED.values())  # each one owns deals
-    assert len(set(PLANTED.values())) == len(PLANTED) == 6
+    assert len(set(PLANTED.values())) == len(PLANTED) == 7
 
 
 def test_deterministic(data):

@@ -56,3 +56,63 @@ def test_findings_are_ranked_and_few(findings_by_region):
     for fs in findings_by_region.values():
         assert [f.score for f in fs] == sorted((f.score for f in fs), reverse=True)
         assert len(fs) <= 12  # a manager reads them all
+
+
+# --- issue 15: pipeline movement findings -------------------------------------------------
+def test_slipping_rep_is_a_movement_finding(full_store):
+    """The demo's slipping rep, from LATAM's slice as a report loads it, over the 12 months
+    to the period end (measured, seed 7 scale 1: 42 pushes on 63 deals, every one past a
+    quarter end, 0.67 a deal against a median rep's 0.08)."""
+    from reporting.insights import movement_findings
+    from reporting.metrics.movement import slippage
+    from reporting.metrics.velocity import velocity_change
+
+    p = parse_period("2026-10")
+    d = load(full_store, region="LATAM", since=p.start - pd.DateOffset(months=25), until=p.end)
+    slip = slippage(d.opportunities, d.opportunity_history, p.end - pd.DateOffset(months=12),
+                    p.end)
+    name = demo.PLANTED["deals_slip_quarter_after_quarter"]
+    assert slip.iloc[0]["group"] == name
+    fs = movement_findings(slip, velocity_change(d.opportunities, p, by="team"))
+    hits = [f for f in fs if f.subject == name]
+    assert len(hits) == 1 and hits[0].metric == "quarter_pushes_per_deal"
+    assert name in hits[0].text and "past a quarter end" in hits[0].text
+    assert hits[0].value >= 4 * hits[0].reference
+    assert any(f.metric == "velocity_change" for f in fs)
+
+
+def _slip(rows):
+    return pd.DataFrame(rows, columns=["group", "deals", "pushes", "pushes_per_deal",
+                                       "quarter_pushes", "quarter_pushes_per_deal",
+                                       "share_pushed_twice", "value_pushed_out"])
+
+
+def test_movement_findings_thresholds():
+    """Quarter pushes per deal 0.5 against a median of 0.1 (5x): a finding; at 0.15 (1.5x
+    the median) none; a rep with 8 deals is not judged."""
+    from reporting.insights import movement_findings
+
+    base = [("b", 20, 4, 0.2, 2, 0.1, 0.0, 0.0), ("c", 20, 2, 0.1, 2, 0.1, 0.0, 0.0),
+            ("d", 30, 3, 0.1, 3, 0.1, 0.0, 0.0), ("tiny", 8, 8, 1.0, 8, 1.0, 0.5, 10.0)]
+    fs = movement_findings(_slip(base + [("a", 20, 12, 0.6, 10, 0.5, 0.25, 1234.0)]))
+    assert [f.subject for f in fs] == ["a"]
+    assert fs[0].text == ("a's deals slip: 10 of 12 close-date pushes on 20 open deals moved "
+                          "a deal past a quarter end (0.50 a deal, 5.0x the median rep's "
+                          "0.10); 25% of the deals were pushed twice or more and 1,234 was "
+                          "pushed out of the period.")
+    assert movement_findings(_slip(base + [("a", 20, 3, 0.15, 3, 0.15, 0.0, 0.0)])) == []
+
+
+def test_velocity_finding_names_the_main_factor():
+    from reporting.insights import movement_findings
+
+    vc = pd.DataFrame([{"group": "all", "velocity_prev": 20.0, "velocity": 45.0,
+                        "change": 25.0, "open_deals_effect": 6.88, "win_rate_effect": 12.5,
+                        "avg_won_effect": 12.0, "cycle_effect": -6.38,
+                        "main_factor": "win rate", "note": None}])
+    (f,) = movement_findings(_slip([]), vc)
+    assert f.text == ("Sales velocity rose from 20 to 45 a day; win rate moved it most "
+                      "(+12 a day, 33% of the factors' combined effect).")
+    nodec = vc.assign(open_deals_effect=float("nan"), main_factor=None,
+                      note="not decomposable: win rate is 0 in 2026-09")
+    assert movement_findings(_slip([]), nodec) == []

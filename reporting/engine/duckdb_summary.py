@@ -41,7 +41,9 @@ hist AS (
     WHERE entered_at < $end GROUP BY opportunity_id
 ),
 g AS (
-    SELECT COALESCE(CAST(o.{col} AS VARCHAR), '(none)') AS grp, o.status, o.amount,
+    SELECT COALESCE(CAST(o.{col} AS VARCHAR), '(none)') AS grp,
+        -- the open pipeline is grouped as it was at the period end (the owner then)
+        COALESCE(CAST({open_col} AS VARCHAR), '(none)') AS grp_open, o.status, o.amount,
         {closed_in} AS closed_in,
         epoch(closed_at - created_at) / 86400.0 AS days,
         {created_in} AS created_in,
@@ -63,7 +65,7 @@ g AS (
     FROM scope o LEFT JOIN hist h USING (opportunity_id)
     LEFT JOIN as_of_v v USING (opportunity_id)
 ),
-a AS (
+c AS (
     SELECT grp,
         COUNT(*) FILTER (WHERE closed_in AND status = 'won') AS won,
         COUNT(*) FILTER (WHERE closed_in AND status = 'lost') AS lost,
@@ -72,7 +74,11 @@ a AS (
         AVG(days) FILTER (WHERE closed_in AND status = 'won') AS mean_cycle_days_won,
         MEDIAN(days) FILTER (WHERE closed_in AND status = 'lost') AS median_cycle_days_lost,
         AVG(amount) FILTER (WHERE closed_in AND status = 'won') AS avg_won_amount,
-        MEDIAN(amount) FILTER (WHERE closed_in AND status = 'won') AS median_won_amount,
+        MEDIAN(amount) FILTER (WHERE closed_in AND status = 'won') AS median_won_amount
+    FROM g GROUP BY grp
+),
+op AS (
+    SELECT grp_open AS grp,
         COUNT(*) FILTER (WHERE open_at_end) AS open_count,
         COALESCE(SUM(amount_then) FILTER (WHERE open_at_end), 0.0) AS known_amount,
         COUNT(*) FILTER (WHERE open_at_end AND amount_then IS NULL) AS open_amount_unknown,
@@ -82,7 +88,18 @@ a AS (
         COUNT(*) FILTER (WHERE open_at_end AND ((idle > threshold AND touched_later)
                          OR NOT ((SELECT activity OR history FROM evidence)
                                  OR (SELECT covered FROM known)))) AS stale_unknown_count
-    FROM g GROUP BY grp
+    FROM g GROUP BY grp_open
+),
+a AS (
+    SELECT COALESCE(c.grp, op.grp) AS grp,
+        COALESCE(won, 0) AS won, COALESCE(lost, 0) AS lost, COALESCE(created, 0) AS created,
+        median_cycle_days_won, mean_cycle_days_won, median_cycle_days_lost, avg_won_amount,
+        median_won_amount, COALESCE(open_count, 0) AS open_count,
+        COALESCE(known_amount, 0.0) AS known_amount,
+        COALESCE(open_amount_unknown, 0) AS open_amount_unknown,
+        COALESCE(stale_open_count, 0) AS stale_open_count,
+        COALESCE(stale_unknown_count, 0) AS stale_unknown_count
+    FROM c FULL OUTER JOIN op ON c.grp = op.grp
 )
 SELECT grp AS "group", won, lost,
     CASE WHEN won + lost > 0 THEN won / (won + lost) END AS win_rate, created,
@@ -129,14 +146,17 @@ def rep_summary_sql(
 
     if has_history(con):  # the versions in force at the period end, of the deals covered
         asof = (f"SELECT opportunity_id, status AS v_status, amount AS v_amount, "
-                f"stage AS v_stage, stage_since AS v_stage_since FROM ("
+                f"stage AS v_stage, stage_since AS v_stage_since, owner AS v_owner FROM ("
                 f"{as_of_sql('$end', '(SELECT *, NULL::TIMESTAMP AS deleted_at FROM scope)')}"
                 ") WHERE history_known")
     else:
         asof = ("SELECT NULL::VARCHAR AS opportunity_id, NULL::VARCHAR AS v_status, "
                 "NULL::DOUBLE AS v_amount, NULL::VARCHAR AS v_stage, "
-                "NULL::TIMESTAMP AS v_stage_since WHERE FALSE")
+                "NULL::TIMESTAMP AS v_stage_since, NULL::VARCHAR AS v_owner WHERE FALSE")
+    open_col = ('CASE WHEN v.opportunity_id IS NOT NULL THEN v.v_owner ELSE o."owner" END'
+                if by == "owner" else f'o."{by}"')
     sql = _SQL.format(scope=" AND ".join(scope), col=f'"{by}"', estimated=estimated, asof=asof,
+                      open_col=open_col,
                       closed_in=closed_in_period_sql("$start", "$end", "o"),
                       created_in=created_counted_sql("SELECT key FROM _estimated",
                                                      "$start", "$end", "o"),

@@ -30,6 +30,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..exceptions import MappingError
+from ..periods import quota_period_label
 from ..schema import FORECAST_CATEGORIES, STATUSES, TABLES, pandera_schema
 from ..sources import MAX_ABS_NUMBER, SourceMapping, TableMapping, load_rates
 from .excel import EXCEL_EPOCH, MAX_SERIAL
@@ -199,6 +200,14 @@ def _sources(raw: pd.DataFrame, table: str, mapping: SourceMapping, file: str
                 sources[col] = [_long(col)]
     if tm.status_from and not any(c in raw.columns for c in tm.status_columns()):
         missing.append(" or ".join(repr(c) for c in tm.status_columns()))
+    if missing and table != "quotas" and _looks_like_quotas(raw.columns):
+        raise MappingError(
+            f"{file}: this looks like a quotas file (columns "
+            + ", ".join(repr(c) for c in list(raw.columns)[:8])
+            + f"), not an export of table {table} (mapping {mapping.path or mapping.name}): ingest "
+            "it with `crm-report ingest FILE --source quotas` (scope_type, scope, period, "
+            "amount, currency; see docs/data-model.md)"
+        )
     if missing:
         wanted = len(tm.columns) + (1 if tm.status_from else 0)
         raise MappingError(
@@ -208,6 +217,19 @@ def _sources(raw: pd.DataFrame, table: str, mapping: SourceMapping, file: str
             + _one_column_hint(raw, wanted)
         )
     return sources
+
+
+#: header names that make a file a quotas table (compared without case)
+_QUOTA_HEADERS = ({"scope", "scope_type", "rep", "team", "region"}, {"period"},
+                  {"amount", "quota", "target"})
+
+
+def _looks_like_quotas(columns) -> bool:
+    """A header with a scope, a period and an amount / quota column: a quotas file given
+    to a deals mapping (it is refused with a pointer to ``--source quotas``, never loaded
+    as deals)."""
+    names = {str(c).strip().lower() for c in columns}
+    return all(names & group for group in _QUOTA_HEADERS)
 
 
 def parse(raw: pd.DataFrame, table: str, mapping: SourceMapping, file: str,
@@ -590,6 +612,8 @@ def _convert_currency(out: pd.DataFrame, table: str, mapping: SourceMapping,
                 when = when.fillna(out["created_at"])
             elif table == "opportunity_snapshots":  # the rate of the day it was recorded
                 when = out["observed_at"]
+            elif table == "quotas":  # the rate of the period's first day
+                when = _quota_starts(out["period"])
             else:
                 when = out["date"] if "date" in out else pd.Series(now, index=out.index)
             when = when.fillna(now).astype("datetime64[us]")
@@ -764,6 +788,34 @@ def canonical_changes(out: pd.DataFrame, parsed: Parsed, tm: TableMapping,
         out.loc[deleting, "new_value"] = "true"
 
 
+def _quota_starts(labels: pd.Series) -> pd.Series:
+    """The first day of each canonical quota period label (NaT where there is none)."""
+    from ..periods import parse_period
+
+    starts = {lab: parse_period(lab).start for lab in labels.dropna().unique()
+              if quota_period_label(lab) == lab}
+    return pd.to_datetime(labels.map(starts), errors="coerce")
+
+
+def _quota_columns(out: pd.DataFrame, texts: dict[str, pd.Series], problems: Problems) -> None:
+    """quotas: ``scope_type`` in lower case (``Rep`` -> ``rep``; other values fail the
+    schema's check, ``invalid_value``) and ``period`` as its canonical label (``2026-q4``,
+    ``Q4 2026``, a spreadsheet's ``2026-11-01`` -> ``2026-Q4`` / ``2026-11``); a period that
+    is neither a month nor a quarter is ``bad_period``."""
+    if "scope_type" in out:
+        st = out["scope_type"]
+        out["scope_type"] = st.where(st.isna(), st.astype(str).str.strip().str.lower())
+    if "period" in out:
+        raw = out["period"]
+        labels = raw.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
+                         else quota_period_label(v))
+        bad = raw.notna() & labels.isna()
+        problems.add(bad, "period", "bad_period",
+                     "period is not a month (2026-11) or a quarter (2026-Q4)",
+                     texts.get("period", raw))
+        out["period"] = labels.astype(object)
+
+
 def _schema_order(out: pd.DataFrame, table: str) -> pd.DataFrame:
     """The table's columns in schema order; unmapped ones empty, typed by kind."""
     spec = TABLES[table]
@@ -811,6 +863,8 @@ def coerce(parsed: Parsed, table: str, mapping: SourceMapping, problems: Problem
     for col, value in tm.constants.items():
         out[col] = value
     texts = dict(parsed.columns)
+    if table == "quotas":
+        _quota_columns(out, texts, problems)
     if parsed.stage is not None:
         status = parsed.stage.map(tm.statuses)
         # a snapshot's empty stage is "not recorded" (carried forward), not unknown

@@ -109,7 +109,8 @@ def open_pipeline(
     deal_history: pd.DataFrame | None = None,
     deals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Open deals at instant ``when`` per group, as known then (:func:`pipeline.open_deals`).
+    """Open deals at instant ``when`` per group, as known then (:func:`pipeline.open_deals`);
+    grouped by rep, each deal counts for its owner at ``when``.
 
     open_amount: the sum of the amounts known at ``when`` (:func:`pipeline.amount_as_of`),
     NaN (not computable) when more than half of the group's open deals have no known
@@ -121,6 +122,8 @@ def open_pipeline(
         opps, when, stage_history, stale_days, deal_history=deal_history)
     if by is None:
         g = pd.Series("all", index=d.index, name="group")
+    elif by == "owner":  # the owner at ``when`` (the deal history's, else the current one)
+        g = d["owner"].fillna("(none)").rename("group")
     else:
         g = d["opportunity_id"].map(opps.set_index("opportunity_id")[by]).fillna(
             "(none)").rename("group")

@@ -33,7 +33,8 @@ DEFINITIONS: dict[str, str] = {
         "amount history gives the value it had). A missing amount is unknown, not 0; the "
         "count and share of open deals without a known amount are shown, and the value is "
         "not computable when more than half have none. Load: open deals / capacity of the "
-        "reps with a capacity, rated against the 'load' baseline."
+        "reps with a capacity, rated against the 'load' baseline. Per rep, an open deal "
+        "counts for its owner at the period end (the deal history's owner then)."
     ),
     "deal_history": (
         "Deal history: where the store holds a deal's versions (from the CRM's history, "

@@ -54,6 +54,25 @@ class Analysis:
     clv_model: dict | None = None
     lead_horizon_days: float | None = None
     as_of: pd.Timestamp | None = None
+    # the forward look (issue 15): quota attainment of the period per rep and for the
+    # scope, the quarter's pacing (a month inside a quarter), the forecast of the next
+    # period (see reporting.context), pipeline movement over the period, close-date
+    # slippage over the 12 months to its end, velocity and its change, loss reasons
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)
+    targets_scope: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pacing: pd.DataFrame = field(default_factory=pd.DataFrame)
+    quota_notes: list = field(default_factory=list)
+    forecast: dict | None = None
+    movement: pd.DataFrame = field(default_factory=pd.DataFrame)
+    movement_by_rep: pd.DataFrame = field(default_factory=pd.DataFrame)
+    movement_deals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    movement_close_by: pd.Timestamp | None = None
+    slippage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    slipped_deals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    velocity_change: pd.DataFrame = field(default_factory=pd.DataFrame)
+    velocity_by_rep: pd.DataFrame = field(default_factory=pd.DataFrame)
+    loss_reasons: pd.DataFrame = field(default_factory=pd.DataFrame)
+    loss_reasons_by_team: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _num(x) -> float | None:
@@ -159,6 +178,10 @@ def analyse(
     clv_model: dict | None = None,
     as_of: pd.Timestamp | None = None,
     deal_history: pd.DataFrame | None = None,
+    quotas: pd.DataFrame | None = None,
+    scope_level: str | None = None,
+    forecast: dict | None = None,
+    quota_notes: list[str] | None = None,
 ) -> Analysis:
     """Compute every figure a report shows for ``period`` from canonical frames.
 
@@ -167,7 +190,12 @@ def analyse(
     ends (the latest timestamp in the frames when not given): lead cohorts are mature
     only once it is past their horizon. ``deal_history`` (``opportunity_history`` versions)
     gives the open pipeline (open deals, amounts, stages, owners) as it was at the period
-    ends (:func:`reporting.metrics.pipeline.open_deals`)."""
+    ends (:func:`reporting.metrics.pipeline.open_deals`), the pipeline movement and the
+    close-date slippage. ``quotas`` (canonical ``quotas`` rows, see
+    :func:`reporting.metrics.targets.combine_quotas`) gives attainment, pacing and coverage
+    per rep and for the scope (``scope_level``: ``region``, ``team`` or None for the whole
+    company); ``forecast`` is the next period's forecast prepared by the caller
+    (:func:`reporting.context.build`), shown as it is."""
     from ..insights import findings as make_findings
 
     p, s = period, settings
@@ -300,5 +328,59 @@ def analyse(
     a.clv_model = clv_model
     a.lead_horizon_days = horizon
     a.as_of = as_of
+    _forward_look(a, opps, p, reps, deal_history, quotas, scope_level, forecast, quota_notes)
     a.findings = make_findings(a)
     return a
+
+
+def movement_close_by(period: Period) -> pd.Timestamp:
+    """The pipeline a period's movement follows: deals expected to close by the end of the
+    quarter the period ends in (a month: its quarter; a quarter or year: its own end)."""
+    if period.kind == "month":
+        return max(period.end, period.quarter().end)
+    return period.end
+
+
+def _forward_look(a: Analysis, opps: pd.DataFrame, p: Period, reps: pd.DataFrame,
+                  deal_history: pd.DataFrame | None, quotas: pd.DataFrame | None,
+                  scope_level: str | None, forecast: dict | None,
+                  quota_notes: list[str] | None) -> None:
+    """Targets, movement, slippage, velocity and reasons of the period (issue 15)."""
+    from ..history import state_at
+    from . import movement, reasons, targets, velocity
+
+    versions = deal_history if deal_history is not None and len(deal_history) else None
+    # the deals as they were at the period end: attainment and coverage never use a state
+    # recorded later
+    then = state_at(opps, versions, p.end)
+    q = quotas if quotas is not None else targets.empty_frame("quotas")
+    a.quota_notes = list(quota_notes or [])
+    a.targets = targets.attainment(then, q, p, by="rep", as_of=p.end, reps=reps)
+    a.targets_scope = targets.attainment(then, q, p, by=scope_level, as_of=p.end, reps=reps)
+    a.targets.attrs["period"] = a.targets_scope.attrs["period"] = p.label
+    if p.kind == "month" and p.quarter().end > p.end:
+        qp = p.quarter()
+        a.pacing = targets.attainment(then, q, qp, by="rep", as_of=p.end, reps=reps,
+                                      shape="seasonal")
+        a.pacing.attrs["period"] = qp.label
+    a.forecast = forecast
+    close_by = movement_close_by(p)
+    a.movement_close_by = close_by
+    a.movement = movement.pipeline_movement(opps, versions, p.start, p.end, close_by)
+    a.movement_by_rep = movement.pipeline_movement(opps, versions, p.start, p.end, close_by,
+                                                   by="rep")
+    a.movement_deals = movement.movement_deals(opps, versions, p.start, p.end, close_by)
+    year_ago = p.end - pd.DateOffset(months=12)
+    a.slippage = movement.slippage(opps, versions, year_ago, p.end, by="owner")
+    a.slipped_deals = movement.slipped_deals(opps, versions, year_ago, p.end)
+    a.velocity_change = velocity.velocity_change(opps, p, by=None)
+    a.velocity_by_rep = velocity.velocity_change(opps, p, by="rep")
+    a.loss_reasons = reasons.loss_reasons(opps, p, by=None)
+    if "team" in opps:
+        a.loss_reasons_by_team = reasons.loss_reasons(opps, p, by="team", top=3)
+    cur = a.headline["current"]
+    scope = a.targets_scope.iloc[0] if len(a.targets_scope) else None
+    cur["quota"] = _num(scope["quota"]) if scope is not None else None
+    cur["attainment"] = _num(scope["attainment"]) if scope is not None else None
+    if cur["attainment"] is not None and "attainment" in a.thresholds:
+        a.ratings["attainment"] = a.thresholds["attainment"].rate(cur["attainment"])

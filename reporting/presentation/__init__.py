@@ -10,6 +10,7 @@ charts in the report's language, and :func:`emit_metrics` attaches the figures a
 - :mod:`.summary`: the headline tiles and top findings;
 - :mod:`.tables`: the per-rep and per-person table layouts;
 - :mod:`.value`: the deal-size and customer-value sections;
+- :mod:`.forward`: the forecast and targets, and the pipeline movement sections;
 - :mod:`.scorecards`: one page per rep;
 - :mod:`.methodology`: the definitions appendix;
 - :mod:`.payload`: the ``metrics.json`` payload (:data:`METRICS_MIME`).
@@ -17,6 +18,7 @@ charts in the report's language, and :func:`emit_metrics` attaches the figures a
 
 from __future__ import annotations
 
+from .forward import forecast_figures, show_forecast, show_movement, show_targets
 from .fragments import (
     fmt_money,
     fmt_num,
@@ -42,6 +44,7 @@ __all__ = [
     "definitions",
     "emit_metrics",
     "findings",
+    "forecast_figures",
     "fmt_money",
     "fmt_num",
     "fmt_pct",
@@ -55,8 +58,10 @@ __all__ = [
     "show_cover",
     "show_customer_value",
     "show_deal_size",
+    "show_forecast",
     "show_html",
     "show_methodology",
+    "show_movement",
     "show_note",
     "show_person_table",
     "show_quality",
@@ -65,4 +70,5 @@ __all__ = [
     "show_section",
     "show_summary",
     "show_table",
+    "show_targets",
 ]

@@ -16,9 +16,16 @@ def definitions() -> dict[str, str]:
     """Every definition the methodology appendix prints: the metrics engine's, with the
     customer-value, lifetime-value and band-reference definitions of
     :mod:`reporting.metrics.clv`, :data:`CLV_DEFINITIONS` and
-    :mod:`reporting.models.reference` (which replace the engine's entries of the same name)."""
+    :mod:`reporting.models.reference` (which replace the engine's entries of the same name),
+    and the forward look's: targets, pipeline movement, velocity, reasons and the forecast
+    (:mod:`reporting.metrics.targets`, ``.movement``, ``.velocity``, ``.reasons``,
+    :mod:`reporting.forecast`)."""
+    from .. import forecast
+    from ..metrics import movement, reasons, targets, velocity
+
     return {**metrics.DEFINITIONS, **metrics.clv.DEFINITIONS, **CLV_DEFINITIONS,
-            **BAND_DEFINITIONS}
+            **BAND_DEFINITIONS, **targets.DEFINITIONS, **movement.DEFINITIONS,
+            **velocity.DEFINITIONS, **reasons.DEFINITIONS, **forecast.DEFINITIONS}
 
 
 CLV_DEFINITIONS = {
@@ -42,6 +49,50 @@ CLV_DEFINITIONS = {
 }
 
 
+#: the backtest table's columns: (key, label, format)
+BACKTEST_COLUMNS = [
+    ("method", "Method", "text"), ("mape_count", "Error, deals won", "pct"),
+    ("mape_value", "Error, value won", "pct"),
+    ("interval_coverage", "In the 80% range", "pct"), ("brier", "Brier score", "num3"),
+    ("origins", "Months tested", "int")]
+
+
+def backtest_rows(bt: dict | None) -> list[dict]:
+    """The backtest table of the run (see :func:`reporting.batch.forecast_backtest`) with
+    the chosen method first and the naive one marked for comparison."""
+    if not bt or not bt.get("table"):
+        return []
+    rows = sorted(bt["table"], key=lambda r: (r["method"] != bt.get("chosen"),
+                                              r["method"] != "naive"))
+    return rows
+
+
 def show_methodology(ctx: ReportContext) -> None:
+    import pandas as pd
+
+    from .tables import show_table
+
     show_html("methodology.html.j2", ctx.language,
               definitions=[(k, ctx.t(v)) for k, v in definitions().items()])
+    fc = ctx.a.forecast or {}
+    rows = backtest_rows(fc.get("backtest"))
+    if rows:
+        bt = fc["backtest"]
+        frame = pd.DataFrame(rows)
+        frame["method"] = [m + (" *" if m == bt["chosen"] else "") for m in frame["method"]]
+        show_table(frame, [c for c in BACKTEST_COLUMNS if c[0] in frame], ctx.t(
+            "Forecast backtest: {n} past month-ends, each method forecasting the next "
+            "{days} days from what was known then; mean absolute percentage error (lower "
+            "is better). * the method the report uses.").format(
+                n=int(frame["origins"].max()), days=bt["horizon_days"]), 10, ctx.language)
+        cal = bt.get("calibration") or {}
+        if cal.get("brier") is not None:
+            from .fragments import fmt_num, show_note
+
+            show_note(ctx, ctx.t(
+                "Calibration of the win chances on {n} deals: Brier score {brier} against "
+                "{base} for the base rate and {crm} for the CRM's stage probabilities "
+                "(lower is better).").format(
+                    n=fmt_num(cal.get("calibration_deals")), brier=fmt_num(cal["brier"], 3),
+                    base=fmt_num(cal.get("base_rate_brier"), 3),
+                    crm=fmt_num(cal.get("crm_brier"), 3)))

@@ -47,6 +47,7 @@ UNITS = {
     "lead_conversion_leads": "leads", "lead_conversion_horizon_days": "days",
     "won": "deals", "lost": "deals", "stale_share": "ratio", "lead_conversion": "ratio",
     "bloat_months": "months", "lost_when_tired_share": "ratio", "churn_rate": "ratio",
+    "quota": "currency", "attainment": "ratio",
     "revenue_in_period": "currency", "paying_accounts": "accounts", "customers": "accounts",
     "value_to_date_per_account": "currency", "mature_accounts": "accounts",
     "churned_accounts": "accounts",
@@ -62,7 +63,7 @@ DEFINITION_OF = {
     "open_amount": "open_pipeline", "open_amount_unknown_count": "open_pipeline",
     "open_amount_unknown_share": "open_pipeline", "load": "open_pipeline",
     "stale_open_count": "stale", "stale_unknown_count": "stale", "stale_share": "stale",
-    "bloat_months": "bloat",
+    "bloat_months": "bloat", "quota": "quota_attainment", "attainment": "quota_attainment",
     "lost_when_tired_share": "closed_when_tired", "lead_conversion": "lead_conversion",
     "lead_conversion_leads": "lead_conversion", "lead_conversion_mature": "lead_conversion",
     "lead_conversion_mature_on": "lead_conversion",
@@ -122,4 +123,25 @@ def metrics_payload(ctx: ReportContext) -> dict[str, Any]:
         "acquirers": _records(a.acquirers),
         "account_managers": _records(a.managers),
         "not_computable": {k: str(v) for k, v in a.missing.items() if v},
+        "targets": _records(a.targets),
+        "targets_scope": _records(a.targets_scope),
+        "pacing": _records(a.pacing),
+        "forecast": _forecast_payload(a.forecast),
+        "movement": _records(a.movement),
+        "movement_by_rep": _records(a.movement_by_rep),
+        "slippage": _records(a.slippage),
+        "velocity_change": _records(a.velocity_change),
+        "velocity_by_rep": _records(a.velocity_by_rep),
+        "loss_reasons": _records(a.loss_reasons),
     }
+
+
+def _forecast_payload(fc: dict | None) -> dict | None:
+    """The next period's forecast: method, horizon, per-rep groups, the scope's total and
+    the backtest it was chosen by (per-deal figures stay out of the payload)."""
+    if not fc:
+        return None
+    return {"method": fc.get("method"), "period": fc["period"].label,
+            "horizon_days": fc.get("horizon_days"), "groups": _records(fc["groups"]),
+            "total": {k: _clean(v) for k, v in (fc.get("total") or {}).items()},
+            "notes": list(fc.get("notes") or []), "backtest": fc.get("backtest")}

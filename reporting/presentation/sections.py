@@ -91,6 +91,24 @@ SECTIONS = {
         "pile up by the stage they were in at period end.",
         "open_pipeline",
     ),
+    "forecast": (
+        "6. Forecast and targets",
+        "attainment is what was booked against the quota; pace compares the bookings so far "
+        "with what the quota expects by now; coverage is the open value due in the period "
+        "over the quota still to go (about 3x is healthy). The forecast is the expected "
+        "bookings of the next period with the range they land in 8 times out of 10; its "
+        "method is the one that was most accurate on past months (see the appendix).",
+        "forecast",
+    ),
+    "movement": (
+        "7. Pipeline movement",
+        "the waterfall starts from the open value due this quarter at the start of the "
+        "period, adds what was created or pulled in, takes away what was pushed out, won or "
+        "lost, and ends at the value due at the period end; the bars add up exactly. A push "
+        "is a close date moved later. Velocity is open deals x win rate x average won deal "
+        "/ days to win: revenue per day, and the bars show which factor moved it.",
+        "movement",
+    ),
 }
 
 
@@ -101,6 +119,8 @@ SECTION_LIMITS = {  # what each section shows that the data may not support
     "clv": ("account_value",),
     "pipeline": ("open_pipeline", "open_pipeline_value", "stale_deals", "capacity",
                  "aging_by_stage", "closed_when_tired"),
+    "forecast": (),
+    "movement": (),
 }
 
 

@@ -25,7 +25,9 @@ def kpis(ctx: ReportContext) -> list[dict[str, Any]]:
     cur = ctx.settings.currency
     r = ctx.a.ratings
 
-    def delta(key: str, kind: str) -> tuple[str, str]:
+    def delta(key: str | None, kind: str) -> tuple[str, str]:
+        if key is None:  # a figure without a past (the forecast)
+            return "–", "–"
         vs_prev, vs_ly = changes(h, key, kind)
         return fmt_change(vs_prev, kind), fmt_change(vs_ly, kind)
 
@@ -33,6 +35,8 @@ def kpis(ctx: ReportContext) -> list[dict[str, Any]]:
     bloat = f.get("bloat_months")
     t = ctx.t
     tiles = [
+        bookings_tile(ctx),
+        forecast_tile(ctx),
         (t("Win rate"), fmt_pct(f["win_rate"]), "win_rate", "pp", r.get("win_rate"),
          t("{won} won / {closed} closed").format(won=f["won"], closed=f["won"] + f["lost"])),
         lead_tile(ctx),
@@ -59,6 +63,44 @@ def kpis(ctx: ReportContext) -> list[dict[str, Any]]:
         out.append({"label": label, "value": value, "vs_prev": dp, "vs_ly": dy,
                     "rating": rating, "note": note})
     return out
+
+
+def bookings_tile(ctx: ReportContext) -> tuple:
+    """Won value and count of the period against the scope's quota (rated against the
+    attainment baseline where a quota is set)."""
+    f, t, cur = ctx.a.headline["current"], ctx.t, ctx.settings.currency
+    won = t("{n} deals won").format(n=fmt_num(f.get("won")))
+    if f.get("quota"):
+        note = won + t("; {share} of the {quota} quota").format(
+            share=fmt_pct(f.get("attainment")), quota=fmt_money(f["quota"], cur))
+    else:
+        note = won + t("; no quota set for the period")
+    return (t("Bookings"), fmt_money(f.get("won_amount"), cur), "won_amount", "rel",
+            ctx.a.ratings.get("attainment") if f.get("quota") else None, note)
+
+
+def forecast_tile(ctx: ReportContext) -> tuple:
+    """The next period's expected bookings by the method the backtest chose, with the 80%
+    range, against the next period's quota where one is set."""
+    from .forward import forecast_figures
+
+    t, cur, fc = ctx.t, ctx.settings.currency, ctx.a.forecast
+    label = t("Forecast, {period}").format(period=ctx.period_title_of(ctx.period.next()))
+    fig = forecast_figures(fc)
+    if not fig or fig.get("value") is None:
+        return (label, t("not computable"), None, "rel", None,
+                t("too little closed history to forecast") if not fc
+                else t("most open deals have no amount"))
+    parts = []
+    if fig.get("low_value") is not None:
+        parts.append(t("8 in 10: {low} to {high}").format(
+            low=fmt_money(fig["low_value"], cur), high=fmt_money(fig["high_value"], cur)))
+    if fig.get("vs_quota") is not None:
+        parts.append(t("{share} of the {quota} quota").format(
+            share=fmt_pct(fig["vs_quota"]), quota=fmt_money(fig["quota"], cur)))
+    elif fig.get("naive_value") is not None and fc.get("method") != "naive":
+        parts.append(t("simple rule {value}").format(value=fmt_money(fig["naive_value"], cur)))
+    return (label, fmt_money(fig["value"], cur), None, "rel", None, "; ".join(parts))
 
 
 def fmt_change(d: float | None, kind: str) -> str:

@@ -19,12 +19,12 @@ if TYPE_CHECKING:
 def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str = "",
                limit: int = 15, language: str = "en") -> None:
     """A compact table: ``columns`` are (key, label, format) with format one of
-    ``text``, ``int``, ``num1``, ``pct``, ``money``; at most ``limit`` rows."""
+    ``text``, ``int``, ``num1``, ``num3``, ``pct``, ``money``; at most ``limit`` rows."""
     def text(v) -> str:
         return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
 
     fmt = {"text": text, "int": lambda v: fmt_num(v), "num1": lambda v: fmt_num(v, 1),
-           "pct": fmt_pct, "money": fmt_money}
+           "num3": lambda v: fmt_num(v, 3), "pct": fmt_pct, "money": fmt_money}
     rows = [[fmt[f](r[k]) for k, _, f in columns] for _, r in frame.head(limit).iterrows()]
     if language != "en":
         rows = [[tr(v, language) if f == "text" and v in ("good", "watch", "bad",

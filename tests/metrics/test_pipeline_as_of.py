@@ -109,6 +109,41 @@ def test_a_deal_history_gives_the_value_then():
     assert h["open_amount"] == 850 and h["open_amount_unknown_count"] == 2
 
 
+def test_open_pipeline_counts_a_handed_over_deal_for_its_owner_then(tmp_path):
+    """Deal h was ann's on July 1 and handed to bob on July 10 (still open): the open
+    pipeline of June counts it for ann, in pandas and in SQL; bob owns nothing then. Its
+    win of July stays bob's (current owner) in the closed figures of July."""
+    rows = [("h", "bob", "T Inside", "S2", "2017-06-01", None, "open", 200.0, "2017-06-25"),
+            ("e", "bob", "T Inside", "S1", "2017-06-02", None, "open", 50.0, "2017-06-25")]
+    o = opps(rows)
+    v = pd.DataFrame({
+        "opportunity_id": ["h", "h", "e"],
+        "valid_from": pd.to_datetime(["2017-06-01", "2017-07-10", "2017-06-02"]),
+        "valid_to": pd.to_datetime(["2017-07-10", None, None]),
+        "stage": ["S2", "S2", "S1"], "status": ["open", "open", "open"],
+        "amount": [200.0, 200.0, 50.0], "owner": ["ann", "bob", "bob"],
+        "stage_since": pd.to_datetime(["2017-06-01", "2017-06-01", "2017-06-02"])})
+    v = pd.concat([empty_frame("opportunity_history"), v], ignore_index=True).astype(
+        {"valid_from": "datetime64[us]", "valid_to": "datetime64[us]",
+         "stage_since": "datetime64[us]"})
+    op = m.open_pipeline(o, P.end, "owner", deal_history=v).set_index("group")
+    assert op["open_count"].to_dict() == {"ann": 1, "bob": 1}
+    assert op["open_amount"].to_dict() == {"ann": 200.0, "bob": 50.0}
+    # the store derives its versions from evidence: the same states as snapshots
+    snaps = v.rename(columns={"valid_from": "observed_at"})[
+        ["opportunity_id", "observed_at", "stage", "status", "amount", "owner"]].assign(
+        origin="export")
+    store = tmp_path / "crm.duckdb"
+    replace_all(store, {"opportunities": o.assign(region="R"), "opportunity_snapshots": snaps})
+    con = duckdb.connect(str(store), read_only=True)
+    got = rep_summary_sql(con, P, "owner").set_index("group")
+    con.close()
+    assert got["open_count"].to_dict() == {"ann": 1, "bob": 1}
+    assert got["open_amount"].to_dict() == {"ann": 200.0, "bob": 50.0}
+    # bob created both deals in June as their current owner: the created counts stay his
+    assert got["created"].to_dict() == {"ann": 0, "bob": 2}
+
+
 def test_metrics_cli_prints_null_for_an_amount_it_cannot_know(tmp_path):
     store = tmp_path / "crm.duckdb"
     replace_all(store, {"opportunities": opps(LOOK_AHEAD).assign(region="R")})
