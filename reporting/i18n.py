@@ -2,7 +2,12 @@
 
 English strings are the keys (gettext style): ``tr("Win rate", "fa")`` gives the Persian.
 A string without a translation falls back to English and is recorded in ``MISSING`` so a
-test can assert that a Persian report used none. Persian output also gets Persian digits
+test can assert that a Persian report used none. A label with a currency code or a figure
+written into it ('Booked (USD)', 'median rep 0.20') is looked up with the key's
+placeholder in its place ('Booked ({currency})'); a text already in Persian (a caption
+translated and formatted before ``show_table`` translates it again) passes unchanged; a
+translated template formats the words the code passes as parameters ('rose', 'linear',
+'win rate': :data:`FA_PARAMETERS`) in Persian. Persian output also gets Persian digits
 (:func:`localize_numbers`), right-to-left layout (set by the renderer) and, as an option,
 Jalali (Solar Hijri) dates (:func:`jalali`).
 """
@@ -618,9 +623,344 @@ FA: dict[str, str] = {
         'راکد). رقمی که داده پشتیبانی\u200cاش نمی\u200cکند محاسبه\u200cپذیر نیست و هرگز رتبه\u200cبندی '
         'نمی\u200cشود. مبنای دوازده‌ماهه‌ی گذشته دست‌کم ۱۰ معامله و مقداری بزرگ‌تر از صفر '
         'می‌خواهد؛ وگرنه آن رقم رتبه‌بندی نمی‌شود.',
+    # issue 15: forecast and targets, pipeline movement (quota = سهمیه, bookings = فروش
+    # ثبت‌شده, attainment = تحقق, pace = آهنگ, coverage = پوشش, push = تعویق)
+    "6. Forecast and targets": "۶. پیش‌بینی و اهداف",
+    "7. Pipeline movement": "۷. تغییرات قیف",
+    "attainment is what was booked against the quota; pace compares the bookings so far "
+    "with what the quota expects by now; coverage is the open value due in the period "
+    "over the quota still to go (about 3x is healthy). The forecast is the expected "
+    "bookings of the next period with the range they land in 8 times out of 10; its "
+    "method is the one that was most accurate on past months (see the appendix).":
+        "تحقق یعنی فروش ثبت‌شده در برابر سهمیه؛ آهنگ، فروش ثبت‌شده تاکنون را با آنچه سهمیه "
+        "تا امروز انتظار دارد مقایسه می‌کند؛ پوشش، ارزش معاملات بازی که سررسیدشان در این "
+        "دوره است تقسیم بر باقی‌مانده‌ی سهمیه است (حدود ۳ برابر سالم است). پیش‌بینی، فروش "
+        "مورد انتظار دوره‌ی بعد است همراه با بازه‌ای که از هر ۱۰ بار، ۸ بار در آن قرار "
+        "می‌گیرد؛ روش آن همانی است که در ماه‌های گذشته دقیق‌ترین بوده است (پیوست را ببینید).",
+    "the waterfall starts from the open value due this quarter at the start of the "
+    "period, adds what was created or pulled in, takes away what was pushed out, won or "
+    "lost, and ends at the value due at the period end; the bars add up exactly. A push "
+    "is a close date moved later. Velocity is open deals x win rate x average won deal "
+    "/ days to win: revenue per day, and the bars show which factor moved it.":
+        "نمودار آبشاری از ارزش باز با سررسید این فصل در آغاز دوره شروع می‌شود، آنچه ایجاد "
+        "شده یا جلو آمده را می‌افزاید، آنچه به بعد رفته، برده یا باخته شده را کم می‌کند و "
+        "به ارزش با سررسید در پایان دوره می‌رسد؛ جمع میله‌ها دقیقاً برابر مقدار پایانی است. تعویق یعنی "
+        "تاریخ بستن به زمانی دیرتر منتقل شود. سرعت فروش = معاملات باز × نرخ برد × میانگین "
+        "معامله‌ی برده / روزهای تا برد: درآمد در روز؛ میله‌ها نشان می‌دهند کدام عامل آن را "
+        "تغییر داد.",
+    # forecast and targets: notes, captions, column labels
+    "No quotas for this period: attainment, pacing and coverage need params/quotas.yaml "
+    "or an ingested quotas table.":
+        "برای این دوره سهمیه‌ای تعیین نشده است: تحقق، آهنگ و پوشش به params/quotas.yaml "
+        "یا جدول سهمیه‌های واردشده نیاز دارند.",
+    "Bookings against quota in {period} by rep, lowest attainment first":
+        "فروش ثبت‌شده در برابر سهمیه در {period} به تفکیک کارشناس، کمترین تحقق در ابتدا",
+    "shaped by when past quarters booked": "بر پایه‌ی الگوی زمانی فروش فصل‌های گذشته",
+    "spread evenly over the quarter": "به‌طور یکنواخت در طول فصل",
+    "{quarter} to date in {currency}, slowest first: booked against the quarter's quota "
+    "and against what it expects by now ({shape}); coverage is the open value due this "
+    "quarter over the quota still to go":
+        "{quarter} تاکنون به {currency}، کندترین در ابتدا: فروش ثبت‌شده در برابر سهمیه‌ی "
+        "فصل و در برابر آنچه تا امروز انتظار می‌رود ({shape})؛ پوشش، ارزش باز با سررسید "
+        "این فصل تقسیم بر باقی‌مانده‌ی سهمیه است",
+    "Booked ({currency})": "ثبت‌شده ({currency})", "Quota ({currency})": "سهمیه ({currency})",
+    "Attainment": "تحقق", "Booked": "ثبت‌شده", "Quota": "سهمیه", "Expected": "مورد انتظار",
+    "Pace": "آهنگ", "Due": "قیف با سررسید", "Coverage": "پوشش",
+    "Quotas: {note}": "سهمیه‌ها: {note}",
+    "No forecast: the store has too little closed history to learn from.":
+        "پیش‌بینی در کار نیست: سابقه‌ی معاملات بسته‌شده در این انبار برای یادگیری کافی نیست.",
+    "Expected bookings in {period}: {value} from about {count} deals, by {method}.":
+        "فروش مورد انتظار در {period}: {value} از حدود {count} معامله، بر پایه‌ی {method}.",
+    "the win chance of each open deal learned from past months":
+        "احتمال برد هر معامله‌ی باز، آموخته‌شده از ماه‌های گذشته",
+    "open deals x the past year's win rate": "معاملات باز × نرخ برد سال گذشته",
+    "the CRM's stage probabilities": "احتمال‌های مرحله در CRM",
+    "the deals the reps call commit": "معاملاتی که کارشناسان «قطعی» اعلام کرده‌اند",
+    "In 8 months of 10 like this one, bookings land between {low} and {high}.":
+        "در ۸ ماه از هر ۱۰ ماهِ مشابه، فروش ثبت‌شده میان {low} و {high} است.",
+    "The simple rule (open deals x the past year's win rate) says {naive}.":
+        "قاعده‌ی ساده (معاملات باز × نرخ برد سال گذشته) {naive} را نشان می‌دهد.",
+    "That is {share} of the {quota} quota.": "این مقدار {share} از سهمیه‌ی {quota} است.",
+    "{n} of the {open} open deals have no recorded history: for past months the forecast "
+    "learned only from their creation and close dates.":
+        "{n} از {open} معامله‌ی باز سابقه‌ی ثبت‌شده ندارند: پیش‌بینی برای ماه‌های گذشته فقط "
+        "از تاریخ ایجاد و بستن آن‌ها آموخته است.",
+    "Forecast ({currency})": "پیش‌بینی ({currency})",
+    "Simple rule ({currency})": "قاعده‌ی ساده ({currency})",
+    "CRM weighted ({currency})": "وزن‌دار CRM ({currency})",
+    "Forecast of {period} by rep": "پیش‌بینی {period} به تفکیک کارشناس",
+    "Deal": "معامله", "Owner": "مالک", "Stage": "مرحله", "Amount ({currency})": "مبلغ ({currency})",
+    "Chance": "احتمال برد", "Expected ({currency})": "مورد انتظار ({currency})",
+    "Age (days)": "عمر (روز)",
+    "Open deals with the largest expected value": "معاملات باز با بیشترین ارزش مورد انتظار",
+    "old": "کهنه", "slipping": "در حال تعویق", "inactive": "بی‌فعالیت", "At risk": "دلیل خطر",
+    "Open deals most at risk (old, slipping or inactive), largest first":
+        "معاملات باز با بیشترین خطر (کهنه، در حال تعویق یا بی‌فعالیت)، بزرگ‌ترین در ابتدا",
+    # pipeline movement: notes, captions, column labels
+    "Pipeline movement": "تغییرات قیف",
+    "Open deals due to close by {due}: how the pipeline at the start of the period became "
+    "the pipeline at its end.":
+        "معاملات باز با سررسید بستن تا {due}: قیف آغاز دوره چگونه به قیف پایان دوره رسید.",
+    "This store has no deal history: the movement shows what creation and close dates "
+    "tell; pushes and amount changes are not known.":
+        "این انبار سابقه‌ی معاملات را ندارد: تغییرات فقط همان است که تاریخ‌های ایجاد و بستن "
+        "نشان می‌دهند؛ تعویق‌ها و تغییر مبلغ‌ها معلوم نیستند.",
+    "Start": "آغاز", "Pulled in": "جلو آمده", "Pushed out": "به بعد رفته", "Other": "سایر",
+    "End": "پایان",
+    "Pipeline movement by rep in {currency} (other: amount changes, reopened deals, "
+    "deletions and handovers)":
+        "تغییرات قیف به تفکیک کارشناس به {currency} (سایر: تغییر مبلغ، معاملات بازگشوده، "
+        "حذف‌ها و واگذاری‌ها)",
+    "Deals": "معاملات", "Pushes": "تعویق‌ها", "Per deal": "برای هر معامله",
+    "Pushed 2+ times": "۲ بار یا بیشتر به تعویق افتاده",
+    "Pushed out ({currency})": "به بعد رفته ({currency})",
+    "Close-date pushes by rep over the last 12 months, most per deal first":
+        "تعویق تاریخ بستن به تفکیک کارشناس در ۱۲ ماه گذشته، بیشترین برای هر معامله در ابتدا",
+    "Reason": "دلیل", "Lost deals": "معاملات باخته", "Value ({currency})": "ارزش ({currency})",
+    "Share": "سهم",
+    "Why deals were lost in the period ({share} without a reason)":
+        "چرا معاملات در این دوره باخته شدند ({share} بدون دلیل ثبت‌شده)",
+    # summary tiles
+    "Bookings": "فروش ثبت‌شده", "{n} deals won": "{n} معامله‌ی برده",
+    "; {share} of the {quota} quota": "؛ {share} از سهمیه‌ی {quota}",
+    "; no quota set for the period": "؛ برای این دوره سهمیه‌ای تعیین نشده",
+    "Forecast, {period}": "پیش‌بینی، {period}",
+    "too little closed history to forecast": "سابقه‌ی معاملات بسته برای پیش‌بینی کافی نیست",
+    "most open deals have no amount": "بیشتر معاملات باز مبلغ ندارند",
+    "8 in 10: {low} to {high}": "۸ از ۱۰: {low} تا {high}",
+    "{share} of the {quota} quota": "{share} از سهمیه‌ی {quota}",
+    "simple rule {value}": "قاعده‌ی ساده {value}",
+    # methodology appendix: backtest table and calibration
+    "Forecast backtest: {n} past month-ends, each method forecasting the next {days} days "
+    "from what was known then; mean absolute percentage error (lower is better). * the "
+    "method the report uses.":
+        "آزمون گذشته‌نگر پیش‌بینی: {n} پایان ماه گذشته، که در هر کدام هر روش {days} روز بعد "
+        "را از روی آنچه آن زمان معلوم بود پیش‌بینی می‌کند؛ میانگین قدر مطلق درصد خطا (کمتر "
+        "بهتر است). * روشی که گزارش به کار می‌برد.",
+    "Calibration of the win chances on {n} deals: Brier score {brier} against {base} for "
+    "the base rate and {crm} for the CRM's stage probabilities (lower is better).":
+        "واسنجی احتمال‌های برد روی {n} معامله: امتیاز بریر {brier} در برابر {base} برای "
+        "نرخ پایه و {crm} برای احتمال‌های مرحله در CRM (کمتر بهتر است).",
+    "Method": "روش", "Error, deals won": "خطا، تعداد معاملات برده",
+    "Error, value won": "خطا، ارزش برده", "In the 80% range": "درون بازه‌ی ۸۰٪",
+    "Brier score": "امتیاز بریر", "Months tested": "ماه‌های آزموده",
+    # charts: movement waterfall, slippage, velocity effects, forecast by rep
+    "pipeline value ({currency})": "ارزش قیف ({currency})",
+    "deals (amounts unknown)": "معاملات (مبلغ‌ها نامعلوم)",
+    "total": "جمع", "increase": "افزایش", "decrease": "کاهش",
+    "median rep {value}": "کارشناس میانه {value}",
+    "close-date pushes per open deal in the period":
+        "تعویق تاریخ بستن برای هر معامله‌ی باز در دوره",
+    "Close-date slippage by rep": "تعویق تاریخ بستن به تفکیک کارشناس",
+    "sales velocity ({currency} a day)": "سرعت فروش ({currency} در روز)",
+    "sales velocity (revenue a day)": "سرعت فروش (درآمد در روز)",
+    "What moved sales velocity": "چه چیزی سرعت فروش را تغییر داد",
+    "open deals": "معاملات باز", "average won deal": "میانگین معامله‌ی برده",
+    "cycle days": "روزهای چرخه", "change": "تغییر",
+    "effect on sales velocity ({currency} a day), previous period to this one":
+        "اثر بر سرعت فروش ({currency} در روز)، از دوره‌ی قبل تا این دوره",
+    "effect on sales velocity (revenue a day), previous period to this one":
+        "اثر بر سرعت فروش (درآمد در روز)، از دوره‌ی قبل تا این دوره",
+    "expected": "مورد انتظار", "80% range": "بازه‌ی ۸۰٪", "open x win rate": "باز × نرخ برد",
+    "quota": "سهمیه", "expected bookings ({currency})": "فروش مورد انتظار ({currency})",
+    "Forecast of bookings by rep": "پیش‌بینی فروش به تفکیک کارشناس",
+    "no amounts to forecast": "مبلغی برای پیش‌بینی نیست",
+    # the waterfalls' bar labels (x ticks: not yet passed through localize_axes)
+    "start": "آغاز", "created": "ایجادشده", "pulled in": "جلو آمده", "reopened": "بازگشوده",
+    "restored": "بازگردانده", "handed over in": "تحویل‌گرفته", "amount set": "مبلغ تعیین شد",
+    "amount up": "افزایش مبلغ", "amount down": "کاهش مبلغ", "amount cleared": "مبلغ پاک شد",
+    "pushed out": "به بعد رفته", "won": "برده", "lost": "باخته", "deleted": "حذف‌شده",
+    "handed over out": "واگذارشده", "end": "پایان", "previous": "دوره‌ی قبل", "now": "اکنون",
+    # findings: targets (every head + tail the code builds) and movement
+    "{rep} booked {won:,.0f} of a {quota:,.0f} quota for {period} ({attainment:.0%}), "
+    "{remaining:,.0f} short.":
+        "{rep} برای {period} از سهمیه‌ی {quota:,.0f}، {won:,.0f} فروش ثبت کرد "
+        "({attainment:.0%})؛ {remaining:,.0f} کمتر از سهمیه.",
+    "{rep} has booked {won:,.0f} of a {quota:,.0f} quota for {period} ({attainment:.0%}), "
+    "{pace:.0%} of the {method} pace expected by now; no open pipeline is due in the "
+    "period to make up the {remaining:,.0f}.":
+        "{rep} برای {period} تاکنون از سهمیه‌ی {quota:,.0f}، {won:,.0f} فروش ثبت کرده است "
+        "({attainment:.0%})، یعنی {pace:.0%} از آهنگ {method} مورد انتظار تا امروز؛ هیچ "
+        "قیف بازی با سررسید در این دوره نیست که {remaining:,.0f} باقی‌مانده را جبران کند.",
+    "{rep} has booked {won:,.0f} of a {quota:,.0f} quota for {period} ({attainment:.0%}), "
+    "{pace:.0%} of the {method} pace expected by now; the open pipeline due in the period "
+    "({pipeline:,.0f}) covers {coverage:.1f}x of the {remaining:,.0f} still to go.":
+        "{rep} برای {period} تاکنون از سهمیه‌ی {quota:,.0f}، {won:,.0f} فروش ثبت کرده است "
+        "({attainment:.0%})، یعنی {pace:.0%} از آهنگ {method} مورد انتظار تا امروز؛ قیف باز "
+        "با سررسید در این دوره ({pipeline:,.0f}) {coverage:.1f} برابر {remaining:,.0f} "
+        "باقی‌مانده را پوشش می‌دهد.",
+    "{rep}'s deals slip: {slips:.0f} of {pushes:.0f} close-date pushes on {deals:.0f} open "
+    "deals moved a deal past a quarter end ({per_deal:.2f} a deal, {ratio:.1f}x the median "
+    "rep's {median:.2f}); {twice:.0%} of the deals were pushed twice or more and "
+    "{value:,.0f} was pushed out of the period.":
+        "معاملات {rep} عقب می‌افتند: {slips:.0f} مورد از {pushes:.0f} تعویق تاریخ بستن روی "
+        "{deals:.0f} معامله‌ی باز، معامله را به فصل بعد منتقل کرد ({per_deal:.2f} برای هر "
+        "معامله، {ratio:.1f} برابر کارشناس میانه با {median:.2f})؛ {twice:.0%} از معاملات "
+        "دو بار یا بیشتر به تعویق افتادند و {value:,.0f} به پس از دوره منتقل شد.",
+    "Sales velocity {direction} from {prev:,.0f} to {cur:,.0f} a day; {factor} moved it "
+    "most ({effect:+,.0f} a day, {share:.0%} of the factors' combined effect).":
+        "سرعت فروش از {prev:,.0f} به {cur:,.0f} در روز {direction}؛ بیشترین اثر را "
+        "{factor} داشت ({effect:+,.0f} در روز، {share:.0%} از اثر مجموع عوامل).",
+    "In {group}, sales velocity {direction} from {prev:,.0f} to {cur:,.0f} a day; {factor} "
+    "moved it most ({effect:+,.0f} a day, {share:.0%} of the factors' combined effect).":
+        "در {group}، سرعت فروش از {prev:,.0f} به {cur:,.0f} در روز {direction}؛ بیشترین "
+        "اثر را {factor} داشت ({effect:+,.0f} در روز، {share:.0%} از اثر مجموع عوامل).",
+    # methodology (DEFINITIONS of forecast, targets, movement, velocity, reasons)
+    "Forecast of bookings: the deals open at the as-of time (the state just before it) "
+    "won within the horizon [as-of, as-of + horizon days), counted and valued at their "
+    "amount known then (unknown amounts: the product's trailing 12-month mean won "
+    "amount). The model's expected count is the sum of each deal's win probability, "
+    "with an 80% interval from the exact distribution of a sum of independent wins "
+    "(Poisson-binomial; value by simulation); new deals expected to be created and won "
+    "within the horizon are added from the recent creation rate and how soon past deals "
+    "were won. For comparison: the CRM's weighted pipeline (amount x probability of deals "
+    "expected to close within the horizon), the commit category, and the naive forecast "
+    "(open deals x trailing 12-month win rate).":
+        "پیش‌بینی فروش: معاملاتی که در لحظه‌ی مبنا (as-of؛ وضعیتِ درست پیش از آن) باز بودند "
+        "و در افق [as-of، as-of + روزهای افق) برده می‌شوند، شمرده و با مبلغی که آن زمان "
+        "معلوم بود ارزش‌گذاری می‌شوند (مبلغ نامعلوم: میانگین مبلغ برده‌ی همان محصول در ۱۲ "
+        "ماه گذشته). تعداد مورد انتظار مدل، جمع احتمال برد تک‌تک معاملات است، با بازه‌ی ۸۰٪ "
+        "از توزیع دقیق جمع بردهای مستقل (پواسون-دوجمله‌ای؛ ارزش با شبیه‌سازی)؛ معاملات "
+        "تازه‌ای که انتظار می‌رود در افق ایجاد و برده شوند، از نرخ ایجاد اخیر و فاصله‌ی "
+        "زمانی برد معاملات گذشته افزوده می‌شوند. برای مقایسه: قیف وزن‌دار CRM (مبلغ × "
+        "احتمالِ معاملاتی که انتظار می‌رود در افق بسته شوند)، رده‌ی «قطعی» (commit) و "
+        "پیش‌بینی ساده (معاملات باز × نرخ برد ۱۲ ماه گذشته).",
+    "Win probability: a gradient-boosted classifier (scikit-learn), calibrated by "
+    "isotonic regression on its latest training origins, trained on the deals open at "
+    "past month-ends whose horizon had ended, with only what was known at each: stage, "
+    "age, days in stage, amount, days to the expected close date, close-date pushes, "
+    "source, product, the CRM's probability and the owner's trailing win rate. Fields "
+    "the deal history does not cover at a past date are unknown then, never taken from "
+    "the current record. Calibration: Brier score against the base rate's and the "
+    "CRM probability's, and a reliability table.":
+        "احتمال برد: یک طبقه‌بند تقویت گرادیانی (scikit-learn)، واسنجی‌شده با رگرسیون "
+        "هم‌نوا (isotonic) روی تازه‌ترین مبداهای آموزشی‌اش، آموزش‌دیده روی معاملاتی که در "
+        "پایان ماه‌های گذشته باز بودند و افقشان سپری شده بود، فقط با آنچه در هر یک از آن "
+        "زمان‌ها معلوم بود: مرحله، عمر، روزهای ماندن در مرحله، مبلغ، روزهای مانده تا تاریخ "
+        "بستن مورد انتظار، تعویق‌های تاریخ بستن، منبع، محصول، احتمال CRM و نرخ برد اخیر "
+        "مالک معامله. فیلدهایی که سابقه‌ی معامله در یک تاریخ گذشته پوشش نمی‌دهد، در آن "
+        "زمان نامعلوم‌اند و هرگز از رکورد فعلی برداشته نمی‌شوند. واسنجی: امتیاز بریر در "
+        "برابر امتیاز نرخ پایه و احتمال CRM، و جدول اعتمادپذیری.",
+    "Forecast backtest: at each of the last 12 month-ends with a full horizon of "
+    "outcomes, every method forecasts from what was known then (the model trained only "
+    "on earlier month-ends whose horizon had ended) and is compared with the bookings "
+    "that followed: MAPE of count and value (mean of |forecast - actual| / actual over "
+    "the month-ends), share of month-ends inside the 80% interval, Brier score. The "
+    "report uses the method with the lowest value error.":
+        "آزمون گذشته‌نگر پیش‌بینی: در هر یک از ۱۲ پایان ماه اخیر که نتیجه‌های کل افقشان "
+        "معلوم است، هر روش از روی آنچه آن زمان معلوم بود پیش‌بینی می‌کند (مدل فقط روی پایان "
+        "ماه‌های پیشینی آموزش می‌بیند که افقشان سپری شده بود) و با فروشی که پس از آن ثبت شد "
+        "مقایسه می‌شود: MAPE تعداد و ارزش (میانگین |پیش‌بینی - واقعی| / واقعی روی پایان "
+        "ماه‌ها)، سهم پایان ماه‌هایی که درون بازه‌ی ۸۰٪ افتادند، و امتیاز بریر. گزارش روشی "
+        "را به کار می‌برد که کمترین خطای ارزش را دارد.",
+    "Quota attainment: won value in the period (deals won with closed_at in the period, "
+    "up to the as-of time) / the quota of the rep, team or region for that period. A "
+    "team or region without a quota of its own uses the sum of its members' quotas when "
+    "every member has one (quota_source says which); a quarter without a quota uses "
+    "the sum of its three monthly quotas when all exist; a quarterly quota is never "
+    "split into months unless asked (even split or seasonal shape). Missing quota: not "
+    "computable, never 0. quotas.yaml wins over an ingested quota for the same scope "
+    "and period; quotas in another currency are converted to the reporting currency.":
+        "تحقق سهمیه: ارزش برده‌ی دوره (معاملات برده با closed_at در دوره، تا لحظه‌ی مبنا) / "
+        "سهمیه‌ی کارشناس، تیم یا منطقه برای همان دوره. تیم یا منطقه‌ای که سهمیه‌ی خود را "
+        "ندارد، اگر همه‌ی اعضایش سهمیه داشته باشند، جمع سهمیه‌های اعضا را به کار می‌برد "
+        "(quota_source می‌گوید کدام)؛ فصلی که سهمیه ندارد، اگر هر سه سهمیه‌ی ماهانه‌اش موجود "
+        "باشد، جمع آن‌ها را به کار می‌برد؛ سهمیه‌ی فصلی هرگز به ماه‌ها شکسته نمی‌شود مگر "
+        "آن‌که خواسته شود (تقسیم یکنواخت یا الگوی فصلی). سهمیه‌ی ناموجود: محاسبه‌پذیر نیست، "
+        "هرگز صفر. برای دامنه و دوره‌ی یکسان، quotas.yaml بر سهمیه‌ی واردشده مقدم است؛ "
+        "سهمیه‌های ارز دیگر به ارز گزارش تبدیل می‌شوند.",
+    "Pacing: the share of the quota expected to be booked by the as-of time: linear "
+    "(the share of the period's days elapsed) or seasonal (of the won value of up to "
+    "12 past months, or 8 past quarters, the share booked by the same day of the "
+    "period, pooled; used when at least 3 past periods had bookings, else linear). "
+    "Pace = won value / expected to date (1.0 = on pace).":
+        "آهنگ‌سنجی: سهمی از سهمیه که انتظار می‌رود تا لحظه‌ی مبنا ثبت شده باشد: خطی (سهم "
+        "روزهای سپری‌شده‌ی دوره) یا فصلی (از ارزش برده‌ی حداکثر ۱۲ ماه یا ۸ فصل گذشته، سهمی "
+        "که تا همان روزِ دوره ثبت شده بود، تجمیع‌شده؛ وقتی به کار می‌رود که دست‌کم ۳ دوره‌ی "
+        "گذشته فروش ثبت‌شده داشته باشند، وگرنه خطی). آهنگ = ارزش برده / مورد انتظار تا "
+        "امروز (۱٫۰ = مطابق برنامه).",
+    "Coverage: open pipeline expected to close in the period (deals open at the as-of "
+    "time with an expected close date before the period end; where deals carry no "
+    "expected close date, the forecast's expected value) / remaining quota (quota - "
+    "won value). When the quota is already met coverage is not meaningful and is not "
+    "shown.":
+        "پوشش: قیف بازی که انتظار می‌رود در دوره بسته شود (معاملات باز در لحظه‌ی مبنا با "
+        "تاریخ بستن مورد انتظار پیش از پایان دوره؛ اگر معاملات تاریخ بستن مورد انتظار "
+        "نداشته باشند، ارزش مورد انتظار پیش‌بینی) / باقی‌مانده‌ی سهمیه (سهمیه - ارزش برده). "
+        "وقتی سهمیه پیش‌تر محقق شده باشد، پوشش معنایی ندارد و نشان داده نمی‌شود.",
+    "Pipeline movement: the open pipeline (deals open just before the instant whose expected "
+    "close date then is before the forecast horizon; no known date counts as in) at the start "
+    "and end of the window, and every change between, from each deal's versions: created, "
+    "pulled in (close date moved into the horizon), amount increases and decreases, pushed "
+    "out (close date moved past the horizon), won, lost, and, where they occur, reopened, "
+    "restored or deleted deals, an amount becoming known or unknown, and, per rep, deals "
+    "handed over between reps. A deal leaves at the amount it had in the pipeline. start + "
+    "the movements = end, to the cent. Without deal history only creation and close dates "
+    "are known: deals enter when created and leave when closed, with unknown amounts for "
+    "deals closed since.":
+        "تغییرات قیف: قیف باز (معاملاتی که درست پیش از آن لحظه باز بودند و تاریخ بستن مورد "
+        "انتظارشان در آن زمان پیش از پایان افق پیش‌بینی بود؛ معامله‌ی بی‌تاریخِ معلوم درون "
+        "افق شمرده می‌شود) در آغاز و پایان بازه، و هر تغییر میان آن دو، از روی نسخه‌های هر "
+        "معامله: ایجادشده، جلو آمده (تاریخ بستن به درون افق آمده)، افزایش و کاهش مبلغ، به "
+        "بعد رفته (تاریخ بستن به پس از افق رفته)، برده، باخته و، هر جا رخ دهد، معاملات "
+        "بازگشوده، بازگردانده یا حذف‌شده، مبلغی که معلوم یا نامعلوم شده، و برای هر کارشناس، "
+        "معاملاتی که میان کارشناسان واگذار شده‌اند. هر معامله با همان مبلغی که در قیف داشت "
+        "خارج می‌شود. آغاز + تغییرات = پایان، تا آخرین سنت. بدون سابقه‌ی معامله فقط "
+        "تاریخ‌های ایجاد و بستن معلوم‌اند: معاملات هنگام ایجاد وارد و هنگام بستن خارج "
+        "می‌شوند و مبلغ معاملاتی که از آن پس بسته شده‌اند نامعلوم است.",
+    "Close-date slippage: a push is an open deal's expected close date moved later from one "
+    "version to the next. Per rep: pushes in the period per deal open in it, the share of "
+    "those deals pushed two or more times since creation, and the value pushed out of the "
+    "period (close date moved from before the period end to after it, at the amount before "
+    "the push). Needs deal history: without it, not computable.":
+        "تعویق تاریخ بستن: تعویق یعنی تاریخ بستن مورد انتظارِ یک معامله‌ی باز از یک نسخه به "
+        "نسخه‌ی بعد دیرتر شود. برای هر کارشناس: تعویق‌های دوره برای هر معامله‌ای که در دوره "
+        "باز بوده، سهم آن معاملات که از زمان ایجاد دو بار یا بیشتر به تعویق افتاده‌اند، و "
+        "ارزشی که به پس از دوره منتقل شده (تاریخ بستن از پیش از پایان دوره به پس از آن رفته، با "
+        "مبلغ پیش از تعویق). به سابقه‌ی معامله نیاز دارد: بدون آن محاسبه‌پذیر نیست.",
+    "Sales velocity (revenue per day): open deals at the period start x win rate (won / "
+    "closed in the period) x average won deal (mean amount won in the period) / cycle days "
+    "(mean days from creation to win of the deals won in the period). Its change from the "
+    "previous period is split into the four factors with the logarithmic mean Divisia "
+    "index: each factor's effect = L(V1, V0) x ln(factor now / factor before), with "
+    "L(a, b) = (a - b) / (ln a - ln b), the cycle's with a minus sign; the four effects add "
+    "up exactly to the change. Where a factor is 0 or not computable in either period "
+    "the change is shown without a split.":
+        "سرعت فروش (درآمد در روز): معاملات باز در آغاز دوره × نرخ برد (برده / بسته‌شده در "
+        "دوره) × میانگین معامله‌ی برده (میانگین مبلغ برده در دوره) / روزهای چرخه (میانگین "
+        "روزها از ایجاد تا برد برای معاملات برده‌ی دوره). تغییر آن نسبت به دوره‌ی قبل با "
+        "شاخص دیویژیای میانگین لگاریتمی (LMDI) میان چهار عامل تقسیم می‌شود: اثر هر عامل = "
+        "L(V1, V0) × ln(عامل اکنون / عامل پیشین)، با L(a, b) = (a - b) / (ln a - ln b)، "
+        "و اثر چرخه با علامت منفی؛ جمع چهار اثر دقیقاً برابر تغییر است. اگر عاملی در یکی از "
+        "دو دوره صفر یا محاسبه‌ناپذیر باشد، تغییر بدون تفکیک نشان داده می‌شود.",
+    "Loss reasons: among deals lost in the period, the most frequent reasons recorded in "
+    "the CRM, with their count, value (sum of the known amounts) and share of the lost "
+    "deals, per team and rep, and the share of lost deals with no reason recorded.":
+        "دلایل باخت: در میان معاملات باخته‌ی دوره، پرتکرارترین دلایل ثبت‌شده در CRM، با "
+        "تعداد، ارزش (جمع مبلغ‌های معلوم) و سهم هر یک از معاملات باخته، برای هر تیم و "
+        "کارشناس، و سهم معاملات باخته‌ای که دلیلی برایشان ثبت نشده است.",
 }
 
 _CATALOGUES = {"fa": FA}
+
+#: words the code passes into a template as a parameter (a finding's direction, the pacing
+#: method, the factor that moved velocity), by parameter name: a translated template
+#: formats them in its own language (:class:`Message`)
+FA_PARAMETERS: dict[str, dict[str, str]] = {
+    "direction": {"rose": "افزایش یافت", "fell": "کاهش یافت"},
+    "method": {"linear": "خطی", "seasonal": "فصلی"},
+    "factor": {"open deals": "تعداد معاملات باز", "win rate": "نرخ برد",
+               "average won deal": "میانگین معامله\u200cی برده", "cycle days": "طول چرخه"},
+}
+_PARAMETERS = {"fa": FA_PARAMETERS}
+#: text already in the language (a caption translated and formatted before it reaches
+#: ``tr`` a second time, e.g. by ``show_table``) is not a key: it passes unchanged
+_SCRIPT = {"fa": re.compile("[\u0600-\u06ff]")}
+#: a value the code writes into a label (a currency code, a figure) stands for a
+#: placeholder of the key: 'Booked (USD)' is 'Booked ({currency})', 'median rep 0.20' is
+#: 'median rep {value}'
+_SLOTS = ((re.compile(r"\b[A-Z]{3}\b"), "{currency}"),
+          (re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?%?(?![\w.])"), "{value}"))
 
 FA_GREGORIAN_MONTHS = ("ژانویه", "فوریه", "مارس", "آوریل", "مه", "ژوئن", "ژوئیه", "اوت",
                        "سپتامبر", "اکتبر", "نوامبر", "دسامبر")
@@ -634,11 +974,43 @@ def tr(text: str, language: str = "en") -> str:
         return text
     if language not in _CATALOGUES:
         raise ValueError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
-    out = _CATALOGUES[language].get(text)
+    if _SCRIPT[language].search(text):
+        return text
+    out = _lookup(text, _CATALOGUES[language])
     if out is None:
         MISSING.add(text)
         return text
-    return out
+    return Message(out, _PARAMETERS.get(language)) if "{" in out else out
+
+
+def _lookup(text: str, catalogue: dict[str, str]) -> str | None:
+    """The translation of ``text``, else of ``text`` with one currency code or figure in
+    it standing for ``{currency}`` / ``{value}`` (put back into the translation)."""
+    out = catalogue.get(text)
+    if out is not None:
+        return out
+    for pattern, slot in _SLOTS:
+        for m in pattern.finditer(text):
+            key = text[:m.start()] + slot + text[m.end():]
+            if key in catalogue:
+                return catalogue[key].replace(slot, m.group())
+    return None
+
+
+class Message(str):
+    """A translated template whose :meth:`format` also gives the word parameters of
+    :data:`FA_PARAMETERS` ('rose', 'linear') in the template's language; other values are
+    formatted as they are."""
+
+    def __new__(cls, text: str, words: dict[str, dict[str, str]] | None = None):
+        obj = super().__new__(cls, text)
+        obj.words = words or {}
+        return obj
+
+    def format(self, *args, **kwargs) -> str:
+        kwargs = {k: self.words.get(k, {}).get(v, v) if isinstance(v, str) else v
+                  for k, v in kwargs.items()}
+        return str.format(self, *args, **kwargs)
 
 
 # character and entity references (``&#39;``, ``&#x27;``, ``&amp;``) are markup, not text:

@@ -67,3 +67,131 @@ def test_persian_report_is_rtl_with_persian_text(demo_store, tmp_path):
         assert title.replace("\u200c", "") in text.replace("\u200c", "")
     assert "Executive summary" not in text and "How to read this" not in text
     assert "۲۰۲۶" in text  # Persian digits
+
+
+def _persian_only(text: str) -> bool:
+    """No English word left in a rendered Persian sentence (names and codes aside)."""
+    import re
+
+    return not re.search(r"\b(rose|fell|linear|seasonal|quota|pace|deals?|rep)\b", text)
+
+
+def _target_frame():
+    """One group per head + tail combination :func:`insights.target_findings` builds: a
+    period that is over (shortfall only), behind pace with no pipeline due, behind pace
+    with thin coverage."""
+    import numpy as np
+    import pandas as pd
+
+    nan = np.nan
+    f = pd.DataFrame([
+        # group, quota, won, expected to date, expected share, pace, remaining, pipeline,
+        # coverage, typical won deal, method
+        ("Ann", 100_000.0, 30_000.0, 100_000.0, 1.0, 0.3, 70_000.0, nan, nan, 10_000.0,
+         "linear"),
+        ("Bob", 100_000.0, 10_000.0, 50_000.0, 0.5, 0.2, 90_000.0, nan, nan, 10_000.0,
+         "seasonal"),
+        ("Cy", 100_000.0, 20_000.0, 50_000.0, 0.5, 0.4, 80_000.0, 40_000.0, 0.5, 5_000.0,
+         "linear"),
+    ], columns=["group", "quota", "won_value", "expected_to_date", "expected_share", "pace",
+                "remaining", "pipeline", "coverage", "typical_won", "pacing_method"])
+    f["attainment"] = f["won_value"] / f["quota"]
+    f["coverage_note"] = None
+    f["deals_short"] = (f["expected_to_date"] - f["won_value"]) / f["typical_won"]
+    f.attrs["period"] = "2026-09"
+    return f
+
+
+def _movement_frames(group: str = "all", prev: float = 1000.0, cur: float = 1240.0):
+    """A slippage table whose top rep slips (1.0 quarter-end pushes a deal, the median rep
+    0.3) and a velocity change of one group."""
+    import pandas as pd
+
+    slip = pd.DataFrame({
+        "group": ["Dee", "Eve", "Fay"], "deals": [12, 20, 15], "pushes": [20, 8, 6],
+        "pushes_per_deal": [20 / 12, 0.4, 0.4], "quarter_pushes": [12, 6, 3],
+        "quarter_pushes_per_deal": [1.0, 0.3, 0.2], "share_pushed_twice": [0.5, 0.1, 0.0],
+        "value_pushed_out": [45_000.0, 5_000.0, 0.0]})
+    sign = 1 if cur >= prev else -1
+    vc = pd.DataFrame([{"group": group, "velocity_prev": prev, "velocity": cur,
+                        "change": cur - prev, "open_deals_effect": sign * 50.0,
+                        "win_rate_effect": sign * 150.0, "avg_won_effect": sign * 20.0,
+                        "cycle_effect": sign * 20.0, "main_factor": "win rate"}])
+    return slip, vc
+
+
+def test_every_finding_template_has_a_persian_translation():
+    """Every sentence target_findings and movement_findings can build (each head + tail
+    of the targets, the slip, velocity for the scope and for one group) is in the
+    catalogue, and renders in Persian without an English word."""
+    from reporting.insights import movement_findings, target_findings
+
+    targets = target_findings(_target_frame())
+    assert [f.subject for f in targets] == ["Bob", "Ann", "Cy"]  # lowest pace first
+    movement = (movement_findings(*_movement_frames())
+                + movement_findings(*_movement_frames("EMEA", 1240.0, 1000.0))[1:])
+    templates = {f.template for f in targets + movement}
+    assert len(templates) == 6  # 3 target combinations, the slip, velocity twice
+    assert sorted(t for t in templates if t not in i18n.FA) == []
+    for f in targets + movement:
+        text = f.render("fa")
+        assert _persian_only(text), text
+        assert "{" not in text
+
+
+def test_finding_renders_in_persian_by_hand():
+    """Two findings, written out in Persian by hand: figures in Persian digits, the pacing
+    method and the velocity direction and factor in Persian."""
+    from reporting.insights import movement_findings, target_findings
+
+    cy = [f for f in target_findings(_target_frame()) if f.subject == "Cy"][0]
+    assert cy.render("fa") == (
+        "Cy برای ۲۰۲۶-۰۹ تاکنون از سهمیه\u200cی ۱۰۰٬۰۰۰، ۲۰٬۰۰۰ فروش ثبت کرده است (۲۰٪)، "
+        "یعنی ۴۰٪ از آهنگ خطی مورد انتظار تا امروز؛ قیف باز با سررسید در این دوره "
+        "(۴۰٬۰۰۰) ۰.۵ برابر ۸۰٬۰۰۰ باقی\u200cمانده را پوشش می\u200cدهد.")
+    velocity = movement_findings(*_movement_frames("EMEA", 1240.0, 1000.0))[-1]
+    # effects -50, -150, -20, -20: win rate moved it most, 150 / 240 of the combined effect
+    assert velocity.render("fa") == (
+        "در EMEA، سرعت فروش از ۱٬۲۴۰ به ۱٬۰۰۰ در روز کاهش یافت؛ بیشترین اثر را نرخ برد "
+        "داشت (-۱۵۰ در روز، ۶۲٪ از اثر مجموع عوامل).")
+
+
+def test_static_forward_strings_have_a_persian_translation():
+    """What the report prints whatever the data: the methodology appendix's definitions,
+    the sections' titles and how-to-read, the forecast methods' names and the backtest
+    table's labels."""
+    from reporting.presentation.forward import METHOD_NAMES
+    from reporting.presentation.methodology import BACKTEST_COLUMNS, definitions
+    from reporting.presentation.sections import SECTIONS
+
+    texts = [*definitions().values(), *METHOD_NAMES.values(),
+             *(label for _, label, _ in BACKTEST_COLUMNS),
+             *(s for title, how, _ in SECTIONS.values() for s in (title, how))]
+    assert [t[:60] for t in texts if t not in i18n.FA] == []
+
+
+def test_labels_with_a_value_and_text_already_translated():
+    """A currency code or a figure written into a label stands for the key's placeholder;
+    a text already in Persian (a caption translated before show_table) passes unchanged;
+    neither is recorded as missing."""
+    i18n.MISSING.clear()
+    assert i18n.tr("Booked (EUR)", "fa") == "ثبت\u200cشده (EUR)"
+    assert i18n.tr("CRM weighted (IRR)", "fa") == "وزن\u200cدار CRM (IRR)"
+    assert i18n.tr("sales velocity (USD a day)", "fa") == "سرعت فروش (USD در روز)"
+    assert i18n.tr("median rep 0.25", "fa") == "کارشناس میانه 0.25"
+    assert i18n.tr("پیش\u200cبینی اکتبر ۲۰۲۶", "fa") == "پیش\u200cبینی اکتبر ۲۰۲۶"
+    assert i18n.MISSING == set()
+    assert i18n.tr("Booked (EUR) twice", "fa") == "Booked (EUR) twice"
+    assert i18n.MISSING == {"Booked (EUR) twice"}
+    i18n.MISSING.clear()
+    # word parameters take the template's language; other values are left as they are
+    msg = i18n.tr("Sales velocity {direction} from {prev:,.0f} to {cur:,.0f} a day; {factor} "
+                  "moved it most ({effect:+,.0f} a day, {share:.0%} of the factors' "
+                  "combined effect).", "fa")
+    assert "افزایش یافت" in msg.format(direction="rose", prev=1, cur=2, factor="cycle days",
+                                       effect=1.0, share=0.5)
+    assert "طول چرخه" in msg.format(direction="rose", prev=1, cur=2, factor="cycle days",
+                                    effect=1.0, share=0.5)
+    import pickle
+
+    assert pickle.loads(pickle.dumps(msg)) == msg
