@@ -54,6 +54,7 @@ Definitions (the methodology appendix prints :data:`DEFINITIONS`):
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -416,6 +417,14 @@ def origin_rows(con, origins: list[pd.Timestamp], horizon_days: int,
                            "WHERE rotting_days IS NOT NULL GROUP BY 1").fetchall())
     for tmp in ("_fc_og", "_fc_o", "_fc_k", "_fc_p"):
         con.execute(f"DROP TABLE IF EXISTS {tmp}")
+    # one row order whatever DuckDB's threads did: sums over the frames (a scope's total)
+    # are then the same to the last bit on every run and executor
+    rows = rows.sort_values(["origin", "opportunity_id"], kind="stable", ignore_index=True)
+    keys = ["origin", "g_owner", "g_grp", "g_product", "owner", "grp", "product"]
+    trailing = trailing.sort_values(keys, kind="stable", na_position="first",
+                                    ignore_index=True)
+    new = new.sort_values(["origin", "grp", "cohort"], kind="stable", na_position="first",
+                          ignore_index=True)
     rows = _features(rows, trailing, horizon_days, by, stage_p, rot)
     return rows, trailing, new
 
@@ -832,7 +841,10 @@ def forecast(store: str | Path | None, as_of, horizon_days: int = 90, by: str | 
     gframe = pd.DataFrame(out)
     total = None
     if col:
-        n_tot = n_at.sum(numeric_only=True) if len(n_at) else None
+        # exactly rounded sums: the total does not depend on the order of the groups
+        n_tot = (pd.Series({c: math.fsum(n_at[c].dropna()) for c in
+                            ("expected_new_won_count", "expected_new_won_amount", "new_won",
+                             "new_won_amount")}) if len(n_at) else None)
         nc = float(n_tot["expected_new_won_count"]) if n_tot is not None else 0.0
         na = float(n_tot["expected_new_won_amount"]) if n_tot is not None else 0.0
         if n_tot is not None and n_at["expected_new_won_amount"].isna().any():

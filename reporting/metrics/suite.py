@@ -71,6 +71,7 @@ class Analysis:
     slipped_deals: pd.DataFrame = field(default_factory=pd.DataFrame)
     velocity_change: pd.DataFrame = field(default_factory=pd.DataFrame)
     velocity_by_rep: pd.DataFrame = field(default_factory=pd.DataFrame)
+    velocity_by_team: pd.DataFrame = field(default_factory=pd.DataFrame)
     loss_reasons: pd.DataFrame = field(default_factory=pd.DataFrame)
     loss_reasons_by_team: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -375,6 +376,8 @@ def _forward_look(a: Analysis, opps: pd.DataFrame, p: Period, reps: pd.DataFrame
     a.slipped_deals = movement.slipped_deals(opps, versions, year_ago, p.end)
     a.velocity_change = velocity.velocity_change(opps, p, by=None)
     a.velocity_by_rep = velocity.velocity_change(opps, p, by="rep")
+    if "team" in opps:
+        a.velocity_by_team = velocity.velocity_change(opps, p, by="team")
     a.loss_reasons = reasons.loss_reasons(opps, p, by=None)
     if "team" in opps:
         a.loss_reasons_by_team = reasons.loss_reasons(opps, p, by="team", top=3)

@@ -229,6 +229,9 @@ def show_movement(ctx: ReportContext) -> None:
     vc = a.velocity_change
     if _present(vc):
         show_chart(plots.velocity_effects(vc, cur), ctx)
+    teams = a.velocity_by_team
+    if _present(teams) and len(teams) >= 2:  # per team, when the scope has several
+        show_chart(plots.velocity_effects(teams, cur), ctx)
     lr = a.loss_reasons
     if _present(lr) and lr["reason"].notna().any():
         show_table(lr, [("reason", "Reason", "text"), ("count", "Lost deals", "int"),

@@ -68,6 +68,9 @@ def localize_axes(ax, language: str) -> None:
     if language == "en":
         return
     ax.set_title(tr(ax.get_title(), language))
+    for loc in ("left", "right"):  # titles placed aside (loc="left") are separate texts
+        if ax.get_title(loc=loc):
+            ax.set_title(tr(ax.get_title(loc=loc), language), loc=loc)
     ax.set_xlabel(tr(ax.get_xlabel(), language))
     ax.set_ylabel(tr(ax.get_ylabel(), language))
     catalogue = _CATALOGUES.get(language, {})

@@ -132,6 +132,7 @@ def metrics_payload(ctx: ReportContext) -> dict[str, Any]:
         "slippage": _records(a.slippage),
         "velocity_change": _records(a.velocity_change),
         "velocity_by_rep": _records(a.velocity_by_rep),
+        "velocity_by_team": _records(a.velocity_by_team),
         "loss_reasons": _records(a.loss_reasons),
     }
 
