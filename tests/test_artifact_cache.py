@@ -31,6 +31,21 @@ def _no_refit(*_a, **_k):
     raise Refit("the CLV model was chosen by backtest again")
 
 
+#: what the stand-in backtest returns (see :func:`_fixed_backtest`)
+FIXED_BACKTEST = {"chosen": "naive", "horizon_days": 30, "origins": [], "table": [],
+                  "calibration": {}, "reliability": [], "notes": ["stand-in"]}
+
+
+@pytest.fixture(autouse=True)
+def _fixed_backtest(request, monkeypatch):
+    """The cache's rules do not depend on what the forecast backtest finds, so a fixed
+    result stands in for it here (each real one costs seconds; the backtest itself is
+    tested in tests/test_forecast*.py and, inside the shared artifacts, in
+    tests/test_forward_report.py). The end-to-end report test keeps the real one."""
+    if request.node.get_closest_marker("slow") is None:
+        monkeypatch.setattr(batch, "forecast_backtest", lambda *_a, **_k: FIXED_BACKTEST)
+
+
 @pytest.fixture
 def store(demo_store, tmp_path) -> Path:
     """A private copy of the demo store (some tests edit it)."""
@@ -53,8 +68,10 @@ def test_second_build_with_nothing_changed_reuses(store, tmp_path, monkeypatch):
     clv = first.path.with_name("clv.parquet").read_bytes()
     assert json.loads(saved)["fingerprint"] == first.fingerprint
     assert json.loads(saved)["clv"]["file"] == "clv.parquet"  # the demo has revenue
+    assert json.loads(saved)["backtest"] == FIXED_BACKTEST
     monkeypatch.setattr(reference, "choose_model", _no_refit)
     monkeypatch.setattr(batch, "learn_reference", _no_refit)
+    monkeypatch.setattr(batch, "forecast_backtest", _no_refit)  # nor backtested again
     second = _build(store, tmp_path)
     assert second.reused and second.status == "reused"
     assert second.fingerprint == first.fingerprint and second.path == first.path
