@@ -30,9 +30,12 @@ demo: sysdeps install
 	$(BIN)/crm-report demo-data --seed $(SEED) --scale $(SCALE) --store $(STORE)
 	$(BIN)/crm-report run --region all --period $(PERIOD) --store $(STORE)
 
+# the suite in two processes (pytest-xdist), one test file per process at a time so each
+# file's module fixtures are built once; PYTEST_WORKERS=0 runs it in this process
+PYTEST_WORKERS ?= 2
 test: install
 	@bash scripts/sysdeps.sh --test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
 # property-based fuzz of exports: 2,000 hypothesis cases (make test runs 200 of them)
 FUZZ_EXAMPLES ?= 2000

@@ -45,3 +45,17 @@ def maven_forecast_store(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("maven_fc") / "crm.duckdb"
     ingest_paths([shared("maven_crm")], "maven", path)
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_artifacts(tmp_path_factory, demo_store) -> Path:
+    """The shared artifacts of ``demo_store`` for 2026-09 (band reference, CLV model, the
+    forecast's backtest), computed once, for the tests that run real reports to test
+    something else (faults, executors): a report given them skips the work in its kernel,
+    as every report of ``crm-report run`` does."""
+    from reporting.batch import build_artifacts
+    from reporting.periods import parse_period
+
+    d = tmp_path_factory.mktemp("artifacts")
+    return build_artifacts(demo_store, parse_period("2026-09"), None, d / "artifacts.json",
+                           reference=d / "bands.json")

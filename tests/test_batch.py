@@ -105,10 +105,9 @@ def test_interrupted_run_leaves_no_partial_output_and_run_due_completes(
     assert not [p for p in (out / "2026-09").iterdir() if p.name.startswith(".emea")]
 
 
-def test_dask_executor_gives_the_same_reports(demo_store, tmp_path):
+def test_dask_executor_gives_the_same_reports(demo_store, demo_artifacts, tmp_path):
     distributed = pytest.importorskip("distributed")
-    p = parse_period("2026-09")
-    art = build_artifacts(demo_store, p, None, tmp_path / "artifacts.json")
+    art = demo_artifacts
     jobs = lambda out: [Job(region=r, period="2026-09", store=str(demo_store),  # noqa: E731
                             reports_dir=str(out), artifacts=str(art)) for r in ("EMEA", "APAC")]
     local = run_batch(jobs(tmp_path / "local"), workers=1)

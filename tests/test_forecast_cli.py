@@ -50,7 +50,10 @@ def test_csv_neutralises_hostile_group_names(small):
 
 
 def test_table_prints_names_literally(small, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "200")
+    import reporting.cli as cli
+
+    # wide enough for every column: the CLI's console reads COLUMNS once, when it is made
+    monkeypatch.setattr(cli.console, "_width", 200)
     r = _run("--as-of", "2026-07-01", "--horizon-days", "30", "--format", "table",
              "--by", "rep", "--store", str(small))
     assert r.exit_code == 0, r.output

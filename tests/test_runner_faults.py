@@ -64,8 +64,8 @@ def test_hanging_notebook_times_out(demo_store, tmp_path):
 
 
 @pytest.mark.parametrize("fault", ["weasyprint", "disk full"])
-def test_render_faults_leave_nothing_and_a_rerun_succeeds(demo_store, tmp_path, monkeypatch,
-                                                         fault):
+def test_render_faults_leave_nothing_and_a_rerun_succeeds(demo_store, demo_artifacts, tmp_path,
+                                                         monkeypatch, fault):
     import reporting.runner as runner
 
     out = tmp_path / "out"
@@ -80,7 +80,7 @@ def test_render_faults_leave_nothing_and_a_rerun_succeeds(demo_store, tmp_path, 
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         monkeypatch.setattr(runner, "write_json_atomic", full)
     (r,) = run_batch([Job(region="EMEA", period="2026-09", store=str(demo_store),
-                          reports_dir=str(out))])
+                          reports_dir=str(out), artifacts=str(demo_artifacts))])
     assert r.status == "failed"
     assert ("out of memory" in r.error) if fault == "weasyprint" else ("No space left" in r.error)
     no_partial_output(out)
@@ -88,12 +88,12 @@ def test_render_faults_leave_nothing_and_a_rerun_succeeds(demo_store, tmp_path, 
     if fault == "disk full":
         assert runner.write_json_atomic is real
     (ok,) = run_batch([Job(region="EMEA", period="2026-09", store=str(demo_store),
-                           reports_dir=str(out))])
+                           reports_dir=str(out), artifacts=str(demo_artifacts))])
     assert ok.status == "ok" and (out / "2026-09" / "emea" / "report.pdf").exists()
     assert not (out / "2026-09" / "emea.failed").exists()  # the success clears it
 
 
-def test_locked_store_is_a_clear_status(demo_store, tmp_path):
+def test_locked_store_is_a_clear_status(demo_store, demo_artifacts, tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
          "print('locked', flush=True); time.sleep(60)", str(demo_store)],
@@ -109,7 +109,7 @@ def test_locked_store_is_a_clear_status(demo_store, tmp_path):
         holder.kill()
         holder.wait()
     (ok,) = run_batch([Job(region="EMEA", period="2026-09", store=str(demo_store),
-                           reports_dir=str(out))])
+                           reports_dir=str(out), artifacts=str(demo_artifacts))])
     assert ok.status == "ok"
 
 
