@@ -39,6 +39,13 @@ class ReportContext:
     artifacts: dict = field(default_factory=dict)
     params_dir: str | None = None  # the params folder the settings came from
 
+    def __post_init__(self) -> None:
+        # every formatter (tiles, tables, findings, chart axes) formats in this report's
+        # language, currency and calendar from now on
+        from . import formatting
+
+        formatting.activate(self.language, self.settings.currency, self.settings.calendar)
+
     @property
     def scope(self) -> str:
         parts = [p for p in (self.region, self.team) if p and p.lower() != "all"]
