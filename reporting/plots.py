@@ -43,7 +43,7 @@ STATUS = {
     "open": "#1f3a5f",
     "stale": "#f9a825",
     "unknown": "#9aa5b1",
-    "limit": "#212121",
+    "limit": "#c2185b",
 }
 #: deal-size bands, light to dark as the deals grow, the same in the histogram and the mix
 BANDS = {"small": "#b3cde3", "medium": "#5b8db8", "large": "#1f3a5f"}
@@ -277,6 +277,37 @@ def place_labels(ax, xs, ys, labels, points=None, fontsize: float = 6.5,
     return placed
 
 
+def bar_labels(ax, xs, tops, labels, fontsize: float = 6.5, gap_pt: float = 2.0) -> list:
+    """Value labels above bars, each raised a line above its left neighbour's when the two
+    would overlap (long Persian amounts on narrow bars), and the y axis extended to hold
+    them. Draws the figure once to know the text sizes."""
+    fig = ax.figure
+    anns = [ax.annotate(text, (x, top), xytext=(0, gap_pt), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=fontsize, annotation_clip=False)
+            for x, top, text in zip(xs, tops, labels, strict=True)]
+    for a in anns:
+        a.set_in_layout(False)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for a in anns:
+        box = a.get_window_extent(renderer)
+        lift = 0.0
+        while any(box.padded(3).overlaps(b) for b in placed) and lift < 10 * box.height:
+            step = box.height + 1
+            lift += step
+            box = Bbox([[box.x0, box.y0 + step], [box.x1, box.y1 + step]])
+        if lift:
+            a.xyann = (0, gap_pt + lift * 72 / fig.dpi)
+        placed.append(box)
+    top = max((b.y1 for b in placed), default=0)
+    frame = ax.get_window_extent(renderer)
+    if placed and top > frame.y1:  # room above the highest label
+        y0, y1 = ax.get_ylim()
+        ax.set_ylim(y0, y0 + (y1 - y0) * (top - frame.y0) / (frame.y1 - frame.y0) * 1.02)
+    return anns
+
+
 def cycle_quadrant(summary: pd.DataFrame, limit: int = 40, ax=None,
                    highlight: list[str] | None = None, labels: int = 8):
     """Deals closed against median won cycle per rep, split at the medians. At most
@@ -394,7 +425,7 @@ def open_vs_capacity(op: pd.DataFrame, stale: str = "stale_open_count",
     _count_axis(ax.xaxis)
     ax.set_xlabel(_t("open opportunities at period end"))
     ax.set_title(_t("Open pipeline per rep against capacity"), loc="left")
-    _legend_outside(ax, "above")
+    _legend_outside(ax, "below")
     return ax
 
 
@@ -678,13 +709,13 @@ def movement_waterfall(frame_row, currency: str, ax=None, title: str | None = No
         lvl = tops[i] if i == 0 or kinds[i] != "decrease" else bottoms[i]
         ax.plot([x[i] + 0.35, x[i + 1] - 0.35], [lvl, lvl], color=PALETTE["muted"], lw=0.6)
     span = max(float(np.max(tops)) if len(tops) else 0.0, 1.0)
-    for xi, b, h, k in zip(x, bottoms, heights, kinds, strict=True):
+    texts = []
+    for h, k in zip(heights, kinds, strict=True):
         v = -h if k == "decrease" else h
-        text = (fmt.money(v, currency, sign=k == "increase") if by_value
-                else ("+" if k == "increase" and h else "") + fmt.count(v))
-        ax.text(xi, b + h + span * 0.015, text, ha="center", va="bottom", fontsize=6)
+        texts.append(fmt.money(v, currency, sign=k == "increase") if by_value
+                     else ("+" if k == "increase" and h else "") + fmt.count(v))
     ax.set_xticks(x, _texts(labels), rotation=30, ha="right")
-    ax.set_ylim(0, span * 1.14)
+    ax.set_ylim(0, span * 1.1)
     if by_value:
         _money_axis(ax.yaxis, currency)
         ax.set_ylabel(_t("pipeline value ({currency})").replace("{currency}", currency))
@@ -699,6 +730,7 @@ def movement_waterfall(frame_row, currency: str, ax=None, title: str | None = No
     if unknown:
         head += " " + _t("(creation and close dates only)")
     ax.set_title(head, loc="left")
+    bar_labels(ax, x, tops, texts, fontsize=6)
     return ax
 
 
@@ -765,18 +797,18 @@ def velocity_effects(frame: pd.DataFrame, currency: str | None = None, limit: in
                       width=0.6)
         for bar, k in zip(bars, kinds, strict=True):
             bar.set_gid(f"direction:{k}")
-        span = max(np.max(np.array(bottoms) + np.array(heights)), 1.0)
-        for xi, b, h, k in zip(x, bottoms, heights, kinds, strict=True):
-            v = -h if k == "decrease" else h
-            ax.text(xi, b + h + span * 0.015, fmt.money(v, cur, sign=k == "increase"),
-                    ha="center", va="bottom", fontsize=7)
+        tops = np.array(bottoms) + np.array(heights)
+        span = max(np.max(tops), 1.0)
         ax.set_xticks(x, _texts(labels))
-        ax.set_ylim(0, span * 1.12)
+        ax.set_ylim(0, span * 1.08)
         _money_axis(ax.yaxis, cur)
         ax.set_ylabel(_t(f"sales velocity ({unit})"))
         ax.set_title(_t("What moved sales velocity") if r["group"] == "all"
                      else _t("What moved sales velocity, {group}").format(group=r["group"]),
                      loc="left")
+        bar_labels(ax, x, tops, [fmt.money(-h if k == "decrease" else h, cur,
+                                           sign=k == "increase")
+                                 for h, k in zip(heights, kinds, strict=True)], fontsize=7)
         return ax
     d = d.reindex(d["change"].abs().sort_values(ascending=False).index).head(limit).iloc[::-1]
     y = np.arange(len(d))

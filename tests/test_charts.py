@@ -163,19 +163,29 @@ CHARTS = {
 }
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _theme():
     plots.set_theme()
     yield
+    _DRAWN.clear()
     plt.close("all")
 
 
+_DRAWN: dict[tuple[str, str, str], object] = {}
+
+
 def draw(name: str, language: str = "en", calendar: str = "gregorian"):
-    with formatting.using(language, "USD", calendar):
-        ax = CHARTS[name]()
-        localize_axes(ax, language)
-        ax.figure.canvas.draw()
-    return ax
+    """The chart drawn once per module (the tests only read it), at a low resolution:
+    layout and overlaps are in points, the same at any dpi."""
+    key = (name, language, calendar)
+    if key not in _DRAWN:
+        with formatting.using(language, "USD", calendar), plt.rc_context({"figure.dpi": 50}):
+            ax = CHARTS[name]()
+            localize_axes(ax, language)
+            ax.figure.canvas.draw()
+        plt.close(ax.figure)  # the figure stays readable, pyplot forgets it
+        _DRAWN[key] = ax
+    return _DRAWN[key]
 
 
 def texts(ax) -> list[str]:
