@@ -40,11 +40,19 @@ class ReportContext:
     params_dir: str | None = None  # the params folder the settings came from
 
     def __post_init__(self) -> None:
-        # every formatter (tiles, tables, findings, chart axes) formats in this report's
-        # language, currency and calendar from now on
+        self.activate()
+
+    def activate(self) -> None:
+        """Make this report's language, currency and calendar those of every formatter
+        (tiles, tables, findings, chart axes: :mod:`reporting.formatting`). Done when the
+        context is built, and again by :meth:`t` when another context was activated since
+        (two reports, or tests, in one process)."""
         from . import formatting
 
-        formatting.activate(self.language, self.settings.currency, self.settings.calendar)
+        formats = formatting.Formats(self.language, self.settings.currency,
+                                     self.settings.calendar)
+        if formatting.active() != formats:
+            formatting.activate(formats.language, formats.currency, formats.calendar)
 
     @property
     def scope(self) -> str:
@@ -53,6 +61,7 @@ class ReportContext:
 
     def t(self, text: str) -> str:
         """``text`` in the report's language."""
+        self.activate()
         return tr(text, self.language)
 
     @property

@@ -393,12 +393,12 @@ def deal_size_histogram(amounts: pd.Series, edges: list[float] | None = None, ax
         if edges:
             from matplotlib.patches import Patch
 
-            _legend_outside(ax, "above", ncols=3, handles=[
+            _legend_outside(ax, "below", ncols=3, handles=[
                 Patch(color=BANDS[b], label=_t(b)) for b in BANDS])
     _count_axis(ax.yaxis)
     ax.set_xlabel(_t("won deal amount (log scale)"))
     ax.set_ylabel(_t("deals"))
-    ax.set_title(_t("Won deal sizes"), loc="left")
+    ax.set_title(_t("Won deal sizes"))  # centred: value.py appends the profile
     return ax
 
 
@@ -580,7 +580,8 @@ def band_mix(mix: pd.DataFrame, reps: list[str] | None = None, ax=None):
     ax.set_xlim(0, 1)
     _percent_axis(ax.xaxis)
     ax.set_xlabel(_t("share of won deals in the period"))
-    ax.set_title(_t("Deal-size mix per rep against the team and target mix"), loc="left")
+    # centred: value.py appends the profile to the title
+    ax.set_title(_t("Deal-size mix per rep against the team and target mix"))
     _legend_outside(ax, "below", ncols=3)
     return ax
 

@@ -45,3 +45,13 @@ def maven_forecast_store(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("maven_fc") / "crm.duckdb"
     ingest_paths([shared("maven_crm")], "maven", path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _default_formats():
+    """A report context activates its language and currency for every formatter (a module
+    global, as a notebook kernel needs); each test starts and ends with the defaults."""
+    from reporting import formatting
+
+    with formatting.using():
+        yield
