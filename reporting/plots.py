@@ -554,16 +554,23 @@ def win_rate_trend(trend: pd.DataFrame, threshold=None, ax=None):
     return ax
 
 
-def band_mix(mix: pd.DataFrame, reps: list[str] | None = None, ax=None):
+def band_mix(mix: pd.DataFrame, reps: list[str] | None = None, ax=None,
+             target: dict[str, float] | None = None):
     """Each rep's share of small / medium / large won deals, with the team mix and the
-    target mix as the first two bars; every bar sums to 100% (a band nobody won in is
-    still a band of the target)."""
+    target mix as the first two bars; every bar sums to 100%: a band nobody won in has no
+    row in ``mix`` but is still a band of the target (``target``, the profile's
+    ``deal_mix_target``; without it, a single band missing from the mix takes the rest of
+    the target)."""
     ax = _ax(ax)
     order = list(BANDS)
     m = mix if reps is None else mix[mix["group"].isin(reps)]
     wide = m.pivot_table(index="group", columns="band", values="share", fill_value=0.0)
     team = m.groupby("band")["team_share"].first()
-    target = m.groupby("band")["target_share"].first()
+    target = (pd.Series(target, dtype=float) if target else
+              m.groupby("band")["target_share"].first())
+    missing = [b for b in order if b not in target.index]
+    if len(target) and target.notna().all() and len(missing) == 1 and target.sum() < 1:
+        target[missing[0]] = 1.0 - float(target.sum())
     bands = [b for b in order if b in wide.columns or b in target.dropna().index]
     wide = wide.reindex(columns=bands, fill_value=0.0)
     rows = {_t("team mix"): team.reindex(bands).fillna(0.0)}

@@ -311,14 +311,27 @@ def test_amount_axes_carry_the_currency(name, axis):
     assert labels and all(s.endswith("دلار") for s in labels), labels
 
 
-def test_target_mix_sums_to_100_percent():
-    ax = draw("band_mix")
+def _bar_sums(ax) -> dict[float, float]:
     widths: dict[float, float] = {}
     for patch in ax.patches:
         y = round(patch.get_y(), 6)
         widths[y] = widths.get(y, 0.0) + patch.get_width()
-    assert len(widths) == 4  # team, target, two reps
-    assert all(w == pytest.approx(1.0) for w in widths.values()), widths
+    return widths
+
+
+def test_target_mix_sums_to_100_percent():
+    """No rep won a large deal: the mix has no large row (as metrics.deal_mix gives it),
+    and the target bar still sums to 100%, from the profile's target or, without it, the
+    one band missing taking the rest."""
+    mix = band_mix_frame()
+    mix = mix[mix["band"] != "large"]
+    target = {"small": 0.25, "medium": 0.5, "large": 0.25}
+    for ax in (draw("band_mix"), plots.band_mix(mix, target=target), plots.band_mix(mix)):
+        widths = _bar_sums(ax)
+        assert len(widths) == 4  # team, target, two reps
+        assert all(w == pytest.approx(1.0) for w in widths.values()), widths
+        large = [p for p in ax.patches if p.get_gid() == "band:large"]
+        assert sorted(p.get_width() for p in large) == pytest.approx([0, 0, 0, 0.25])
 
 
 def test_waterfall_labels_carry_the_currency_and_sign():
