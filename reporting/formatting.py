@@ -108,7 +108,10 @@ def number(v, digits: int = 0, language: str | None = None) -> str:
         return DASH
     lang = _lang(language)
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    out = format_decimal(float(v), format=pattern, **_opts(lang))
+    # rounded as Python's format() rounds (Babel's half-even on the decimal repr differs
+    # at ...5: 0.265 is 27% for Python and would be 26% for Babel)
+    out = format_decimal(Decimal(repr(round(float(v), digits))), format=pattern,
+                         **_opts(lang))
     if out.lstrip("-").strip("0.,٫٬") == "" and out.startswith("-"):
         out = out[1:]  # -0 reads as 0
     return native_digits(out, lang)
@@ -125,7 +128,8 @@ def percent(v, digits: int = 0, language: str | None = None, sign: bool = False)
         return DASH
     lang = _lang(language)
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + "%"
-    out = format_percent(float(v), format=pattern, **_opts(lang))
+    out = format_percent(Decimal(repr(round(float(v) * 100, digits))) / 100, format=pattern,
+                         **_opts(lang))
     if sign and float(v) > 0:
         out = "+" + out
     return native_digits(out, lang)

@@ -293,7 +293,7 @@ def bar_labels(ax, xs, tops, labels, fontsize: float = 6.5, gap_pt: float = 2.0)
     for a in anns:
         box = a.get_window_extent(renderer)
         lift = 0.0
-        while any(box.padded(3).overlaps(b) for b in placed) and lift < 10 * box.height:
+        while any(box.padded(6).overlaps(b) for b in placed) and lift < 10 * box.height:
             step = box.height + 1
             lift += step
             box = Bbox([[box.x0, box.y0 + step], [box.x1, box.y1 + step]])
