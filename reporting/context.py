@@ -39,6 +39,21 @@ class ReportContext:
     artifacts: dict = field(default_factory=dict)
     params_dir: str | None = None  # the params folder the settings came from
 
+    def __post_init__(self) -> None:
+        self.activate()
+
+    def activate(self) -> None:
+        """Make this report's language, currency and calendar those of every formatter
+        (tiles, tables, findings, chart axes: :mod:`reporting.formatting`). Done when the
+        context is built, and again by :meth:`t` when another context was activated since
+        (two reports, or tests, in one process)."""
+        from . import formatting
+
+        formats = formatting.Formats(self.language, self.settings.currency,
+                                     self.settings.calendar)
+        if formatting.active() != formats:
+            formatting.activate(formats.language, formats.currency, formats.calendar)
+
     @property
     def scope(self) -> str:
         parts = [p for p in (self.region, self.team) if p and p.lower() != "all"]
@@ -46,6 +61,7 @@ class ReportContext:
 
     def t(self, text: str) -> str:
         """``text`` in the report's language."""
+        self.activate()
         return tr(text, self.language)
 
     @property

@@ -9,7 +9,7 @@ translated and formatted before ``show_table`` translates it again) passes uncha
 translated template formats the words the code passes as parameters ('rose', 'linear',
 'win rate': :data:`FA_PARAMETERS`) in Persian. Persian output also gets Persian digits
 (:func:`localize_numbers`), right-to-left layout (set by the renderer) and, as an option,
-Jalali (Solar Hijri) dates (:func:`jalali`).
+Jalali (Solar Hijri) dates (:func:`jalali`, by jdatetime).
 """
 
 from __future__ import annotations
@@ -413,6 +413,16 @@ FA: dict[str, str] = {
     "won deal amount (log scale)": "مبلغ معامله‌ی برده (مقیاس لگاریتمی)", "deals": "معاملات",
     "Deal-size mix per rep against the team and target mix": "ترکیب اندازه‌ی معاملات هر کارشناس",
     "Won deal sizes": "اندازه‌ی معاملات برده",
+    # charts (issue 16): annotations and titles with figures in them
+    "{n}  ({rate} move on, {lost} lost here)":
+        "{n}  ({rate} به مرحله‌ی بعد رفتند، {lost} در این مرحله باختند)",
+    "{pushes} pushes, {deals} deals, {share} pushed 2+":
+        "{pushes} تعویق، {deals} معامله، {share} دو بار یا بیشتر",
+    "Pipeline movement, {group}": "تغییرات قیف، {group}",
+    "(creation and close dates only)": "(فقط تاریخ‌های ایجاد و بستن)",
+    "What moved sales velocity, {group}": "چه چیزی سرعت فروش {group} را تغییر داد",
+    "average revenue to date per account": "میانگین درآمد تاکنون برای هر حساب",
+    "No open deals": "معامله‌ی بازی نیست",
     "share of won deals in the period": "سهم از معاملات برده در دوره",
     "small": "کوچک", "medium": "متوسط", "large": "بزرگ", "team mix": "ترکیب تیم",
     "target mix": "ترکیب هدف",
@@ -1044,25 +1054,11 @@ def localize_html(html: str, language: str = "en") -> str:
 
 
 def jalali(d: date) -> tuple[int, int, int]:
-    """Gregorian date -> Jalali (Solar Hijri) year, month, day (the arithmetic algorithm
-    used by Iranian calendar libraries, valid for 1800-2200)."""
-    gy, gm, gd = d.year, d.month, d.day
-    g_d_m = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
-    gy2 = gy + 1 if gm > 2 else gy
-    days = (355666 + 365 * gy + (gy2 + 3) // 4 - (gy2 + 99) // 100 + (gy2 + 399) // 400
-            + gd + g_d_m[gm - 1])
-    jy = -1595 + 33 * (days // 12053)
-    days %= 12053
-    jy += 4 * (days // 1461)
-    days %= 1461
-    if days > 365:
-        jy += (days - 1) // 365
-        days = (days - 1) % 365
-    if days < 186:
-        jm, jd = 1 + days // 31, 1 + days % 31
-    else:
-        jm, jd = 7 + (days - 186) // 30, 1 + (days - 186) % 30
-    return jy, jm, jd
+    """Gregorian date -> Jalali (Solar Hijri) year, month, day (jdatetime)."""
+    import jdatetime
+
+    j = jdatetime.date.fromgregorian(date=d)
+    return j.year, j.month, j.day
 
 
 def format_date(d: date, language: str = "en", calendar: str = "gregorian") -> str:

@@ -32,11 +32,41 @@ class Finding:
         return self.template.format(**self.params)
 
     def render(self, language: str = "en") -> str:
+        """The sentence for a reader: in ``language``, every figure in the report's
+        formats (amounts with their currency, Persian digits and separators;
+        :class:`Figure`)."""
         from .i18n import localize_numbers, tr
 
-        if language == "en":
-            return self.text
-        return localize_numbers(tr(self.template, language).format(**self.params), language)
+        params = {k: Figure(v, language) if isinstance(v, int | float) and not isinstance(
+            v, bool) else v for k, v in self.params.items()}
+        return localize_numbers(tr(self.template, language).format(**params), language)
+
+
+class Figure(float):
+    """A finding's number, formatted by the template's format spec in the report's
+    formats (:mod:`reporting.formatting`): ``{x:,.0f}`` is an amount (the templates
+    write amounts, and only amounts, with a group separator) and gets its currency,
+    ``{x:.0%}`` a share, ``{x:.1f}`` a decimal, ``{x:+,.0f}`` a signed amount."""
+
+    def __new__(cls, value: float, language: str = "en"):
+        obj = super().__new__(cls, value)
+        obj.language = language
+        return obj
+
+    def __format__(self, spec: str) -> str:
+        from . import formatting as fmt
+
+        v = float(self)
+        if spec.endswith("%"):
+            return fmt.percent(v, int(spec[-2]) if spec[-2:-1].isdigit() else 0,
+                               self.language, sign="+" in spec)
+        if "," in spec and spec.endswith("f"):
+            return fmt.money(v, None, self.language, sign="+" in spec)
+        if spec.endswith("f"):
+            digits = int(spec.split(".")[-1][:-1]) if "." in spec else 0
+            out = fmt.number(v, digits, self.language)
+            return ("+" + out) if "+" in spec and v > 0 else out
+        return format(v, spec)
 
 
 def rep_findings(summary: pd.DataFrame, min_closed: int = 3) -> list[Finding]:

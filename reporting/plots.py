@@ -15,21 +15,49 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import (
+    Formatter,
+    FuncFormatter,
+    Locator,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+)
+from matplotlib.transforms import Bbox
+
+from . import formatting as fmt
+from .i18n import tr
 
 # CRM names are drawn as plain text in every chart, themed or not: a rep called "$\\foo$"
 # is not TeX (mathtext would fail the whole report on it).
 matplotlib.rcParams["text.parse_math"] = False
 
-PALETTE = {
-    "primary": "#1f3a5f",
-    "accent": "#e07a1f",
+#: status colours, the same in every chart: a rating (good / watch / bad), a deal's state
+#: (won / lost / open, stale) and the limits a figure is held against (capacity, quota)
+STATUS = {
     "good": "#2e7d32",
     "watch": "#f9a825",
     "bad": "#c62828",
-    "muted": "#9aa5b1",
     "won": "#2e7d32",
     "lost": "#c62828",
+    "open": "#1f3a5f",
+    "stale": "#f9a825",
+    "unknown": "#9aa5b1",
+    "limit": "#c2185b",
+}
+#: deal-size bands, light to dark as the deals grow, the same in the histogram and the mix
+BANDS = {"small": "#b3cde3", "medium": "#5b8db8", "large": "#1f3a5f"}
+#: the factors of sales velocity (velocity_effects): no status colour, so that a factor is
+#: not read as good or bad
+FACTORS = {"open deals": "#5b8db8", "win rate": "#e07a1f", "average won deal": "#7b5ea7",
+           "cycle days": "#9aa5b1"}
+#: waterfalls: totals, and each step as an increase or a decrease
+DIRECTION = {"total": "#1f3a5f", "increase": STATUS["good"], "decrease": STATUS["bad"]}
+PALETTE = {
+    "primary": "#1f3a5f",
+    "accent": "#e07a1f",
+    "muted": "#9aa5b1",
+    **{k: STATUS[k] for k in ("good", "watch", "bad", "won", "lost")},
 }
 FIGSIZE = (7.2, 3.4)  # inches: full A4 text width at 200 dpi
 
@@ -65,11 +93,94 @@ def set_theme(primary: str | None = None, accent: str | None = None) -> None:
 
 
 def money(x: float, _pos=None) -> str:
-    """Compact currency-free amount: 1.2k, 3.4M."""
-    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"{x / div:.1f}{unit}".replace(".0", "")
-    return f"{x:.0f}"
+    """Compact amount without a currency: 1.2K, 3.4M (in the active language); charts
+    label amounts with :func:`money_formatter`, which adds the currency."""
+    return fmt.compact(x)
+
+
+# ----------------------------------------------------------------------------- text & ticks
+def _t(text: str) -> str:
+    """A chart string in the active language (the report's)."""
+    return tr(text, fmt.active().language)
+
+
+class _Ticks(Formatter):
+    """Tick labels by one of :mod:`reporting.formatting`'s functions, in the language
+    (and currency) active when the chart was drawn."""
+
+    def __init__(self, kind: str, currency: str | None = None, digits: int | None = None):
+        self.kind, self.digits = kind, digits
+        self.language = fmt.active().language
+        self.currency = fmt.active().currency if currency is None else currency
+        self._auto = 0
+
+    def set_locs(self, locs):
+        super().set_locs(locs)
+        if self.digits is None and self.kind == "number":  # as many decimals as the steps
+            finite = [v for v in locs if np.isfinite(v)]
+            self._auto = next((d for d in range(4) if all(
+                abs(round(v, d) - v) < 1e-9 for v in finite)), 3)
+
+    def __call__(self, x, pos=None):
+        if self.kind == "money":
+            return fmt.money(x, self.currency, self.language)
+        if self.kind == "percent":
+            return fmt.percent(x, self.digits or 0, self.language)
+        if self.kind == "count":
+            return fmt.count(x, self.language)
+        digits = self._auto if self.digits is None else self.digits
+        return fmt.number(x, digits, self.language)
+
+
+def money_formatter(currency: str | None = None) -> Formatter:
+    """Amount ticks with the currency: $200K; ۲۰۰ هزار دلار (the active currency when
+    ``currency`` is None)."""
+    return _Ticks("money", currency)
+
+
+def _money_axis(axis, currency: str | None = None, nbins: int = 6) -> None:
+    axis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]))
+    axis.set_major_formatter(money_formatter(currency))
+
+
+def _percent_axis(axis, digits: int = 0) -> None:
+    axis.set_major_formatter(_Ticks("percent", digits=digits))
+
+
+def _count_axis(axis) -> None:
+    """A count axis: whole numbers only."""
+    axis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_major_formatter(_Ticks("count"))
+
+
+def _number_axis(axis) -> None:
+    axis.set_major_formatter(_Ticks("number"))
+
+
+def _log_money_axis(axis, lo: float, hi: float, currency: str | None = None) -> None:
+    """A log amount axis labelled in plain amounts ($1K, $10K, never 10^3): majors at
+    1 (and 2, 5, or 3) times the powers of ten as the range allows, minors unlabelled."""
+    decades = np.log10(max(hi, lo * 1.0001) / lo) if lo > 0 else 3
+    subs = (1.0,) if decades > 3 else (1.0, 3.0) if decades > 1.5 else (1.0, 2.0, 5.0)
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(money_formatter(currency))
+    axis.set_minor_locator(LogLocator(base=10, subs=np.arange(2, 10)))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _texts(labels) -> list[str]:
+    """Our own category labels, translated (data labels are never passed here)."""
+    return [_t(str(x)) for x in labels]
+
+
+def _legend_outside(ax, where: str = "below", ncols: int = 4, **kw):
+    """A legend outside the plot area: below it, or above it on the right (beside a
+    title on the left), never over data."""
+    if where == "above":
+        return ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False,
+                         borderaxespad=0.2, ncols=ncols, **kw)
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False,
+                     ncols=ncols, **kw)
 
 
 def _ax(ax):
@@ -84,42 +195,145 @@ def _short(names: pd.Series, n: int = 18) -> list[str]:
 
 def win_rate_by_rep(wr: pd.DataFrame, baseline=None, limit: int = 25, ax=None):
     """Win rate per rep with its 95% interval; dashed lines at the good / bad baselines.
-    At most ``limit`` reps: those with the most closed deals."""
+    At most ``limit`` reps: those with the most closed deals. A dot at 0% or 100% is drawn
+    whole (the axis has a margin)."""
     ax = _ax(ax)
     d = wr[wr["closed"] > 0].nlargest(limit, "closed").sort_values("win_rate", ascending=True)
     y = np.arange(len(d))
-    ax.hlines(y, d["ci_low"], d["ci_high"], color=PALETTE["muted"], lw=2.5, alpha=0.7)
-    ax.scatter(d["win_rate"], y, color=PALETTE["primary"], zorder=3, s=22)
+    ax.hlines(y, d["ci_low"], d["ci_high"], color=PALETTE["muted"], lw=2.5, alpha=0.7,
+              clip_on=False)
+    ax.scatter(d["win_rate"], y, color=STATUS["open"], zorder=3, s=22, clip_on=False)
     ax.set_yticks(y, _short(d["group"]))
     if baseline is not None:
-        ax.axvline(baseline.good, color=PALETTE["good"], ls="--", lw=1, label="good")
-        ax.axvline(baseline.bad, color=PALETTE["bad"], ls="--", lw=1, label="bad")
-        ax.legend(loc="lower right", frameon=False)
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("win rate (won / closed), bar = 95% interval")
-    ax.set_title("Win rate by rep, deals closed in the period")
+        ax.axvline(baseline.good, color=STATUS["good"], ls="--", lw=1, label=_t("good"),
+                   gid="status:good")
+        ax.axvline(baseline.bad, color=STATUS["bad"], ls="--", lw=1, label=_t("bad"),
+                   gid="status:bad")
+        _legend_outside(ax, "above", ncols=2)
+    ax.set_xlim(-0.04, 1.04)
+    ax.set_xticks(np.linspace(0, 1, 6))
+    _percent_axis(ax.xaxis)
+    ax.set_xlabel(_t("win rate (won / closed), bar = 95% interval"))
+    ax.set_title(_t("Win rate by rep, deals closed in the period"), loc="left")
     return ax
 
 
-def cycle_quadrant(summary: pd.DataFrame, limit: int = 40, ax=None):
+def _notable(x: pd.Series, y: pd.Series, names: list[str], highlight, most: int) -> list[int]:
+    """Which points of a scatter to name, most notable first: the ones asked for, then the
+    extremes of each axis, then the farthest from the medians (in units of spread)."""
+    n = len(names)
+    order: list[int] = [i for i, nm in enumerate(names) if highlight and nm in highlight]
+    xs, ys = x.to_numpy(dtype=float), y.to_numpy(dtype=float)
+    for arr in (ys, xs):
+        order += [int(np.argmax(arr)), int(np.argmin(arr))]
+    sx = np.nanstd(xs) or 1.0
+    sy = np.nanstd(ys) or 1.0
+    dist = ((xs - np.nanmedian(xs)) / sx) ** 2 + ((ys - np.nanmedian(ys)) / sy) ** 2
+    order += [int(i) for i in np.argsort(-dist)]
+    seen: list[int] = []
+    for i in order:
+        if i not in seen and i < n:
+            seen.append(i)
+    forced = sum(1 for nm in names if highlight and nm in highlight)
+    return seen[:max(most, forced)]
+
+
+#: where a label may sit around its point (offset in points, alignment), tried in order
+_LABEL_SPOTS = ((4, 3, "left", "bottom"), (4, -3, "left", "top"), (-4, 3, "right", "bottom"),
+                (-4, -3, "right", "top"), (0, 6, "center", "bottom"), (0, -6, "center", "top"),
+                (8, 0, "left", "center"), (-8, 0, "right", "center"))
+
+
+def place_labels(ax, xs, ys, labels, points=None, fontsize: float = 6.5,
+                 marker_pt: float = 3.5) -> list:
+    """Name points without any two names overlapping, a name covering a point (of
+    ``points``, an (n, 2) array of every point drawn; default the named ones) or leaving
+    the plot: each label, in order, takes the first free spot around its point, or is left
+    out when none is free (greedy; the order says which names matter most). Draws the
+    figure once to know the layout. Returns the annotations placed."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    r = marker_pt * fig.dpi / 72
+    taken = []
+    pts = np.column_stack([xs, ys]) if points is None else np.asarray(points, dtype=float)
+    for px, py in ax.transData.transform(pts):
+        taken.append(Bbox([[px - r, py - r], [px + r, py + r]]))
+    placed = []
+    for xi, yi, text in zip(xs, ys, labels, strict=True):
+        for dx, dy, ha, va in _LABEL_SPOTS:
+            ann = ax.annotate(text, (xi, yi), xytext=(dx, dy), textcoords="offset points",
+                              ha=ha, va=va, fontsize=fontsize, annotation_clip=False)
+            ann.set_in_layout(False)
+            box = ann.get_window_extent(renderer).padded(1)
+            inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0
+                      and box.y1 <= frame.y1)
+            if inside and not any(box.overlaps(t) for t in taken):
+                taken.append(box)
+                placed.append(ann)
+                break
+            ann.remove()
+    return placed
+
+
+def bar_labels(ax, xs, tops, labels, fontsize: float = 6.5, gap_pt: float = 2.0) -> list:
+    """Value labels above bars, each raised a line above its left neighbour's when the two
+    would overlap (long Persian amounts on narrow bars), and the y axis extended to hold
+    them. Draws the figure once to know the text sizes."""
+    fig = ax.figure
+    anns = [ax.annotate(text, (x, top), xytext=(0, gap_pt), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=fontsize, annotation_clip=False)
+            for x, top, text in zip(xs, tops, labels, strict=True)]
+    for a in anns:
+        a.set_in_layout(False)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for a in anns:
+        box = a.get_window_extent(renderer)
+        lift = 0.0
+        while any(box.padded(6).overlaps(b) for b in placed) and lift < 10 * box.height:
+            step = box.height + 1
+            lift += step
+            box = Bbox([[box.x0, box.y0 + step], [box.x1, box.y1 + step]])
+        if lift:
+            a.xyann = (0, gap_pt + lift * 72 / fig.dpi)
+        placed.append(box)
+    top = max((b.y1 for b in placed), default=0)
+    frame = ax.get_window_extent(renderer)
+    if placed and top > frame.y1:  # room above the highest label
+        y0, y1 = ax.get_ylim()
+        ax.set_ylim(y0, y0 + (y1 - y0) * (top - frame.y0) / (frame.y1 - frame.y0) * 1.02)
+    return anns
+
+
+def cycle_quadrant(summary: pd.DataFrame, limit: int = 40, ax=None,
+                   highlight: list[str] | None = None, labels: int = 8):
     """Deals closed against median won cycle per rep, split at the medians. At most
-    ``limit`` reps (most deals closed)."""
+    ``limit`` reps (most deals closed). Only the notable reps are named (``highlight``,
+    e.g. the ones the findings are about, then the extremes and the farthest from the
+    medians, at most ``labels``), and no two names overlap."""
     ax = _ax(ax)
     d = summary.dropna(subset=["median_cycle_days_won"])
     d = d[d["won"] + d["lost"] > 0]
     d = d.loc[(d["won"] + d["lost"]).nlargest(limit).index]
     x = d["won"] + d["lost"]
     yv = d["median_cycle_days_won"]
-    ax.scatter(x, yv, color=PALETTE["primary"], s=28, zorder=3)
+    ax.scatter(x, yv, color=STATUS["open"], s=28, zorder=3, clip_on=False)
+    ax.set_xlabel(_t("deals closed in the period (won + lost)"))
+    ax.set_ylabel(_t("median cycle of won deals (days)"))
+    ax.set_title(_t("Deals closed vs cycle length per rep (lines: team medians)"), loc="left")
+    _count_axis(ax.xaxis)
+    _count_axis(ax.yaxis)
     if len(d):
         ax.axvline(x.median(), color=PALETTE["muted"], ls="--", lw=1)
         ax.axhline(yv.median(), color=PALETTE["muted"], ls="--", lw=1)
-        for xi, yi, name in zip(x, yv, _short(d["group"], 16), strict=True):
-            ax.annotate(name, (xi, yi), xytext=(3, 3), textcoords="offset points", fontsize=6.5)
-    ax.set_xlabel("deals closed in the period (won + lost)")
-    ax.set_ylabel("median cycle of won deals (days)")
-    ax.set_title("Deals closed vs cycle length per rep (lines: team medians)")
+        ax.margins(x=0.08, y=0.1)
+        names = _short(d["group"], 16)
+        pick = _notable(x, yv, list(d["group"].astype(str)), highlight, labels)
+        place_labels(ax, x.iloc[pick].to_numpy(), yv.iloc[pick].to_numpy(),
+                     [names[i] for i in pick], points=np.column_stack([x, yv]))
     return ax
 
 
@@ -136,31 +350,55 @@ def histogram_bins(amounts: pd.Series, n: int = 30) -> np.ndarray:
     return bins
 
 
+def _band_of(value: float, edges: list[float] | None) -> str | None:
+    """The band of an amount for band edges [small/medium, medium/large] (as the metrics
+    cut them: below the first edge small, from the last edge large)."""
+    if not edges:
+        return None
+    if value < edges[0]:
+        return "small"
+    return "large" if value >= edges[-1] else "medium"
+
+
 def deal_size_histogram(amounts: pd.Series, edges: list[float] | None = None, ax=None):
-    """Every won deal: positive amounts on a log axis, with band edges as vertical lines;
-    zero-amount wins (which a log axis cannot place) in a bar of their own at the left,
-    labelled 0. Missing amounts are not deals with a size and are left out."""
+    """Every won deal: positive amounts on a log axis labelled in plain amounts, each bar
+    in the colour of its deal-size band (:data:`BANDS`) with the band edges as dashed
+    lines; zero-amount wins (which a log axis cannot place) in a bar of their own at the
+    left, labelled 0. Missing amounts are not deals with a size and are left out."""
     ax = _ax(ax)
     a = amounts.dropna()
     pos, zero = a[a > 0], int((a == 0).sum())
     if len(pos) or zero:
         bins = histogram_bins(pos) if len(pos) else np.array([1.0, 10.0])
-        ax.hist(pos, bins=bins, color=PALETTE["primary"], alpha=0.85)
+        _, _, patches = ax.hist(pos, bins=bins, color=STATUS["open"], alpha=0.9)
+        for patch, lo, hi in zip(patches, bins[:-1], bins[1:], strict=True):
+            band = _band_of(float(np.sqrt(lo * hi)), edges)
+            if band:
+                patch.set_facecolor(BANDS[band])
+                patch.set_gid(f"band:{band}")
         ax.set_xscale("log")
         for e in edges or []:
-            ax.axvline(e, color=PALETTE["accent"], ls="--", lw=1.2)
+            ax.axvline(e, color=STATUS["limit"], ls="--", lw=0.9)
+        left = bins[0]
         if zero:
             step = bins[1] / bins[0]
             left = bins[0] / step ** 4
             ax.bar(left, zero, width=left * (step - 1), align="edge", color=PALETTE["muted"])
-            ax.annotate("0", (left * step ** 0.5, 0), xycoords=("data", "axes fraction"),
-                        xytext=(0, -2), textcoords="offset points", ha="center", va="top",
-                        fontsize=7.5, fontweight="bold", color=PALETTE["muted"])
+            ax.annotate(fmt.money(0), (left * step ** 0.5, 0),
+                        xycoords=("data", "axes fraction"), xytext=(0, -2),
+                        textcoords="offset points", ha="center", va="top", fontsize=7.5,
+                        fontweight="bold", color=PALETTE["muted"])
             ax.set_xlim(left / step, None)
-    ax.xaxis.set_major_formatter(FuncFormatter(money))
-    ax.set_xlabel("won deal amount (log scale)")
-    ax.set_ylabel("deals")
-    ax.set_title("Won deal sizes")
+        _log_money_axis(ax.xaxis, float(left), float(bins[-1]))
+        if edges:
+            from matplotlib.patches import Patch
+
+            _legend_outside(ax, "below", ncols=3, handles=[
+                Patch(color=BANDS[b], label=_t(b)) for b in BANDS])
+    _count_axis(ax.yaxis)
+    ax.set_xlabel(_t("won deal amount (log scale)"))
+    ax.set_ylabel(_t("deals"))
+    ax.set_title(_t("Won deal sizes"))  # centred: value.py appends the profile
     return ax
 
 
@@ -174,18 +412,20 @@ def open_vs_capacity(op: pd.DataFrame, stale: str = "stale_open_count",
     y = np.arange(len(d))
     unk = d[unknown] if unknown in d else pd.Series(0, index=d.index)
     fresh = d["open_count"] - d[stale] - unk
-    ax.barh(y, fresh, color=PALETTE["primary"], label="active")
-    ax.barh(y, d[stale], left=fresh, color=PALETTE["accent"], label="stale")
+    ax.barh(y, fresh, color=STATUS["open"], label=_t("active"), gid="status:open")
+    ax.barh(y, d[stale], left=fresh, color=STATUS["stale"], label=_t("stale"),
+            gid="status:stale")
     if unk.sum():
-        ax.barh(y, unk, left=fresh + d[stale], color=PALETTE["muted"],
-                label="stale state unknown")
+        ax.barh(y, unk, left=fresh + d[stale], color=STATUS["unknown"],
+                label=_t("stale state unknown"), gid="status:unknown")
     if d["capacity"].notna().any():
-        ax.scatter(d["capacity"], y, marker="|", s=120, color=PALETTE["bad"], label="capacity",
-                   zorder=3)
+        ax.scatter(d["capacity"], y, marker="|", s=120, color=STATUS["limit"],
+                   label=_t("capacity"), zorder=3, clip_on=False, gid="status:limit")
     ax.set_yticks(y, _short(d["group"]))
-    ax.set_xlabel("open opportunities at period end")
-    ax.set_title("Open pipeline per rep against capacity")
-    ax.legend(loc="lower right", frameon=False)
+    _count_axis(ax.xaxis)
+    ax.set_xlabel(_t("open opportunities at period end"))
+    ax.set_title(_t("Open pipeline per rep against capacity"), loc="left")
+    _legend_outside(ax, "below")
     return ax
 
 
@@ -196,11 +436,11 @@ def value_by_rep(av: pd.DataFrame, by: str, title: str, ax=None):
     d = av.dropna(subset=[by]).groupby(by)["total"].agg(["mean", "count"])
     d = d[d["count"] >= 1].sort_values("mean")
     y = np.arange(len(d))
-    ax.barh(y, d["mean"], color=PALETTE["primary"])
+    ax.barh(y, d["mean"], color=STATUS["open"])
     ax.set_yticks(y, _short(pd.Series(d.index)))
-    ax.xaxis.set_major_formatter(FuncFormatter(money))
-    ax.set_xlabel("average revenue to date per account")
-    ax.set_title(title)
+    _money_axis(ax.xaxis)
+    ax.set_xlabel(_t("average revenue to date per account"))
+    ax.set_title(_t(title))
     return ax
 
 
@@ -221,71 +461,135 @@ def funnel(f: pd.DataFrame, ax=None):
     ax = _ax(ax)
     d = f.reset_index(drop=True)
     y = np.arange(len(d))[::-1]
-    ax.barh(y, d["reached"], color=PALETTE["primary"])
+    ax.barh(y, d["reached"], color=STATUS["open"])
     top = d["reached"].max() if len(d) else 1
     for yi, (_, r) in zip(y, d.iterrows(), strict=True):
-        label = f"{int(r['reached'])}"
+        label = fmt.count(r["reached"])
         if pd.notna(r["conversion_to_next"]):
-            label += f"  ({r['conversion_to_next']:.0%} move on, {int(r['lost_here'])} lost here)"
+            label = _t("{n}  ({rate} move on, {lost} lost here)").format(
+                n=label, rate=fmt.percent(r["conversion_to_next"]),
+                lost=fmt.count(r["lost_here"]))
         ax.text(r["reached"] + top * 0.01, yi, label, va="center", fontsize=7)
-    ax.set_yticks(y, _short(d["stage"], 22))
+    ax.set_yticks(y, [_t(s) if s == "Won" else s for s in _short(d["stage"], 22)])
     ax.set_xlim(0, top * 1.6)
-    ax.set_xlabel("deals closed in the period that reached the stage")
-    ax.set_title("Stage-to-stage funnel of deals closed in the period")
+    _count_axis(ax.xaxis)
+    ax.set_xlabel(_t("deals closed in the period that reached the stage"))
+    ax.set_title(_t("Stage-to-stage funnel of deals closed in the period"), loc="left")
     return ax
 
 
+class MonthLocator(Locator):
+    """Ticks at the first days of months, Gregorian or Jalali (the report's calendar), at
+    most ``max_ticks`` of them (every n-th month)."""
+
+    def __init__(self, calendar: str = "gregorian", max_ticks: int = 7):
+        self.calendar, self.max_ticks = calendar, max_ticks
+
+    def __call__(self):
+        import matplotlib.dates as mdates
+
+        lo, hi = self.axis.get_view_interval()
+        if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+            return []
+        starts = fmt.month_starts(mdates.num2date(lo).date(), mdates.num2date(hi).date(),
+                                  self.calendar)
+        step = max(1, int(np.ceil(len(starts) / self.max_ticks)))
+        return [mdates.date2num(d) for d in starts[::step]]
+
+    def tick_values(self, vmin, vmax):  # pragma: no cover - the axis calls __call__
+        return self()
+
+
+def month_axis(axis, calendar: str | None = None, max_ticks: int = 7) -> None:
+    """A time axis of months named in the report's language and calendar: 'Jan 2026';
+    'ژانویه ۲۰۲۶'; Jalali months 'دی ۱۴۰۴' (ticks at the Jalali month starts)."""
+    import matplotlib.dates as mdates
+
+    cal = calendar or fmt.active().calendar
+    lang = fmt.active().language
+    if lang != "fa":
+        cal = "gregorian"  # the Jalali calendar is an option of Persian reports
+    axis.set_major_locator(MonthLocator(cal, max_ticks))
+    axis.set_major_formatter(FuncFormatter(
+        lambda v, _p=None: fmt.month_label(mdates.num2date(v).date(), lang, cal)))
+
+
+def _date_nums(values: pd.Series) -> np.ndarray:
+    import matplotlib.dates as mdates
+
+    t = pd.to_datetime(values)
+    if getattr(t.dt, "tz", None) is not None:
+        t = t.dt.tz_localize(None)
+    return mdates.date2num(t.to_numpy())
+
+
 def win_rate_trend(trend: pd.DataFrame, threshold=None, ax=None):
-    """Monthly win rate with its 95% interval and the good / bad baseline band."""
+    """Monthly win rate with its 95% interval and the good / bad baseline band; the
+    months in the report's language and calendar."""
     ax = _ax(ax)
     d = trend.dropna(subset=["win_rate"])
     if threshold is not None:
         lo, hi = sorted([threshold.bad, threshold.good])
-        ax.axhspan(0, lo, color=PALETTE["bad"], alpha=0.07, lw=0)
-        ax.axhspan(lo, hi, color=PALETTE["watch"], alpha=0.10, lw=0)
-        ax.axhspan(hi, 1, color=PALETTE["good"], alpha=0.07, lw=0)
-    ax.fill_between(d["month"], d["ci_low"], d["ci_high"], color=PALETTE["muted"], alpha=0.35,
-                    lw=0, label="95% interval")
-    ax.plot(d["month"], d["win_rate"], marker="o", color=PALETTE["primary"], label="win rate")
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.axhspan(0, lo, color=STATUS["bad"], alpha=0.07, lw=0, gid="status:bad")
+        ax.axhspan(lo, hi, color=STATUS["watch"], alpha=0.10, lw=0, gid="status:watch")
+        ax.axhspan(hi, 1, color=STATUS["good"], alpha=0.07, lw=0, gid="status:good")
+    x = _date_nums(d["month"])
+    ax.fill_between(x, d["ci_low"], d["ci_high"], color=PALETTE["muted"], alpha=0.35,
+                    lw=0, label=_t("95% interval"))
+    ax.plot(x, d["win_rate"], marker="o", color=STATUS["open"], label=_t("win rate"),
+            clip_on=False)
+    _percent_axis(ax.yaxis)
     top = float(np.nanmax(d["ci_high"])) if len(d) else 1.0
-    ax.set_ylim(0, min(1.0, max(top * 1.15, (threshold.good if threshold else 0) * 1.3)))
-    ax.set_ylabel("win rate (won / closed)")
-    ax.set_xlabel("month closed")
-    ax.set_title("Win rate by month against the baseline (green good, red bad)")
-    ax.legend(loc="upper left", frameon=False)
-    import matplotlib.dates as mdates
-
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %y"))
+    top = min(1.0, max(top * 1.15, (threshold.good if threshold else 0) * 1.3))
+    ax.set_ylim(-0.02 * top, top)
+    if len(x):
+        pad = 12.0  # days
+        ax.set_xlim(x.min() - pad, x.max() + pad)
+    month_axis(ax.xaxis)
+    ax.set_ylabel(_t("win rate (won / closed)"))
+    ax.set_xlabel(_t("month closed"))
+    ax.set_title(_t("Win rate by month against the baseline (green good, red bad)"),
+                 loc="left")
+    _legend_outside(ax, "below", ncols=2)
     return ax
 
 
-def band_mix(mix: pd.DataFrame, reps: list[str] | None = None, ax=None):
+def band_mix(mix: pd.DataFrame, reps: list[str] | None = None, ax=None,
+             target: dict[str, float] | None = None):
     """Each rep's share of small / medium / large won deals, with the team mix and the
-    target mix as the first two bars."""
+    target mix as the first two bars; every bar sums to 100%: a band nobody won in has no
+    row in ``mix`` but is still a band of the target (``target``, the profile's
+    ``deal_mix_target``; without it, a single band missing from the mix takes the rest of
+    the target)."""
     ax = _ax(ax)
-    order = ["small", "medium", "large"]
-    colors = {"small": PALETTE["muted"], "medium": PALETTE["primary"], "large": PALETTE["accent"]}
+    order = list(BANDS)
     m = mix if reps is None else mix[mix["group"].isin(reps)]
     wide = m.pivot_table(index="group", columns="band", values="share", fill_value=0.0)
-    wide = wide.reindex(columns=[b for b in order if b in wide.columns])
-    team = m.groupby("band")["team_share"].first().reindex(wide.columns)
-    rows = {"team mix": team}
-    target = m.groupby("band")["target_share"].first().reindex(wide.columns)
-    if target.notna().all():
-        rows["target mix"] = target
+    team = m.groupby("band")["team_share"].first()
+    target = (pd.Series(target, dtype=float) if target else
+              m.groupby("band")["target_share"].first())
+    missing = [b for b in order if b not in target.index]
+    if len(target) and target.notna().all() and len(missing) == 1 and target.sum() < 1:
+        target[missing[0]] = 1.0 - float(target.sum())
+    bands = [b for b in order if b in wide.columns or b in target.dropna().index]
+    wide = wide.reindex(columns=bands, fill_value=0.0)
+    rows = {_t("team mix"): team.reindex(bands).fillna(0.0)}
+    if len(target) and target.notna().all():
+        rows[_t("target mix")] = target.reindex(bands).fillna(0.0)
     wide = pd.concat([pd.DataFrame(rows).T, wide.sort_values(wide.columns[0])])
     y = np.arange(len(wide))[::-1]
     left = np.zeros(len(wide))
     for band in wide.columns:
-        ax.barh(y, wide[band], left=left, color=colors.get(band), label=band)
+        ax.barh(y, wide[band], left=left, color=BANDS.get(band), label=_t(band),
+                gid=f"band:{band}")
         left += wide[band].to_numpy()
     ax.set_yticks(y, _short(pd.Series(wide.index)))
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlim(0, 1)
-    ax.set_xlabel("share of won deals in the period")
-    ax.set_title("Deal-size mix per rep against the team and target mix")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, ncols=3)
+    _percent_axis(ax.xaxis)
+    ax.set_xlabel(_t("share of won deals in the period"))
+    # centred: value.py appends the profile to the title
+    ax.set_title(_t("Deal-size mix per rep against the team and target mix"))
+    _legend_outside(ax, "below", ncols=3)
     return ax
 
 
@@ -293,18 +597,21 @@ def aging_heatmap(aging: pd.DataFrame, ax=None):
     """Open deals at period end by stage and age bucket."""
     ax = _ax(ax)
     if aging.empty:
-        ax.set_title("No open deals")
+        ax.set_title(_t("No open deals"))
         return ax
-    sns.heatmap(aging, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax,
+    cells = aging.apply(lambda col: col.map(fmt.count))
+    sns.heatmap(aging, annot=cells.to_numpy(), fmt="", cmap="Blues", cbar=False, ax=ax,
                 annot_kws={"fontsize": 7})
-    ax.set_xlabel("age of the open deal (days since created)")
+    ax.set_xticks(ax.get_xticks(), [fmt.native_digits(str(c)) for c in aging.columns])
+    ax.set_xlabel(_t("age of the open deal (days since created)"))
     if list(aging.index) == ["all open deals"]:  # no stage history: by age only
         ax.figure.set_size_inches(FIGSIZE[0], 1.5)
+        ax.set_yticks(ax.get_yticks(), [_t("all open deals")])
         ax.set_ylabel("")
-        ax.set_title("Open deals by age (no stage history: stage at period end unknown)")
+        ax.set_title(_t("Open deals by age (no stage history: stage at period end unknown)"))
     else:
-        ax.set_ylabel("stage at period end")
-        ax.set_title("Open deals by stage and age")
+        ax.set_ylabel(_t("stage at period end"))
+        ax.set_title(_t("Open deals by stage and age"))
     return ax
 
 
@@ -315,11 +622,14 @@ def person_bars(frame: pd.DataFrame, column: str, title: str, xlabel: str,
     d = frame.dropna(subset=[column]).sort_values(column, ascending=False).head(limit)
     d = d.iloc[::-1]
     y = np.arange(len(d))
-    ax.barh(y, d[column], color=PALETTE["primary"])
+    ax.barh(y, d[column], color=STATUS["open"])
     ax.set_yticks(y, _short(d["person"]))
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0) if percent else FuncFormatter(money))
-    ax.set_xlabel(xlabel)
-    ax.set_title(title)
+    if percent:
+        _percent_axis(ax.xaxis)
+    else:
+        _money_axis(ax.xaxis)
+    ax.set_xlabel(_t(xlabel))
+    ax.set_title(_t(title))
     return ax
 
 
@@ -337,9 +647,10 @@ def cycle_distribution(opps: pd.DataFrame, period, limit: int = 20, ax=None):
         sns.boxplot(data=d, y="rep", x="days", order=order, ax=ax, color=PALETTE["muted"],
                     fliersize=2, linewidth=0.8)
         ax.set_yticks(range(len(order)), _short(pd.Series(order)))
-    ax.set_xlabel("days from created to won")
+    _count_axis(ax.xaxis)
+    ax.set_xlabel(_t("days from created to won"))
     ax.set_ylabel("")
-    ax.set_title("Cycle length of won deals per rep")
+    ax.set_title(_t("Cycle length of won deals per rep"), loc="left")
     return ax
 
 
@@ -354,6 +665,13 @@ _WATERFALL_LABELS = {
 }
 _WATERFALL_ALWAYS = ("created", "pulled_in", "increased", "decreased", "pushed_out", "won",
                      "lost")
+
+
+def _waterfall_legend(ax):
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=DIRECTION[k], label=_t(k)) for k in DIRECTION],
+              loc="upper right", bbox_to_anchor=(1.0, -0.2), ncol=3, frameon=False)
 
 
 def movement_waterfall(frame_row, currency: str, ax=None, title: str | None = None):
@@ -377,47 +695,50 @@ def movement_waterfall(frame_row, currency: str, ax=None, title: str | None = No
                                                     "pushed_out")
     steps = [k for k in _WATERFALL_LABELS
              if (k in _WATERFALL_ALWAYS and k not in unknown) or val(k) != 0]
-    labels, bottoms, heights, colours = ["start"], [0.0], [val("start")], [PALETTE["primary"]]
+    labels, bottoms, heights, kinds = ["start"], [0.0], [val("start")], ["total"]
     level = val("start")
     for k in steps:
         delta = SIGN[k] * val(k)
         labels.append(_WATERFALL_LABELS[k])
         bottoms.append(level if delta >= 0 else level + delta)
         heights.append(abs(delta))
-        colours.append(PALETTE["good"] if SIGN[k] > 0 else PALETTE["bad"])
+        kinds.append("increase" if SIGN[k] > 0 else "decrease")
         level += delta
     labels.append("end")
     bottoms.append(0.0)
     heights.append(val("end"))
-    colours.append(PALETTE["primary"])
+    kinds.append("total")
     x = np.arange(len(labels))
-    ax.bar(x, heights, bottom=bottoms, color=colours, width=0.7)
+    bars = ax.bar(x, heights, bottom=bottoms, color=[DIRECTION[k] for k in kinds], width=0.7)
+    for bar, k in zip(bars, kinds, strict=True):
+        bar.set_gid(f"direction:{k}")
     tops = np.array(bottoms) + np.array(heights)
     for i in range(len(x) - 1):  # connectors: the running level
-        lvl = tops[i] if i == 0 or colours[i] != PALETTE["bad"] else bottoms[i]
+        lvl = tops[i] if i == 0 or kinds[i] != "decrease" else bottoms[i]
         ax.plot([x[i] + 0.35, x[i + 1] - 0.35], [lvl, lvl], color=PALETTE["muted"], lw=0.6)
     span = max(float(np.max(tops)) if len(tops) else 0.0, 1.0)
-    fmt = money if by_value else (lambda v, _p=None: f"{v:,.0f}")
-    for xi, b, h, c in zip(x, bottoms, heights, colours, strict=True):
-        sign = "-" if c == PALETTE["bad"] else ("+" if c == PALETTE["good"] else "")
-        ax.text(xi, b + h + span * 0.015, f"{sign if h else ''}{fmt(h)}", ha="center",
-                va="bottom", fontsize=6.5)
-    ax.set_xticks(x, labels, rotation=30, ha="right")
-    ax.set_ylim(0, span * 1.12)
+    texts = []
+    for h, k in zip(heights, kinds, strict=True):
+        v = -h if k == "decrease" else h
+        texts.append(fmt.money(v, currency, sign=k == "increase") if by_value
+                     else ("+" if k == "increase" and h else "") + fmt.count(v))
+    ax.set_xticks(x, _texts(labels), rotation=30, ha="right")
+    ax.set_ylim(0, span * 1.1)
     if by_value:
-        ax.yaxis.set_major_formatter(FuncFormatter(money))
-        ax.set_ylabel(f"pipeline value ({currency})")
+        _money_axis(ax.yaxis, currency)
+        ax.set_ylabel(_t("pipeline value ({currency})").replace("{currency}", currency))
     else:
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p=None: f"{v:,.0f}"))
-        ax.set_ylabel("deals (amounts unknown)")
-    from matplotlib.patches import Patch
-
-    ax.legend(handles=[Patch(color=PALETTE["primary"], label="total"),
-                       Patch(color=PALETTE["good"], label="increase"),
-                       Patch(color=PALETTE["bad"], label="decrease")],
-              loc="upper right", bbox_to_anchor=(1.0, -0.2), ncol=3, frameon=False)
-    ax.set_title(title or f"Pipeline movement, {r['group']}"
-                 + ("" if not unknown else " (creation and close dates only)"), loc="left")
+        _count_axis(ax.yaxis)
+        ax.set_ylabel(_t("deals (amounts unknown)"))
+    _waterfall_legend(ax)
+    if title or r["group"] == "all":
+        head = _t(title or "Pipeline movement")
+    else:
+        head = _t("Pipeline movement, {group}").format(group=r["group"])
+    if unknown:
+        head += " " + _t("(creation and close dates only)")
+    ax.set_title(head, loc="left")
+    bar_labels(ax, x, tops, texts, fontsize=6)
     return ax
 
 
@@ -431,20 +752,23 @@ def slippage_by_rep(frame: pd.DataFrame, limit: int = 15, min_deals: int = 5, ax
     med = d["pushes_per_deal"].median() if len(d) else np.nan
     d = d.sort_values("pushes_per_deal", ascending=False).head(limit).iloc[::-1]
     y = np.arange(len(d))
-    ax.barh(y, d["pushes_per_deal"], color=PALETTE["primary"])
+    ax.barh(y, d["pushes_per_deal"], color=STATUS["open"])
     top = float(d["pushes_per_deal"].max()) if len(d) else 1.0
     for yi, (_, r) in zip(y, d.iterrows(), strict=True):
         ax.text(r["pushes_per_deal"] + top * 0.01, yi,
-                f"{r['pushes']:.0f} pushes, {r['deals']:.0f} deals, "
-                f"{r['share_pushed_twice']:.0%} pushed 2+", va="center", fontsize=6.5)
+                _t("{pushes} pushes, {deals} deals, {share} pushed 2+").format(
+                    pushes=fmt.count(r["pushes"]), deals=fmt.count(r["deals"]),
+                    share=fmt.percent(r["share_pushed_twice"])),
+                va="center", fontsize=6.5)
     if pd.notna(med):
-        ax.axvline(med, color=PALETTE["accent"], ls="--", lw=1, label=f"median rep {med:.2f}")
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False,
-                  borderaxespad=0.2)
+        ax.axvline(med, color=PALETTE["accent"], ls="--", lw=1,
+                   label=_t("median rep {value}").replace("{value}", fmt.number(med, 2)))
+        _legend_outside(ax, "above", ncols=1)
     ax.set_yticks(y, _short(d["group"]))
     ax.set_xlim(0, max(top, 1e-9) * 1.75)
-    ax.set_xlabel("close-date pushes per open deal in the period")
-    ax.set_title("Close-date slippage by rep", loc="left")
+    _number_axis(ax.xaxis)
+    ax.set_xlabel(_t("close-date pushes per open deal in the period"))
+    ax.set_title(_t("Close-date slippage by rep"), loc="left")
     return ax
 
 
@@ -460,48 +784,54 @@ def velocity_effects(frame: pd.DataFrame, currency: str | None = None, limit: in
     as bars and the total change as a diamond."""
     ax = _ax(ax)
     unit = f"{currency} a day" if currency else "revenue a day"
+    cur = currency or ""
     d = frame.dropna(subset=["open_deals_effect"])
-    colours = [PALETTE["primary"], PALETTE["accent"], PALETTE["good"], PALETTE["muted"]]
     if len(frame) == 1 and len(d) == 1:
         r = d.iloc[0]
         labels = ["previous"] + [lab for _, lab in _EFFECTS] + ["now"]
         level = float(r["velocity_prev"])
-        bottoms, heights, cols = [0.0], [level], [PALETTE["primary"]]
+        bottoms, heights, kinds = [0.0], [level], ["total"]
         for key, _ in _EFFECTS:
             e = float(r[key])
             bottoms.append(level if e >= 0 else level + e)
             heights.append(abs(e))
-            cols.append(PALETTE["good"] if e >= 0 else PALETTE["bad"])
+            kinds.append("increase" if e >= 0 else "decrease")
             level += e
         bottoms.append(0.0)
         heights.append(float(r["velocity"]))
-        cols.append(PALETTE["primary"])
+        kinds.append("total")
         x = np.arange(len(labels))
-        ax.bar(x, heights, bottom=bottoms, color=cols, width=0.6)
-        span = max(np.max(np.array(bottoms) + np.array(heights)), 1.0)
-        for xi, b, h, c in zip(x, bottoms, heights, cols, strict=True):
-            sign = "-" if c == PALETTE["bad"] else ("+" if c == PALETTE["good"] else "")
-            ax.text(xi, b + h + span * 0.015, f"{sign}{money(h)}", ha="center", va="bottom",
-                    fontsize=7)
-        ax.set_xticks(x, labels)
-        ax.set_ylim(0, span * 1.12)
-        ax.yaxis.set_major_formatter(FuncFormatter(money))
-        ax.set_ylabel(f"sales velocity ({unit})")
-        ax.set_title("What moved sales velocity" if r["group"] == "all"
-                     else f"What moved sales velocity, {r['group']}", loc="left")
+        bars = ax.bar(x, heights, bottom=bottoms, color=[DIRECTION[k] for k in kinds],
+                      width=0.6)
+        for bar, k in zip(bars, kinds, strict=True):
+            bar.set_gid(f"direction:{k}")
+        tops = np.array(bottoms) + np.array(heights)
+        span = max(np.max(tops), 1.0)
+        ax.set_xticks(x, _texts(labels))
+        ax.set_ylim(0, span * 1.08)
+        _money_axis(ax.yaxis, cur)
+        ax.set_ylabel(_t(f"sales velocity ({unit})"))
+        ax.set_title(_t("What moved sales velocity") if r["group"] == "all"
+                     else _t("What moved sales velocity, {group}").format(group=r["group"]),
+                     loc="left")
+        bar_labels(ax, x, tops, [fmt.money(-h if k == "decrease" else h, cur,
+                                           sign=k == "increase")
+                                 for h, k in zip(heights, kinds, strict=True)], fontsize=7)
         return ax
     d = d.reindex(d["change"].abs().sort_values(ascending=False).index).head(limit).iloc[::-1]
     y = np.arange(len(d))
     h = 0.8 / len(_EFFECTS)
-    for i, ((key, lab), c) in enumerate(zip(_EFFECTS, colours, strict=True)):
-        ax.barh(y + 0.4 - h * (i + 0.5), d[key], height=h, color=c, label=lab)
-    ax.scatter(d["change"], y, marker="D", color="black", s=18, zorder=3, label="change")
+    for i, (key, lab) in enumerate(_EFFECTS):
+        ax.barh(y + 0.4 - h * (i + 0.5), d[key], height=h, color=FACTORS[lab], label=_t(lab),
+                gid=f"factor:{lab}")
+    ax.scatter(d["change"], y, marker="D", color="black", s=18, zorder=3, label=_t("change"),
+               clip_on=False)
     ax.axvline(0, color="#555", lw=0.6)
     ax.set_yticks(y, _short(d["group"]))
-    ax.xaxis.set_major_formatter(FuncFormatter(money))
-    ax.set_xlabel(f"effect on sales velocity ({unit}), previous period to this one")
+    _money_axis(ax.xaxis, cur)
+    ax.set_xlabel(_t(f"effect on sales velocity ({unit}), previous period to this one"))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=5, frameon=False)
-    ax.set_title("What moved sales velocity", loc="left")
+    ax.set_title(_t("What moved sales velocity"), loc="left")
     return ax
 
 
@@ -509,32 +839,33 @@ def forecast_by_rep(groups: pd.DataFrame, currency: str, limit: int = 15, ax=Non
     """The next period's expected bookings per rep (the model's expected value of the deals
     open now plus the new deals expected to be created and won), its 80% range as a line,
     the simple rule (open value x trailing win rate) as a hollow mark and the quota as a
-    red tick where one is set. Largest expected value first, at most ``limit`` reps."""
+    dark tick where one is set. Largest expected value first, at most ``limit`` reps."""
     ax = _ax(ax)
     g = groups.copy()
     g["total"] = g["expected_won_amount"].fillna(0) + g["expected_new_won_amount"].fillna(0)
     g = g[g["expected_won_amount"].notna()].sort_values("total", ascending=False).head(limit)
     g = g.iloc[::-1]
     if g.empty:
-        ax.text(0.5, 0.5, "no amounts to forecast", ha="center", va="center",
+        ax.text(0.5, 0.5, _t("no amounts to forecast"), ha="center", va="center",
                 transform=ax.transAxes)
         ax.set_axis_off()
         return ax
     y = np.arange(len(g))
-    ax.barh(y, g["total"], color=PALETTE["primary"], height=0.6, label="expected")
+    ax.barh(y, g["total"], color=STATUS["open"], height=0.6, label=_t("expected"))
     lo = g["low_amount"] + g["expected_new_won_amount"].fillna(0)
     hi = g["high_amount"] + g["expected_new_won_amount"].fillna(0)
-    ax.hlines(y, lo, hi, color=PALETTE["accent"], lw=2, label="80% range")
+    ax.hlines(y, lo, hi, color=PALETTE["accent"], lw=2, label=_t("80% range"))
     naive = g["naive_won_amount"] + g["expected_new_won_amount"].fillna(0)
     ax.scatter(naive, y, facecolors="none", edgecolors=PALETTE["muted"], s=22, zorder=3,
-               label="open x win rate")
+               label=_t("open x win rate"), clip_on=False)
     if "quota" in g and g["quota"].notna().any():
         q = g["quota"]
-        ax.scatter(q, y, marker="|", s=160, color=PALETTE["bad"], zorder=4, label="quota")
+        ax.scatter(q, y, marker="|", s=160, color=STATUS["limit"], zorder=4,
+                   label=_t("quota"), clip_on=False, gid="status:limit")
     ax.set_yticks(y, _short(g["group"]))
-    ax.xaxis.set_major_formatter(FuncFormatter(money))
+    _money_axis(ax.xaxis, currency)
     ax.set_xlim(left=0)
-    ax.set_xlabel(f"expected bookings ({currency})")
-    ax.set_title("Forecast of bookings by rep")
-    ax.legend(loc="lower right", frameon=True, framealpha=0.9)
+    ax.set_xlabel(_t("expected bookings ({currency})").replace("{currency}", currency))
+    ax.set_title(_t("Forecast of bookings by rep"), loc="left")
+    _legend_outside(ax, "below")
     return ax

@@ -59,3 +59,13 @@ def demo_artifacts(tmp_path_factory, demo_store) -> Path:
     d = tmp_path_factory.mktemp("artifacts")
     return build_artifacts(demo_store, parse_period("2026-09"), None, d / "artifacts.json",
                            reference=d / "bands.json")
+
+
+@pytest.fixture(autouse=True)
+def _default_formats():
+    """A report context activates its language and currency for every formatter (a module
+    global, as a notebook kernel needs); each test starts and ends with the defaults."""
+    from reporting import formatting
+
+    with formatting.using():
+        yield

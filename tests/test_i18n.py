@@ -142,18 +142,30 @@ def test_every_finding_template_has_a_persian_translation():
 def test_finding_renders_in_persian_by_hand():
     """Two findings, written out in Persian by hand: figures in Persian digits, the pacing
     method and the velocity direction and factor in Persian."""
+    from reporting import formatting
     from reporting.insights import movement_findings, target_findings
 
     cy = [f for f in target_findings(_target_frame()) if f.subject == "Cy"][0]
-    assert cy.render("fa") == (
-        "Cy برای ۲۰۲۶-۰۹ تاکنون از سهمیه\u200cی ۱۰۰٬۰۰۰، ۲۰٬۰۰۰ فروش ثبت کرده است (۲۰٪)، "
-        "یعنی ۴۰٪ از آهنگ خطی مورد انتظار تا امروز؛ قیف باز با سررسید در این دوره "
-        "(۴۰٬۰۰۰) ۰.۵ برابر ۸۰٬۰۰۰ باقی\u200cمانده را پوشش می\u200cدهد.")
     velocity = movement_findings(*_movement_frames("EMEA", 1240.0, 1000.0))[-1]
-    # effects -50, -150, -20, -20: win rate moved it most, 150 / 240 of the combined effect
-    assert velocity.render("fa") == (
-        "در EMEA، سرعت فروش از ۱٬۲۴۰ به ۱٬۰۰۰ در روز کاهش یافت؛ بیشترین اثر را نرخ برد "
-        "داشت (-۱۵۰ در روز، ۶۲٪ از اثر مجموع عوامل).")
+    with formatting.using("fa", "USD"):  # as the report context activates them
+        # amounts in words with their currency, the Persian decimal separator
+        assert cy.render("fa") == (
+            "Cy برای ۲۰۲۶-۰۹ تاکنون از سهمیه\u200cی ۱۰۰ هزار دلار، ۲۰ هزار دلار فروش ثبت "
+            "کرده است (۲۰٪)، یعنی ۴۰٪ از آهنگ خطی مورد انتظار تا امروز؛ قیف باز با سررسید "
+            "در این دوره (۴۰ هزار دلار) ۰٫۵ برابر ۸۰ هزار دلار باقی\u200cمانده را پوشش "
+            "می\u200cدهد.".replace(" هزار", "\xa0هزار").replace("هزار دلار", "هزار\xa0دلار"))
+        # effects -50, -150, -20, -20: win rate moved it most, 150 / 240 of the combined
+        # effect
+        assert velocity.render("fa") == (
+            "در EMEA، سرعت فروش از ۱٫۲\xa0هزار\xa0دلار به ۱\xa0هزار\xa0دلار در روز کاهش "
+            "یافت؛ بیشترین اثر را نرخ برد داشت (-۱۵۰\xa0دلار در روز، ۶۲٪ از اثر مجموع "
+            "عوامل).")
+    with formatting.using("en", "USD"):
+        assert cy.render("en") == (
+            "Cy has booked $20K of a $100K quota for 2026-09 (20%), 40% of the linear pace "
+            "expected by now; the open pipeline due in the period ($40K) covers 0.5x of "
+            "the $80K still to go.")
+        assert cy.text.startswith("Cy has booked 20,000 of a 100,000 quota")  # the payload
 
 
 def test_static_forward_strings_have_a_persian_translation():

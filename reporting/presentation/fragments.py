@@ -6,16 +6,16 @@ the number formats the fragments and tables share.
 from __future__ import annotations
 
 import base64
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from IPython.display import HTML, Image, display
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from matplotlib.ticker import FixedFormatter
 
-from .. import plots
+from .. import formatting, plots
 from ..exceptions import ParamsError
-from ..i18n import _CATALOGUES, localize_html, tr
+from ..i18n import _CATALOGUES, localize_html, localize_numbers, tr
 from ..resources import templates_dir
 
 if TYPE_CHECKING:
@@ -32,20 +32,22 @@ _env = Environment(
 )
 
 
-def fmt_money(v: float | None, currency: str = "") -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    return f"{currency} {plots.money(v)}".strip()
+def fmt_money(v: float | None, currency: str = "", language: str | None = None) -> str:
+    """An amount with its currency, compact: '$7.2K'; '۷٫۲ هزار دلار'
+    (:func:`reporting.formatting.money`; the report's currency and language when not
+    given)."""
+    return formatting.money(v, currency or None, language)
 
 
-def fmt_pct(v: float | None) -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.0%}"
+def fmt_pct(v: float | None, language: str | None = None, digits: int = 0) -> str:
+    """A share: '27%'; '۲۷٪' (:func:`reporting.formatting.percent`)."""
+    return formatting.percent(v, digits, language)
 
 
-def fmt_num(v: float | None, digits: int = 0) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    return f"{v:,.{digits}f}"
+def fmt_num(v: float | None, digits: int = 0, language: str | None = None) -> str:
+    """A count or a decimal with group separators: '1,234'; '۱٬۲۳۴'
+    (:func:`reporting.formatting.number`)."""
+    return formatting.number(v, digits, language)
 
 
 _env.filters.update(money=fmt_money, pct=fmt_pct, num=fmt_num)
@@ -63,8 +65,13 @@ def show_html(template: str, language: str = "en", **values: Any) -> None:
     display(HTML(render_fragment(template, language, **values)))
 
 
-def localize_axes(ax, language: str) -> None:
-    """Chart title, axis labels and legend entries through the catalogue."""
+def localize_axes(ax, language: str | None = None) -> None:
+    """Every text of a chart in ``language`` (default: the report's): title, axis labels,
+    legend entries and our own row labels through the catalogue, then Persian digits in
+    every text artist that is not drawn by a tick formatter (annotations, legend, fixed
+    tick labels). Tick formatters of :mod:`reporting.plots` format in the language
+    themselves."""
+    language = language or formatting.active().language
     if language == "en":
         return
     ax.set_title(tr(ax.get_title(), language))
@@ -74,19 +81,32 @@ def localize_axes(ax, language: str) -> None:
     ax.set_xlabel(tr(ax.get_xlabel(), language))
     ax.set_ylabel(tr(ax.get_ylabel(), language))
     catalogue = _CATALOGUES.get(language, {})
-    ticks = [t.get_text() for t in ax.get_yticklabels()]
-    if any(t in catalogue for t in ticks):  # our own row labels; data labels stay as they are
-        ax.set_yticks(ax.get_yticks(), [catalogue.get(t, t) for t in ticks])
+    for axis in (ax.xaxis, ax.yaxis):
+        if not isinstance(axis.get_major_formatter(), FixedFormatter):
+            continue  # a formatter's ticks are drawn in the language by the formatter
+        ticks = [t.get_text() for t in axis.get_ticklabels()]
+        if any(t in catalogue for t in ticks) or any(_ascii_digit(t) for t in ticks):
+            # our own labels through the catalogue; data labels (names) stay as they are
+            labels = [localize_numbers(catalogue.get(t, t), language) for t in ticks]
+            axis.set_ticks(axis.get_ticklocs(), labels)
     legend = ax.get_legend()
     if legend is not None:
         for text in legend.get_texts():
-            text.set_text(tr(text.get_text(), language))
+            text.set_text(localize_numbers(tr(text.get_text(), language), language))
+    for text in ax.texts:
+        text.set_text(localize_numbers(text.get_text(), language))
+    for title in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label):
+        title.set_text(localize_numbers(title.get_text(), language))
+
+
+def _ascii_digit(text: str) -> bool:
+    return any("0" <= ch <= "9" for ch in text)
 
 
 def show_chart(ax, ctx: ReportContext | None = None) -> None:
-    """Display a chart as a 200-dpi PNG (its text in the report's language)."""
-    if ctx is not None:
-        localize_axes(ax, ctx.language)
+    """Display a chart as a 200-dpi PNG, its text in the report's language (the
+    context's, else the active one)."""
+    localize_axes(ax, ctx.language if ctx is not None else None)
     display(Image(data=plots.figure_png(ax), format="png"))
 
 

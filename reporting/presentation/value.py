@@ -14,7 +14,7 @@ from ..i18n import localize_numbers
 from ..metrics.deal_mix import zero_amount_wins
 from ..metrics.filters import won_in_period
 from ..metrics.ratings import team_profiles
-from .fragments import fmt_money, localize_axes, show_chart, show_note
+from .fragments import fmt_money, fmt_num, localize_axes, show_chart, show_note
 from .tables import show_person_table
 
 if TYPE_CHECKING:
@@ -96,15 +96,16 @@ def show_deal_size(ctx: ReportContext, top_reps: int = 20) -> None:
         edges = ctx.a.band_edges.get(prof)
         ax = plots.deal_size_histogram(amounts, edges)
         localize_axes(ax, ctx.language)
-        ax.set_title(f"{ax.get_title()}, {prof} ({len(amounts)})")
+        sep = "، " if ctx.language == "fa" else ", "  # the Persian comma
+        ax.set_title(f"{ax.get_title()}{sep}{prof} ({fmt_num(len(amounts))})")
         show_chart(ax)
         mix = ctx.a.band_mix
         mix = mix[mix["profile"] == prof] if len(mix) else mix
         if len(mix):
             reps = (mix.groupby("group")["won"].sum().nlargest(top_reps).index.tolist())
-            ax = plots.band_mix(mix, reps)
+            ax = plots.band_mix(mix, reps, target=ctx.settings.deal_mix_target.get(prof))
             localize_axes(ax, ctx.language)
-            ax.set_title(f"{ax.get_title()}, {prof}")
+            ax.set_title(f"{ax.get_title()}{sep}{prof}")
             show_chart(ax)
 
 
