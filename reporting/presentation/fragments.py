@@ -63,6 +63,11 @@ def show_html(template: str, language: str = "en", **values: Any) -> None:
     display(HTML(render_fragment(template, language, **values)))
 
 
+def show_fragment(html: str) -> None:
+    """Display an HTML fragment already rendered by :func:`render_fragment`."""
+    display(HTML(html))
+
+
 def localize_axes(ax, language: str) -> None:
     """Chart title, axis labels and legend entries through the catalogue."""
     if language == "en":
