@@ -16,7 +16,7 @@ import pandas as pd
 from .. import plots
 from ..i18n import format_date
 from .fragments import fmt_money, fmt_num, fmt_pct, show_note
-from .layout import chart, half_ax, rows_height, show_row
+from .layout import chart, full_ax, half_ax, rows_height, show_row
 from .tables import show_table, table_html
 
 if TYPE_CHECKING:
@@ -258,7 +258,7 @@ def show_movement(ctx: ReportContext) -> None:
     teams = a.velocity_by_team
     by_team = None
     if _present(teams) and len(teams) >= 2:  # per team, when the scope has several
-        by_team = chart(plots.velocity_effects(teams, cur, ax=half_ax(3.0)), ctx)
+        by_team = chart(plots.velocity_effects(teams, cur, ax=full_ax(3.0)), ctx)
     lr = a.loss_reasons
     reasons = None
     if _present(lr) and lr["reason"].notna().any():
@@ -269,4 +269,4 @@ def show_movement(ctx: ReportContext) -> None:
                    ctx.language)
     show_row(drawn, reasons)
     show_row(slip_table)
-    show_row(by_team, None)
+    show_row(by_team)
