@@ -51,7 +51,7 @@ def rows_height(n: int, per_row: float = 0.16, base: float = 1.0, low: float = 2
 
 def wrap_titles(ax) -> None:
     """Break a chart title that is wider than its figure into lines (a half-width chart
-    has room for about 40 characters of title)."""
+    has room for about 32 characters of a 10 pt title)."""
     import textwrap
 
     width = ax.figure.get_figwidth()
@@ -59,7 +59,8 @@ def wrap_titles(ax) -> None:
         text = title.get_text() if title is not None else ""
         if not text or "\n" in text:
             continue
-        chars = int(width * 72 / (title.get_fontsize() * 0.62))
+        # a bold character is about 0.65 em wide; the axes' labels take about half an inch
+        chars = int((width - 0.5) * 72 / (title.get_fontsize() * 0.65))
         if len(text) > chars:
             title.set_text(textwrap.fill(text, chars))
 
