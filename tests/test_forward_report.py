@@ -173,7 +173,17 @@ def test_page_one_tiles_are_the_month_and_rated_where_a_baseline_exists(latam):
     assert v[-1]["rating"] == (min(worst, key=order.index) if worst else None)
     th = latam.a.thresholds["median_cycle_days_won"]
     assert v[1]["text"].endswith(f"good up to {th.good:,.0f} days, bad above {th.bad:,.0f} days")
-    assert v[2]["rating"] is None and v[2]["text"].endswith("no baseline set")
+    # deal size against its own last 12 months; customer value has no baseline
+    size = r.get("avg_won_amount")
+    assert v[2]["rating"] == (size if size in order else None)
+    assert tiles["deal_size"]["rating"] == v[2]["rating"]
+    if size in order:
+        th = latam.a.thresholds["avg_won_amount"]
+        from reporting.presentation import fmt_money
+
+        assert v[2]["text"].endswith(f"good from {fmt_money(th.good, 'USD')}, bad below "
+                                     f"{fmt_money(th.bad, 'USD')}")
+    assert v[3]["rating"] is None and v[3]["text"].endswith("no baseline set")
     found = page_one_findings(latam)
     assert 1 <= len(found) <= 3
     assert found[0] == {"text": latam.a.findings[0].text, "rating": None, "anchor": None,

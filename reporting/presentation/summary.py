@@ -45,7 +45,7 @@ def kpis(ctx: ReportContext) -> list[dict[str, Any]]:
          t("time to win counting the deals still open: {n} days").format(n=fmt_num(km))
          if km is not None else t("created to won")),
         (t("Average won deal"), fmt_money(f["avg_won_amount"], cur), "avg_won_amount", "rel",
-         None, t("median {value}").format(value=fmt_money(f["median_won_amount"], cur))),
+         r.get("avg_won_amount"), t("median {value}").format(value=fmt_money(f["median_won_amount"], cur))),
         (t("Revenue per account"), fmt_money(f["avg_account_value"], cur), "avg_account_value",
          "rel", None, value_tile_note(f, cur, ctx.language)),
         pipeline_value_tile(ctx),
@@ -314,7 +314,6 @@ def page_one_tiles(ctx: ReportContext) -> list[dict[str, Any]]:
         else t("no quota set for the period")
     _, cov = pipeline_coverage(ctx)
     tiles["open_value"]["sub"] = cov
-    tiles["deal_size"]["rating"] = ctx.a.ratings.get("avg_won_amount")
     tiles["account_value"]["rating"] = ctx.a.ratings.get("avg_account_value")
     for k in tiles.values():
         if k["rating"] not in _SEVERITY:
