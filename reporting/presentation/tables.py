@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..i18n import tr
+from ..metrics.core import TOO_FEW
 from . import fragments
 from .fragments import fmt_money, fmt_num, fmt_pct, render_fragment
 
@@ -30,7 +31,7 @@ def table_html(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
     rows = [[fmt[f](r[k]) for k, _, f in columns] for _, r in frame.head(limit).iterrows()]
     if language != "en":
         rows = [[tr(v, language) if f == "text" and v in ("good", "watch", "bad",
-                 "too few deals to judge") else v for v, (_, _, f) in zip(row, columns, strict=True)]
+                 TOO_FEW, SHORT_TOO_FEW) else v for v, (_, _, f) in zip(row, columns, strict=True)]
                 for row in rows]
     cols = [{"label": tr(label, language), "align": "" if f == "text" else "num"}
             for _, label, f in columns]
@@ -44,6 +45,9 @@ def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
     """Display :func:`table_html`."""
     fragments.show_fragment(table_html(frame, columns, caption, limit, language))
 
+
+#: a rating of too few deals, as a table cell says it
+SHORT_TOO_FEW = "too few deals"
 
 REP_TABLES = {
     "conversion": ("Win rate by rep", "win_rate", False, [
@@ -74,6 +78,8 @@ def rep_table(ctx: ReportContext, key: str, limit: int = 15) -> str:
     caption, sort, ascending, columns = REP_TABLES[key]
     columns = [c for c in columns if c[0] in ctx.summary.columns]
     frame = ctx.summary.sort_values(sort, ascending=ascending, na_position="last")
+    if "rating" in frame:  # the short form, so that a half-width table keeps one line a row
+        frame = frame.assign(rating=frame["rating"].replace({TOO_FEW: SHORT_TOO_FEW}))
     return table_html(frame, columns, caption, limit, ctx.language)
 
 
