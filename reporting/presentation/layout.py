@@ -77,11 +77,12 @@ def chart(ax, ctx: ReportContext | None = None, alt: str = "chart") -> str:
 
 def row(*items: str | None) -> str:
     """Fragments side by side. One item alone takes the whole width; of two slots with
-    one left empty (None), the item keeps its half (a chart drawn at half width)."""
+    the second left empty (None), the item keeps its half (a chart drawn at half width);
+    with the first left empty, the second takes the whole width."""
     parts = [i for i in items if i]
     if not parts:
         return ""
-    if len(items) == 1:
+    if len(items) == 1 or (len(items) == 2 and items[0] is None):
         return parts[0]
     if len(parts) == 1:
         parts.append(Markup("&nbsp;"))
