@@ -200,6 +200,78 @@ FA: dict[str, str] = {
     "All regions": "همه‌ی مناطق",
     "Executive summary": "خلاصه‌ی مدیریتی",
     "Top findings": "یافته‌های اصلی",
+    # issue 16: page one (header, tiles, the five verdicts, findings) and the plain body
+    "The five metrics": "پنج شاخص",
+    "not rated": "رتبه‌بندی نشده",
+    "no baseline set": "مبنایی تعیین نشده",
+    "Conversion": "تبدیل", "Sales cycle": "چرخه‌ی فروش", "Deal size": "اندازه‌ی معامله",
+    "Customer value": "ارزش مشتری", "Open opportunities": "فرصت‌های باز",
+    "win rate {rate}": "نرخ برد {rate}",
+    "median {n}": "میانه {n}",
+    "average {value}": "میانگین {value}",
+    "{value} per paying account": "{value} برای هر حساب پرداخت‌کننده",
+    "{n} per rep": "{n} برای هر کارشناس",
+    "{share} of capacity": "{share} از ظرفیت",
+    "{share} stale": "{share} راکد",
+    "no capacity or activity dates to judge": "ظرفیت یا تاریخ فعالیتی برای داوری نیست",
+    "good from {good}, bad below {bad}": "خوب از {good}، ضعیف کمتر از {bad}",
+    "good up to {good}, bad above {bad}": "خوب تا {good}، ضعیف بیشتر از {bad}",
+    "{x}x coverage of the {quarter} quota still to go":
+        "پوشش {x} برابری سهمیه‌ی باقی‌مانده‌ی {quarter}",
+    "{x}x coverage of the {period} quota": "پوشش {x} برابری سهمیه‌ی {period}",
+    "no quota to cover": "سهمیه‌ای برای پوشش نیست",
+    "no quota set for the period": "برای این دوره سهمیه‌ای تعیین نشده",
+    "all deals": "همه‌ی معاملات",
+    "Account": "حساب", "Amount": "مبلغ", "Last activity": "آخرین فعالیت",
+    "time to win counting the deals still open: {n} days":
+        "زمان تا برد با شمردن معاملات هنوز باز: {n} روز",
+    "reps to the right close many deals, reps higher up take longer; top-right reps close "
+    "many deals slowly, which is a story about their deal mix, not an error. 'To win, incl. "
+    "open' is the median days to win counting the deals still open, which a median of won "
+    "deals leaves out.":
+        "کارشناسان سمت راست معاملات بیشتری می‌بندند و کارشناسان بالاتر زمان بیشتری صرف "
+        "می‌کنند؛ بالا-راست یعنی معاملات زیاد اما کند، که داستانِ ترکیب معاملات است نه خطا. "
+        "«تا برد، با باز» میانه‌ی روز تا برد است با شمردن معاملات هنوز باز، که میانه‌ی "
+        "معاملات برده آن‌ها را کنار می‌گذارد.",
+    "Deal sizes small, medium and large, as learned from the deals won from {start} to "
+    "{end}: {parts}.":
+        "اندازه‌ی معاملات کوچک، متوسط و بزرگ، آن‌گونه که از معاملات برده از {start} تا {end} "
+        "آموخته شد: {parts}.",
+    "Deal sizes small, medium and large, as learned from the last 12 months of won deals: "
+    "{parts}.":
+        "اندازه‌ی معاملات کوچک، متوسط و بزرگ، آن‌گونه که از معاملات برده‌ی ۱۲ ماه گذشته "
+        "آموخته شد: {parts}.",
+    "This period's deal sizes have moved away from those sizes: the bands are due to be "
+    "learned again (see the appendix).":
+        "اندازه‌ی معاملات این دوره از آن اندازه‌ها فاصله گرفته است: دسته‌ها باید دوباره "
+        "آموخته شوند (پیوست را ببینید).",
+    "This period's deal sizes differ a little from those sizes.":
+        "اندازه‌ی معاملات این دوره اندکی با آن اندازه‌ها فرق دارد.",
+    "Lifetime value = the revenue each account is expected to bring over the next {months} "
+    "months, discounted at {rate} a year, from the method that predicted the last {holdout} "
+    "months of this company's revenue best (see the appendix).":
+        "ارزش طول عمر = درآمدی که انتظار می‌رود هر حساب در {months} ماه آینده بیاورد، با نرخ "
+        "تنزیل سالانه‌ی {rate}، از روشی که درآمد {holdout} ماه گذشته‌ی این شرکت را بهتر از "
+        "همه پیش‌بینی کرد (پیوست را ببینید).",
+    "The models of this report": "مدل‌های این گزارش",
+    "Deal-size bands: KMeans (3 clusters) on log amounts of the last 12 months of won "
+    "deals, learned in this run.":
+        "دسته‌های اندازه‌ی معامله: KMeans (سه خوشه) روی لگاریتم مبالغ معاملات برده‌ی ۱۲ ماه "
+        "گذشته، آموخته‌شده در همین اجرا.",
+    "Deal-size bands of this report: KMeans on log amounts, learned for this store on the "
+    "deals won from {start} to {end}. Drift of the whole company's won deals in this period "
+    "against a window without it: {drift}. Refresh with --refresh-bands.":
+        "دسته‌های اندازه‌ی معامله‌ی این گزارش: KMeans روی لگاریتم مبالغ، آموخته‌شده برای همین "
+        "پایگاه داده روی معاملات برده از {start} تا {end}. جابه‌جایی معاملات برده‌ی کل شرکت "
+        "در این دوره در برابر بازه‌ای که این دوره را در بر ندارد: {drift}. با "
+        "‎--refresh-bands‎ تازه کنید.",
+    "Lifetime value of this report: the {model} model, chosen by backtest on the last "
+    "{holdout} months ({n} accounts): aggregate error {err} (naive baseline {base_err}), "
+    "Spearman rank correlation {rho} (baseline {base_rho}), top-decile capture {top}. Scores "
+    "(lower is better): {scores}.":
+        "ارزش طول عمر در این گزارش: مدل {model}، برگزیده با آزمون گذشته‌نگر روی {holdout} ماه "
+        "آخر ({n} حساب): خطای کل {err} (مبنای ساده {base_err})، همبستگی رتبه‌ای اسپیرمن {rho} "
+        "(مبنا {base_rho})، سهم دهک بالا {top}. امتیازها (کمتر بهتر است): {scores}.",
     "vs prev.": "نسبت به دوره‌ی قبل",
     "vs last year": "نسبت به پارسال",
     "How to read this:": "راهنمای خواندن:",

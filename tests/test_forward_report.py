@@ -110,3 +110,109 @@ def test_a_store_without_quotas_or_history_says_so(maven_forecast_store):
     mv = ctx.a.movement.iloc[0]
     assert not bool(mv["history_known"]) and residual_cents(mv) in (0, None)
     assert ctx.a.forecast is not None and ctx.a.forecast["backtest"]["chosen"]
+
+
+# --------------------------------------------------------------------------- issue 16: page one
+
+
+def _contract_findings(ctx, evil: str = "<b>x</b>") -> list[dict]:
+    """Page one's findings as the deal lists will give them: three findings, each with
+    three deals of long names (the most page one has to hold)."""
+    from reporting.presentation.summary import page_one_findings
+
+    out = page_one_findings(ctx)
+    while len(out) < 3:
+        out.append({"text": "A finding without its figures.", "rating": None, "anchor": None,
+                    "deals": []})
+    for i, f in enumerate(out):
+        f.update(rating=("bad", "watch", "good")[i], anchor=f"deals-finding-{i + 1}", deals=[
+            {"id": f"OPP-{i}{j:05d}", "account": f"{evil} Industrias Metalúrgicas del Sur S.A.",
+             "owner": "Gustavo Cardoso", "stage": "Negotiation", "amount": "USD 1,234,567",
+             "age_days": "412", "last_activity": "2026-08-31"} for j in range(3)])
+    return out
+
+
+def test_page_one_tiles_are_the_month_and_rated_where_a_baseline_exists(latam):
+    from reporting.presentation.summary import (
+        PAGE_ONE_TILES,
+        page_one_findings,
+        page_one_tiles,
+        pipeline_coverage,
+        verdicts,
+    )
+
+    f, r = latam.a.headline["current"], latam.a.ratings
+    tiles = {t["id"]: t for t in page_one_tiles(latam)}
+    assert list(tiles) == list(PAGE_ONE_TILES)
+    # bookings: the value won and the count, against the quota, rated on attainment
+    assert tiles["bookings"]["value"] == f"USD {f['won_amount'] / 1000:.1f}k"
+    assert tiles["bookings"]["sub"] == f"{f['won']:,} deals won"
+    assert tiles["bookings"]["rating"] == r["attainment"]
+    fig = forecast_figures(latam.a.forecast)
+    if fig["low_value"] is not None:  # the model's forecast has its 80% range
+        assert tiles["forecast"]["note"].startswith("8 in 10: USD ")
+    assert tiles["forecast"]["value"] == f"USD {fig['value'] / 1000:.1f}k"
+    rated = {"win_rate": "win_rate", "cycle": "median_cycle_days_won", "open_per_rep": "load"}
+    for tile, name in rated.items():
+        want = r.get(name) if r.get(name) in ("good", "watch", "bad") else None
+        assert tiles[tile]["rating"] == want, tile
+    # coverage: September ends a quarter, so the open pipeline over October's quota
+    cov, text = pipeline_coverage(latam)
+    fc = latam.a.forecast
+    quota = forecast_figures(fc)["quota"]
+    if quota:
+        assert cov == pytest.approx(fc["total"]["pipeline"] / quota)
+        assert text.endswith("coverage of the October 2026 quota")
+    else:
+        assert cov is None and text == "no quota to cover"
+    v = verdicts(latam)
+    assert [x["label"] for x in v] == ["Conversion", "Sales cycle", "Deal size",
+                                      "Customer value", "Open opportunities"]
+    worst = [r[k] for k in ("load", "stale_share") if r.get(k) in ("good", "watch", "bad")]
+    order = ["bad", "watch", "good"]
+    assert v[-1]["rating"] == (min(worst, key=order.index) if worst else None)
+    th = latam.a.thresholds["median_cycle_days_won"]
+    assert v[1]["text"].endswith(f"good up to {th.good:,.0f} days, bad above {th.bad:,.0f} days")
+    # deal size against its own last 12 months; customer value has no baseline
+    size = r.get("avg_won_amount")
+    assert v[2]["rating"] == (size if size in order else None)
+    assert tiles["deal_size"]["rating"] == v[2]["rating"]
+    if size in order:
+        th = latam.a.thresholds["avg_won_amount"]
+        from reporting.presentation import fmt_money
+
+        assert v[2]["text"].endswith(f"good from {fmt_money(th.good, 'USD')}, bad below "
+                                     f"{fmt_money(th.bad, 'USD')}")
+    assert v[3]["rating"] is None and v[3]["text"].endswith("no baseline set")
+    found = page_one_findings(latam)
+    assert 1 <= len(found) <= 3
+    assert found[0] == {"text": latam.a.findings[0].text, "rating": None, "anchor": None,
+                        "deals": []}
+
+
+@pytest.mark.parametrize("language", ["en", "fa"])
+def test_page_one_fits_one_a4_page(latam, language, tmp_path):
+    """The header, eight tiles, five verdicts and three findings with three deals each
+    lay out on one A4 page in English and in Persian; CRM text in a deal stays text; the
+    finding links to its deal list."""
+    import dataclasses
+
+    import nbformat
+
+    from reporting.presentation.fragments import render_fragment
+    from reporting.presentation.summary import masthead, page_one_tiles, verdicts
+    from reporting.render import html_to_pdf, notebook_to_html
+
+    ctx = dataclasses.replace(latam, language=language)
+    html = render_fragment("summary.html.j2", language, head=masthead(ctx),
+                           tiles=page_one_tiles(ctx), verdicts=verdicts(ctx),
+                           findings=_contract_findings(ctx))
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x" not in html
+    assert 'href="#deals-finding-1"' in html
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": html}),
+                    nbformat.v4.new_output("display_data", data={"text/html": "<p>next</p>"})]
+    nb.cells = [cell]
+    pages = html_to_pdf(notebook_to_html(nb, "t", None, language), tmp_path / "one.pdf")
+    assert pages == 2  # page one, then the page the body starts on

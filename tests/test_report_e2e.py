@@ -48,6 +48,47 @@ def test_pdf_text_has_scope_period_and_headline_figures(report):
     assert re.search(rf"Page 2 of {report.pages}", text)
 
 
+def test_page_one_is_the_month_and_the_body_is_at_most_ten_pages(report):
+    """Issue 16: page one holds the header (company, title, scope, period, as-of date),
+    the rated tiles, the five verdicts and the top findings; no cover page before it; the
+    body (page one to the first appendix) stays within ten pages."""
+    pages = [p.extract_text() for p in PdfReader(report.pdf).pages]
+    one = " ".join(pages[0].split())  # lines joined: a label may wrap
+    for text in ("Acme Analytics", "Monthly Sales Report", "EMEA · September 2026",
+                 "Data as of", "Executive summary", "BOOKINGS", "deals won",
+                 "OPEN PIPELINE VALUE",
+                 "The five metrics", "Conversion", "Sales cycle", "Deal size", "Customer value",
+                 "Open opportunities", "Top findings", "Page 1 of"):
+        assert text in one, text
+    assert re.search(r"\b(GOOD|WATCH|BAD)\b", one)  # ratings as words, not colour alone
+    assert "1. Conversion" not in one
+    first_appendix = next(i for i, t in enumerate(pages) if "Appendix A: Data quality" in t)
+    assert first_appendix - 1 <= 10, f"body of {first_appendix - 1} pages"
+
+
+#: model names, statistics and command-line flags: the methodology appendix's words
+JARGON = ("KMeans", "k-means", "PSI", "BG/NBD", "Pareto/NBD", "Gamma-Gamma", "Spearman",
+          "Aalen", "Johansen", "isotonic", "HistGradientBoosting", "gradient-boosted",
+          "MAPE", "Brier", "Wilson", "LMDI", "RFM", "logistic", "backtest", "p-value")
+
+
+def test_body_speaks_plainly(report):
+    """Issue 16: no model name, statistic or command-line flag in the report before the
+    methodology appendix (they are explained there)."""
+    import html as htmllib
+
+    page = report.html.read_text()
+    cut = page.index("Appendix B: Methodology")
+    body = re.sub(r"<style>.*?</style>", "", page[:cut], flags=re.S)
+    text = htmllib.unescape(re.sub(r"<[^>]+>", " ", body))
+    found = sorted({w for w in JARGON if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])",
+                                                    text, flags=re.I)})
+    flags = re.findall(r"(?<!\w)--[a-z][a-z-]+", text)
+    assert found == [] and flags == []
+    methodology = htmllib.unescape(re.sub(r"<[^>]+>", " ", page[cut:]))
+    assert "KMeans" in methodology and "Aalen-Johansen" in methodology
+
+
 # EMEA, September 2026, computed in SQL on the store from the definitions in the methodology
 # appendix (reporting.metrics.DEFINITIONS), not with the metrics code.
 _CLOSED = """

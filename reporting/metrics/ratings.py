@@ -15,7 +15,7 @@ import pandas as pd
 from ..params import ReportSettings, Threshold
 from ..periods import Period
 from .core import cycle_length, win_rate
-from .filters import closed_in_period
+from .filters import closed_in_period, won_in_period
 
 TRAILING: dict[str, Callable[[pd.DataFrame, Period], float | None]] = {}
 
@@ -38,7 +38,15 @@ def _trailing_cycle(opps: pd.DataFrame, p: Period) -> float | None:
     return float(won["median"].iloc[0]) if ok else None
 
 
-TRAILING.update(win_rate=_trailing_win_rate, median_cycle_days_won=_trailing_cycle)
+def _trailing_deal_size(opps: pd.DataFrame, p: Period) -> float | None:
+    """Mean amount of the deals won in ``p`` (the deal-size tile's figure), from at
+    least :data:`MIN_TRAILING_DEALS` won deals with an amount."""
+    amounts = opps.loc[won_in_period(opps, p), "amount"].dropna()
+    return float(amounts.mean()) if len(amounts) >= MIN_TRAILING_DEALS else None
+
+
+TRAILING.update(win_rate=_trailing_win_rate, median_cycle_days_won=_trailing_cycle,
+                avg_won_amount=_trailing_deal_size)
 
 
 def trailing_period(period: Period) -> Period:

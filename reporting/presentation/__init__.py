@@ -6,6 +6,7 @@ charts in the report's language, and :func:`emit_metrics` attaches the figures a
 ``metrics.json`` payload. One module per part of the report:
 
 - :mod:`.fragments`: rendering fragments, charts, notes and number formats;
+- :mod:`.layout`: charts at the size shown, rows side by side;
 - :mod:`.sections`: cover and title, section headings, the data-quality appendix;
 - :mod:`.summary`: the headline tiles and top findings;
 - :mod:`.tables`: the per-rep and per-person table layouts;
@@ -18,7 +19,7 @@ charts in the report's language, and :func:`emit_metrics` attaches the figures a
 
 from __future__ import annotations
 
-from .forward import forecast_figures, show_forecast, show_movement, show_targets
+from .forward import forecast_chart, forecast_figures, show_forecast, show_movement, show_targets
 from .fragments import (
     fmt_money,
     fmt_num,
@@ -29,31 +30,48 @@ from .fragments import (
     show_html,
     show_note,
 )
+from .layout import chart, full_ax, half_ax, rows_height, show, show_row
 from .methodology import definitions, show_methodology
 from .payload import METRICS_MIME, emit_metrics, metrics_payload
 from .scorecards import scorecard_rows, show_scorecards
 from .sections import report_title, show_cover, show_quality, show_section
-from .summary import findings, kpis, show_summary
-from .tables import show_person_table, show_rep_table, show_table
+from .summary import findings, kpis, page_one_findings, show_summary, verdicts
+from .tables import (
+    person_table,
+    rep_table,
+    show_person_table,
+    show_rep_table,
+    show_table,
+    table_html,
+)
 from .value import band_note, clv_note, show_customer_value, show_deal_size
 
 __all__ = [
     "METRICS_MIME",
     "band_note",
+    "chart",
     "clv_note",
     "definitions",
     "emit_metrics",
     "findings",
-    "forecast_figures",
     "fmt_money",
     "fmt_num",
     "fmt_pct",
+    "forecast_chart",
+    "forecast_figures",
+    "full_ax",
+    "half_ax",
     "kpis",
     "localize_axes",
     "metrics_payload",
+    "page_one_findings",
+    "person_table",
     "render_fragment",
+    "rep_table",
     "report_title",
+    "rows_height",
     "scorecard_rows",
+    "show",
     "show_chart",
     "show_cover",
     "show_customer_value",
@@ -66,9 +84,12 @@ __all__ = [
     "show_person_table",
     "show_quality",
     "show_rep_table",
+    "show_row",
     "show_scorecards",
     "show_section",
     "show_summary",
     "show_table",
     "show_targets",
+    "table_html",
+    "verdicts",
 ]

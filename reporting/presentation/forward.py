@@ -15,8 +15,9 @@ import pandas as pd
 
 from .. import plots
 from ..i18n import format_date
-from .fragments import fmt_money, fmt_num, fmt_pct, show_chart, show_note
-from .tables import show_table
+from .fragments import fmt_money, fmt_num, fmt_pct, show_note
+from .layout import chart, full_ax, half_ax, rows_height, show_row
+from .tables import show_table, table_html
 
 if TYPE_CHECKING:
     from ..context import ReportContext
@@ -80,8 +81,20 @@ def forecast_figures(fc: dict[str, Any] | None, row: dict[str, Any] | None = Non
     return out
 
 
-def show_targets(ctx: ReportContext) -> None:
-    """Attainment of the period's quota per rep and, for a month inside a quarter, the
+def forecast_chart(ctx: ReportContext) -> str | None:
+    """The chart of the next period's forecast per rep (HTML), None without one."""
+    fc = ctx.a.forecast
+    groups = (fc or {}).get("groups")
+    if not _present(groups) or not groups["expected_won_amount"].notna().any():
+        return None
+    n = int(groups["expected_won_amount"].notna().sum())
+    return chart(plots.forecast_by_rep(groups, ctx.settings.currency,
+                                       ax=half_ax(rows_height(min(n, 15)))), ctx)
+
+
+def show_targets(ctx: ReportContext, beside: str | None = None) -> None:
+    """Attainment of the period's quota per rep (with ``beside``, a fragment such as
+    :func:`forecast_chart`, next to it) and, for a month inside a quarter, the
     quarter's pace and the coverage of what is left of it; a line saying so when no
     quota is set."""
     t, a, cur = ctx.t, ctx.a, ctx.settings.currency
@@ -89,20 +102,22 @@ def show_targets(ctx: ReportContext) -> None:
     if not _present(targets) or targets["quota"].isna().all():
         show_note(ctx, t("No quotas for this period: attainment, pacing and coverage need "
                          "params/quotas.yaml or an ingested quotas table."))
+        show_row(beside, None)
         return
     rows = targets[targets["quota"].notna()].sort_values("attainment", na_position="last")
-    show_table(rows, [
+    attained = table_html(rows, [
         ("group", "Rep", "text"), ("won_count", "Won", "int"),
         ("won_value", f"Booked ({cur})", "money"), ("quota", f"Quota ({cur})", "money"),
         ("attainment", "Attainment", "pct")],
         t("Bookings against quota in {period} by rep, lowest attainment first").format(
             period=ctx.period_title), 15, ctx.language)
+    paced = None
     pacing = a.pacing
     if _present(pacing) and pacing["quota"].notna().any():
         method = pacing["pacing_method"].dropna()
         shape = (t("shaped by when past quarters booked") if len(method)
                  and method.iloc[0] == "seasonal" else t("spread evenly over the quarter"))
-        show_table(pacing[pacing["quota"].notna()].sort_values("pace", na_position="last"), [
+        paced = table_html(pacing[pacing["quota"].notna()].sort_values("pace", na_position="last"), [
             ("group", "Rep", "text"), ("won_value", "Booked", "money"),
             ("quota", "Quota", "money"), ("expected_to_date", "Expected", "money"),
             ("pace", "Pace", "pct"), ("pipeline", "Due", "money"),
@@ -112,12 +127,15 @@ def show_targets(ctx: ReportContext) -> None:
               "value due this quarter over the quota still to go").format(
                 quarter=ctx.period_title_of(ctx.period.quarter()), currency=cur,
                 shape=shape), 15, ctx.language)
+    show_row(attained, beside)
+    show_row(paced)
     for note in a.quota_notes:
         show_note(ctx, t("Quotas: {note}").format(note=note))
 
 
-def show_forecast(ctx: ReportContext) -> None:
-    """The forecast of the next period with its 80% range against quota, per rep, and the
+def show_forecast(ctx: ReportContext, with_chart: bool = True) -> None:
+    """The forecast of the next period with its 80% range against quota, per rep (the
+    chart too unless ``with_chart`` is False: :func:`show_targets` showed it), and the
     open deals that carry it: the largest expected values and the most at risk."""
     t, fc, cur = ctx.t, ctx.a.forecast, ctx.settings.currency
     if not fc:
@@ -150,17 +168,18 @@ def show_forecast(ctx: ReportContext) -> None:
                              "dates.").format(n=fmt_num(unknown), open=fmt_num(len(deals))))
     groups = fc.get("groups")
     if _present(groups) and groups["expected_won_amount"].notna().any():
-        show_chart(plots.forecast_by_rep(groups, cur), ctx)
+        if with_chart:
+            show_row(forecast_chart(ctx), None)
         g = groups.copy()
         g["forecast"] = [forecast_figures(fc, r)["value"] for r in g.to_dict("records")]
         g["naive"] = [forecast_figures(fc, r)["naive_value"] for r in g.to_dict("records")]
-        show_table(g.sort_values("forecast", ascending=False, na_position="last"), [
+        show_row(table_html(g.sort_values("forecast", ascending=False, na_position="last"), [
             ("group", "Rep", "text"), ("open_count", "Open", "int"),
             ("forecast", f"Forecast ({cur})", "money"),
             ("naive", f"Simple rule ({cur})", "money"),
             ("weighted_pipeline", f"CRM weighted ({cur})", "money"),
             ("quota", f"Quota ({cur})", "money"), ("coverage", "Coverage", "num1")],
-            t("Forecast of {period} by rep").format(period=period), 15, ctx.language)
+            t("Forecast of {period} by rep").format(period=period), 15, ctx.language))
     if _present(deals):
         cols = [("opportunity_id", "Deal", "text"), ("owner", "Owner", "text"),
                 ("stage", "Stage", "text"), ("amount", f"Amount ({cur})", "money"),
@@ -168,7 +187,7 @@ def show_forecast(ctx: ReportContext) -> None:
                 ("expected_value", f"Expected ({cur})", "money"),
                 ("age_days", "Age (days)", "int")]
         top = deals.sort_values("expected_value", ascending=False, na_position="last")
-        show_table(top, cols, t("Open deals with the largest expected value"), 10,
+        show_table(top, cols, t("Open deals with the largest expected value"), 8,
                    ctx.language)
         flags = [c for c in ("old", "slipping", "inactive") if c in deals]
         risk = deals[deals[flags].fillna(False).astype(bool).any(axis=1)].copy() if flags \
@@ -179,7 +198,7 @@ def show_forecast(ctx: ReportContext) -> None:
             risk = risk.sort_values("amount", ascending=False, na_position="last")
             show_table(risk, [*cols[:5], ("why", "At risk", "text")],
                        t("Open deals most at risk (old, slipping or inactive), largest "
-                         "first"), 10, ctx.language)
+                         "first"), 8, ctx.language)
 
 
 def show_movement(ctx: ReportContext) -> None:
@@ -191,7 +210,11 @@ def show_movement(ctx: ReportContext) -> None:
     if _present(mv):
         due = format_date((a.movement_close_by - pd.Timedelta(days=1)).date(), ctx.language,
                           ctx.settings.calendar) if a.movement_close_by is not None else "–"
-        show_chart(plots.movement_waterfall(mv.iloc[0], cur, title="Pipeline movement"), ctx)
+        waterfall = chart(plots.movement_waterfall(mv.iloc[0], cur, title="Pipeline movement",
+                                                   ax=half_ax(3.0)), ctx)
+        vc = a.velocity_change
+        show_row(waterfall, chart(plots.velocity_effects(vc, cur, ax=half_ax(3.0)), ctx)
+                 if _present(vc) else None)
         show_note(ctx, t("Open deals due to close by {due}: how the pipeline at the start of "
                          "the period became the pipeline at its end.").format(due=due))
         if not bool(mv.iloc[0].get("history_known", True)):
@@ -216,26 +239,34 @@ def show_movement(ctx: ReportContext) -> None:
               "deals, deletions and handovers)").format(currency=cur), 15, ctx.language)
     slip = a.slippage
     if _present(slip) and slip["pushes"].notna().any():
-        show_chart(plots.slippage_by_rep(slip), ctx)
+        judged = slip[slip["deals"] >= 5]
+        drawn = chart(plots.slippage_by_rep(slip, ax=half_ax(rows_height(min(len(judged),
+                                                                             15)))), ctx)
         # reps with a handful of deals rank high on a ratio: the table shows those the
         # chart judges (5 deals or more)
-        show_table(slip[slip["deals"] >= 5], [
+        slip_table = (table_html(judged, [
             ("group", "Rep", "text"), ("deals", "Deals", "int"), ("pushes", "Pushes", "int"),
             ("pushes_per_deal", "Per deal", "num1"),
             ("share_pushed_twice", "Pushed 2+ times", "pct"),
             ("value_pushed_out", f"Pushed out ({cur})", "money")],
             t("Close-date pushes by rep over the last 12 months, most per deal first"), 12,
-            ctx.language)
-    vc = a.velocity_change
-    if _present(vc):
-        show_chart(plots.velocity_effects(vc, cur), ctx)
+            ctx.language))
+    else:
+        drawn = slip_table = None
+    if not _present(mv) and _present(a.velocity_change):
+        show_row(chart(plots.velocity_effects(a.velocity_change, cur, ax=half_ax(3.0)), ctx))
     teams = a.velocity_by_team
+    by_team = None
     if _present(teams) and len(teams) >= 2:  # per team, when the scope has several
-        show_chart(plots.velocity_effects(teams, cur), ctx)
+        by_team = chart(plots.velocity_effects(teams, cur, ax=full_ax(3.0)), ctx)
     lr = a.loss_reasons
+    reasons = None
     if _present(lr) and lr["reason"].notna().any():
-        show_table(lr, [("reason", "Reason", "text"), ("count", "Lost deals", "int"),
+        reasons = table_html(lr, [("reason", "Reason", "text"), ("count", "Lost deals", "int"),
                         ("value", f"Value ({cur})", "money"), ("share", "Share", "pct")],
                    t("Why deals were lost in the period ({share} without a reason)").format(
                        share=fmt_pct(_num(lr["share_without_reason"].iloc[0]))), 8,
                    ctx.language)
+    show_row(drawn, reasons)
+    show_row(slip_table)
+    show_row(by_team)

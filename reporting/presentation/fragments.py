@@ -65,6 +65,11 @@ def show_html(template: str, language: str = "en", **values: Any) -> None:
     display(HTML(render_fragment(template, language, **values)))
 
 
+def show_fragment(html: str) -> None:
+    """Display an HTML fragment already rendered by :func:`render_fragment`."""
+    display(HTML(html))
+
+
 def localize_axes(ax, language: str | None = None) -> None:
     """Every text of a chart in ``language`` (default: the report's): title, axis labels,
     legend entries and our own row labels through the catalogue, then Persian digits in

@@ -71,9 +71,11 @@ def show_methodology(ctx: ReportContext) -> None:
     import pandas as pd
 
     from .tables import show_table
+    from .value import band_method_note, clv_method_note
 
     show_html("methodology.html.j2", ctx.language,
-              definitions=[(k, ctx.t(v)) for k, v in definitions().items()])
+              definitions=[(k, ctx.t(v)) for k, v in definitions().items()],
+              models=[n for n in (band_method_note(ctx), clv_method_note(ctx)) if n])
     fc = ctx.a.forecast or {}
     rows = backtest_rows(fc.get("backtest"))
     if rows:

@@ -64,9 +64,8 @@ SECTIONS = {
         "2. Sales cycle length",
         "reps to the right close many deals, reps higher up take longer; top-right reps "
         "close many deals slowly, which is a story about their deal mix, not an error. "
-        "'To win, incl. open' is the median days to win counting the deals still open "
-        "(Aalen-Johansen, losses as a competing outcome), which a median of won deals "
-        "leaves out.",
+        "'To win, incl. open' is the median days to win counting the deals still open, "
+        "which a median of won deals leaves out.",
         "cycle_length",
     ),
     "deal_size": (

@@ -11,7 +11,7 @@ import pandas as pd
 from ..i18n import format_date, tr
 from ..metrics import pipeline
 from ..metrics.deltas import changes
-from .fragments import fmt_money, fmt_num, fmt_pct, show_html
+from .fragments import fmt_money, fmt_num, fmt_pct, logo_data_uri, show_html
 
 if TYPE_CHECKING:
     from ..context import ReportContext
@@ -42,10 +42,10 @@ def kpis(ctx: ReportContext) -> list[dict[str, Any]]:
         lead_tile(ctx),
         (t("Median cycle (won)"), t("{n} days").format(n=fmt_num(f["median_cycle_days_won"])),
          "median_cycle_days_won", "rel", r.get("median_cycle_days_won"),
-         t("time to win incl. open deals: {n} days (Aalen-Johansen)").format(n=fmt_num(km))
+         t("time to win counting the deals still open: {n} days").format(n=fmt_num(km))
          if km is not None else t("created to won")),
         (t("Average won deal"), fmt_money(f["avg_won_amount"], cur), "avg_won_amount", "rel",
-         None, t("median {value}").format(value=fmt_money(f["median_won_amount"], cur))),
+         r.get("avg_won_amount"), t("median {value}").format(value=fmt_money(f["median_won_amount"], cur))),
         (t("Revenue per account"), fmt_money(f["avg_account_value"], cur), "avg_account_value",
          "rel", None, value_tile_note(f, cur, ctx.language)),
         pipeline_value_tile(ctx),
@@ -58,11 +58,16 @@ def kpis(ctx: ReportContext) -> list[dict[str, Any]]:
         stale_tile(ctx),
     ]
     out = []
-    for label, value, key, kind, rating, note in tiles:
+    for tile_id, (label, value, key, kind, rating, note) in zip(TILE_IDS, tiles, strict=True):
         dp, dy = delta(key, kind)
-        out.append({"label": label, "value": value, "vs_prev": dp, "vs_ly": dy,
-                    "rating": rating, "note": note})
+        out.append({"id": tile_id, "label": label, "value": value, "vs_prev": dp,
+                    "vs_ly": dy, "rating": rating, "note": note, "sub": None})
     return out
+
+
+#: the tiles of :func:`kpis`, in their order
+TILE_IDS = ("bookings", "forecast", "win_rate", "lead_conversion", "cycle", "deal_size",
+            "account_value", "open_value", "open_per_rep", "stale")
 
 
 def bookings_tile(ctx: ReportContext) -> tuple:
@@ -188,5 +193,159 @@ def findings(ctx: ReportContext, limit: int = 6) -> list[str]:
     return [f.render(ctx.language) for f in ctx.a.findings[:limit]]
 
 
-def show_summary(ctx: ReportContext) -> None:
-    show_html("summary.html.j2", ctx.language, tiles=kpis(ctx), insights=findings(ctx))
+def page_one_findings(ctx: ReportContext, limit: int = 3) -> list[dict[str, Any]]:
+    """The top findings as page one shows them: ``text``, ``rating`` (good / watch / bad
+    or None), ``anchor`` (the id of the finding's deal list in the appendix, or None) and
+    ``deals`` (up to three dicts of formatted strings: id, account, owner, stage, amount,
+    age_days, last_activity). This version has no deal lists: ``anchor`` is None and
+    ``deals`` empty (:mod:`reporting.presentation.deals` fills them)."""
+    return [{"text": f.render(ctx.language), "rating": None, "anchor": None, "deals": []}
+            for f in ctx.a.findings[:limit]]
+
+
+#: worst first: the verdict of a metric judged on two figures is the worse one
+_SEVERITY = {"bad": 0, "watch": 1, "good": 2}
+
+
+def _baseline_text(ctx: ReportContext, name: str, fmt) -> str | None:
+    """"good from 27%, bad below 17%" (or "good up to 30 days, bad above 50") for a
+    figure with a baseline; None without one."""
+    th = ctx.a.thresholds.get(name)
+    if th is None:
+        return None
+    key = ("good from {good}, bad below {bad}" if th.higher_is_better
+           else "good up to {good}, bad above {bad}")
+    return ctx.t(key).format(good=fmt(th.good), bad=fmt(th.bad))
+
+
+def verdicts(ctx: ReportContext) -> list[dict[str, Any]]:
+    """The five metrics' verdicts for page one: label, rating (good / watch / bad, or
+    None when the figure has no baseline or too few deals) and the figure with its
+    baseline in words."""
+    f, t, r = ctx.a.headline["current"], ctx.t, ctx.a.ratings
+    cur = ctx.settings.currency
+
+    def days(v):
+        return t("{n} days").format(n=fmt_num(v))
+
+    def one(label, name, value, fmt):
+        rating = r.get(name)
+        base = _baseline_text(ctx, name, fmt)
+        if rating not in _SEVERITY:
+            why = (t("too few deals to judge") if rating
+                   else t("no baseline set") if base is None else t("not rated"))
+            return {"label": label, "rating": None, "text": f"{value}; {why}"}
+        return {"label": label, "rating": rating, "text": f"{value}; {base}"}
+
+    out = [
+        one(t("Conversion"), "win_rate",
+            t("win rate {rate}").format(rate=fmt_pct(f.get("win_rate"))), fmt_pct),
+        one(t("Sales cycle"), "median_cycle_days_won",
+            t("median {n}").format(n=days(f.get("median_cycle_days_won"))), days),
+        one(t("Deal size"), "avg_won_amount",
+            t("average {value}").format(value=fmt_money(f.get("avg_won_amount"), cur)),
+            lambda v: fmt_money(v, cur)),
+        one(t("Customer value"), "avg_account_value",
+            t("{value} per paying account").format(
+                value=fmt_money(f.get("avg_account_value"), cur)),
+            lambda v: fmt_money(v, cur)),
+    ]
+    # open opportunities: the load against capacity and the stale share, the worse of both
+    parts, rated = [], []
+    for name, value in (("load", t("{share} of capacity").format(share=fmt_pct(f.get("load")))
+                         if f.get("load") is not None else None),
+                        ("stale_share", t("{share} stale").format(
+                            share=fmt_pct(f.get("stale_share")))
+                         if f.get("stale_share") is not None else None)):
+        if value is None:
+            continue
+        rating = r.get(name)
+        if rating in _SEVERITY:
+            rated.append(rating)
+            value += f" ({t(rating)})"
+        parts.append(value)
+    head = t("{n} per rep").format(n=fmt_num(f.get("open_per_rep"), 1))
+    out.append({"label": t("Open opportunities"),
+                "rating": min(rated, key=_SEVERITY.get) if rated else None,
+                "text": "; ".join([head, *parts]) if parts
+                else f"{head}; {t('no capacity or activity dates to judge')}"})
+    return out
+
+
+def pipeline_coverage(ctx: ReportContext) -> tuple[float | None, str]:
+    """Coverage of the quota still to go by the open pipeline: for a month inside a
+    quarter, the open value due this quarter over the quarter's quota not yet booked
+    (the reps with a quota); otherwise the open value over the next period's quota."""
+    from .forward import forecast_figures
+
+    t = ctx.t
+    pacing = getattr(ctx.a, "pacing", None)
+    if isinstance(pacing, pd.DataFrame) and len(pacing) and pacing["quota"].notna().any():
+        p = pacing[pacing["quota"].notna()]
+        remaining = float(p["remaining"].clip(lower=0).sum())
+        if remaining > 0:
+            cov = float(p["pipeline"].fillna(0).sum()) / remaining
+            return cov, t("{x}x coverage of the {quarter} quota still to go").format(
+                x=fmt_num(cov, 1), quarter=ctx.period_title_of(ctx.period.quarter()))
+    fig = forecast_figures(ctx.a.forecast)
+    pipe = (ctx.a.forecast or {}).get("total", {}).get("pipeline")
+    if fig.get("quota") and pipe is not None:
+        cov = float(pipe) / fig["quota"]
+        return cov, t("{x}x coverage of the {period} quota").format(
+            x=fmt_num(cov, 1), period=ctx.period_title_of(ctx.period.next()))
+    return None, t("no quota to cover")
+
+
+#: the tiles page one shows, in two rows of four
+PAGE_ONE_TILES = ("bookings", "forecast", "open_value", "win_rate", "cycle", "deal_size",
+                  "account_value", "open_per_rep")
+
+
+def page_one_tiles(ctx: ReportContext) -> list[dict[str, Any]]:
+    """The tiles of page one: bookings with the count won, the forecast, the open
+    pipeline with its coverage, win rate, cycle, deal size, customer value and open deals
+    per rep."""
+    f, t = ctx.a.headline["current"], ctx.t
+    tiles = {k["id"]: k for k in kpis(ctx)}
+    tiles["bookings"]["sub"] = t("{n} deals won").format(n=fmt_num(f.get("won")))
+    tiles["bookings"]["note"] = t("{share} of the {quota} quota").format(
+        share=fmt_pct(f.get("attainment")),
+        quota=fmt_money(f["quota"], ctx.settings.currency)) if f.get("quota") \
+        else t("no quota set for the period")
+    _, cov = pipeline_coverage(ctx)
+    tiles["open_value"]["sub"] = cov
+    tiles["account_value"]["rating"] = ctx.a.ratings.get("avg_account_value")
+    for k in tiles.values():
+        if k["rating"] not in _SEVERITY:
+            k["rating"] = None
+    return [tiles[k] for k in PAGE_ONE_TILES]
+
+
+def masthead(ctx: ReportContext, title: str | None = None) -> dict[str, Any]:
+    """What the cover said, as the header of page one: company, logo, title, scope,
+    period (with its dates), the data's as-of date and when the report was made."""
+    from .sections import report_title
+
+    cal = ctx.settings.calendar
+    return {
+        "company": ctx.settings.company,
+        "title": ctx.t(title or report_title(ctx.settings.title, ctx.period)),
+        "logo": logo_data_uri(ctx.settings.branding.logo, ctx.params_dir),
+        "scope": ctx.scope,
+        "period_title": ctx.period_title,
+        "period_start": format_date(ctx.period.start.date(), ctx.language, cal),
+        "period_end": format_date(ctx.period.last_day.date(), ctx.language, cal),
+        "as_of": format_date(ctx.data.as_of.date(), ctx.language, cal)
+        if ctx.data.as_of is not None else None,
+        "generated_at": ctx.generated_at,
+    }
+
+
+def show_summary(ctx: ReportContext, title: str | None = None,
+                 page_findings: list[dict[str, Any]] | None = None) -> None:
+    """Page one: the header (company, title, scope, period, as-of date), the tiles, the
+    five metrics' verdicts and the top three findings with their deals."""
+    show_html("summary.html.j2", ctx.language, head=masthead(ctx, title),
+              tiles=page_one_tiles(ctx), verdicts=verdicts(ctx),
+              findings=page_findings if page_findings is not None
+              else page_one_findings(ctx))

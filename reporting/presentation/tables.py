@@ -10,16 +10,19 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..i18n import tr
-from .fragments import fmt_money, fmt_num, fmt_pct, show_html
+from ..metrics.core import TOO_FEW
+from . import fragments
+from .fragments import fmt_money, fmt_num, fmt_pct, render_fragment
 
 if TYPE_CHECKING:
     from ..context import ReportContext
 
 
-def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str = "",
-               limit: int = 15, language: str = "en") -> None:
-    """A compact table: ``columns`` are (key, label, format) with format one of
-    ``text``, ``int``, ``num1``, ``num3``, ``pct``, ``money``; at most ``limit`` rows."""
+def table_html(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str = "",
+               limit: int = 15, language: str = "en") -> str:
+    """A compact table as an HTML fragment: ``columns`` are (key, label, format) with
+    format one of ``text``, ``int``, ``num1``, ``num3``, ``pct``, ``money``; at most
+    ``limit`` rows. On a screen it scrolls inside its own box."""
     def text(v) -> str:
         return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
 
@@ -28,13 +31,23 @@ def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
     rows = [[fmt[f](r[k]) for k, _, f in columns] for _, r in frame.head(limit).iterrows()]
     if language != "en":
         rows = [[tr(v, language) if f == "text" and v in ("good", "watch", "bad",
-                 "too few deals to judge") else v for v, (_, _, f) in zip(row, columns, strict=True)]
+                 TOO_FEW, SHORT_TOO_FEW) else v for v, (_, _, f) in zip(row, columns, strict=True)]
                 for row in rows]
     cols = [{"label": tr(label, language), "align": "" if f == "text" else "num"}
             for _, label, f in columns]
-    show_html("table.html.j2", language, columns=cols, rows=rows, caption=tr(caption, language),
-              more=len(frame) > limit, total=len(frame))
+    return render_fragment("table.html.j2", language, columns=cols, rows=rows,
+                           caption=tr(caption, language), more=len(frame) > limit,
+                           total=len(frame))
 
+
+def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str = "",
+               limit: int = 15, language: str = "en") -> None:
+    """Display :func:`table_html`."""
+    fragments.show_fragment(table_html(frame, columns, caption, limit, language))
+
+
+#: a rating of too few deals, as a table cell says it
+SHORT_TOO_FEW = "too few deals"
 
 REP_TABLES = {
     "conversion": ("Win rate by rep", "win_rate", False, [
@@ -60,12 +73,19 @@ REP_TABLES = {
 }
 
 
-def show_rep_table(ctx: ReportContext, key: str, limit: int = 15) -> None:
-    """The compact per-rep table of a section, sorted by its main figure."""
+def rep_table(ctx: ReportContext, key: str, limit: int = 15) -> str:
+    """The compact per-rep table of a section, sorted by its main figure (HTML)."""
     caption, sort, ascending, columns = REP_TABLES[key]
     columns = [c for c in columns if c[0] in ctx.summary.columns]
     frame = ctx.summary.sort_values(sort, ascending=ascending, na_position="last")
-    show_table(frame, columns, caption, limit, ctx.language)
+    if "rating" in frame:  # the short form, so that a half-width table keeps one line a row
+        frame = frame.assign(rating=frame["rating"].replace({TOO_FEW: SHORT_TOO_FEW}))
+    return table_html(frame, columns, caption, limit, ctx.language)
+
+
+def show_rep_table(ctx: ReportContext, key: str, limit: int = 15) -> None:
+    """Display :func:`rep_table`."""
+    fragments.show_fragment(rep_table(ctx, key, limit))
 
 
 PERSON_TABLES = {
@@ -84,13 +104,21 @@ PERSON_TABLES = {
 }
 
 
-def show_person_table(ctx: ReportContext, key: str, limit: int = 12) -> None:
+def person_table(ctx: ReportContext, key: str, limit: int = 12) -> str:
     """Customer value per acquiring rep or account manager, highest value per account-year
-    first (an age-normalised figure: revenue to date favours old books)."""
+    first (an age-normalised figure: revenue to date favours old books); HTML, empty when
+    there is none."""
     frame = getattr(ctx.a, key)
     if frame.empty:
-        return
+        return ""
     caption, columns = PERSON_TABLES[key]
     columns = [c for c in columns if c[0] in frame.columns]
-    show_table(frame.sort_values("value_per_account_year", ascending=False), columns, caption,
-               limit, ctx.language)
+    return table_html(frame.sort_values("value_per_account_year", ascending=False), columns,
+                      caption, limit, ctx.language)
+
+
+def show_person_table(ctx: ReportContext, key: str, limit: int = 12) -> None:
+    """Display :func:`person_table`."""
+    html = person_table(ctx, key, limit)
+    if html:
+        fragments.show_fragment(html)

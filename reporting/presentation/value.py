@@ -14,17 +14,19 @@ from ..i18n import localize_numbers
 from ..metrics.deal_mix import zero_amount_wins
 from ..metrics.filters import won_in_period
 from ..metrics.ratings import team_profiles
-from .fragments import fmt_money, fmt_num, localize_axes, show_chart, show_note
-from .tables import show_person_table
+from .fragments import fmt_money, fmt_num, localize_axes, show_note
+from .layout import chart, half_ax, rows_height, show, show_row
+from .tables import person_table
 
 if TYPE_CHECKING:
     from ..context import ReportContext
 
 
 def show_customer_value(ctx: ReportContext) -> None:
-    """Section 4: the lifetime-value model note, then per acquiring rep and per account
-    manager a chart (predicted lifetime value per account, or value per account-year
-    without a model) and a table."""
+    """Section 4: what lifetime value means here (the model and its backtest are in the
+    methodology appendix), then the charts per acquiring rep and per account manager side
+    by side (predicted lifetime value per account, or value per account-year without a
+    model), and their tables."""
     if not len(ctx.a.acquirers):
         return
     show_note(ctx, clv_note(ctx))
@@ -37,16 +39,21 @@ def show_customer_value(ctx: ReportContext) -> None:
         ctx.language)
     kind = "Customer lifetime value per account" if predicted else \
         "Customer value per account-year"
-    for frame, title, key in ((ctx.a.acquirers, f"{kind}, by acquiring rep", "acquirers"),
-                              (ctx.a.managers, f"{kind}, by account manager", "managers")):
-        ax = plots.person_bars(frame, value, ctx.t(title), xlabel)
-        show_chart(ax)  # title and label are in the report's language already
-        show_person_table(ctx, key)
+    charts = []
+    for frame, title in ((ctx.a.acquirers, f"{kind}, by acquiring rep"),
+                         (ctx.a.managers, f"{kind}, by account manager")):
+        n = int(frame[value].notna().sum()) if value in frame else 0
+        ax = plots.person_bars(frame, value, ctx.t(title), xlabel,
+                               ax=half_ax(rows_height(min(n, 15))))
+        charts.append(chart(ax))  # title and label are in the report's language already
+    show_row(*charts)
+    show(person_table(ctx, "acquirers"), person_table(ctx, "managers"))
 
 
 def band_note(ctx: ReportContext) -> str:
-    """Band edges per business profile, in currency; where the bands were learned (store
-    window) and this period's drift against a baseline that does not contain it."""
+    """Band edges per business profile, in currency, and where they were learned, in
+    plain words (the method, the drift measure and how to refresh the bands are in the
+    methodology appendix: :func:`band_method_note`)."""
     cur = ctx.settings.currency
     t = ctx.t
     parts = [t("{profile}: small < {small}, medium to {large}, large above").format(
@@ -59,23 +66,18 @@ def band_note(ctx: ReportContext) -> str:
     if ref:
         start, end = ref["window_start"][:10], (pd.Timestamp(ref["window_end"])
                                                 - pd.Timedelta(days=1)).date().isoformat()
-        text = t("Deal-size bands (KMeans on log amounts), learned for this store on the deals "
-                 "won from {start} to {end}: {parts}.").format(start=start, end=end,
-                                                               parts="; ".join(parts))
-        drift = []
-        for prof, d in ctx.artifacts.get("band_drift", {}).items():
-            if d.get("psi") is None:
-                drift.append(t("{profile}: too few deals ({n}; at least {min} needed)").format(
-                    profile=prof, n=min(d["deals"], d["baseline_deals"]), min=d["min_deals"]))
-            else:
-                drift.append(t("{profile} PSI {psi} ({verdict})").format(
-                    profile=prof, psi=f"{d['psi']:.2f}", verdict=t(d["verdict"])))
-        text += " " + t("Drift of the whole company's won deals in this period against a "
-                        "window without it: {drift}. Refresh with --refresh-bands.").format(
-            drift="; ".join(drift) or "–")
+        text = t("Deal sizes small, medium and large, as learned from the deals won from "
+                 "{start} to {end}: {parts}.").format(start=start, end=end,
+                                                     parts="; ".join(parts))
+        drift = [d.get("verdict") for d in ctx.artifacts.get("band_drift", {}).values()]
+        if "refresh the reference" in drift:
+            text += " " + t("This period's deal sizes have moved away from those sizes: "
+                            "the bands are due to be learned again (see the appendix).")
+        elif "some drift" in drift:
+            text += " " + t("This period's deal sizes differ a little from those sizes.")
     else:
-        text = t("Deal-size bands (learned on the last 12 months of won deals, KMeans on log "
-                 "amounts): {parts}.").format(parts="; ".join(parts))
+        text = t("Deal sizes small, medium and large, as learned from the last 12 months of "
+                 "won deals: {parts}.").format(parts="; ".join(parts))
     zero = zero_amount_wins(ctx.opps, ctx.period)
     if zero:
         text += " " + t("{n} zero-amount wins count as won deals in the small band and in "
@@ -83,9 +85,34 @@ def band_note(ctx: ReportContext) -> str:
     return localize_numbers(text, ctx.language)
 
 
+def band_method_note(ctx: ReportContext) -> str | None:
+    """For the methodology appendix: how the bands were learned, their drift in this
+    period (population stability index per profile) and how to refresh them."""
+    t = ctx.t
+    ref = ctx.artifacts.get("band_reference")
+    if not ref:
+        return t("Deal-size bands: KMeans (3 clusters) on log amounts of the last 12 months "
+                 "of won deals, learned in this run.") if ctx.a.band_edges else None
+    start, end = ref["window_start"][:10], (pd.Timestamp(ref["window_end"])
+                                            - pd.Timedelta(days=1)).date().isoformat()
+    drift = []
+    for prof, d in ctx.artifacts.get("band_drift", {}).items():
+        if d.get("psi") is None:
+            drift.append(t("{profile}: too few deals ({n}; at least {min} needed)").format(
+                profile=prof, n=min(d["deals"], d["baseline_deals"]), min=d["min_deals"]))
+        else:
+            drift.append(t("{profile} PSI {psi} ({verdict})").format(
+                profile=prof, psi=f"{d['psi']:.2f}", verdict=t(d["verdict"])))
+    text = t("Deal-size bands of this report: KMeans on log amounts, learned for this store "
+             "on the deals won from {start} to {end}. Drift of the whole company's won deals "
+             "in this period against a window without it: {drift}. Refresh with "
+             "--refresh-bands.").format(start=start, end=end, drift="; ".join(drift) or "–")
+    return localize_numbers(text, ctx.language)
+
+
 def show_deal_size(ctx: ReportContext, top_reps: int = 20) -> None:
     """Per business profile: a histogram of every deal won in the period (band edges where
-    the profile has them) and each rep's band mix."""
+    the profile has them) beside each rep's band mix."""
     won = ctx.opps[won_in_period(ctx.opps, ctx.period)]
     profiles = team_profiles(ctx.settings, won["team"])
     show_note(ctx, band_note(ctx))
@@ -94,19 +121,22 @@ def show_deal_size(ctx: ReportContext, top_reps: int = 20) -> None:
         if amounts.empty:
             continue
         edges = ctx.a.band_edges.get(prof)
-        ax = plots.deal_size_histogram(amounts, edges)
+        ax = plots.deal_size_histogram(amounts, edges, ax=half_ax(2.8))
         localize_axes(ax, ctx.language)
         sep = "، " if ctx.language == "fa" else ", "  # the Persian comma
         ax.set_title(f"{ax.get_title()}{sep}{prof} ({fmt_num(len(amounts))})")
-        show_chart(ax)
+        hist = chart(ax)
         mix = ctx.a.band_mix
         mix = mix[mix["profile"] == prof] if len(mix) else mix
+        drawn = None
         if len(mix):
             reps = (mix.groupby("group")["won"].sum().nlargest(top_reps).index.tolist())
-            ax = plots.band_mix(mix, reps, target=ctx.settings.deal_mix_target.get(prof))
+            ax = plots.band_mix(mix, reps, target=ctx.settings.deal_mix_target.get(prof),
+                                ax=half_ax(max(2.8, rows_height(len(reps) + 2))))
             localize_axes(ax, ctx.language)
             ax.set_title(f"{ax.get_title()}{sep}{prof}")
-            show_chart(ax)
+            drawn = chart(ax)
+        show_row(hist, drawn)
 
 
 MODEL_NAMES = {"bgnbd": "BG/NBD (purchases) with average spend",
@@ -116,8 +146,9 @@ MODEL_NAMES = {"bgnbd": "BG/NBD (purchases) with average spend",
 
 
 def clv_note(ctx: ReportContext) -> str:
-    """Which lifetime-value model the report uses, its horizon and discount rate, and how
-    it backtested against the naive baseline."""
+    """What the lifetime value is, in plain words: the horizon, the discount rate and that
+    the model is the one that predicted past revenue best (:func:`clv_method_note` gives
+    the model and its backtest, for the methodology appendix)."""
     m = ctx.a.clv_model
     t = ctx.t
     if not m:
@@ -125,26 +156,40 @@ def clv_note(ctx: ReportContext) -> str:
     if "model" not in m:
         return t("No customer lifetime value model could be fitted: {error}.").format(
             error=m.get("error", "unknown reason"))
+    months = m.get("horizon_months", ctx.settings.clv.horizon_months)
+    rate = m.get("discount_rate", ctx.settings.clv.discount_rate)
+    text = t("Lifetime value = the revenue each account is expected to bring over the next "
+             "{months} months, discounted at {rate} a year, from the method that predicted "
+             "the last {holdout} months of this company's revenue best (see the "
+             "appendix).").format(months=months, rate=f"{rate:.0%}",
+                                  holdout=m["holdout_months"])
+    if m.get("excluded_lines"):
+        text += " " + t("{n} zero or negative revenue lines (credits, refunds) are not "
+                        "purchases and are left out.").format(n=f"{m['excluded_lines']:,}")
+    return localize_numbers(text, ctx.language)
+
+
+def clv_method_note(ctx: ReportContext) -> str | None:
+    """For the methodology appendix: which lifetime-value model the report uses and how it
+    backtested against the naive baseline."""
+    m = ctx.a.clv_model
+    t = ctx.t
+    if not m or "model" not in m:
+        return None
     b = m["backtest"]
     base = b["baseline"]
     scores = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} (–)"
                        for k, v in m.get("candidates", {}).items())
-    months = m.get("horizon_months", ctx.settings.clv.horizon_months)
-    rate = m.get("discount_rate", ctx.settings.clv.discount_rate)
     text = t(
-        "Lifetime value = revenue expected over the next {months} months, discounted at "
-        "{rate} a year, from the {model} model, chosen by backtest on the last {holdout} "
-        "months ({n} accounts): aggregate error {err} (naive baseline {base_err}), Spearman "
-        "rank correlation {rho} (baseline {base_rho}), top-decile capture {top}. Scores "
-        "(lower is better): {scores}.").format(
-        months=months, rate=f"{rate:.0%}", model=t(MODEL_NAMES.get(m["model"], m["model"])),
+        "Lifetime value of this report: the {model} model, chosen by backtest on the last "
+        "{holdout} months ({n} accounts): aggregate error {err} (naive baseline {base_err}), "
+        "Spearman rank correlation {rho} (baseline {base_rho}), top-decile capture {top}. "
+        "Scores (lower is better): {scores}.").format(
+        model=t(MODEL_NAMES.get(m["model"], m["model"])),
         holdout=m["holdout_months"], n=f"{b['n_customers']:,}",
         err=f"{b['aggregate_error']:+.0%}", base_err=f"{base['aggregate_error']:+.0%}",
         rho=f"{b['spearman']:.2f}", base_rho=f"{base['spearman']:.2f}",
         top=f"{b['top_decile_capture']:.0%}", scores=scores)
-    if m.get("excluded_lines"):
-        text += " " + t("{n} zero or negative revenue lines (credits, refunds) are not "
-                        "purchases and are left out.").format(n=f"{m['excluded_lines']:,}")
     sm = m.get("spend_model")
     if sm and (sm["excluded_lines"] or sm["excluded_customers"]):
         text += " " + t("Spend model: {lines} zero or negative lines and {customers} repeat "

@@ -198,7 +198,9 @@ def test_tile_shows_time_to_win_not_time_to_any_close(demo_store):
     ctx = build(region="EMEA", period="2026-09", store=str(demo_store))
     f = ctx.a.headline["current"]
     tile = {t["label"]: t for t in rp.kpis(ctx)}["Median cycle (won)"]
-    assert "time to win" in tile["note"] and "Aalen-Johansen" in tile["note"]
+    # plain words on the tile (issue 16); the method is in the methodology appendix
+    assert "time to win counting the deals still open" in tile["note"]
+    assert "Aalen-Johansen" not in tile["note"]
     assert f"{f['median_days_to_win']:,.0f} days" in tile["note"]
     assert "km_median_days" not in f
     # every rating sits on the tile of the figure it rates
@@ -208,6 +210,7 @@ def test_tile_shows_time_to_win_not_time_to_any_close(demo_store):
     assert tiles["Lead conversion"]["rating"] == ctx.a.ratings.get("lead_conversion")
     assert tiles["Win rate"]["rating"] == ctx.a.ratings.get("win_rate")
     assert tiles["Median cycle (won)"]["rating"] == ctx.a.ratings.get("median_cycle_days_won")
+    assert tiles["Average won deal"]["rating"] == ctx.a.ratings.get("avg_won_amount")
 
 
 def test_maven_time_to_win_against_lifelines(tmp_path):

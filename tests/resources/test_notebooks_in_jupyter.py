@@ -45,7 +45,10 @@ def test_notebook_runs_from_its_own_folder_with_defaults(analyst_project, name, 
     assert "inline" in backend, backend
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    # charts: PNG outputs (explore.ipynb) or PNG data URIs in the report's HTML fragments
+    images = [o for o in outputs if "image/png" in o.get("data", {})] + [
+        o for o in outputs if "data:image/png" in str(o.get("data", {}).get("text/html", ""))
+        and "figure class=\"chart\"" in str(o.get("data", {}).get("text/html", ""))]
     if name == "rep_scorecard":  # one table page per rep, no charts
         assert sum("<table" in str(o.get("data", {}).get("text/html", "")) for o in outputs) >= 1
     else:
