@@ -38,6 +38,10 @@ class ReportContext:
     language: str = "en"
     artifacts: dict = field(default_factory=dict)
     params_dir: str | None = None  # the params folder the settings came from
+    #: the tables the report showed, in order (``presentation.tables.show_table`` adds
+    #: them; ``presentation.payload.emit_metrics`` hands them to the runner for
+    #: report.xlsx)
+    tables: list = field(default_factory=list)
 
     @property
     def scope(self) -> str:

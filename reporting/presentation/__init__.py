@@ -12,12 +12,16 @@ charts in the report's language, and :func:`emit_metrics` attaches the figures a
 - :mod:`.value`: the deal-size and customer-value sections;
 - :mod:`.forward`: the forecast and targets, and the pipeline movement sections;
 - :mod:`.scorecards`: one page per rep;
+- :mod:`.deals`: the deals behind each finding and flagged row (page one, the appendix,
+  report.xlsx);
 - :mod:`.methodology`: the definitions appendix;
-- :mod:`.payload`: the ``metrics.json`` payload (:data:`METRICS_MIME`).
+- :mod:`.payload`: the ``metrics.json`` payload (:data:`METRICS_MIME`) and the tables of
+  ``report.xlsx`` (:data:`WORKBOOK_MIME`).
 """
 
 from __future__ import annotations
 
+from .deals import deal_list, deal_lists, page_one_findings, show_deal_lists
 from .forward import forecast_figures, show_forecast, show_movement, show_targets
 from .fragments import (
     fmt_money,
@@ -30,7 +34,14 @@ from .fragments import (
     show_note,
 )
 from .methodology import definitions, show_methodology
-from .payload import METRICS_MIME, emit_metrics, metrics_payload
+from .payload import (
+    METRICS_MIME,
+    WORKBOOK_MIME,
+    emit_metrics,
+    emit_workbook,
+    metrics_payload,
+    workbook_payload,
+)
 from .scorecards import scorecard_rows, show_scorecards
 from .sections import report_title, show_cover, show_quality, show_section
 from .summary import findings, kpis, show_summary
@@ -39,10 +50,14 @@ from .value import band_note, clv_note, show_customer_value, show_deal_size
 
 __all__ = [
     "METRICS_MIME",
+    "WORKBOOK_MIME",
     "band_note",
     "clv_note",
+    "deal_list",
+    "deal_lists",
     "definitions",
     "emit_metrics",
+    "emit_workbook",
     "findings",
     "forecast_figures",
     "fmt_money",
@@ -51,12 +66,14 @@ __all__ = [
     "kpis",
     "localize_axes",
     "metrics_payload",
+    "page_one_findings",
     "render_fragment",
     "report_title",
     "scorecard_rows",
     "show_chart",
     "show_cover",
     "show_customer_value",
+    "show_deal_lists",
     "show_deal_size",
     "show_forecast",
     "show_html",
@@ -71,4 +88,5 @@ __all__ = [
     "show_summary",
     "show_table",
     "show_targets",
+    "workbook_payload",
 ]

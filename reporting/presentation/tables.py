@@ -17,9 +17,14 @@ if TYPE_CHECKING:
 
 
 def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str = "",
-               limit: int = 15, language: str = "en") -> None:
+               limit: int = 15, language: str = "en", ctx: ReportContext | None = None,
+               sheet: str | None = None) -> None:
     """A compact table: ``columns`` are (key, label, format) with format one of
-    ``text``, ``int``, ``num1``, ``num3``, ``pct``, ``money``; at most ``limit`` rows."""
+    ``text``, ``int``, ``num1``, ``num3``, ``pct``, ``money``; at most ``limit`` rows.
+    With ``ctx``, the whole table (every row) is also kept on ``ctx.tables`` for
+    report.xlsx, as the sheet ``sheet`` (default: the caption)."""
+    if ctx is not None:
+        register_table(ctx, frame, columns, caption, sheet)
     def text(v) -> str:
         return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
 
@@ -34,6 +39,23 @@ def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
             for _, label, f in columns]
     show_html("table.html.j2", language, columns=cols, rows=rows, caption=tr(caption, language),
               more=len(frame) > limit, total=len(frame))
+
+
+def register_table(ctx: ReportContext, frame: pd.DataFrame, columns: list[tuple[str, str, str]],
+                   caption: str = "", sheet: str | None = None) -> None:
+    """Keep a table of the report on ``ctx.tables`` (in the order shown) for report.xlsx:
+    its sheet name and caption in the report's language, the shown columns with their
+    translated labels and formats, and every row (not only those shown)."""
+    keys = [k for k, _, _ in columns if k in frame.columns]
+    cols = [(k, tr(label, ctx.language), f) for k, label, f in columns if k in frame.columns]
+    data = frame[keys].reset_index(drop=True).copy()
+    if ctx.language != "en":
+        for k, _, f in cols:
+            if f == "text":
+                data[k] = data[k].map(lambda v: tr(v, ctx.language) if v in (
+                    "good", "watch", "bad", "too few deals to judge") else v)
+    ctx.tables.append({"sheet": tr(sheet, ctx.language) if sheet else tr(caption, ctx.language),
+                       "caption": tr(caption, ctx.language), "columns": cols, "frame": data})
 
 
 REP_TABLES = {
@@ -60,12 +82,21 @@ REP_TABLES = {
 }
 
 
+#: the report.xlsx sheet of each table (a sheet name holds at most 31 characters)
+REP_SHEETS = {"conversion": "Win rate by rep", "cycle": "Cycle by rep",
+              "deal_size": "Deal size by rep", "pipeline": "Pipeline by rep",
+              "acquirers": "Value by acquirer", "managers": "Value by manager"}
+
+
 def show_rep_table(ctx: ReportContext, key: str, limit: int = 15) -> None:
     """The compact per-rep table of a section, sorted by its main figure."""
     caption, sort, ascending, columns = REP_TABLES[key]
     columns = [c for c in columns if c[0] in ctx.summary.columns]
     frame = ctx.summary.sort_values(sort, ascending=ascending, na_position="last")
-    show_table(frame, columns, caption, limit, ctx.language)
+    show_table(frame, columns, caption, limit, ctx.language, ctx=ctx, sheet=REP_SHEETS[key])
+    from .deals import show_row_links
+
+    show_row_links(ctx, key)  # rows rated bad or watch: links to their deal lists
 
 
 PERSON_TABLES = {
@@ -93,4 +124,4 @@ def show_person_table(ctx: ReportContext, key: str, limit: int = 12) -> None:
     caption, columns = PERSON_TABLES[key]
     columns = [c for c in columns if c[0] in frame.columns]
     show_table(frame.sort_values("value_per_account_year", ascending=False), columns, caption,
-               limit, ctx.language)
+               limit, ctx.language, ctx=ctx, sheet=REP_SHEETS[key])
