@@ -33,6 +33,13 @@ DEAL_COLUMNS = [
 #: rows of a deal list in the PDF / HTML appendix (report.xlsx holds every deal)
 APPENDIX_ROWS = 25
 RATED = ("bad", "watch")
+#: a word for what each deal list is about (report.xlsx's sheet names)
+LIST_NAMES = {"open_count": "pipeline", "median_cycle_days_won": "cycle",
+              "median_won_amount": "small deals", "churn_rate": "churn",
+              "expansion_per_account": "expansion", "lost_when_tired_share": "lost stale",
+              "stage_conversion": "funnel", "quota_attainment": "quota",
+              "quarter_pushes_per_deal": "slips", "pushes_per_deal": "slips",
+              "velocity_change": "velocity", "win_rate_by_rep": "win rate"}
 
 
 def deal_list(ctx: ReportContext, ids) -> pd.DataFrame:
@@ -70,7 +77,7 @@ def deal_list(ctx: ReportContext, ids) -> pd.DataFrame:
                                                                            index=o.index)
     out = pd.DataFrame({
         "id": o.index.astype(str),
-        "account": account.map(names).fillna(account).to_numpy(dtype=object),
+        "account": _or_none(account.map(names).fillna(account)),
         "owner": o["owner"].to_numpy(dtype=object),
         "stage": (o["stage"] if "stage" in o else pd.Series(None, index=o.index)).to_numpy(
             dtype=object),
@@ -81,6 +88,10 @@ def deal_list(ctx: ReportContext, ids) -> pd.DataFrame:
     return out[cols].reset_index(drop=True)
 
 
+def _or_none(s: pd.Series) -> list:
+    return [None if pd.isna(v) else v for v in s]
+
+
 def flagged_rows(ctx: ReportContext, key: str = "conversion") -> list[dict[str, Any]]:
     """The rows of a rep table rated bad or watch (the win-rate table's ``rating``), each
     with its deals: the rep's deals lost in the period (behind a low win rate), largest
@@ -89,15 +100,18 @@ def flagged_rows(ctx: ReportContext, key: str = "conversion") -> list[dict[str, 
         return []
     from ..insights import ranked_ids
 
-    s = ctx.summary[ctx.summary["rating"].isin(RATED)].sort_values(
-        ["rating", "win_rate"], ascending=[True, True], na_position="last", kind="stable")
+    s = ctx.summary[ctx.summary["rating"].isin(RATED)]
+    if s.empty:
+        return []
+    s = s.sort_values(["rating", "win_rate"] if "win_rate" in s else ["rating"],
+                      na_position="last", kind="stable")  # bad before watch
     opps = ctx.opps
     lost = opps[closed_in_period(opps, ctx.period) & opps["status"].eq("lost")]
     out = []
     for _, r in s.iterrows():
         rep = str(r["group"])
         out.append({
-            "subject": rep, "rating": r["rating"],
+            "subject": rep, "rating": r["rating"], "metric": "win_rate_by_rep",
             "anchor": deal_list_key("win_rate_by_rep", rep),
             "title": ctx.t("{rep}: win rate {rate} ({won} won, {lost} lost)").format(
                 rep=rep, rate=fmt_pct(r.get("win_rate")), won=fmt_num(r.get("won")),
@@ -118,7 +132,8 @@ def deal_lists(ctx: ReportContext) -> list[dict[str, Any]]:
         if not f.deal_ids or f.key in seen:
             continue
         seen.add(f.key)
-        out.append({"anchor": f.key, "title": f.render(ctx.language), "rating": f.rating,
+        out.append({"anchor": f.key, "metric": f.metric,
+                    "title": f.render(ctx.language), "rating": f.rating,
                     "label": ctx.t(f.deals_label), "subject": f.subject,
                     "ids": f.deal_ids, "frame": deal_list(ctx, f.deal_ids)})
     for row in flagged_rows(ctx):

@@ -59,7 +59,7 @@ def workbook_payload(ctx: ReportContext) -> dict[str, Any]:
     """The sheets of report.xlsx: every table the report showed (``ctx.tables``, in order,
     every row), then the deal list of each finding and flagged rep-table row (every deal),
     with the sheet names, captions and column labels in the report's language."""
-    from .deals import DEAL_COLUMNS, deal_lists
+    from .deals import DEAL_COLUMNS, LIST_NAMES, deal_lists
 
     sheets = []
     for t in ctx.tables:
@@ -70,7 +70,9 @@ def workbook_payload(ctx: ReportContext) -> dict[str, Any]:
     deal_cols = [(k, ctx.t(label) + (f" ({cur})" if f == "money" and cur else ""), f)
                  for k, label, f in DEAL_COLUMNS]
     for i, d in enumerate(deal_lists(ctx), start=1):
-        sheets.append({"sheet": f"{ctx.t('Deals')} {i} {d['subject']}",
+        what = ctx.t(LIST_NAMES.get(d.get("metric", ""), "deals"))
+        who = d["subject"] if d["subject"] not in ("all", "") else ""
+        sheets.append({"sheet": f"{ctx.t('Deals')} {i} {what} {who}".strip(),
                        "caption": f"{d['title']} ({d['label']})",
                        "columns": [list(c) for c in deal_cols],
                        "rows": _cells(d["frame"], deal_cols)})
