@@ -982,6 +982,9 @@ FA: dict[str, str] = {
     "pipeline": "قیف باز", "cycle": "چرخه", "small deals": "معاملات کوچک", "churn": "ریزش",
     "expansion": "توسعه", "lost stale": "باخته پس از رکود", "funnel": "قیف",
     "slips": "عقب‌افتادن", "velocity": "سرعت",
+    "load": "بار کاری",
+    "Open deals due by the end of the period": "معاملات باز با سررسید تا پایان دوره",
+    "Won deals with a longer cycle than the median": "معاملات برده با چرخه‌ای طولانی‌تر از میانه",
 }
 
 _CATALOGUES = {"fa": FA}

@@ -236,3 +236,24 @@ def test_rep_rows_rated_bad_or_watch_lead_to_their_lost_deals():
     assert rows[0]["title"] == "C: win rate 10% (1 won, 2 lost)"
     (only,) = deal_lists(ctx)  # D has no lost deal in the period: no list
     assert only["anchor"] == rows[0]["anchor"] and only["frame"]["id"].tolist() == ["L2", "L1"]
+
+
+def test_headline_figures_rated_bad_or_watch_lead_to_their_deals():
+    from reporting.presentation.deals import flagged_tiles, tile_anchor
+
+    ctx = _ctx()
+    t = pd.Timestamp("2026-10-10")
+    ctx.opps = pd.concat([ctx.opps, pd.DataFrame({
+        "opportunity_id": ["L1", "L2"], "account_id": [None] * 2, "owner": ["C", "B"],
+        "stage": ["Closed Lost"] * 2, "status": ["lost"] * 2, "created_at": [t] * 2,
+        "closed_at": [t] * 2, "amount": [10.0, 20.0], "last_activity_at": [t] * 2})],
+        ignore_index=True)
+    ctx.a.ratings = {"win_rate": "bad", "stale_share": "watch", "load": "good",
+                     "lead_conversion": "bad"}
+    ctx.a.headline = {"current": {"win_rate": 0.125, "stale_share": 0.5}}
+    ctx.a.open_deals = pd.DataFrame({"opportunity_id": ["D1", "D2"], "amount": [800.0, None],
+                                     "stale": [False, True]})
+    rows = flagged_tiles(ctx)
+    assert [(r["metric"], r["rating"], r["ids"]) for r in rows] == [
+        ("tile_win_rate", "bad", ("L2", "L1")), ("tile_stale_share", "watch", ("D2",))]
+    assert rows[0]["title"] == "Win rate: 12%" and rows[0]["anchor"] == tile_anchor("win_rate")

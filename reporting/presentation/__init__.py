@@ -21,7 +21,7 @@ charts in the report's language, and :func:`emit_metrics` attaches the figures a
 
 from __future__ import annotations
 
-from .deals import deal_list, deal_lists, page_one_findings, show_deal_lists
+from .deals import deal_list, deal_lists, page_one_findings, show_deal_lists, tile_anchor
 from .forward import forecast_figures, show_forecast, show_movement, show_targets
 from .fragments import (
     fmt_money,
@@ -88,5 +88,6 @@ __all__ = [
     "show_summary",
     "show_table",
     "show_targets",
+    "tile_anchor",
     "workbook_payload",
 ]

@@ -39,7 +39,10 @@ LIST_NAMES = {"open_count": "pipeline", "median_cycle_days_won": "cycle",
               "expansion_per_account": "expansion", "lost_when_tired_share": "lost stale",
               "stage_conversion": "funnel", "quota_attainment": "quota",
               "quarter_pushes_per_deal": "slips", "pushes_per_deal": "slips",
-              "velocity_change": "velocity", "win_rate_by_rep": "win rate"}
+              "velocity_change": "velocity", "win_rate_by_rep": "win rate",
+              "tile_attainment": "quota", "tile_win_rate": "win rate",
+              "tile_median_cycle_days_won": "cycle", "tile_stale_share": "stale",
+              "tile_load": "load"}
 
 
 def deal_list(ctx: ReportContext, ids) -> pd.DataFrame:
@@ -122,9 +125,68 @@ def flagged_rows(ctx: ReportContext, key: str = "conversion") -> list[dict[str, 
     return out
 
 
+#: headline figures whose rating leads to deals: key -> (tile label, which deals)
+TILE_DEALS = {
+    "attainment": ("Bookings", "Open deals due by the end of the period"),
+    "win_rate": ("Win rate", "Deals lost in the period"),
+    "median_cycle_days_won": ("Median cycle (won)",
+                              "Won deals with a longer cycle than the median"),
+    "stale_share": ("Stale open deals", "Stale open deals at the period end"),
+    "load": ("Open deals per rep", "Open deals at the period end"),
+}
+
+
+def tile_anchor(key: str) -> str:
+    """The anchor of the deal list behind a headline figure (``win_rate``,
+    ``stale_share``, ...: the keys of :data:`TILE_DEALS`)."""
+    return deal_list_key("tile", key)
+
+
+def flagged_tiles(ctx: ReportContext) -> list[dict[str, Any]]:
+    """The headline figures rated bad or watch, each with the scope's deals behind it:
+    the open deals due in the period (bookings against quota), the deals lost in the
+    period (win rate), the won deals slower than the period's median (cycle), the stale
+    open deals (stale share), the open deals (load). Same keys as :func:`flagged_rows`."""
+    from ..insights import ranked_ids
+
+    opps, p, out = ctx.opps, ctx.period, []
+    closed = opps[closed_in_period(opps, p)]
+    od = ctx.a.open_deals if isinstance(getattr(ctx.a, "open_deals", None), pd.DataFrame) \
+        else pd.DataFrame(columns=["opportunity_id", "amount", "stale"])
+    for key, (label, what) in TILE_DEALS.items():
+        rating = (getattr(ctx.a, "ratings", None) or {}).get(key)
+        if rating not in RATED:
+            continue
+        if key == "attainment":
+            then = getattr(ctx.a, "deals_at_end", None)
+            o = then if then is not None and len(then) else opps
+            due = o[o["status"].eq("open") & (o["created_at"] < p.end)]
+            if "expected_close_date" in due:
+                due = due[due["expected_close_date"] < p.end]
+            ids = ranked_ids(due)
+        elif key == "win_rate":
+            ids = ranked_ids(closed[closed["status"].eq("lost")])
+        elif key == "median_cycle_days_won":
+            won = closed[closed["status"].eq("won")]
+            days = (won["closed_at"] - won["created_at"]) / pd.Timedelta(days=1)
+            ids = ranked_ids(won[days > days.median()]) if len(won) else ()
+        elif key == "stale_share":
+            ids = ranked_ids(od[od["stale"].astype(bool)]) if len(od) else ()
+        else:
+            ids = ranked_ids(od)
+        v = ((getattr(ctx.a, "headline", None) or {}).get("current") or {}).get(key)
+        shown = (ctx.t("{n} days").format(n=fmt_num(v)) if key == "median_cycle_days_won"
+                 else fmt_pct(v))
+        out.append({"subject": ctx.t(label), "rating": rating, "metric": f"tile_{key}",
+                    "anchor": tile_anchor(key), "title": f"{ctx.t(label)}: {shown}",
+                    "label": what, "ids": ids})
+    return out
+
+
 def deal_lists(ctx: ReportContext) -> list[dict[str, Any]]:
-    """Every deal list of the report, findings first (in their rank), then the flagged
-    rep-table rows: anchor (the HTML id), title (the finding in the report's language),
+    """Every deal list of the report, findings first (in their rank), then the headline
+    figures rated bad or watch (:func:`flagged_tiles`), then the flagged rep-table rows:
+    anchor (the HTML id), title (the finding in the report's language),
     rating, label (which deals, translated), ids (every deal) and frame
     (:func:`deal_list`)."""
     out, seen = [], set()
@@ -136,7 +198,7 @@ def deal_lists(ctx: ReportContext) -> list[dict[str, Any]]:
                     "title": f.render(ctx.language), "rating": f.rating,
                     "label": ctx.t(f.deals_label), "subject": f.subject,
                     "ids": f.deal_ids, "frame": deal_list(ctx, f.deal_ids)})
-    for row in flagged_rows(ctx):
+    for row in [*flagged_tiles(ctx), *flagged_rows(ctx)]:
         if row["ids"] and row["anchor"] not in seen:
             seen.add(row["anchor"])
             out.append({**row, "label": ctx.t(row["label"]),
