@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -74,7 +74,8 @@ def deal_list_key(metric: str, subject: str) -> str:
     """The anchor id of a deal list: ``deals-<metric slug>-<10 hex digits of the subject's
     SHA-1>``; ASCII whatever the subject (CRM text) holds."""
     slug = re.sub(r"[^a-z0-9]+", "-", metric.lower()).strip("-") or "x"
-    digest = hashlib.sha1(f"{metric}\x1f{subject}".encode()).hexdigest()[:10]
+    digest = hashlib.sha1(f"{metric}\x1f{subject}".encode(),
+                          usedforsecurity=False).hexdigest()[:10]
     return f"deals-{slug}-{digest}"
 
 
@@ -94,7 +95,6 @@ class DealFrames:
     stale_days: object = 45
     slipped: pd.DataFrame | None = None
     accounts: pd.DataFrame | None = None
-    stages: list = field(default_factory=list)
 
 
 def ranked_ids(frame: pd.DataFrame, id_col: str = "opportunity_id") -> tuple[str, ...]:
