@@ -195,7 +195,17 @@ def test_page_one_findings_in_persian_use_persian_digits():
 
     (o,) = page_one_findings(_ctx([_finding(["D1"])], language="fa"), limit=1)
     d = o["deals"][0]
-    assert d["id"] == "D1" and "۸۰۰" in d["amount"] and d["age_days"] == "۶۱"
+    assert "۸۰۰" in d["amount"] and d["age_days"] == "۶۱"
+    from reporting.i18n import localize_html
+
+    assert localize_html(f"<td>{d['id']}</td>", "fa") == "<td>D&#49;</td>"  # reads D1
+
+
+def test_latin_digits_escapes_first():
+    from reporting.presentation.deals import latin_digits
+
+    assert latin_digits("<b>7</b>'", "fa") == "&lt;b&gt;&#55;&lt;/b&gt;&#39;"
+    assert latin_digits("OPP-7", "en") == "OPP-7"
 
 
 def test_appendix_escapes_crm_text_caps_long_lists_and_has_anchors(monkeypatch):

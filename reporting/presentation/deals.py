@@ -12,9 +12,11 @@ the autoescaped fragments.
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from markupsafe import Markup, escape
 
 from ..i18n import format_date, localize_numbers
 from ..insights import deal_list_key
@@ -212,16 +214,30 @@ def _text(v: Any) -> str:
     return str(v)
 
 
+_REFERENCE = re.compile(r"(&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);)")
+
+
+def latin_digits(text: str, language: str = "en") -> str:
+    """A deal id as the CRM writes it, also in a Persian report (whose fragments turn
+    every digit of their text into a Persian one): escaped, with its digits as character
+    references, which the Persian digits leave alone. Unchanged in English."""
+    if language != "fa" or not re.search(r"\d", text):
+        return text
+    parts = _REFERENCE.split(str(escape(text)))
+    return Markup("".join(p if i % 2 else re.sub(r"\d", lambda m: f"&#{ord(m.group())};", p)
+                          for i, p in enumerate(parts)))
+
+
 def format_deals(ctx: ReportContext, frame: pd.DataFrame) -> list[dict[str, str]]:
     """A deal list's rows as display strings (amount with the currency, dates in the
-    report's language and calendar, Persian digits in the figures of a Persian report;
-    CRM text as it is: the fragments escape it)."""
+    report's language and calendar, Persian digits in the figures of a Persian report but
+    not in deal ids (:func:`latin_digits`); CRM text as it is: the fragments escape it)."""
     cur, lang = ctx.settings.currency, ctx.language
     rows = []
     for r in frame.to_dict("records"):
         last = r.get("last_activity")
         rows.append({
-            "id": _text(r.get("id")), "account": _text(r.get("account")),
+            "id": latin_digits(_text(r.get("id")), lang), "account": _text(r.get("account")),
             "owner": _text(r.get("owner")), "stage": _text(r.get("stage")),
             "amount": localize_numbers(fmt_money(r.get("amount"), cur), lang),
             "age_days": localize_numbers(fmt_num(r.get("age_days")), lang),
