@@ -71,7 +71,8 @@ def workbook_payload(ctx: ReportContext) -> dict[str, Any]:
                  for k, label, f in DEAL_COLUMNS]
     for i, d in enumerate(deal_lists(ctx), start=1):
         what = ctx.t(LIST_NAMES.get(d.get("metric", ""), "deals"))
-        who = d["subject"] if d["subject"] not in ("all", "") else ""
+        who = "" if d["subject"] in ("all", "") or d.get("metric", "").startswith("tile_") \
+            else d["subject"]
         sheets.append({"sheet": f"{ctx.t('Deals')} {i} {what} {who}".strip(),
                        "caption": f"{d['title']} ({d['label']})",
                        "columns": [list(c) for c in deal_cols],
