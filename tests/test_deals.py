@@ -181,7 +181,7 @@ def test_page_one_findings_shape():
     assert len(out) == 3
     assert [o["rating"] for o in out] == ["watch", "bad", "bad"]
     assert out[0]["text"] == "A holds deals." and out[0]["anchor"] == ctx.a.findings[0].key
-    assert out[1]["anchor"] == "" and out[1]["deals"] == []
+    assert out[1]["anchor"] is None and out[1]["deals"] == []
     first = out[0]["deals"][0]
     assert set(first) == {"id", "account", "owner", "stage", "amount", "age_days",
                           "last_activity"}

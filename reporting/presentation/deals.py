@@ -250,14 +250,14 @@ def format_deals(ctx: ReportContext, frame: pd.DataFrame) -> list[dict[str, str]
 
 def page_one_findings(ctx: ReportContext, limit: int = 3) -> list[dict[str, Any]]:
     """The top findings for page one: text (in the report's language), rating (good,
-    watch, bad or None), anchor (the id of its deal list in the appendix; empty when it
+    watch, bad or None), anchor (the id of its deal list in the appendix; None when it
     has none) and up to three of its deals, largest first, as display strings (id,
     account, owner, stage, amount with the currency, age_days, last_activity)."""
     out = []
     for f in ctx.a.findings[:limit]:
         top = deal_list(ctx, f.deal_ids[:3]) if f.deal_ids else deal_list(ctx, [])
         out.append({"text": f.render(ctx.language), "rating": f.rating,
-                    "anchor": f.key if f.deal_ids else "",
+                    "anchor": f.key if f.deal_ids else None,
                     "deals": format_deals(ctx, top)})
     return out
 
