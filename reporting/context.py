@@ -43,6 +43,10 @@ class ReportContext:
     #: report.xlsx)
     tables: list = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        global _ACTIVE
+        _ACTIVE = self  # the report being shown: its tables go into its report.xlsx
+
     @property
     def scope(self) -> str:
         parts = [p for p in (self.region, self.team) if p and p.lower() != "all"]
@@ -71,6 +75,15 @@ class ReportContext:
     @property
     def missing(self) -> dict[str, str | None]:
         return self.a.missing
+
+
+_ACTIVE: ReportContext | None = None
+
+
+def active() -> ReportContext | None:
+    """The report context built last in this process: the report a kernel is showing
+    (a table shown without its context is kept for this one's report.xlsx)."""
+    return _ACTIVE
 
 
 def build(

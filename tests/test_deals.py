@@ -267,3 +267,22 @@ def test_headline_figures_rated_bad_or_watch_lead_to_their_deals():
     assert [(r["metric"], r["rating"], r["ids"]) for r in rows] == [
         ("tile_win_rate", "bad", ("L2", "L1")), ("tile_stale_share", "watch", ("D2",))]
     assert rows[0]["title"] == "Win rate: 12%" and rows[0]["anchor"] == tile_anchor("win_rate")
+
+
+def test_tables_shown_without_their_context_go_to_the_report_built_last(monkeypatch):
+    from reporting.context import ReportContext, active
+    from reporting.presentation import tables
+
+    monkeypatch.setattr(tables, "show_html", lambda *a, **k: None)
+    ctx = ReportContext(region="EMEA", team="all", period=P, settings=None, data=None, a=None)
+    assert active() is ctx
+    frame = pd.DataFrame({"group": ["A", "B"], "won": [1, 2], "other": [0, 0]})
+    cols = [("group", "Rep", "text"), ("won", "Won", "int")]
+    tables.show_table(frame, cols, "Bookings against quota in 2026-10 by rep, lowest first",
+                      limit=1)
+    tables.show_table(frame, cols, "Persian only", language="fa")  # another report's
+    tables.show_table(frame, cols, "Named", ctx=ctx, sheet="Quota attainment")
+    assert [t["sheet"] for t in ctx.tables] == ["Bookings against quota in 2026-10 by rep",
+                                                 "Quota attainment"]
+    assert ctx.tables[0]["frame"].to_dict("list") == {"group": ["A", "B"], "won": [1, 2]}
+    assert ctx.tables[0]["columns"] == [("group", "Rep", "text"), ("won", "Won", "int")]

@@ -5,6 +5,7 @@ per acquiring rep and account manager (columns, labels, formats, sort order).
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -21,8 +22,14 @@ def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
                sheet: str | None = None) -> None:
     """A compact table: ``columns`` are (key, label, format) with format one of
     ``text``, ``int``, ``num1``, ``num3``, ``pct``, ``money``; at most ``limit`` rows.
-    With ``ctx``, the whole table (every row) is also kept on ``ctx.tables`` for
-    report.xlsx, as the sheet ``sheet`` (default: the caption)."""
+    The whole table (every row) is also kept on ``ctx.tables`` for report.xlsx, as the
+    sheet ``sheet`` (default: the caption); without ``ctx``, on the report context built
+    last (:func:`reporting.context.active`) when it is in the same language."""
+    if ctx is None:
+        from ..context import active
+
+        ctx = active()
+        ctx = ctx if ctx is not None and ctx.language == language else None
     if ctx is not None:
         register_table(ctx, frame, columns, caption, sheet)
     def text(v) -> str:
@@ -41,11 +48,20 @@ def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
               more=len(frame) > limit, total=len(frame))
 
 
+def short_name(caption: str) -> str:
+    """A sheet name from a table's caption: its words before the first comma, colon,
+    semicolon or parenthesis ("Bookings against quota in 2026-10 by rep, lowest first" ->
+    "Bookings against quota in 2026-10 by rep"; report.xlsx cuts it to 31 characters)."""
+    return re.split(r"[,،(:;؛]", caption, maxsplit=1)[0].strip() or caption
+
+
 def register_table(ctx: ReportContext, frame: pd.DataFrame, columns: list[tuple[str, str, str]],
                    caption: str = "", sheet: str | None = None) -> None:
     """Keep a table of the report on ``ctx.tables`` (in the order shown) for report.xlsx:
     its sheet name and caption in the report's language, the shown columns with their
     translated labels and formats, and every row (not only those shown)."""
+    if not hasattr(ctx, "tables"):  # a context made before report.xlsx existed (pickled)
+        ctx.tables = []
     keys = [k for k, _, _ in columns if k in frame.columns]
     cols = [(k, tr(label, ctx.language), f) for k, label, f in columns if k in frame.columns]
     data = frame[keys].reset_index(drop=True).copy()
@@ -54,7 +70,8 @@ def register_table(ctx: ReportContext, frame: pd.DataFrame, columns: list[tuple[
             if f == "text":
                 data[k] = data[k].map(lambda v: tr(v, ctx.language) if v in (
                     "good", "watch", "bad", "too few deals to judge") else v)
-    ctx.tables.append({"sheet": tr(sheet, ctx.language) if sheet else tr(caption, ctx.language),
+    shown = tr(caption, ctx.language)
+    ctx.tables.append({"sheet": tr(sheet, ctx.language) if sheet else short_name(shown),
                        "caption": tr(caption, ctx.language), "columns": cols, "frame": data})
 
 
