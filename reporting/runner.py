@@ -25,12 +25,13 @@ from .lifeline import kernel_manager_class
 from .params import check_name, load_settings, params_folder, slug
 from .paths import finalise_dir, inside, make_temp_dir, mark_ours, team_folder
 from .periods import check_not_future, parse_period
-from .presentation import METRICS_MIME, WORKBOOK_MIME, report_title
+from .presentation import METRICS_MIME, report_title
 from .project import PROJECT_ENV
 from .project import current as current_project
 from .render import DEFAULT_RENDER_TIMEOUT, html_to_pdf, notebook_to_html, render_report
 from .resources import notebooks_dir
 from .store import default_store_path
+from .workbook import WORKBOOK_MIME
 
 NOTEBOOKS = notebooks_dir()  # the shipped notebooks (a project's own copies: project.notebook_path)
 DEFAULT_NOTEBOOK = NOTEBOOKS / "monthly_sales_report.ipynb"

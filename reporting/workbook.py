@@ -21,11 +21,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from .textsafe import FORMULA_START
+#: the notebook output holding the sheets (``presentation.payload.workbook_payload``)
+WORKBOOK_MIME = "application/vnd.crm-report.workbook+json"
+#: text a spreadsheet reads as a formula (as ``reporting.textsafe.FORMULA_START``)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 #: column kinds (the formats of ``presentation.tables.show_table``, plus ``date``) ->
 #: Excel number formats; ``money`` gets the currency code (see :func:`number_format`)
@@ -82,6 +86,8 @@ def number_format(kind: str, currency: str = "") -> str | None:
 
 
 def _missing(v: Any) -> bool:
+    import pandas as pd
+
     if v is None or v is pd.NaT:
         return True
     if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
@@ -101,6 +107,8 @@ def _number(v: Any) -> float | None:
 
 
 def _when(v: Any) -> datetime | None:
+    import pandas as pd
+
     if isinstance(v, datetime):
         return v.replace(tzinfo=None)
     if isinstance(v, date):

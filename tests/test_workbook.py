@@ -120,3 +120,9 @@ def test_payload_round_trip_keeps_dates(tmp_path):
         s.frame["last"].iloc[1])
     _, wb = _book(tmp_path, [s])
     assert wb["Deals 1 Ann"]["B2"].is_date
+
+
+def test_formula_starts_are_textsafes():
+    from reporting import textsafe, workbook
+
+    assert workbook.FORMULA_START == textsafe.FORMULA_START

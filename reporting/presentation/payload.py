@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from IPython.display import display
 
+from ..workbook import WORKBOOK_MIME  # the tables of report.xlsx (workbook_payload)
+
 if TYPE_CHECKING:
     from ..context import ReportContext
 
 
 METRICS_MIME = "application/vnd.crm-report.metrics+json"
-#: the notebook output holding the tables of report.xlsx (see :func:`workbook_payload`)
-WORKBOOK_MIME = "application/vnd.crm-report.workbook+json"
 
 
 def emit_metrics(ctx: ReportContext) -> None:
