@@ -243,6 +243,8 @@ def sheets_from_payload(payload: dict) -> list[Sheet]:
     """The sheets of the notebook's workbook output (see
     :func:`reporting.presentation.payload.workbook_payload`): each ``{"sheet", "caption",
     "columns": [[key, label, kind], ...], "rows": [[...], ...]}``, dates as ISO text."""
+    import pandas as pd
+
     out = []
     for s in payload.get("sheets", []):
         cols = [tuple(c) for c in s.get("columns", [])]
