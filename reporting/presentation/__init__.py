@@ -21,6 +21,7 @@ charts in the report's language, and :func:`emit_metrics` attaches the figures a
 
 from __future__ import annotations
 
+from ..workbook import WORKBOOK_MIME
 from .deals import deal_list, deal_lists, page_one_findings, show_deal_lists, tile_anchor
 from .forward import forecast_figures, show_forecast, show_movement, show_targets
 from .fragments import (
@@ -34,14 +35,7 @@ from .fragments import (
     show_note,
 )
 from .methodology import definitions, show_methodology
-from .payload import (
-    METRICS_MIME,
-    WORKBOOK_MIME,
-    emit_metrics,
-    emit_workbook,
-    metrics_payload,
-    workbook_payload,
-)
+from .payload import METRICS_MIME, emit_metrics, emit_workbook, metrics_payload, workbook_payload
 from .scorecards import scorecard_rows, show_scorecards
 from .sections import report_title, show_cover, show_quality, show_section
 from .summary import findings, kpis, show_summary

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from IPython.display import display
 
-from ..workbook import WORKBOOK_MIME  # the tables of report.xlsx (workbook_payload)
-
 if TYPE_CHECKING:
     from ..context import ReportContext
 
@@ -31,8 +29,10 @@ def emit_metrics(ctx: ReportContext) -> None:
 
 def emit_workbook(ctx: ReportContext) -> None:
     """Attach the report's tables and deal lists to the notebook as a JSON output of type
-    :data:`WORKBOOK_MIME` (no HTML: the report does not show it); the runner writes them
+    ``reporting.workbook.WORKBOOK_MIME`` (no HTML: the report does not show it); the runner writes them
     to ``report.xlsx`` with :func:`reporting.workbook.write_workbook`."""
+    from ..workbook import WORKBOOK_MIME
+
     display({WORKBOOK_MIME: workbook_payload(ctx)}, raw=True)
 
 
