@@ -268,9 +268,6 @@ def run_report(
         metrics = _metrics_from(nb)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False),
                                           encoding="utf-8")
-        t = time.perf_counter()
-        if write_report_workbook(nb, tmp / "report.xlsx"):
-            timings["workbook"] = time.perf_counter() - t
         title = f"{report_title(settings.title, p)}: {metrics.get('region')} {p.title}"
         t = time.perf_counter()
         # bounded: a child process killed at the deadline; the module-level step functions
@@ -280,6 +277,9 @@ def run_report(
                                      to_html=notebook_to_html, to_pdf=html_to_pdf)
         timings.update(steps)
         timings["render"] = time.perf_counter() - t  # both steps plus the child's cost
+        t = time.perf_counter()
+        if write_report_workbook(nb, tmp / "report.xlsx"):  # the tables, in report.xlsx
+            timings["workbook"] = time.perf_counter() - t
         outputs = {f: _sha256(tmp / f) for f in
                    ("report.ipynb", "report.html", "report.pdf", "metrics.json",
                     "report.xlsx") if (tmp / f).exists()}
