@@ -280,9 +280,11 @@ def test_tables_shown_without_their_context_go_to_the_report_built_last(monkeypa
     cols = [("group", "Rep", "text"), ("won", "Won", "int")]
     tables.show_table(frame, cols, "Bookings against quota in 2026-10 by rep, lowest first",
                       limit=1)
+    tables.show_table(frame, cols, "Open deals due to close by the end of the quarter, "
+                      "largest first")
     tables.show_table(frame, cols, "Persian only", language="fa")  # another report's
     tables.show_table(frame, cols, "Named", ctx=ctx, sheet="Quota attainment")
-    assert [t["sheet"] for t in ctx.tables] == ["Bookings against quota in 2026-10 by rep",
-                                                 "Quota attainment"]
+    assert [t["sheet"] for t in ctx.tables] == [
+        "Quota attainment", "Open deals due to close by the", "Quota attainment"]
     assert ctx.tables[0]["frame"].to_dict("list") == {"group": ["A", "B"], "won": [1, 2]}
     assert ctx.tables[0]["columns"] == [("group", "Rep", "text"), ("won", "Won", "int")]

@@ -96,8 +96,7 @@ def show_targets(ctx: ReportContext) -> None:
         ("won_value", f"Booked ({cur})", "money"), ("quota", f"Quota ({cur})", "money"),
         ("attainment", "Attainment", "pct")],
         t("Bookings against quota in {period} by rep, lowest attainment first").format(
-            period=ctx.period_title), 15, ctx.language,
-                   ctx=ctx, sheet="Quota attainment")
+            period=ctx.period_title), 15, ctx.language)
     pacing = a.pacing
     if _present(pacing) and pacing["quota"].notna().any():
         method = pacing["pacing_method"].dropna()
@@ -112,8 +111,7 @@ def show_targets(ctx: ReportContext) -> None:
               "quota and against what it expects by now ({shape}); coverage is the open "
               "value due this quarter over the quota still to go").format(
                 quarter=ctx.period_title_of(ctx.period.quarter()), currency=cur,
-                shape=shape), 15, ctx.language,
-                   ctx=ctx, sheet="Quarter pace")
+                shape=shape), 15, ctx.language)
     for note in a.quota_notes:
         show_note(ctx, t("Quotas: {note}").format(note=note))
 
@@ -162,8 +160,7 @@ def show_forecast(ctx: ReportContext) -> None:
             ("naive", f"Simple rule ({cur})", "money"),
             ("weighted_pipeline", f"CRM weighted ({cur})", "money"),
             ("quota", f"Quota ({cur})", "money"), ("coverage", "Coverage", "num1")],
-            t("Forecast of {period} by rep").format(period=period), 15, ctx.language,
-                   ctx=ctx, sheet="Forecast by rep")
+            t("Forecast of {period} by rep").format(period=period), 15, ctx.language)
     if _present(deals):
         cols = [("opportunity_id", "Deal", "text"), ("owner", "Owner", "text"),
                 ("stage", "Stage", "text"), ("amount", f"Amount ({cur})", "money"),
@@ -172,8 +169,7 @@ def show_forecast(ctx: ReportContext) -> None:
                 ("age_days", "Age (days)", "int")]
         top = deals.sort_values("expected_value", ascending=False, na_position="last")
         show_table(top, cols, t("Open deals with the largest expected value"), 10,
-                   ctx.language,
-                   ctx=ctx, sheet="Largest expected deals")
+                   ctx.language)
         flags = [c for c in ("old", "slipping", "inactive") if c in deals]
         risk = deals[deals[flags].fillna(False).astype(bool).any(axis=1)].copy() if flags \
             else deals.iloc[:0]
@@ -183,8 +179,7 @@ def show_forecast(ctx: ReportContext) -> None:
             risk = risk.sort_values("amount", ascending=False, na_position="last")
             show_table(risk, [*cols[:5], ("why", "At risk", "text")],
                        t("Open deals most at risk (old, slipping or inactive), largest "
-                         "first"), 10, ctx.language,
-                   ctx=ctx, sheet="Deals at risk")
+                         "first"), 10, ctx.language)
 
 
 def show_movement(ctx: ReportContext) -> None:
@@ -218,8 +213,7 @@ def show_movement(ctx: ReportContext) -> None:
             ("lost", "Lost", "money"), ("other", "Other", "money"),
             ("end_value", "End", "money")],
             t("Pipeline movement by rep in {currency} (other: amount changes, reopened "
-              "deals, deletions and handovers)").format(currency=cur), 15, ctx.language,
-                   ctx=ctx, sheet="Movement by rep")
+              "deals, deletions and handovers)").format(currency=cur), 15, ctx.language)
     slip = a.slippage
     if _present(slip) and slip["pushes"].notna().any():
         show_chart(plots.slippage_by_rep(slip), ctx)
@@ -231,8 +225,7 @@ def show_movement(ctx: ReportContext) -> None:
             ("share_pushed_twice", "Pushed 2+ times", "pct"),
             ("value_pushed_out", f"Pushed out ({cur})", "money")],
             t("Close-date pushes by rep over the last 12 months, most per deal first"), 12,
-            ctx.language,
-                   ctx=ctx, sheet="Close-date pushes")
+            ctx.language)
     vc = a.velocity_change
     if _present(vc):
         show_chart(plots.velocity_effects(vc, cur), ctx)
@@ -245,5 +238,4 @@ def show_movement(ctx: ReportContext) -> None:
                         ("value", f"Value ({cur})", "money"), ("share", "Share", "pct")],
                    t("Why deals were lost in the period ({share} without a reason)").format(
                        share=fmt_pct(_num(lr["share_without_reason"].iloc[0]))), 8,
-                   ctx.language,
-                   ctx=ctx, sheet="Loss reasons")
+                   ctx.language)

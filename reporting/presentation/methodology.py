@@ -84,8 +84,7 @@ def show_methodology(ctx: ReportContext) -> None:
             "Forecast backtest: {n} past month-ends, each method forecasting the next "
             "{days} days from what was known then; mean absolute percentage error (lower "
             "is better). * the method the report uses.").format(
-                n=int(frame["origins"].max()), days=bt["horizon_days"]), 10, ctx.language,
-                   ctx=ctx, sheet="Forecast backtest")
+                n=int(frame["origins"].max()), days=bt["horizon_days"]), 10, ctx.language)
         cal = bt.get("calibration") or {}
         if cal.get("brier") is not None:
             from .fragments import fmt_num, show_note

@@ -48,11 +48,29 @@ def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
               more=len(frame) > limit, total=len(frame))
 
 
-def short_name(caption: str) -> str:
-    """A sheet name from a table's caption: its words before the first comma, colon,
-    semicolon or parenthesis ("Bookings against quota in 2026-10 by rep, lowest first" ->
-    "Bookings against quota in 2026-10 by rep"; report.xlsx cuts it to 31 characters)."""
-    return re.split(r"[,،(:;؛]", caption, maxsplit=1)[0].strip() or caption
+#: report.xlsx's sheet names of the tables shown with a caption that holds figures (the
+#: English caption contains the key)
+CAPTION_SHEETS = (
+    ("Bookings against quota", "Quota attainment"), (" to date in ", "Quarter pace"),
+    ("Open deals with the largest expected value", "Largest expected deals"),
+    ("Open deals most at risk", "Deals at risk"), ("Forecast of ", "Forecast by rep"),
+    ("Pipeline movement by rep", "Movement by rep"),
+    ("Close-date pushes by rep", "Close-date pushes"), ("Why deals were lost", "Loss reasons"),
+    ("Forecast backtest", "Forecast backtest"),
+)
+
+
+def short_name(caption: str, language: str = "en") -> str:
+    """A sheet name for a table's caption: the name :data:`CAPTION_SHEETS` gives it (in
+    ``language``), else its words before the first comma, colon, semicolon or parenthesis,
+    cut at a word to 31 characters ("Bookings against quota" -> "Quota attainment")."""
+    for key, name in CAPTION_SHEETS:
+        if key in caption:
+            return tr(name, language)
+    head = re.split(r"[,،(:;؛]", caption, maxsplit=1)[0].strip() or caption
+    while len(head) > 31 and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head
 
 
 def register_table(ctx: ReportContext, frame: pd.DataFrame, columns: list[tuple[str, str, str]],
@@ -71,7 +89,8 @@ def register_table(ctx: ReportContext, frame: pd.DataFrame, columns: list[tuple[
                 data[k] = data[k].map(lambda v: tr(v, ctx.language) if v in (
                     "good", "watch", "bad", "too few deals to judge") else v)
     shown = tr(caption, ctx.language)
-    ctx.tables.append({"sheet": tr(sheet, ctx.language) if sheet else short_name(shown),
+    ctx.tables.append({"sheet": tr(sheet, ctx.language) if sheet else short_name(
+        caption if ctx.language == "en" else shown, ctx.language),
                        "caption": tr(caption, ctx.language), "columns": cols, "frame": data})
 
 
