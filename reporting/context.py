@@ -38,8 +38,14 @@ class ReportContext:
     language: str = "en"
     artifacts: dict = field(default_factory=dict)
     params_dir: str | None = None  # the params folder the settings came from
+    #: the tables the report showed, in order (``presentation.tables.show_table`` adds
+    #: them; ``presentation.payload.emit_metrics`` hands them to the runner for
+    #: report.xlsx)
+    tables: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        global _ACTIVE
+        _ACTIVE = self  # the report being shown: its tables go into its report.xlsx
         self.activate()
 
     def activate(self) -> None:
@@ -83,6 +89,15 @@ class ReportContext:
     @property
     def missing(self) -> dict[str, str | None]:
         return self.a.missing
+
+
+_ACTIVE: ReportContext | None = None
+
+
+def active() -> ReportContext | None:
+    """The report context built last in this process: the report a kernel is showing
+    (a table shown without its context is kept for this one's report.xlsx)."""
+    return _ACTIVE
 
 
 def build(

@@ -222,7 +222,6 @@ FA: dict[str, str] = {
     "no quota to cover": "سهمیه‌ای برای پوشش نیست",
     "no quota set for the period": "برای این دوره سهمیه‌ای تعیین نشده",
     "all deals": "همه‌ی معاملات",
-    "Account": "حساب", "Amount": "مبلغ", "Last activity": "آخرین فعالیت",
     "time to win counting the deals still open: {n} days":
         "زمان تا برد با شمردن معاملات هنوز باز: {n} روز",
     "reps to the right close many deals, reps higher up take longer; top-right reps close "
@@ -285,7 +284,8 @@ FA: dict[str, str] = {
     "4. Customer value": "۴. ارزش مشتری",
     "5. Open opportunities": "۵. فرصت‌های باز",
     "Appendix A: Data quality": "پیوست الف: کیفیت داده",
-    "Appendix B: Methodology": "پیوست ب: روش‌شناسی",
+    "Appendix C: Methodology": "پیوست پ: روش‌شناسی",
+    "Appendix B: Deals behind the findings": "پیوست ب: معامله‌های پشت یافته‌ها",
     "Rows loaded and quarantined": "ردیف‌های بارگذاری‌شده و قرنطینه‌شده",
     "Quarantine reasons": "دلایل قرنطینه",
     "Metrics not computable from this data": "شاخص‌هایی که با این داده‌ها محاسبه‌پذیر نیستند",
@@ -1021,6 +1021,50 @@ FA: dict[str, str] = {
         "دلایل باخت: در میان معاملات باخته‌ی دوره، پرتکرارترین دلایل ثبت‌شده در CRM، با "
         "تعداد، ارزش (جمع مبلغ‌های معلوم) و سهم هر یک از معاملات باخته، برای هر تیم و "
         "کارشناس، و سهم معاملات باخته‌ای که دلیلی برایشان ثبت نشده است.",
+    # deals behind the findings (presentation/deals.py) and report.xlsx's sheets
+    "Stale open deals at the period end": "معاملات باز راکد در پایان دوره",
+    "Open deals at the period end": "معاملات باز در پایان دوره",
+    "Won deals with a longer cycle than the team median":
+        "معاملات برده با چرخه‌ای طولانی‌تر از میانه‌ی تیم",
+    "Won deals smaller than the team median": "معاملات برده‌ی کوچک‌تر از میانه‌ی تیم",
+    "Won deals with the customers who stopped buying":
+        "معاملات برده با مشتریانی که دیگر خرید نکردند",
+    "Won expansion deals with the accounts they manage":
+        "معاملات توسعه‌ی برده با حساب‌هایی که مدیریت می‌کند",
+    "Deals lost only after they had gone stale": "معاملاتی که تنها پس از راکد شدن باخته شدند",
+    "Deals lost at this stage": "معاملات باخته در این مرحله",
+    "Open deals due by the end of the quota period":
+        "معاملات باز با سررسید تا پایان دوره‌ی سهمیه",
+    "Deals won in the quota period": "معاملات برده در دوره‌ی سهمیه",
+    "Deals pushed past a quarter end": "معاملاتی که از پایان یک فصل جلوتر برده شدند",
+    "Deals whose close date was pushed": "معاملاتی که تاریخ بستنشان عقب افتاد",
+    "Open deals at the start of the period": "معاملات باز در آغاز دوره",
+    "Deals won in the period": "معاملات برده در دوره",
+    "Deals lost in the period": "معاملات باخته در دوره",
+    "{rep}: win rate {rate} ({won} won, {lost} lost)":
+        "{rep}: نرخ برد {rate} ({won} برده، {lost} باخته)",
+    "The deals each finding and each flagged figure is about, as they were at the period "
+    "end, largest amount first. Every list is complete in report.xlsx.":
+        "معاملاتی که هر یافته و هر رقم علامت‌خورده درباره‌ی آن‌هاست، همان‌گونه که در پایان "
+        "دوره بودند، از بزرگ‌ترین مبلغ. هر فهرست به‌طور کامل در report.xlsx آمده است.",
+    "and {n} more; all in report.xlsx": "و {n} مورد دیگر؛ همه در report.xlsx",
+    "No finding or flagged figure points at particular deals this period.":
+        "در این دوره هیچ یافته یا رقم علامت‌خورده‌ای به معاملات مشخصی اشاره نمی‌کند.",
+    "Deals behind the rows rated bad or watch:": "معاملات پشت ردیف‌های ضعیف یا نیازمند مراقبت:",
+    "Cycle by rep": "چرخه به تفکیک کارشناس", "Deal size by rep": "اندازه‌ی معامله، کارشناس",
+    "Pipeline by rep": "قیف باز به تفکیک کارشناس", "Value by acquirer": "ارزش، جذب‌کننده",
+    "Value by manager": "ارزش، مدیر حساب", "Quota attainment": "تحقق سهمیه",
+    "Quarter pace": "آهنگ فصل", "Forecast by rep": "پیش‌بینی به تفکیک کارشناس",
+    "Largest expected deals": "بزرگ‌ترین معاملات مورد انتظار", "Deals at risk": "معاملات در خطر",
+    "Movement by rep": "جابه‌جایی قیف، کارشناس", "Close-date pushes": "عقب افتادن تاریخ بستن",
+    "Loss reasons": "دلایل باخت", "Forecast backtest": "آزمون گذشته‌نگر پیش‌بینی",
+    "Contents": "فهرست", "Sheet": "برگه", "What it holds": "محتوا",
+    "pipeline": "قیف باز", "cycle": "چرخه", "small deals": "معاملات کوچک", "churn": "ریزش",
+    "expansion": "توسعه", "lost stale": "باخته پس از رکود", "funnel": "قیف",
+    "slips": "عقب‌افتادن", "velocity": "سرعت",
+    "load": "بار کاری",
+    "Open deals due by the end of the period": "معاملات باز با سررسید تا پایان دوره",
+    "Won deals with a longer cycle than the median": "معاملات برده با چرخه‌ای طولانی‌تر از میانه",
 }
 
 _CATALOGUES = {"fa": FA}

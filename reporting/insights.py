@@ -6,18 +6,27 @@ ranked by how far the figure is from the median.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import re
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from .metrics.filters import closed_in_period, open_at, won_in_period
 from .metrics.pipeline import stale_share
+from .periods import Period
 
 
 @dataclass(frozen=True)
 class Finding:
     """One finding: a message template with its figures, the figure behind it, and a
     score used for ranking. ``text`` is the English sentence; :meth:`render` gives it in
-    another language through the message catalogue."""
+    another language through the message catalogue.
+
+    ``deal_ids`` are the deals the finding is about (largest amount first; every one of
+    them, the report caps what it shows) and ``deals_label`` says which deals they are
+    (an English catalogue string); :attr:`key` names the finding's deal list (an HTML
+    anchor id)."""
 
     template: str
     params: dict
@@ -26,10 +35,26 @@ class Finding:
     value: float
     reference: float
     score: float
+    deal_ids: tuple[str, ...] = ()
+    deals_label: str = ""
+
+    @property
+    def key(self) -> str:
+        """A stable ASCII id of the finding, from its metric and subject: ``deals-`` + the
+        metric's slug + a hash of the subject (CRM text never appears in it)."""
+        return deal_list_key(self.metric, self.subject)
 
     @property
     def text(self) -> str:
         return self.template.format(**self.params)
+
+    @property
+    def rating(self) -> str | None:
+        """How the finding reads: ``good`` (expanding accounts, velocity up), ``bad``
+        (behind quota, churn, slipping deals, velocity down) or ``watch``."""
+        if self.metric == "velocity_change":
+            return "good" if self.params.get("direction") == "rose" else "bad"
+        return FINDING_RATINGS.get(self.metric, "watch")
 
     def render(self, language: str = "en") -> str:
         """The sentence for a reader: in ``language``, every figure in the report's
@@ -69,21 +94,102 @@ class Figure(float):
         return format(v, spec)
 
 
-def rep_findings(summary: pd.DataFrame, min_closed: int = 3) -> list[Finding]:
+#: how each kind of finding reads (velocity: by its direction, see Finding.rating)
+FINDING_RATINGS = {"quota_attainment": "bad", "churn_rate": "bad",
+                   "quarter_pushes_per_deal": "bad", "pushes_per_deal": "bad",
+                   "expansion_per_account": "good"}
+
+
+def deal_list_key(metric: str, subject: str) -> str:
+    """The anchor id of a deal list: ``deals-<metric slug>-<10 hex digits of the subject's
+    SHA-1>``; ASCII whatever the subject (CRM text) holds."""
+    slug = re.sub(r"[^a-z0-9]+", "-", metric.lower()).strip("-") or "x"
+    digest = hashlib.sha1(f"{metric}\x1f{subject}".encode(),
+                          usedforsecurity=False).hexdigest()[:10]
+    return f"deals-{slug}-{digest}"
+
+
+@dataclass(frozen=True)
+class DealFrames:
+    """The deals the findings point at, from frames the analysis already has: ``opps``
+    (the report's slice), ``open_deals`` (:func:`reporting.metrics.pipeline.open_deals`
+    at the period end, owners then), ``then`` (the deals as they were at the period end,
+    :func:`reporting.history.state_at`), the stage history and stale threshold of the
+    lost-when-tired rule, the slipped deals and the accounts' history."""
+
+    opps: pd.DataFrame
+    period: Period
+    open_deals: pd.DataFrame | None = None
+    then: pd.DataFrame | None = None
+    stage_history: pd.DataFrame | None = None
+    stale_days: object = 45
+    slipped: pd.DataFrame | None = None
+    accounts: pd.DataFrame | None = None
+
+
+def ranked_ids(frame: pd.DataFrame, id_col: str = "opportunity_id") -> tuple[str, ...]:
+    """The ids of ``frame``'s deals, largest amount first (unknown amounts last, ties by
+    id)."""
+    if frame is None or not len(frame):
+        return ()
+    f = frame.assign(_a=pd.to_numeric(frame["amount"], errors="coerce")
+                     if "amount" in frame else float("nan"))
+    f = f.sort_values(["_a", id_col], ascending=[False, True], na_position="last",
+                      kind="stable")
+    return tuple(dict.fromkeys(str(i) for i in f[id_col]))
+
+
+def won_deals(d: DealFrames, rep: str | None = None) -> pd.DataFrame:
+    """The deals won in the period (a rep's, when given)."""
+    o = d.opps
+    w = o[won_in_period(o, d.period)]
+    return w if rep is None else w[w["owner"] == rep]
+
+
+def open_deals_of(d: DealFrames, rep: str | None = None, stale_only: bool = False
+                  ) -> pd.DataFrame:
+    """The open deals at the period end (a rep's, by the owner then), the stale ones only
+    with ``stale_only``."""
+    o = d.open_deals
+    if o is None or not len(o):
+        return pd.DataFrame(columns=["opportunity_id", "amount"])
+    if rep is not None:
+        o = o[o["owner"] == rep]
+    return o[o["stale"].astype(bool)] if stale_only else o
+
+
+def bloated_deals(d: DealFrames, rep: str) -> tuple[tuple[str, ...], str]:
+    """Behind a bloated pipeline: the rep's stale open deals, or every open deal when
+    none is stale (or stale is not known)."""
+    stale = open_deals_of(d, rep, stale_only=True)
+    if len(stale):
+        return ranked_ids(stale), "Stale open deals at the period end"
+    return ranked_ids(open_deals_of(d, rep)), "Open deals at the period end"
+
+
+def rep_findings(summary: pd.DataFrame, min_closed: int = 3,
+                 deals: DealFrames | None = None) -> list[Finding]:
     """Outlier reps against the other reps of their team (``team`` column of
     ``metrics.rep_summary``; the whole scope when there is none): bloated pipeline, many
-    deals with long cycles, mostly small deals."""
+    deals with long cycles, mostly small deals. With ``deals``, each finding carries the
+    rep's deals behind it: the stale open deals, the won deals slower than the team's
+    median cycle, the won deals smaller than the team's median."""
     if summary.empty:
         return []
     if "team" not in summary or summary["team"].isna().all():
-        return _findings(summary, min_closed, "team")
+        return _findings(summary, min_closed, "team", deals)
     out: list[Finding] = []
     for team, grp in summary.groupby("team", sort=True):
-        out.extend(_findings(grp, min_closed, str(team)))
+        out.extend(_findings(grp, min_closed, str(team), deals))
     return sorted(out, key=lambda f: -f.score)
 
 
-def _findings(s: pd.DataFrame, min_closed: int, ref: str) -> list[Finding]:
+def _with(f: Finding, ids: tuple[str, ...], label: str) -> Finding:
+    return replace(f, deal_ids=tuple(ids), deals_label=label)
+
+
+def _findings(s: pd.DataFrame, min_closed: int, ref: str,
+              deals: DealFrames | None = None) -> list[Finding]:
     out: list[Finding] = []
     med_open = s["open_count"].median()
     for _, r in s.iterrows():
@@ -99,11 +205,9 @@ def _findings(s: pd.DataFrame, min_closed: int, ref: str) -> list[Finding]:
                 template = ("{rep} holds {n:.0f} open opportunities, {ratio:.1f}x the {team} "
                             "median of {median:.0f}; {stale:.0%} are stale.")
                 params["stale"] = stale
-            out.append(Finding(
-                template, params,
-                "open_count", str(r["group"]), float(r["open_count"]), float(med_open),
-                r["open_count"] / med_open,
-            ))
+            f = Finding(template, params, "open_count", str(r["group"]),
+                        float(r["open_count"]), float(med_open), r["open_count"] / med_open)
+            out.append(_with(f, *bloated_deals(deals, r["group"])) if deals else f)
     closed = s["won"] + s["lost"]
     judged = s[closed >= min_closed]
     if len(judged) >= 3:
@@ -113,7 +217,7 @@ def _findings(s: pd.DataFrame, min_closed: int, ref: str) -> list[Finding]:
             c = r["won"] + r["lost"]
             cyc = r["median_cycle_days_won"]
             if pd.notna(cyc) and med_cycle and c > med_closed and cyc >= 1.4 * med_cycle:
-                out.append(Finding(
+                f = Finding(
                     "{rep} closed {n:.0f} deals (the {team} median: {median_n:.0f}) but with a "
                     "median cycle of {cycle:.0f} days, {ratio:.1f}x the {team} median of "
                     "{median:.0f}: many deals, slowly.",
@@ -121,19 +225,31 @@ def _findings(s: pd.DataFrame, min_closed: int, ref: str) -> list[Finding]:
                      "cycle": cyc, "ratio": cyc / med_cycle, "median": med_cycle},
                     "median_cycle_days_won", str(r["group"]), float(cyc), float(med_cycle),
                     cyc / med_cycle,
-                ))
+                )
+                if deals:
+                    w = won_deals(deals, r["group"])
+                    slow = w[(w["closed_at"] - w["created_at"]) / pd.Timedelta(days=1)
+                             > med_cycle]
+                    f = _with(f, ranked_ids(slow),
+                              "Won deals with a longer cycle than the team median")
+                out.append(f)
         med_amount = judged["median_won_amount"].median()
         for _, r in judged.iterrows():
             a = r["median_won_amount"]
             if pd.notna(a) and med_amount and r["won"] >= min_closed and a <= 0.5 * med_amount:
-                out.append(Finding(
+                f = Finding(
                     "{rep}'s median won deal is {amount:,.0f}, {share:.0%} of the {team} "
                     "median ({median:,.0f}): mostly small deals.",
                     {"rep": r["group"], "amount": a, "share": a / med_amount, "team": ref,
                      "median": med_amount},
                     "median_won_amount", str(r["group"]), float(a), float(med_amount),
                     med_amount / a if a else 10.0,
-                ))
+                )
+                if deals:
+                    w = won_deals(deals, r["group"])
+                    f = _with(f, ranked_ids(w[w["amount"] < med_amount]),
+                              "Won deals smaller than the team median")
+                out.append(f)
     return sorted(out, key=lambda f: -f.score)
 
 
@@ -141,10 +257,30 @@ def _by_profile(frame: pd.DataFrame, key: str, profiles: pd.Series) -> pd.DataFr
     return frame.assign(profile=frame[key].map(profiles).fillna("default"))
 
 
+def account_deals(d: DealFrames, role: str, person: str, churned: bool = False,
+                  deal_type: str | None = None) -> pd.DataFrame:
+    """The won deals of the slice with the accounts ``person`` acquired or manages
+    (``role``: ``acquired_by`` or ``account_manager``; the churned accounts only with
+    ``churned``; one deal type only with ``deal_type``)."""
+    acc = d.accounts
+    if acc is None or not len(acc) or role not in acc or "account_id" not in d.opps:
+        return d.opps.iloc[:0]
+    mine = acc[acc[role] == person]
+    if churned and "churned" in mine:
+        mine = mine[mine["churned"].astype(bool)]
+    o = d.opps[d.opps["status"].eq("won") & d.opps["account_id"].isin(mine["account_id"])]
+    if deal_type is not None and "deal_type" in o:
+        o = o[o["deal_type"] == deal_type]
+    return o
+
+
 def customer_findings(acquirers: pd.DataFrame, managers: pd.DataFrame,
-                      profiles: pd.Series, min_accounts: int = 10) -> list[Finding]:
+                      profiles: pd.Series, min_accounts: int = 10,
+                      deals: DealFrames | None = None) -> list[Finding]:
     """Acquirers whose won customers churn far more often than their peers', and account
-    managers whose accounts expand far more (or less) than their peers'."""
+    managers whose accounts expand far more (or less) than their peers'. With ``deals``:
+    the won deals of the churned accounts, and the won expansion deals of the managed
+    accounts, that the report's slice holds."""
     out: list[Finding] = []
     if not acquirers.empty:
         acq = _by_profile(acquirers, "person", profiles)
@@ -164,6 +300,10 @@ def customer_findings(acquirers: pd.DataFrame, managers: pd.DataFrame,
                         "churn_rate", str(r["person"]), float(r["churn_rate"]), float(med),
                         r["churn_rate"] / med,
                     ))
+                    if deals:
+                        out[-1] = _with(out[-1], ranked_ids(account_deals(
+                            deals, "acquired_by", r["person"], churned=True)),
+                            "Won deals with the customers who stopped buying")
     if not managers.empty:
         man = _by_profile(managers, "person", profiles)
         man = man[man["accounts"] >= 5]
@@ -186,11 +326,17 @@ def customer_findings(acquirers: pd.DataFrame, managers: pd.DataFrame,
                         float(r["expansion_per_account"]), float(med),
                         r["expansion_per_account"] / med,
                     ))
+                    if deals:
+                        out[-1] = _with(out[-1], ranked_ids(account_deals(
+                            deals, "account_manager", r["person"], deal_type="expansion")),
+                            "Won expansion deals with the accounts they manage")
     return out
 
 
-def pipeline_findings(summary: pd.DataFrame, pipeline: pd.DataFrame) -> list[Finding]:
-    """Reps who close lost deals only after they went stale ("closed when tired")."""
+def pipeline_findings(summary: pd.DataFrame, pipeline: pd.DataFrame,
+                      deals: DealFrames | None = None) -> list[Finding]:
+    """Reps who close lost deals only after they went stale ("closed when tired"); with
+    ``deals``, those lost deals."""
     out: list[Finding] = []
     p = pipeline[pipeline["lost"] >= 5].dropna(subset=["lost_when_tired_share"])
     if len(p) < 3:
@@ -208,17 +354,27 @@ def pipeline_findings(summary: pd.DataFrame, pipeline: pd.DataFrame) -> list[Fin
                 "lost_when_tired_share", str(r["group"]), float(share), float(med),
                 share / max(med, 0.05),
             ))
+            if deals:
+                from .metrics.pipeline import lost_when_tired
+
+                lost = deals.opps[closed_in_period(deals.opps, deals.period)
+                                  & deals.opps["status"].eq("lost")
+                                  & deals.opps["owner"].eq(r["group"])]
+                tired = lost[lost_when_tired(lost, deals.stale_days, deals.stage_history)]
+                out[-1] = _with(out[-1], ranked_ids(tired),
+                                "Deals lost only after they had gone stale")
     return out
 
 
-def funnel_findings(funnel: pd.DataFrame) -> list[Finding]:
-    """The stage where the most deals are lost."""
+def funnel_findings(funnel: pd.DataFrame, deals: DealFrames | None = None) -> list[Finding]:
+    """The stage where the most deals are lost; with ``deals``, the deals closed in the
+    period that were lost there (their furthest stage)."""
     f = funnel.dropna(subset=["conversion_to_next"])
     if f.empty or f["reached"].iloc[0] < 10:
         return []
     worst = f.loc[f["conversion_to_next"].idxmin()]
     nxt = funnel["stage"].iloc[funnel.index.get_loc(worst.name) + 1]
-    return [Finding(
+    out = [Finding(
         "The funnel leaks most at {stage}: {rate:.0%} of the {reached:.0f} closed deals that "
         "reached it went on to {next}; {lost:.0f} were lost there.",
         {"stage": worst["stage"], "rate": worst["conversion_to_next"],
@@ -226,33 +382,47 @@ def funnel_findings(funnel: pd.DataFrame) -> list[Finding]:
         "stage_conversion", str(worst["stage"]), float(worst["conversion_to_next"]),
         float(f["conversion_to_next"].median()), 1.0,
     )]
+    if deals and deals.stage_history is not None and len(deals.stage_history):
+        from .metrics.conversion import furthest_stage
+
+        stages = [st for st in funnel["stage"] if st != "Won"]
+        closed = deals.opps[closed_in_period(deals.opps, deals.period)
+                            & deals.opps["status"].eq("lost")]
+        far = furthest_stage(deals.stage_history, closed, stages)
+        here = closed[far == stages.index(worst["stage"])] if worst["stage"] in stages \
+            else closed.iloc[:0]
+        return [_with(out[0], ranked_ids(here), "Deals lost at this stage")]
+    return out
 
 
-def findings(analysis) -> list[Finding]:
-    """Every finding of a report, ranked: rep outliers, customer value, pipeline, funnel."""
+def findings(analysis, deals: DealFrames | None = None) -> list[Finding]:
+    """Every finding of a report, ranked: rep outliers, customer value, pipeline, funnel;
+    with ``deals`` (the frames of :func:`reporting.metrics.suite.analyse`), each carries
+    the deals it is about."""
     profiles = analysis.summary.set_index("group")["profile"] if "profile" in \
         analysis.summary else pd.Series(dtype=object)
-    out = rep_findings(analysis.summary)
-    out += customer_findings(analysis.acquirers, analysis.managers, profiles)
-    out += pipeline_findings(analysis.summary, analysis.pipeline)
-    out += funnel_findings(analysis.funnel)
+    out = rep_findings(analysis.summary, deals=deals)
+    out += customer_findings(analysis.acquirers, analysis.managers, profiles, deals=deals)
+    out += pipeline_findings(analysis.summary, analysis.pipeline, deals)
+    out += funnel_findings(analysis.funnel, deals)
     # the forward look: the period's attainment, then the quarter's pace while it runs
     # (each rep named once)
     named: set[str] = set()
     for frame in (getattr(analysis, "targets", None), getattr(analysis, "pacing", None)):
         if frame is not None and len(frame):
-            new = [f for f in target_findings(frame) if f.subject not in named]
+            new = [f for f in target_findings(frame, deals=deals) if f.subject not in named]
             named |= {f.subject for f in new}
             out += new
     slip = getattr(analysis, "slippage", None)
     if slip is not None and len(slip):
-        out += movement_findings(slip, getattr(analysis, "velocity_change", None))
+        out += movement_findings(slip, getattr(analysis, "velocity_change", None),
+                                 deals=deals)
     return sorted(out, key=lambda f: -f.score)
 
 
 def target_findings(attainment_frame: pd.DataFrame, max_pace: float = 0.6,
                     max_coverage: float = 1.0, min_deals_short: float = 2.0,
-                    top: int = 3) -> list[Finding]:
+                    top: int = 3, deals: DealFrames | None = None) -> list[Finding]:
     """Reps (or teams, regions) behind pace with too little coverage, from
     :func:`reporting.metrics.targets.attainment`: won value below ``max_pace`` of what the
     quota's pacing expected by the as-of time, and the open pipeline due in the period
@@ -263,7 +433,8 @@ def target_findings(attainment_frame: pd.DataFrame, max_pace: float = 0.6,
     trend (a month's quota of one or two big deals is lumpy, and early in a period the
     pace expects little); where the typical deal is unknown the shortfall is judged
     anyway. The ``top`` furthest behind (lowest pace, then the most deals short), scored
-    1 / pace (at most 10)."""
+    1 / pace (at most 10). With ``deals``: the group's deals open at the as-of time and due
+    by the period's end (as they were then), else its deals won in the period."""
     f = attainment_frame
     if f is None or f.empty:
         return []
@@ -298,13 +469,44 @@ def target_findings(attainment_frame: pd.DataFrame, max_pace: float = 0.6,
             tail = ("; the open pipeline due in the period ({pipeline:,.0f}) covers "
                     "{coverage:.1f}x of the {remaining:,.0f} still to go.")
         pace = float(r["pace"])
-        out.append(Finding(head + tail, params, "quota_attainment", str(r["group"]),
-                           float(r["attainment"]), 1.0, 1.0 / max(pace, 0.1)))
+        f = Finding(head + tail, params, "quota_attainment", str(r["group"]),
+                    float(r["attainment"]), 1.0, 1.0 / max(pace, 0.1))
+        if deals:
+            f = _with(f, *due_deals(deals, period, attainment_frame.attrs.get("as_of"),
+                                    r["group"]))
+        out.append(f)
     return out
 
 
+def due_deals(d: DealFrames, label: str, as_of, rep: str) -> tuple[tuple[str, ...], str]:
+    """Behind a quota finding: the rep's deals open at ``as_of`` whose expected close date
+    (as known at the period end) is before the end of the quota's period (``label``);
+    when there are none, the rep's deals won in that period."""
+    from .exceptions import ReportingError
+    from .periods import parse_period
+
+    try:
+        p = parse_period(label) if label else d.period
+    except (ReportingError, ValueError):  # a label we did not make: the report's period
+        p = d.period
+    when = pd.Timestamp(as_of) if as_of is not None else min(p.end, d.period.end)
+    o = d.then if d.then is not None and len(d.then) else d.opps
+    mine = o[o["owner"] == rep]
+    if "expected_close_date" in mine:
+        due = mine[mine["status"].eq("open") & (mine["created_at"] < when)
+                   & (mine["expected_close_date"] < p.end)]
+        if len(due):
+            return ranked_ids(due), "Open deals due by the end of the quota period"
+    won = mine[mine["status"].eq("won") & p.contains(mine["closed_at"])]
+    if len(won):
+        return ranked_ids(won), "Deals won in the quota period"
+    still = mine[mine["status"].eq("open") & (mine["created_at"] < when)]
+    return ranked_ids(still), "Open deals at the period end"
+
+
 def movement_findings(slip: pd.DataFrame, velocity_change: pd.DataFrame | None = None,
-                      min_deals: int = 10, ratio: float = 2.0) -> list[Finding]:
+                      min_deals: int = 10, ratio: float = 2.0,
+                      deals: DealFrames | None = None) -> list[Finding]:
     """Pipeline movement findings: a rep whose deals slip, and the factor that moved sales
     velocity.
 
@@ -315,7 +517,12 @@ def movement_findings(slip: pd.DataFrame, velocity_change: pd.DataFrame | None =
     (``metrics.velocity.velocity_change``): the group ``all`` when there is one (else the one
     with the largest change), when its change is decomposable: its main factor and effect.
     The slippage table is steadier over a longer window than a month (the demo's slipping
-    rep pushes in each quarter's last week): e.g. the 12 months to the period end."""
+    rep pushes in each quarter's last week): e.g. the 12 months to the period end.
+
+    With ``deals``: the rep's deals pushed past a quarter end (pushed at all, when the
+    quarter pushes are not known) in the slippage window; for velocity, the open deals at
+    the period's start when the open deals moved it most, else the deals won in the
+    period."""
     out: list[Finding] = []
     key = "quarter_pushes_per_deal" if "quarter_pushes_per_deal" in slip else "pushes_per_deal"
     count = "quarter_pushes" if key == "quarter_pushes_per_deal" else "pushes"
@@ -339,6 +546,13 @@ def movement_findings(slip: pd.DataFrame, velocity_change: pd.DataFrame | None =
                 "were pushed twice or more and {value:,.0f} was pushed out of the period.",
                 params, key, str(top["group"]), per, med, params["ratio"],
             ))
+            sd = deals.slipped if deals else None
+            if sd is not None and len(sd):
+                col = "quarter_pushes" if key == "quarter_pushes_per_deal" else "pushes"
+                mine = sd[(sd["owner"] == top["group"]) & (sd[col] > 0)]
+                out[-1] = _with(out[-1], ranked_ids(mine),
+                                "Deals pushed past a quarter end" if col == "quarter_pushes"
+                                else "Deals whose close date was pushed")
     vc = velocity_change
     if vc is not None and len(vc):
         rows = vc[vc["group"] == "all"] if (vc["group"] == "all").any() else vc.reindex(
@@ -361,4 +575,12 @@ def movement_findings(slip: pd.DataFrame, velocity_change: pd.DataFrame | None =
                 template = "In {group}, s" + template[1:]
             out.append(Finding(template, params, "velocity_change", str(r["group"]), cur, prev,
                                params["share"]))
+            if deals:
+                o = deals.opps
+                if r["main_factor"] == "open deals":
+                    ids = ranked_ids(o[open_at(o, deals.period.start)])
+                    label = "Open deals at the start of the period"
+                else:
+                    ids, label = ranked_ids(won_deals(deals)), "Deals won in the period"
+                out[-1] = _with(out[-1], ids, label)
     return out

@@ -31,6 +31,7 @@ from .project import current as current_project
 from .render import DEFAULT_RENDER_TIMEOUT, html_to_pdf, notebook_to_html, render_report
 from .resources import notebooks_dir
 from .store import default_store_path
+from .workbook import WORKBOOK_MIME
 
 NOTEBOOKS = notebooks_dir()  # the shipped notebooks (a project's own copies: project.notebook_path)
 DEFAULT_NOTEBOOK = NOTEBOOKS / "monthly_sales_report.ipynb"
@@ -108,6 +109,34 @@ def _metrics_from(nb: nbformat.NotebookNode) -> dict:
     raise RenderError("the notebook did not emit its metrics (call rp.emit_metrics(ctx) last)")
 
 
+def _workbook_from(nb: nbformat.NotebookNode) -> dict | None:
+    """The tables of report.xlsx the notebook emitted (``rp.emit_metrics``); None for a
+    notebook that emits none."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if WORKBOOK_MIME in data:
+                return dict(data[WORKBOOK_MIME])
+    return None
+
+
+def write_report_workbook(nb: nbformat.NotebookNode, target: Path) -> bool:
+    """Write the notebook's tables and deal lists to ``target`` (report.xlsx); False when
+    the notebook emitted none."""
+    from .workbook import sheets_from_payload, write_workbook
+
+    payload = _workbook_from(nb)
+    if payload is None:
+        return False
+    write_workbook(target, sheets_from_payload(payload), currency=payload.get("currency", ""),
+                   language=payload.get("language", "en"),
+                   contents=payload.get("contents") or "Contents",
+                   contents_labels=tuple(payload.get("contents_labels")
+                                         or ("Sheet", "What it holds")),
+                   title=payload.get("title", ""))
+    return True
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -170,8 +199,8 @@ def run_report(
 ) -> ReportResult:
     """Execute the report notebook for one region / team / period and render it.
 
-    Writes ``report.ipynb``, ``report.html``, ``report.pdf``, ``metrics.json`` and
-    ``manifest.json`` (parameters, ``manifest`` extras, timings, output hashes) into
+    Writes ``report.ipynb``, ``report.html``, ``report.pdf``, ``metrics.json``,
+    ``report.xlsx`` (when the notebook emits its tables) and ``manifest.json`` (parameters, ``manifest`` extras, timings, output hashes) into
     ``reports/<period>/<region>/`` (``<region>--<team>/`` for a team report), atomically. When
     the notebook fails, its executed copy and the traceback go to ``<region>.failed/`` and
     a :class:`RenderError` names the failing cell. ``timeout`` bounds each cell (seconds).
@@ -248,8 +277,12 @@ def run_report(
                                      to_html=notebook_to_html, to_pdf=html_to_pdf)
         timings.update(steps)
         timings["render"] = time.perf_counter() - t  # both steps plus the child's cost
+        t = time.perf_counter()
+        if write_report_workbook(nb, tmp / "report.xlsx"):  # the tables, in report.xlsx
+            timings["workbook"] = time.perf_counter() - t
         outputs = {f: _sha256(tmp / f) for f in
-                   ("report.ipynb", "report.html", "report.pdf", "metrics.json")}
+                   ("report.ipynb", "report.html", "report.pdf", "metrics.json",
+                    "report.xlsx") if (tmp / f).exists()}
         write_json_atomic(tmp / "manifest.json", {
             **(manifest or {}),
             "status": "ok",

@@ -62,7 +62,8 @@ def test_run_due_twice_generates_nothing_the_second_time(demo_store, tmp_path, p
     assert all(r.status == "ok" for r in first.results)
     m = json.loads((out / "2026-09" / "emea" / "manifest.json").read_text())
     assert m["status"] == "ok" and len(m["inputs_fingerprint"]) == 16
-    assert set(m["outputs"]) == {"report.ipynb", "report.html", "report.pdf", "metrics.json"}
+    assert set(m["outputs"]) == {"report.ipynb", "report.html", "report.pdf", "metrics.json",
+                                 "report.xlsx"}
     assert m["timings"]["pdf"] > 0
     assert (out / "2026-09" / "_run" / "artifacts.json").exists()  # shared work, once
     mtime = (out / "2026-09" / "emea" / "report.pdf").stat().st_mtime_ns

@@ -116,3 +116,36 @@ def test_velocity_finding_names_the_main_factor():
     nodec = vc.assign(open_deals_effect=float("nan"), main_factor=None,
                       note="not decomposable: win rate is 0 in 2026-09")
     assert movement_findings(_slip([]), nodec) == []
+
+
+@pytest.mark.parametrize("behaviour, metric", [
+    ("many_deals_long_cycles", "median_cycle_days_won"),
+    ("bloated_stale_pipeline", "open_count"),
+    ("mostly_small_deals", "median_won_amount"),
+])
+def test_planted_rep_findings_name_the_reps_deals(full_store, findings_by_region, behaviour,
+                                                  metric):
+    """Each rep finding leads to its deals: the rep's own, of the kind the finding is
+    about (stale and open at the period end, won slowly, won small)."""
+    name = demo.PLANTED[behaviour]
+    p = parse_period("2026-10")
+    for region, fs in findings_by_region.items():
+        hits = [f for f in fs if f.subject == name and f.metric == metric]
+        if not hits:
+            continue
+        f = hits[0]
+        assert f.deal_ids and f.deals_label
+        d = load(full_store, region=region, since=p.start - pd.DateOffset(months=25),
+                 until=p.end).opportunities.set_index("opportunity_id").loc[list(f.deal_ids)]
+        assert (d["owner"] == name).all()
+        if metric == "open_count":
+            assert ((d["created_at"] < p.end) & (d["closed_at"].isna() | (d["closed_at"] >= p.end))).all()
+        else:
+            assert ((d["status"] == "won") & (d["closed_at"] >= p.start)
+                    & (d["closed_at"] < p.end)).all()
+        if metric == "median_won_amount":
+            assert (d["amount"] < f.reference).all()
+        amounts = d["amount"].fillna(-1).tolist()
+        assert amounts == sorted(amounts, reverse=True)  # largest first
+        return
+    pytest.fail(f"{name} not surfaced")

@@ -43,7 +43,8 @@ def test_pdf_text_has_scope_period_and_headline_figures(report):
     assert f"{h['open_per_rep']['value']:,.1f}" in text
     for title in ("Executive summary", "1. Conversion", "2. Sales cycle length",
                   "3. Deal size", "4. Customer lifetime value", "5. Open opportunities",
-                  "Appendix A: Data quality", "Appendix B: Methodology"):
+                  "Appendix A: Data quality", "Appendix B: Deals behind the findings",
+                  "Appendix C: Methodology"):
         assert title in text, title
     assert re.search(rf"Page 2 of {report.pages}", text)
 
@@ -160,6 +161,34 @@ def test_html_is_self_contained_without_code(report):
     assert "rp.show" not in html and "import " not in html  # no code cells
 
 
+def test_deal_lists_and_workbook(report):
+    """Each finding's deals: an expandable list in the HTML (anchored, no script) and a
+    sheet of report.xlsx beside the PDF, with every table of the report, in the manifest."""
+    openpyxl = pytest.importorskip("openpyxl")
+    d = report.output_dir
+    html = report.html.read_text()
+    assert '<section class="deal-appendix" id="deals">' in html
+    anchors = re.findall(r'<details class="deal-list" id="(deals-[a-z0-9-]+)">', html)
+    assert anchors and len(anchors) == len(set(anchors))
+    assert html.count("<summary>") >= len(anchors)
+    manifest = json.loads((d / "manifest.json").read_text())
+    assert "report.xlsx" in manifest["outputs"]
+    wb = openpyxl.load_workbook(d / "report.xlsx")
+    names = wb.sheetnames
+    assert names[0] == "Contents"
+    for sheet in ("Win rate by rep", "Cycle by rep", "Deal size by rep", "Pipeline by rep"):
+        assert sheet in names, sheet
+    deal_sheets = [n for n in names if re.match(r"Deals \d+ ", n)]
+    assert len(deal_sheets) == len(anchors)
+    ws = wb[deal_sheets[0]]
+    assert ws.freeze_panes == "A2"
+    assert [c.value for c in ws[1]] == ["Deal", "Account", "Owner", "Stage", "Amount (USD)",
+                                        "Age (days)", "Last activity"]
+    assert ws["E2"].number_format == "[$USD] #,##0" and ws["G2"].number_format == "yyyy-mm-dd"
+    rates = wb["Win rate by rep"]
+    assert rates["D1"].value == "Win rate" and rates["D2"].number_format == "0%"
+
+
 def test_pdf_page_is_not_blank(report, tmp_path):
     subprocess.run(["pdftoppm", "-png", "-r", "30", "-f", "2", "-l", "2", str(report.pdf),
                     str(tmp_path / "p")], check=True)
@@ -229,6 +258,7 @@ HOSTILE = [
     "<style>@import url(http://127.0.0.1:9/x.css)</style>",
     "\u202eevil\u200b name",
     "x" * 3000,
+    '=HYPERLINK("http://127.0.0.1:9/","open")',
 ]
 
 
@@ -252,10 +282,17 @@ def test_hostile_crm_text_renders_as_text(demo_tables, tmp_path):
     res = run_report("EMEA", "2026-09", store=store, reports_dir=tmp_path / "out")
     html = res.html.read_text()
     assert "<script" not in html.lower() and "<img src=\"file" not in html
-    assert "javascript:" not in html.replace("javascript:alert(1)&quot;", "")
+    # only inside escaped text (the deal lists show account names: &#34; is Jinja's quote)
+    assert "javascript:" not in re.sub(r"&lt;a href=(&quot;|&#34;|\")javascript:", "", html)
+    assert not re.search(r"<a\b[^>]*javascript:", html, re.IGNORECASE)
     assert re.search(r"&lt;img src=(&quot;|\")file:///etc/passwd(&quot;|\")&gt;", html)  # shown as text
     text = pdf_text(res.pdf)
     assert "root:" not in text
+    import openpyxl  # report.xlsx: CRM text is text, never a formula
+
+    wb = openpyxl.load_workbook(res.output_dir / "report.xlsx")
+    assert not [c.coordinate for ws in wb.worksheets for row in ws.iter_rows() for c in row
+                if c.data_type == "f"]
     assert list((tmp_path / "out").rglob("*")) and all(
         p.resolve().is_relative_to((tmp_path / "out").resolve())
         for p in (tmp_path / "out").rglob("*"))

@@ -109,6 +109,16 @@ def stage_order(stage_history: pd.DataFrame, opps: pd.DataFrame) -> list[str]:
     return pos.groupby(h["stage"]).median().sort_values(kind="stable").index.tolist()
 
 
+def furthest_stage(stage_history: pd.DataFrame, closed: pd.DataFrame,
+                   stages: list[str]) -> np.ndarray:
+    """Per deal of ``closed``: the position in ``stages`` of the furthest stage its history
+    shows (0 when it shows none of them)."""
+    rank = {s: i for i, s in enumerate(stages)}
+    h = stage_history[stage_history["opportunity_id"].isin(closed["opportunity_id"])]
+    furthest = h["stage"].map(rank).groupby(h["opportunity_id"]).max()
+    return furthest.reindex(closed["opportunity_id"]).fillna(0).to_numpy()
+
+
 def stage_funnel(
     stage_history: pd.DataFrame, opps: pd.DataFrame, period: Period,
     stages: list[str] | None = None,
@@ -125,10 +135,7 @@ def stage_funnel(
     cols = ["stage", "reached", "conversion_to_next", "lost_here"]
     if closed.empty or not stages:
         return pd.DataFrame(columns=cols)
-    rank = {s: i for i, s in enumerate(stages)}
-    h = stage_history[stage_history["opportunity_id"].isin(closed["opportunity_id"])]
-    furthest = h["stage"].map(rank).groupby(h["opportunity_id"]).max()
-    furthest = furthest.reindex(closed["opportunity_id"]).fillna(0).to_numpy()
+    furthest = furthest_stage(stage_history, closed, stages)
     won = (closed["status"] == "won").to_numpy()
     # a won deal went through every stage
     furthest = np.where(won, len(stages) - 1, furthest)

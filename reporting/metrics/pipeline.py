@@ -167,6 +167,21 @@ def open_deals(
     return out.reset_index(drop=True)
 
 
+def lost_when_tired(lost: pd.DataFrame, stale_days: StaleDays = 45,
+                    stage_history: pd.DataFrame | None = None) -> pd.Series:
+    """For lost deals: True where the deal was closed only after it had gone stale (its
+    last activity, or its creation, more than the stale threshold of the stage it was lost
+    in before its close)."""
+    lost_stage = pd.Series(None, index=lost.index, dtype=object)
+    if stage_history is not None and len(stage_history) and len(lost):
+        h = stage_history[stage_history["opportunity_id"].isin(lost["opportunity_id"])]
+        h = h.merge(lost[["opportunity_id", "closed_at"]], on="opportunity_id")
+        h = h[h["entered_at"] < h["closed_at"]].sort_values("entered_at", kind="stable")
+        lost_stage = lost["opportunity_id"].map(h.groupby("opportunity_id")["stage"].last())
+    last = lost["last_activity_at"].fillna(lost["created_at"])
+    return (lost["closed_at"] - last) / DAY > stale_threshold(stale_days, lost_stage)
+
+
 def stale_share(stale: int, unknown: int, open_count: int) -> float | None:
     """Stale deals / open deals whose state is known; None when there are no open deals
     or more than half of them are unknown."""
@@ -235,14 +250,7 @@ def pipeline_health(
     stale = deals["stale"].groupby(g).sum()
     unknown = deals["stale_unknown"].groupby(g).sum()
     lost = opps[closed_in_period(opps, period) & (opps["status"] == "lost")]
-    lost_stage = pd.Series(None, index=lost.index, dtype=object)
-    if stage_history is not None and len(stage_history) and len(lost):
-        h = stage_history[stage_history["opportunity_id"].isin(lost["opportunity_id"])]
-        h = h.merge(lost[["opportunity_id", "closed_at"]], on="opportunity_id")
-        h = h[h["entered_at"] < h["closed_at"]].sort_values("entered_at", kind="stable")
-        lost_stage = lost["opportunity_id"].map(h.groupby("opportunity_id")["stage"].last())
-    last = lost["last_activity_at"].fillna(lost["created_at"])
-    tired = (lost["closed_at"] - last) / DAY > stale_threshold(stale_days, lost_stage)
+    tired = lost_when_tired(lost, stale_days, stage_history)
     lg = lost[by].fillna("(none)")
     idx = sorted(set(open_n.index) | set(per_month.index) | set(lg), key=str)
     out = pd.DataFrame(index=pd.Index(idx, name="group"))

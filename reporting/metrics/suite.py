@@ -74,6 +74,8 @@ class Analysis:
     velocity_by_team: pd.DataFrame = field(default_factory=pd.DataFrame)
     loss_reasons: pd.DataFrame = field(default_factory=pd.DataFrame)
     loss_reasons_by_team: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the slice's deals as they were at the period end (reporting.history.state_at)
+    deals_at_end: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _num(x) -> float | None:
@@ -197,6 +199,7 @@ def analyse(
     per rep and for the scope (``scope_level``: ``region``, ``team`` or None for the whole
     company); ``forecast`` is the next period's forecast prepared by the caller
     (:func:`reporting.context.build`), shown as it is."""
+    from ..insights import DealFrames
     from ..insights import findings as make_findings
 
     p, s = period, settings
@@ -330,7 +333,10 @@ def analyse(
     a.lead_horizon_days = horizon
     a.as_of = as_of
     _forward_look(a, opps, p, reps, deal_history, quotas, scope_level, forecast, quota_notes)
-    a.findings = make_findings(a)
+    a.findings = make_findings(a, DealFrames(
+        opps=opps, period=p, open_deals=deals, then=a.deals_at_end,
+        stage_history=hist_or_none, stale_days=s.stale_days, slipped=a.slipped_deals,
+        accounts=acc if len(acc) else None))
     return a
 
 
@@ -354,6 +360,7 @@ def _forward_look(a: Analysis, opps: pd.DataFrame, p: Period, reps: pd.DataFrame
     # the deals as they were at the period end: attainment and coverage never use a state
     # recorded later
     then = state_at(opps, versions, p.end)
+    a.deals_at_end = then
     q = quotas if quotas is not None else targets.empty_frame("quotas")
     a.quota_notes = list(quota_notes or [])
     a.targets = targets.attainment(then, q, p, by="rep", as_of=p.end, reps=reps)

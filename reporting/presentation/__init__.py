@@ -13,12 +13,17 @@ charts in the report's language, and :func:`emit_metrics` attaches the figures a
 - :mod:`.value`: the deal-size and customer-value sections;
 - :mod:`.forward`: the forecast and targets, and the pipeline movement sections;
 - :mod:`.scorecards`: one page per rep;
+- :mod:`.deals`: the deals behind each finding and flagged row (page one, the appendix,
+  report.xlsx);
 - :mod:`.methodology`: the definitions appendix;
-- :mod:`.payload`: the ``metrics.json`` payload (:data:`METRICS_MIME`).
+- :mod:`.payload`: the ``metrics.json`` payload (:data:`METRICS_MIME`) and the tables of
+  ``report.xlsx`` (:data:`WORKBOOK_MIME`).
 """
 
 from __future__ import annotations
 
+from ..workbook import WORKBOOK_MIME
+from .deals import deal_list, deal_lists, page_one_findings, show_deal_lists, tile_anchor
 from .forward import forecast_chart, forecast_figures, show_forecast, show_movement, show_targets
 from .fragments import (
     fmt_money,
@@ -32,10 +37,10 @@ from .fragments import (
 )
 from .layout import chart, full_ax, half_ax, rows_height, show, show_row
 from .methodology import definitions, show_methodology
-from .payload import METRICS_MIME, emit_metrics, metrics_payload
+from .payload import METRICS_MIME, emit_metrics, emit_workbook, metrics_payload, workbook_payload
 from .scorecards import scorecard_rows, show_scorecards
 from .sections import report_title, show_cover, show_quality, show_section
-from .summary import findings, kpis, page_one_findings, show_summary, verdicts
+from .summary import findings, kpis, show_summary, verdicts
 from .tables import (
     person_table,
     rep_table,
@@ -48,11 +53,15 @@ from .value import band_note, clv_note, show_customer_value, show_deal_size
 
 __all__ = [
     "METRICS_MIME",
+    "WORKBOOK_MIME",
     "band_note",
     "chart",
     "clv_note",
+    "deal_list",
+    "deal_lists",
     "definitions",
     "emit_metrics",
+    "emit_workbook",
     "findings",
     "fmt_money",
     "fmt_num",
@@ -75,6 +84,7 @@ __all__ = [
     "show_chart",
     "show_cover",
     "show_customer_value",
+    "show_deal_lists",
     "show_deal_size",
     "show_forecast",
     "show_html",
@@ -91,5 +101,7 @@ __all__ = [
     "show_table",
     "show_targets",
     "table_html",
+    "tile_anchor",
     "verdicts",
+    "workbook_payload",
 ]

@@ -21,8 +21,66 @@ METRICS_MIME = "application/vnd.crm-report.metrics+json"
 
 def emit_metrics(ctx: ReportContext) -> None:
     """Attach every figure the report shows to the notebook as a JSON output; the runner
-    writes it to ``metrics.json``."""
+    writes it to ``metrics.json``. Then the tables the report showed and its deal lists
+    (:func:`workbook_payload`), which the runner writes to ``report.xlsx``."""
     display({METRICS_MIME: metrics_payload(ctx)}, raw=True)
+    emit_workbook(ctx)
+
+
+def emit_workbook(ctx: ReportContext) -> None:
+    """Attach the report's tables and deal lists to the notebook as a JSON output of type
+    ``reporting.workbook.WORKBOOK_MIME`` (no HTML: the report does not show it); the runner writes them
+    to ``report.xlsx`` with :func:`reporting.workbook.write_workbook`."""
+    from ..workbook import WORKBOOK_MIME
+
+    display({WORKBOOK_MIME: workbook_payload(ctx)}, raw=True)
+
+
+def _cells(frame: pd.DataFrame, columns) -> list[list[Any]]:
+    rows = []
+    for rec in frame[[k for k, _, _ in columns]].itertuples(index=False, name=None):
+        rows.append([_cell(v) for v in rec])
+    return rows
+
+
+def _cell(v: Any) -> Any:
+    """A table cell as JSON: None for missing values (NaN, NaT, inf), ISO text for times."""
+    if v is None or (isinstance(v, float) and math.isinf(v)):
+        return None
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):  # not a scalar
+        return str(v)
+    return _clean(v)
+
+
+def workbook_payload(ctx: ReportContext) -> dict[str, Any]:
+    """The sheets of report.xlsx: every table the report showed (``ctx.tables``, in order,
+    every row), then the deal list of each finding and flagged rep-table row (every deal),
+    with the sheet names, captions and column labels in the report's language."""
+    from .deals import DEAL_COLUMNS, LIST_NAMES, deal_lists
+
+    sheets = []
+    for t in ctx.tables:
+        cols = [list(c) for c in t["columns"]]
+        sheets.append({"sheet": t["sheet"], "caption": t["caption"], "columns": cols,
+                       "rows": _cells(t["frame"], t["columns"])})
+    cur = ctx.settings.currency
+    deal_cols = [(k, ctx.t(label) + (f" ({cur})" if f == "money" and cur else ""), f)
+                 for k, label, f in DEAL_COLUMNS]
+    for i, d in enumerate(deal_lists(ctx), start=1):
+        what = ctx.t(LIST_NAMES.get(d.get("metric", ""), "deals"))
+        who = "" if d["subject"] in ("all", "") or d.get("metric", "").startswith("tile_") \
+            else d["subject"]
+        sheets.append({"sheet": f"{ctx.t('Deals')} {i} {what} {who}".strip(),
+                       "caption": f"{d['title']} ({d['label']})",
+                       "columns": [list(c) for c in deal_cols],
+                       "rows": _cells(d["frame"], deal_cols)})
+    title = f"{ctx.settings.company}: {ctx.scope}, {ctx.period_title}".strip(": ")
+    return {"language": ctx.language, "currency": cur, "title": title,
+            "contents": ctx.t("Contents"),
+            "contents_labels": [ctx.t("Sheet"), ctx.t("What it holds")], "sheets": sheets}
 
 
 def _clean(v: Any) -> Any:
@@ -106,7 +164,8 @@ def metrics_payload(ctx: ReportContext) -> dict[str, Any]:
                       for k, t in a.thresholds.items()},
         "profile_weights": a.profile_weights,
         "findings": [{"text": f.text, "metric": f.metric, "subject": f.subject,
-                      "value": f.value, "reference": f.reference} for f in a.findings],
+                      "value": f.value, "reference": f.reference, "key": f.key,
+                      "deal_ids": list(f.deal_ids)} for f in a.findings],
         "by_rep": _records(a.summary),
         "funnel": _records(a.funnel),
         "win_rate_trend": _records(a.win_rate_trend),

@@ -197,10 +197,10 @@ def page_one_findings(ctx: ReportContext, limit: int = 3) -> list[dict[str, Any]
     """The top findings as page one shows them: ``text``, ``rating`` (good / watch / bad
     or None), ``anchor`` (the id of the finding's deal list in the appendix, or None) and
     ``deals`` (up to three dicts of formatted strings: id, account, owner, stage, amount,
-    age_days, last_activity). This version has no deal lists: ``anchor`` is None and
-    ``deals`` empty (:mod:`reporting.presentation.deals` fills them)."""
-    return [{"text": f.render(ctx.language), "rating": None, "anchor": None, "deals": []}
-            for f in ctx.a.findings[:limit]]
+    age_days, last_activity); see :func:`reporting.presentation.deals.page_one_findings`."""
+    from .deals import page_one_findings as with_deals
+
+    return with_deals(ctx, limit)
 
 
 #: worst first: the verdict of a metric judged on two figures is the worse one

@@ -5,6 +5,7 @@ per acquiring rep and account manager (columns, labels, formats, sort order).
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -19,10 +20,21 @@ if TYPE_CHECKING:
 
 
 def table_html(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str = "",
-               limit: int = 15, language: str = "en") -> str:
+               limit: int = 15, language: str = "en", ctx: ReportContext | None = None,
+               sheet: str | None = None) -> str:
     """A compact table as an HTML fragment: ``columns`` are (key, label, format) with
     format one of ``text``, ``int``, ``num1``, ``num3``, ``pct``, ``money``; at most
-    ``limit`` rows. On a screen it scrolls inside its own box."""
+    ``limit`` rows. On a screen it scrolls inside its own box. The whole table (every row)
+    is also kept on ``ctx.tables`` for report.xlsx, as the sheet ``sheet`` (default: the
+    caption); without ``ctx``, on the report context built last
+    (:func:`reporting.context.active`) when it is in the same language."""
+    if ctx is None:
+        from ..context import active
+
+        ctx = active()
+        ctx = ctx if ctx is not None and ctx.language == language else None
+    if ctx is not None:
+        register_table(ctx, frame, columns, caption, sheet)
     def text(v) -> str:
         return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
 
@@ -41,13 +53,61 @@ def table_html(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
 
 
 def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str = "",
-               limit: int = 15, language: str = "en") -> None:
+               limit: int = 15, language: str = "en", ctx: ReportContext | None = None,
+               sheet: str | None = None) -> None:
     """Display :func:`table_html`."""
-    fragments.show_fragment(table_html(frame, columns, caption, limit, language))
+    fragments.show_fragment(table_html(frame, columns, caption, limit, language, ctx, sheet))
 
 
 #: a rating of too few deals, as a table cell says it
 SHORT_TOO_FEW = "too few deals"
+
+
+#: report.xlsx's sheet names of the tables shown with a caption that holds figures (the
+#: English caption contains the key)
+CAPTION_SHEETS = (
+    ("Bookings against quota", "Quota attainment"), (" to date in ", "Quarter pace"),
+    ("Open deals with the largest expected value", "Largest expected deals"),
+    ("Open deals most at risk", "Deals at risk"), ("Forecast of ", "Forecast by rep"),
+    ("Pipeline movement by rep", "Movement by rep"),
+    ("Close-date pushes by rep", "Close-date pushes"), ("Why deals were lost", "Loss reasons"),
+    ("Forecast backtest", "Forecast backtest"),
+)
+
+
+def short_name(caption: str, language: str = "en") -> str:
+    """A sheet name for a table's caption: the name :data:`CAPTION_SHEETS` gives it (in
+    ``language``), else its words before the first comma, colon, semicolon or parenthesis,
+    cut at a word to 31 characters ("Bookings against quota" -> "Quota attainment")."""
+    for key, name in CAPTION_SHEETS:
+        if key in caption:
+            return tr(name, language)
+    head = re.split(r"[,،(:;؛]", caption, maxsplit=1)[0].strip() or caption
+    while len(head) > 31 and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head
+
+
+def register_table(ctx: ReportContext, frame: pd.DataFrame, columns: list[tuple[str, str, str]],
+                   caption: str = "", sheet: str | None = None) -> None:
+    """Keep a table of the report on ``ctx.tables`` (in the order shown) for report.xlsx:
+    its sheet name and caption in the report's language, the shown columns with their
+    translated labels and formats, and every row (not only those shown)."""
+    if not hasattr(ctx, "tables"):  # a context made before report.xlsx existed (pickled)
+        ctx.tables = []
+    keys = [k for k, _, _ in columns if k in frame.columns]
+    cols = [(k, tr(label, ctx.language), f) for k, label, f in columns if k in frame.columns]
+    data = frame[keys].reset_index(drop=True).copy()
+    if ctx.language != "en":
+        for k, _, f in cols:
+            if f == "text":
+                data[k] = data[k].map(lambda v: tr(v, ctx.language) if v in (
+                    "good", "watch", "bad", "too few deals to judge") else v)
+    shown = tr(caption, ctx.language)
+    ctx.tables.append({"sheet": tr(sheet, ctx.language) if sheet else short_name(
+        caption if ctx.language == "en" else shown, ctx.language),
+                       "caption": tr(caption, ctx.language), "columns": cols, "frame": data})
+
 
 REP_TABLES = {
     "conversion": ("Win rate by rep", "win_rate", False, [
@@ -73,14 +133,24 @@ REP_TABLES = {
 }
 
 
+#: the report.xlsx sheet of each table (a sheet name holds at most 31 characters)
+REP_SHEETS = {"conversion": "Win rate by rep", "cycle": "Cycle by rep",
+              "deal_size": "Deal size by rep", "pipeline": "Pipeline by rep",
+              "acquirers": "Value by acquirer", "managers": "Value by manager"}
+
+
 def rep_table(ctx: ReportContext, key: str, limit: int = 15) -> str:
-    """The compact per-rep table of a section, sorted by its main figure (HTML)."""
+    """The compact per-rep table of a section, sorted by its main figure (HTML), with the
+    links to the deal lists of its rows rated bad or watch under it."""
+    from .deals import row_links_html
+
     caption, sort, ascending, columns = REP_TABLES[key]
     columns = [c for c in columns if c[0] in ctx.summary.columns]
     frame = ctx.summary.sort_values(sort, ascending=ascending, na_position="last")
     if "rating" in frame:  # the short form, so that a half-width table keeps one line a row
         frame = frame.assign(rating=frame["rating"].replace({TOO_FEW: SHORT_TOO_FEW}))
-    return table_html(frame, columns, caption, limit, ctx.language)
+    return table_html(frame, columns, caption, limit, ctx.language, ctx=ctx,
+                      sheet=REP_SHEETS[key]) + row_links_html(ctx, key)
 
 
 def show_rep_table(ctx: ReportContext, key: str, limit: int = 15) -> None:
@@ -114,7 +184,7 @@ def person_table(ctx: ReportContext, key: str, limit: int = 12) -> str:
     caption, columns = PERSON_TABLES[key]
     columns = [c for c in columns if c[0] in frame.columns]
     return table_html(frame.sort_values("value_per_account_year", ascending=False), columns,
-                      caption, limit, ctx.language)
+                      caption, limit, ctx.language, ctx=ctx, sheet=REP_SHEETS[key])
 
 
 def show_person_table(ctx: ReportContext, key: str, limit: int = 12) -> None:
