@@ -1022,6 +1022,7 @@ FA: dict[str, str] = {
         "تعداد، ارزش (جمع مبلغ‌های معلوم) و سهم هر یک از معاملات باخته، برای هر تیم و "
         "کارشناس، و سهم معاملات باخته‌ای که دلیلی برایشان ثبت نشده است.",
     # deals behind the findings (presentation/deals.py) and report.xlsx's sheets
+    "Account": "حساب", "Amount": "مبلغ", "Last activity": "آخرین فعالیت",
     "Stale open deals at the period end": "معاملات باز راکد در پایان دوره",
     "Open deals at the period end": "معاملات باز در پایان دوره",
     "Won deals with a longer cycle than the team median":
