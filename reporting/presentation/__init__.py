@@ -32,7 +32,7 @@ from .fragments import (
 from .methodology import definitions, show_methodology
 from .payload import METRICS_MIME, emit_metrics, metrics_payload
 from .scorecards import scorecard_rows, show_scorecards
-from .sections import report_title, show_cover, show_quality, show_section
+from .sections import kind_title, report_title, show_cover, show_quality, show_section
 from .summary import findings, kpis, show_summary
 from .tables import show_person_table, show_rep_table, show_table
 from .value import band_note, clv_note, show_customer_value, show_deal_size
@@ -49,6 +49,7 @@ __all__ = [
     "fmt_num",
     "fmt_pct",
     "kpis",
+    "kind_title",
     "localize_axes",
     "metrics_payload",
     "render_fragment",

@@ -32,6 +32,23 @@ def report_title(configured: str, period: Period) -> str:
             "range": rest[:1].upper() + rest[1:]}[period.kind]
 
 
+def kind_title(kind: str, configured: str, period: Period, region: str | None,
+               team: str | None = None, language: str = "en") -> str:
+    """A report's document title (HTML ``<title>``, PDF metadata) by kind
+    (:mod:`reporting.kinds`): the monthly report keeps "<title for the period>: <region>
+    <period>"; the others read "<kind title> — <scope>, <period>" ("Rep scorecards — EMEA /
+    EMEA Inside, October 2026"; the roll-up's scope is the whole company)."""
+    from ..i18n import period_title, tr
+    from ..kinds import get
+
+    k = get(kind)
+    if k.name == "monthly":
+        return f"{report_title(configured, period)}: {region} {period.title}"
+    parts = [x for x in (region, team) if x and str(x).lower() != "all"]
+    scope = " / ".join(parts) if parts and not k.company_wide else tr("All regions", language)
+    return f"{tr(k.title, language)} — {scope}, {period_title(period, language)}"
+
+
 def show_cover(ctx: ReportContext, title: str | None = None) -> None:
     """The cover page; ``title`` defaults to the configured title for the period's kind
     (:func:`report_title`)."""
