@@ -31,13 +31,14 @@ class Kind:
     folder: str | None  # the folder of this kind under the period's folder; None: the period's
     title: str  # the English title (translated in the report's language)
     company_wide: bool = False  # one report for the whole company, whatever the regions
+    artifacts: bool = True  # uses the period's shared artifacts (bands, CLV, backtest)
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("monthly", "monthly_sales_report", None, "Sales Report"),
     Kind("scorecard", "rep_scorecard", "scorecards", "Rep scorecards"),
     Kind("rollup", "company_rollup", "rollup", "Company roll-up", company_wide=True),
-    Kind("trend", "trend_report", "trend", "Sales trend"),
+    Kind("trend", "trend_report", "trend", "Sales trend", artifacts=False),
 )}
 DEFAULT_KIND = "monthly"
 

@@ -265,15 +265,18 @@ def execute(request: RunRequest, on_done: Callable[[JobResult], None] | None = N
     for j in jobs:
         by_period.setdefault(j.period, []).append(j)
     refresh = request.refresh_bands
+    from .kinds import get as get_kind
+
     for label, pjobs in sorted(by_period.items(), key=lambda kv: parse_period(kv[0]).start):
-        art = shared_artifacts(request.store, parse_period(label), request.params,
-                               inside(out_root, label, "_run", "artifacts.json"),
-                               refresh, inside(out_root, "_reference", "bands.json"))
-        out.artifacts[label] = art
-        refresh = False  # once per run, from the oldest period
-        pjobs = [replace(j, artifacts=str(art.path),
-                         manifest={**j.manifest, "artifacts_fingerprint": art.fingerprint})
-                 for j in pjobs]
+        if any(get_kind(j.kind).artifacts for j in pjobs):
+            art = shared_artifacts(request.store, parse_period(label), request.params,
+                                   inside(out_root, label, "_run", "artifacts.json"),
+                                   refresh, inside(out_root, "_reference", "bands.json"))
+            out.artifacts[label] = art
+            refresh = False  # once per run, from the oldest period
+            pjobs = [replace(j, artifacts=str(art.path),
+                             manifest={**j.manifest, "artifacts_fingerprint": art.fingerprint})
+                     if get_kind(j.kind).artifacts else j for j in pjobs]
         ex = request.executor
         out.results += run_batch(pjobs, ex.workers, ex.kind, ex.scheduler, on_done)
     out.results += blocked

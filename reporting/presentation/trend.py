@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 def trend_table(ctx: KindContext) -> tuple[list[dict[str, str]], list[list[str]]]:
     """The table's columns and formatted rows, one per month."""
     t, cur = ctx.t, ctx.settings.currency
-    cols = [("Month", ""), ("Bookings (won value)", "num"), ("Deals won", "num"),
-            ("Win rate", "num"), ("Median cycle (days)", "num"), ("Average won deal", "num"),
-            ("Open deals at month end", "num"), ("Open pipeline at month end", "num")]
+    cols = [("Month", ""), ("Bookings", "num"), ("Deals won", "num"), ("Win rate", "num"),
+            ("Cycle (days)", "num"), ("Avg won deal", "num"), ("Open deals", "num"),
+            ("Open pipeline", "num")]
     rows = []
     for m, (_, r) in zip(ctx.months, ctx.frame.iterrows(), strict=True):
         rows.append([ctx.period_title_of(m), fmt_money(r["won_value"], cur),
@@ -31,6 +31,15 @@ def trend_table(ctx: KindContext) -> tuple[list[dict[str, str]], list[list[str]]
                      fmt_num(r["median_cycle_days_won"]), fmt_money(r["avg_won_amount"], cur),
                      fmt_num(r["open_count"]), fmt_money(r["open_value"], cur)])
     return [{"label": t(c), "align": a} for c, a in cols], rows
+
+
+def show_trend_table(ctx: KindContext) -> None:
+    """The month-by-month table (the open figures at each month's end)."""
+    cols, rows = trend_table(ctx)
+    table = {"caption": ctx.t("Month by month (open deals and pipeline at each month's end)"),
+             "columns": cols,
+             "rows": [{"total": False, "cells": [{"text": c} for c in row]} for row in rows]}
+    show_html("rollup.html.j2", ctx.language, tables=[table], notes=[])
 
 
 def summary_line(ctx: KindContext) -> str:
@@ -55,9 +64,7 @@ def show_trend(ctx: KindContext) -> None:
         "pipeline is what was open at the month's end, as it was known then."))
     fig = plots_trend.trend_panels(ctx.frame, ctx.settings.currency, ctx.language)
     display(Image(data=plots.figure_png(fig), format="png"))
-    cols, rows = trend_table(ctx)
-    show_html("table.html.j2", ctx.language, columns=cols, rows=rows,
-              caption=ctx.t("Month by month"), more=False, total=len(rows))
+    show_trend_table(ctx)
 
 
-__all__ = ["show_trend", "summary_line", "trend_table"]
+__all__ = ["show_trend", "show_trend_table", "summary_line", "trend_table"]
