@@ -9,7 +9,8 @@ the cycle is the median days from creation to win of the deals won in it, the av
 deal the mean won amount; the open pipeline is the deals open at the period end as known
 then (:func:`reporting.metrics.pipeline.open_deals` reads the deal history), and quota,
 attainment and coverage come from :func:`reporting.metrics.targets.attainment` on the
-deals as they were at the period end. Each figure is grouped by region in one pass.
+deals as they were at the period end (the current rows without a deal history). Each
+figure is grouped by region in one pass.
 """
 
 from __future__ import annotations
@@ -79,7 +80,10 @@ def region_rollup(
     versions = deal_history if deal_history is not None and len(deal_history) else None
     from ..history import state_at
 
-    then = state_at(o, versions, p.end)
+    # the deals as they were at the period end; without a deal history the current rows
+    # (for a period that has ended they say what was won in it: state_at would leave the
+    # won amounts of deals closed before the end unknown)
+    then = state_at(o, versions, p.end) if versions is not None else o
     att = targets.attainment(then, q, p, by="region", as_of=p.end, reps=reps).set_index("group")
     att_all = targets.attainment(then, q, p, by=None, as_of=p.end, reps=reps).set_index(
         "group")
