@@ -330,3 +330,23 @@ def test_trend_open_pipeline_as_known_at_each_month_end():
     s = monthly_series(opps, months, deal_history=versions).set_index("month")
     assert s["open_count"].tolist() == [1, 1, 0]
     assert s["open_value"].tolist() == [1000, 3000, 0]
+
+
+@pytest.mark.slow  # executes the scorecard notebook (one team of the small demo store)
+def test_scorecard_report_has_one_page_per_rep(demo_store, tmp_path):
+    from pypdf import PdfReader
+
+    from reporting.runner import NOTEBOOKS, run_report
+
+    res = run_report("EMEA", "2026-09", "EMEA Inside", store=demo_store,
+                     reports_dir=tmp_path, kind="scorecard",
+                     notebook=NOTEBOOKS / "rep_scorecard.ipynb")
+    assert res.output_dir == tmp_path.resolve() / "2026-09" / "scorecards" / "emea--emea-inside"
+    texts = [p.extract_text() for p in PdfReader(res.pdf).pages]
+    appendix = next(i for i, t in enumerate(texts) if "Appendix B" in t)
+    reps = {r["group"] for r in res.metrics["by_rep"]}
+    # the cover, then exactly one page per rep (its name heads the page), then the appendix
+    assert sorted(t.split("\n")[0].strip() for t in texts[1:appendix]) == sorted(reps)
+    assert res.pages == len(texts) == 1 + len(reps) + (len(texts) - appendix)
+    assert "Rep scorecards" in texts[0]
+    assert "<title>Rep scorecards — EMEA / EMEA Inside, September 2026" in res.html.read_text()
