@@ -350,3 +350,26 @@ def test_scorecard_report_has_one_page_per_rep(demo_store, tmp_path):
     assert res.pages == len(texts) == 1 + len(reps) + (len(texts) - appendix)
     assert "Rep scorecards" in texts[0]
     assert "<title>Rep scorecards — EMEA / EMEA Inside, September 2026" in res.html.read_text()
+
+
+def test_scheduled_kinds_take_the_same_run_path(tmp_path, demo_store):
+    """schedule.yaml entries name a kind; run-due builds the same specs as `run --kind`."""
+    from datetime import date
+
+    from reporting.runs import plan
+    from reporting.schedule import Schedule
+    from reporting.scheduler import request_for
+
+    schedule = Schedule.model_validate({"reports": [
+        {"name": "cards", "kind": "scorecard", "regions": ["EMEA"],
+         "teams": ["EMEA/EMEA Inside"], "catch_up": 1},
+        {"name": "company", "kind": "rollup", "catch_up": 1},
+        {"name": "trend", "kind": "trend", "regions": ["EMEA"], "catch_up": 1}]})
+    req = request_for(schedule, date(2026, 10, 15), demo_store, tmp_path, None)
+    assert [(s.kind, s.notebook, s.periods) for s in req.reports] == [
+        ("scorecard", "rep_scorecard", ("2026-09",)), ("rollup", "company_rollup", ("2026-09",)),
+        ("trend", "trend_report", ("2026-09",))]
+    jobs = plan(req)[0]
+    base = tmp_path.resolve() / "2026-09"
+    assert sorted(str(j.output_dir().relative_to(base)) for j in jobs) == [
+        "rollup", "scorecards/emea", "scorecards/emea--emea-inside", "trend/emea"]
