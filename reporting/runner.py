@@ -110,6 +110,12 @@ def output_dir_for(reports_dir: Path, period: str, region: str, team: str = "all
 _FOLDER = re.compile(r"^[\w-]{1,200}$", re.UNICODE)
 
 
+def _kind_title(kind: str) -> str:
+    from .kinds import get
+
+    return get(kind).title
+
+
 def _metrics_from(nb: nbformat.NotebookNode) -> dict:
     for cell in nb.cells:
         for out in cell.get("outputs", []):
@@ -270,7 +276,8 @@ def run_report(
             "parameters": {k: v for k, v in parameters.items() if k != "params_dir"},
             "notebook": Path(notebook).name,
             "kind": kind,
-            "title": settings.title,  # the params' title: e-mail subjects reuse it
+            # the params' title (the other kinds': theirs): e-mail subjects reuse it
+            "title": settings.title if kind == "monthly" else _kind_title(kind),
             "pages": pages,
             "timings": {k: round(v, 3) for k, v in timings.items()},
             "outputs": outputs,
