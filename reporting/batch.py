@@ -64,6 +64,8 @@ class Job:
     @property
     def label(self) -> str:
         base = self.region if self.team in ("", "all") else f"{self.region}/{self.team}"
+        if base.lower() == "all":
+            base = "all regions"
         if self.kind == "monthly":
             return base
         from .kinds import get

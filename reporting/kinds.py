@@ -6,8 +6,11 @@ kind       notebook                folder under ``reports/<period>/``
 monthly    monthly_sales_report    ``<region>/`` or ``<region>--<team>/``
 scorecard  rep_scorecard           ``scorecards/<region>/`` or ``scorecards/<region>--<team>/``
 rollup     company_rollup          ``rollup/`` (the whole company, one report)
-trend      trend_report            ``trend/<region>/`` or ``trend/<region>--<team>/``
+trend      trend_report            ``trend/<region>/`` or ``trend/<region>--<team>/``;
+                                   ``trend/all-regions/`` for the whole company
 =========  ======================  ==============================================
+
+A trend run for every region (``--region all``) also makes the company's trend.
 
 The kind folders (``scorecards``, ``rollup``, ``trend``) are reserved: a region whose
 folder name would be one of them gets the name plus a hash of the region's name
@@ -32,18 +35,23 @@ class Kind:
     title: str  # the English title (translated in the report's language)
     company_wide: bool = False  # one report for the whole company, whatever the regions
     artifacts: bool = True  # uses the period's shared artifacts (bands, CLV, backtest)
+    # ``--region all`` also makes one report of the whole company (folder COMPANY_FOLDER)
+    with_company: bool = False
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("monthly", "monthly_sales_report", None, "Sales Report"),
     Kind("scorecard", "rep_scorecard", "scorecards", "Rep scorecards"),
     Kind("rollup", "company_rollup", "rollup", "Company roll-up", company_wide=True),
-    Kind("trend", "trend_report", "trend", "Sales trend", artifacts=False),
+    Kind("trend", "trend_report", "trend", "Sales trend", artifacts=False, with_company=True),
 )}
 DEFAULT_KIND = "monthly"
 
-#: folder names no region or team report may take in a period's folder
-RESERVED_FOLDERS = frozenset(k.folder for k in KINDS.values() if k.folder)
+#: the folder of a whole-company report inside a kind's folder (``trend/all-regions/``)
+COMPANY_FOLDER = "all-regions"
+
+#: folder names no region report may take (a region called "All Regions" gets a hash)
+RESERVED_FOLDERS = frozenset({*(k.folder for k in KINDS.values() if k.folder), COMPANY_FOLDER})
 
 
 def get(name: str | None) -> Kind:

@@ -166,11 +166,10 @@ def split_months(period: Period) -> list[Period]:
             f"period {period.label} is not whole months: a monthly series needs a range from "
             "the first day of a month to the last day of a month, e.g. 2025-01..2026-11")
     out: list[Period] = []
-    m = start
-    while m < end:
-        nxt = m + pd.DateOffset(months=1)
-        out.append(Period("month", m, nxt))
-        m = nxt
+    m = Period("month", start, start + pd.DateOffset(months=1))
+    while m.start < end:
+        out.append(m)
+        m = m.next()
     return out
 
 

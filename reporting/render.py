@@ -350,7 +350,8 @@ def write_index(period_dir: Path, company: str, title: str, period_title: str,
         team = m.get("team")
         region = m.get("region", d.name)
         rows.append({
-            "name": ("All regions" if kind.company_wide else str(region))
+            "name": ("All regions" if kind.company_wide or str(region).lower() == "all"
+                     else str(region))
             + (f" / {team}" if team and team != "all" else ""),
             "failed": False, "kind": kind.name,
             "win_rate": fmt(h.get("win_rate"), ".0%"),

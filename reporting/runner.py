@@ -98,6 +98,10 @@ def output_dir_for(reports_dir: Path, period: str, region: str, team: str = "all
     label = parse_period(period).label  # validated: digits, '-', 'Q' and '..' only
     if k.company_wide:
         return inside(reports_dir, label, k.folder)
+    if k.folder and region.lower() == "all" and (not team or team.lower() == "all"):
+        from .kinds import COMPANY_FOLDER
+
+        return inside(reports_dir, label, k.folder, COMPANY_FOLDER)
     if folder:
         if not _FOLDER.match(folder) or len(folder.encode("utf-8")) > 240:
             raise ParamsError(f"report folder {folder!r} is not a folder name")

@@ -167,6 +167,8 @@ def _targets(spec: ReportSpec, scopes: Scopes, strict: bool
     if strict and not regions:
         raise ReportingError("the store holds no regions")
     pairs = [(r, "all") for r in regions] if spec.region_reports else []
+    if spec.regions == "all" and spec.region_reports and get(spec.kind).with_company:
+        pairs.insert(0, ("all", "all"))  # the whole company's report too
     for t in spec.teams:
         region, _, team = t.partition("/") if "/" in t else ("", "", t)
         check_name("team", team)

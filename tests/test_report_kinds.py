@@ -79,12 +79,13 @@ def test_each_kind_has_its_own_folder(tmp_path):
         output_dir_for(tmp_path, p, "EMEA", kind="weekly")
 
 
-@pytest.mark.parametrize("region", ["Scorecards", "TREND", "Rollup"])
+@pytest.mark.parametrize("region", ["Scorecards", "TREND", "Rollup", "All Regions"])
 def test_a_region_never_takes_a_kind_folder(tmp_path, region):
     from reporting.scope import Scopes
 
     d = output_dir_for(tmp_path, "2026-10", region)
-    assert d.name != region.lower() and d.name.startswith(region.lower() + "-")
+    plain = region.lower().replace(" ", "-")
+    assert d.name != plain and d.name.startswith(plain + "-")
     s = Scopes({region: [], "EMEA": []})
     assert s.folder(region) == d.name and s.folder("EMEA") == "emea"
 
@@ -127,6 +128,11 @@ def test_run_request_and_plan_by_kind(demo_store, tmp_path):
     (job,) = plan(req)[0]
     assert (job.region, job.label, job.output_dir()) == (
         "all", "rollup", tmp_path.resolve() / "2026-09" / "rollup")
+    # a trend of every region comes with the company's
+    jobs = plan(run_request("2026-09", store=demo_store, reports=tmp_path, kind="trend"))[0]
+    assert jobs[0].label == "all regions (trend)"
+    assert jobs[0].output_dir() == tmp_path.resolve() / "2026-09" / "trend" / "all-regions"
+    assert len(jobs) == 1 + len({j.region for j in jobs[1:]}) > 2
     # the monthly report's inputs (and so its fingerprint) are as before
     (job,) = plan(run_request("2026-09", "EMEA", store=demo_store, reports=tmp_path))[0]
     assert "kind" not in job.manifest["parameters_all"] and job.label == "EMEA"
