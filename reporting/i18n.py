@@ -987,10 +987,10 @@ FA.update({
     "Open pipeline at month end": "قیف باز در پایان ماه",
     "Month by month (open deals and pipeline at each month's end)":
         "ماه به ماه (معاملات و قیف باز در پایان هر ماه)",
-    "Over {n} months the scope booked {value} from {deals} deals; the best month was "
+    "Over {n} months {scope} booked {value} from {deals} deals; the best month was "
     "{best} ({best_value}), the weakest {worst} ({worst_value}).":
-        "در {n} ماه، {value} از {deals} معامله ثبت شد؛ بهترین ماه {best} ({best_value}) و "
-        "ضعیف‌ترین {worst} ({worst_value}) بود.",
+        "{scope} در {n} ماه {value} از {deals} معامله ثبت کرد؛ بهترین ماه {best} "
+        "({best_value}) و ضعیف‌ترین {worst} ({worst_value}) بود.",
     "How to read: each point is one month. Bookings, win rate, cycle and deal size count "
     "the deals closed in the month as the CRM records them today; the open pipeline is "
     "what was open at the month's end, as it was known then.":

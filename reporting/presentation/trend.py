@@ -46,9 +46,9 @@ def summary_line(ctx: KindContext) -> str:
     """Bookings over the months, the best and the weakest month."""
     f, cur = ctx.frame, ctx.settings.currency
     best, worst = f["won_value"].idxmax(), f["won_value"].idxmin()
-    return ctx.t("Over {n} months the scope booked {value} from {deals} deals; the best "
+    return ctx.t("Over {n} months {scope} booked {value} from {deals} deals; the best "
                  "month was {best} ({best_value}), the weakest {worst} ({worst_value}).").format(
-        n=fmt_num(len(f)), value=fmt_money(f["won_value"].sum(), cur),
+        n=fmt_num(len(f)), scope=ctx.scope, value=fmt_money(f["won_value"].sum(), cur),
         deals=fmt_num(f["won_count"].sum()), best=ctx.period_title_of(ctx.months[best]),
         best_value=fmt_money(f.loc[best, "won_value"], cur),
         worst=ctx.period_title_of(ctx.months[worst]),
