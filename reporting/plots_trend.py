@@ -74,6 +74,10 @@ def trend_line(series: pd.DataFrame, column: str, title: str, unit: str,
     if len(finite):  # rates and amounts from 0, so a small wobble does not look like a cliff
         top = float(finite.max())
         ax.set_ylim(0, top * 1.12 if top > 0 else 1)
+    else:  # no month has the figure (e.g. open values without a deal history): say so
+        ax.set_yticks([])
+        ax.text(0.5, 0.5, tr("not computable", language), transform=ax.transAxes,
+                ha="center", va="center", color=plots.PALETTE["muted"], fontsize=9)
     step = max(1, int(np.ceil(len(series) / 8)))
     ax.set_xticks(x[::step], [month_label(pd.Timestamp(s), language)
                               for s in series["start"].iloc[::step]])

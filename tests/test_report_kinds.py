@@ -379,3 +379,32 @@ def test_scheduled_kinds_take_the_same_run_path(tmp_path, demo_store):
     base = tmp_path.resolve() / "2026-09"
     assert sorted(str(j.output_dir().relative_to(base)) for j in jobs) == [
         "rollup", "scorecards/emea", "scorecards/emea--emea-inside", "trend/emea"]
+
+
+def test_trend_charts_read_right():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from reporting import plots_trend
+
+    f = pd.DataFrame({"start": pd.date_range("2025-12-01", periods=12, freq="MS"),
+                      "won_value": np.arange(12) * 1500.0, "won_count": np.arange(12),
+                      "win_rate": np.linspace(0.2, 0.3, 12),
+                      "median_cycle_days_won": np.arange(12) + 20.0,
+                      "avg_won_amount": np.arange(12) * 100.0, "open_value": np.nan})
+    fig = plots_trend.trend_panels(f, "EUR")
+    axes = [a for a in fig.axes if a.get_visible()]
+    assert [a.get_title(loc="left") for a in axes] == [p[1] for p in plots_trend.PANELS]
+    fig.canvas.draw()
+    money = [t.get_text() for t in axes[0].get_yticklabels()]
+    assert money[0] == "EUR 0" and all(t.startswith("EUR ") for t in money)
+    assert all(t.get_text().endswith("%") for t in axes[2].get_yticklabels())
+    counts = [t.get_text() for t in axes[1].get_yticklabels()]
+    assert all("." not in t for t in counts)  # integer ticks for counts
+    assert axes[0].get_xticklabels()[0].get_text() == "Dec 25"
+    # no month has an open value: the panel says so instead of an axis of zeros
+    assert [t.get_text() for t in axes[5].texts] == ["not computable"]
+    assert plots_trend.month_label(pd.Timestamp("2026-11-01"), "fa") == "نوامبر ۲۶"
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
