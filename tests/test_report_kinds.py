@@ -408,3 +408,34 @@ def test_trend_charts_read_right():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_rollup_counts_and_values_add_up_and_rates_come_from_the_totals():
+    """Property: over any deals, the company row's counts and values are the sums of the
+    regions', and its rates are computed from those sums (never averaged)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    deal = st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from(["won", "lost", "open"]),
+                     st.integers(0, 5000), st.integers(0, 90), st.integers(1, 60))
+
+    @settings(max_examples=10, deadline=None)
+    @given(st.lists(deal, min_size=1, max_size=25))
+    def check(rows):
+        opps = _frame([
+            _deal(i, region, status, amount,
+                  OCT.start - pd.Timedelta(days=age), None if status == "open" else
+                  OCT.start + pd.Timedelta(days=min(closed, 30)))
+            for i, (region, status, amount, age, closed) in enumerate(rows)])
+        r = region_rollup(opps, OCT)
+        regions, total = r[~r["is_total"]], r[r["is_total"]].iloc[0]
+        for col in ("won_count", "lost", "closed", "open_count"):
+            assert total[col] == regions[col].sum()
+        assert total["won_value"] == pytest.approx(regions["won_value"].sum())
+        if total["closed"]:
+            assert total["win_rate"] == pytest.approx(total["won_count"] / total["closed"])
+        if total["won_count"]:
+            assert total["avg_won_amount"] == pytest.approx(
+                total["won_value"] / total["won_count"])
+
+    check()
