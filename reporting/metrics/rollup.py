@@ -83,10 +83,14 @@ def region_rollup(
     # the deals as they were at the period end; without a deal history the current rows
     # (for a period that has ended they say what was won in it: state_at would leave the
     # won amounts of deals closed before the end unknown)
-    then = state_at(o, versions, p.end) if versions is not None else o
-    att = targets.attainment(then, q, p, by="region", as_of=p.end, reps=reps).set_index("group")
-    att_all = targets.attainment(then, q, p, by=None, as_of=p.end, reps=reps).set_index(
-        "group")
+    then = state_at(o, versions, p.end) if versions is not None and len(q) else o
+    if len(q):
+        att = targets.attainment(then, q, p, by="region", as_of=p.end,
+                                 reps=reps).set_index("group")
+        att_all = targets.attainment(then, q, p, by=None, as_of=p.end,
+                                     reps=reps).set_index("group")
+    else:  # no quota anywhere: nothing to attain (and no need to work it out per region)
+        att = att_all = pd.DataFrame(index=pd.Index([], name="group"))
     regions = sorted(set(o["region"].dropna()), key=str)
 
     def row(name: str, is_total: bool, w, c, d, pipe, a) -> dict:
