@@ -439,3 +439,27 @@ def test_rollup_counts_and_values_add_up_and_rates_come_from_the_totals():
                 total["won_value"] / total["won_count"])
 
     check()
+
+
+def test_rollup_tables_show_ratings_as_words_and_the_total_last():
+    from reporting.kind_context import KindContext
+    from reporting.presentation.rollup import rollup_notes, rollup_tables
+    from reporting.store import Dataset
+
+    quotas = pd.DataFrame([("region", "North", "2026-10", 2000.0, "USD"),
+                           ("region", "South", "2026-10", 6000.0, "USD")],
+                          columns=["scope_type", "scope", "period", "amount", "currency"])
+    s = load_settings(None)
+    frame = region_rollup(_rollup_opps(), OCT, s, quotas)
+    for lang, total_name, caption in (("en", "Company total", "Bookings and targets"),
+                                      ("fa", "جمع شرکت", "فروش ثبت‌شده و اهداف")):
+        ctx = KindContext("rollup", "all", "all", OCT, s, Dataset(_rollup_opps()), frame, lang,
+                          forecast_period=OCT.next())
+        bookings, conversion = rollup_tables(ctx)
+        assert bookings["caption"] == caption
+        last = bookings["rows"][-1]
+        assert last["total"] and last["cells"][0]["text"] == total_name
+        attainment = [c["label"] for c in bookings["columns"]].index(ctx.t("Attainment"))
+        assert last["cells"][attainment]["rating"] == "bad"  # the word is in the template
+        assert conversion["rows"][0]["cells"][1]["rating"] == "too few deals to judge"
+        assert len(rollup_notes(ctx)) >= 2
