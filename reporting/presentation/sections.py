@@ -46,7 +46,14 @@ def kind_title(kind: str, configured: str, period: Period, region: str | None,
         return f"{report_title(configured, period)}: {region} {period.title}"
     parts = [x for x in (region, team) if x and str(x).lower() != "all"]
     scope = " / ".join(parts) if parts and not k.company_wide else tr("All regions", language)
-    return f"{tr(k.title, language)} — {scope}, {period_title(period, language)}"
+    when = period_title(period, language)
+    if k.name == "trend":  # its months: "December 2025 – November 2026"
+        from ..periods import trend_months
+
+        months = trend_months(period)
+        when = f"{period_title(months[0], language)} – {period_title(months[-1], language)}"
+    comma = "، " if language == "fa" else ", "
+    return f"{tr(k.title, language)} — {scope}{comma}{when}"
 
 
 def show_cover(ctx: ReportContext, title: str | None = None) -> None:
