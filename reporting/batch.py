@@ -59,14 +59,23 @@ class Job:
     folder: str | None = None  # report folder when names collide (scope.Scopes.folder)
     manifest: dict = field(default_factory=dict, hash=False, compare=False)
     render_timeout: float | None = DEFAULT_RENDER_TIMEOUT  # seconds for HTML + PDF
+    kind: str = "monthly"  # monthly | scorecard | rollup | trend (reporting.kinds)
 
     @property
     def label(self) -> str:
-        return self.region if self.team in ("", "all") else f"{self.region}/{self.team}"
+        base = self.region if self.team in ("", "all") else f"{self.region}/{self.team}"
+        if base.lower() == "all":
+            base = "all regions"
+        if self.kind == "monthly":
+            return base
+        from .kinds import get
+
+        return get(self.kind).folder if get(self.kind).company_wide else \
+            f"{base} ({self.kind})"
 
     def output_dir(self) -> Path:
         return output_dir_for(Path(self.reports_dir), parse_period(self.period).label,
-                              self.region, self.team, self.folder)
+                              self.region, self.team, self.folder, self.kind)
 
 
 @dataclass
@@ -116,7 +125,7 @@ def run_job(job: Job) -> JobResult:
             res = run_report(job.region, job.period, job.team, job.store, job.reports_dir,
                              job.params_dir, job.notebook, job.timeout, job.artifacts,
                              job.manifest, job.language, job.folder,
-                             render_timeout=job.render_timeout)
+                             render_timeout=job.render_timeout, kind=job.kind)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status
             if _is_dead_kernel(exc) and attempts < 2:
                 continue

@@ -286,8 +286,12 @@ def run_request(period: str, region: str = "all", team: str = "all",
                 params: Path | None = None, workers: int = 0, executor: str = "local",
                 scheduler: str | None = None, timeout: int = 600,
                 render_timeout: float = 300.0, language: str | None = None,
-                refresh_bands: bool = False):
-    """The :class:`~reporting.runs.RunRequest` that ``crm-report run`` options ask for."""
+                refresh_bands: bool = False, kind: str | None = None):
+    """The :class:`~reporting.runs.RunRequest` that ``crm-report run`` options ask for.
+
+    ``kind`` (monthly, scorecard, rollup, trend; :mod:`reporting.kinds`) chooses the
+    notebook and the folder; ``notebook`` overrides the notebook, ``report`` takes both from
+    a ``schedule.yaml`` entry."""
     from .params import check_name
     from .periods import check_not_future, parse_period
     from .project import default_language
@@ -303,6 +307,7 @@ def run_request(period: str, region: str = "all", team: str = "all",
             raise ReportingError(f"--report {report!r}: schedule.yaml defines "
                                  f"{', '.join(defs) or 'no reports'}")
         nb = defs[report].notebook
+        kind = kind or defs[report].kind
     all_regions = region.lower() == "all"
     if not all_regions:
         check_name("region", region)
@@ -310,7 +315,7 @@ def run_request(period: str, region: str = "all", team: str = "all",
     if one_team:
         check_name("team", team)
     spec = ReportSpec(
-        periods=(p.label,), name=report or DEFAULT_REPORT, notebook=nb,
+        periods=(p.label,), name=report or DEFAULT_REPORT, notebook=nb, kind=kind,
         regions="all" if all_regions else (region,),
         teams=(team,) if one_team else (), region_reports=not one_team,
         language=language or default_language(), timeout=timeout,
@@ -327,9 +332,12 @@ def run(
     region: Annotated[str, typer.Option(help="region name, or 'all' for every region")] = "all",
     team: Annotated[str, typer.Option(help="team name (one report per team), or 'all'")] = "all",
     report: Annotated[str | None, typer.Option(help="a report name from params/schedule.yaml")] = None,
+    kind: Annotated[str | None, typer.Option(
+        help="monthly (default), scorecard (a page per rep), rollup (every region on one "
+        "summary) or trend (a monthly series: --period 2025-01..2026-11)")] = None,
     notebook: Annotated[str | None, typer.Option(
-        help="notebook name (the project's copy first): monthly_sales_report (default) or "
-        "rep_scorecard")] = None,
+        help="notebook name (the project's copy first): monthly_sales_report (default), "
+        "rep_scorecard, company_rollup, trend_report")] = None,
     store: StoreOpt = None,
     reports: ReportsOpt = None,
     params: ParamsOpt = None,
@@ -350,7 +358,7 @@ def run(
     try:
         request = run_request(period, region, team, report, notebook, store, reports, params,
                               workers, executor, scheduler, timeout, render_timeout, language,
-                              refresh_bands)
+                              refresh_bands, kind)
         out = _run_with_progress(lambda done, planned: execute(request, done, planned))
     except ReportingError as exc:
         _fail(exc)

@@ -1068,6 +1068,68 @@ FA: dict[str, str] = {
     "Won deals with a longer cycle than the median": "معاملات برده با چرخه‌ای طولانی‌تر از میانه",
 }
 
+# the report kinds (reporting.kinds): rep scorecards, company roll-up, trend
+FA.update({
+    "Company roll-up": "گزارش تجمیعی شرکت",
+    "Sales trend": "روند فروش",
+    "Company total": "جمع شرکت",
+    "Region": "منطقه",
+    "Bookings (won value)": "فروش ثبت‌شده (ارزش برده)",
+    "Forecast for {period}": "پیش‌بینی {period}",
+    "no quota": "بدون سهمیه",
+    "quota met": "سهمیه محقق شد",
+    "80% range {low} – {high}": "بازه‌ی ۸۰٪: {low} تا {high}",
+    "{won} of {closed} closed": "{won} از {closed} بسته‌شده",
+    "{n} open deals": "{n} معامله‌ی باز",
+    "Median cycle (days)": "میانه‌ی چرخه (روز)",
+    "Open pipeline": "قیف باز",
+    "Bookings and targets": "فروش ثبت‌شده و اهداف",
+    "Conversion and pipeline": "تبدیل و قیف فروش",
+    "Bookings by region": "فروش ثبت‌شده به تفکیک منطقه",
+    "The company total is computed over all deals: its win rate is all deals won over all "
+    "deals closed, not an average of the regions' rates.":
+        "جمع شرکت روی همه‌ی معاملات محاسبه می‌شود: نرخ برد آن همه‌ی معاملات برده بر همه‌ی "
+        "معاملات بسته‌شده است، نه میانگین نرخ‌های مناطق.",
+    "Open pipeline: the deals open at the period end, as known then. Coverage: the open "
+    "value due in the period over the quota still to go.":
+        "قیف باز: معاملات باز در پایان دوره، آن‌گونه که آن زمان معلوم بود. پوشش: ارزش باز با "
+        "سررسید در دوره بر سهمیه‌ی باقی‌مانده.",
+    "No quotas for this period: attainment and coverage need params/quotas.yaml or an "
+    "ingested quotas table.":
+        "برای این دوره سهمیه‌ای نیست: تحقق و پوشش به params/quotas.yaml یا جدول سهمیه‌ی "
+        "واردشده نیاز دارند.",
+    "No forecast: the store has too little history to forecast the next period.":
+        "پیش‌بینی نیست: سابقه‌ی داده‌ها برای پیش‌بینی دوره‌ی بعد کافی نیست.",
+    "'too few deals to judge': the win rate rests on so few closed deals that its likely "
+    "range is too wide to rate.":
+        "«معاملات برای داوری کافی نیست»: نرخ برد بر معاملات بسته‌شده‌ی آن‌قدر کمی استوار است "
+        "که بازه‌ی محتمل آن برای رتبه‌بندی بیش از حد پهن است.",
+    "The company booked {value} from {n} deals in {period}; win rate {rate}.":
+        "شرکت در {period} از {n} معامله {value} فروش ثبت کرد؛ نرخ برد {rate}.",
+    "That is {share} of the company's quota.": "این {share} از سهمیه‌ی شرکت است.",
+    "Month": "ماه",
+    "Cycle (days)": "چرخه (روز)",
+    "Avg won deal": "میانگین معامله‌ی برده",
+    "Open deals": "معاملات باز",
+    "Open pipeline at month end": "قیف باز در پایان ماه",
+    "Month by month (open deals and pipeline at each month's end)":
+        "ماه به ماه (معاملات و قیف باز در پایان هر ماه)",
+    "Over {n} months {scope} booked {value} from {deals} deals; the best month was "
+    "{best} ({best_value}), the weakest {worst} ({worst_value}).":
+        "{scope} در {n} ماه {value} از {deals} معامله ثبت کرد؛ بهترین ماه {best} "
+        "({best_value}) و ضعیف‌ترین {worst} ({worst_value}) بود.",
+    "How to read: each point is one month. Bookings, win rate, cycle and deal size count "
+    "the deals closed in the month as the CRM records them today; the open pipeline is "
+    "what was open at the month's end, as it was known then.":
+        "چگونه بخوانیم: هر نقطه یک ماه است. فروش ثبت‌شده، نرخ برد، چرخه و اندازه‌ی معامله "
+        "معاملات بسته‌شده در آن ماه را آن‌گونه که CRM امروز ثبت کرده می‌شمارند؛ قیف باز آن "
+        "چیزی است که در پایان ماه باز بود، آن‌گونه که آن زمان معلوم بود.",
+    "over capacity": "بیش از ظرفیت",
+    "{open} open deals for a capacity of {capacity}.":
+        "{open} معامله‌ی باز برای ظرفیت {capacity}.",
+    "{n} more findings in the monthly report.": "{n} یافته‌ی دیگر در گزارش ماهانه.",
+})
+
 _CATALOGUES = {"fa": FA}
 
 #: words the code passes into a template as a parameter (a finding's direction, the pacing

@@ -100,19 +100,30 @@ def _by_slug(names: Iterable[str]) -> dict[str, list[str]]:
     return groups
 
 
-def folder_names(names: Iterable[str]) -> dict[str, str]:
+def folder_names(names: Iterable[str], reserved: Iterable[str] = ()) -> dict[str, str]:
     """A distinct folder for every name.
 
     Names whose slugs are equal (``EMEA`` and ``emea``, ``North America`` and
     ``North-America``, ``Émea`` composed and decomposed) each get the slug plus a hash of
-    the exact name; the others get the plain slug. The result depends only on the set of
-    names, so each folder is stable from one run to the next while that set is.
+    the exact name; the others get the plain slug. A slug in ``reserved`` (the report
+    kinds' folders, :data:`reporting.kinds.RESERVED_FOLDERS`, for regions) is hashed too.
+    The result depends only on the set of names, so each folder is stable from one run to
+    the next while that set is.
     """
+    taken = set(reserved)
     out: dict[str, str] = {}
     for s, members in _by_slug(names).items():
         for n in members:
-            out[n] = s if len(members) == 1 else _hashed(s, n)
+            out[n] = s if len(members) == 1 and s not in taken else _hashed(s, n)
     return out
+
+
+def region_folder(region: str) -> str:
+    """The folder of one region on its own (no other names known): its slug, hashed when
+    it is a report kind's folder (``Trend`` -> ``trend-<hash>``)."""
+    from .kinds import RESERVED_FOLDERS
+
+    return folder_names([region], RESERVED_FOLDERS)[region]
 
 
 def team_folder(region_folder: str, team_folder: str | None = None) -> str:

@@ -20,6 +20,7 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+_MONTH_RANGE = re.compile(r"^(\d{4})-(\d{2})\.\.(\d{4})-(\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,9 @@ class Period:
 def parse_period(text: str, today: date | None = None) -> Period:
     """Parse a period label.
 
-    Accepts ``YYYY-MM``, ``YYYY-Qn``, ``YYYY``, ``YYYY-MM-DD..YYYY-MM-DD`` and the keyword
+    Accepts ``YYYY-MM``, ``YYYY-Qn``, ``YYYY``, ``YYYY-MM-DD..YYYY-MM-DD``, ``YYYY-MM..YYYY-MM``
+    (whole months, both inclusive: a range from the first day of the first month to the
+    last day of the last) and the keyword
     ``last-complete-month`` (the month before ``today``, default the current UTC date).
     """
     raw = str(text).strip()
@@ -136,12 +139,60 @@ def parse_period(text: str, today: date | None = None) -> Period:
             if last < start:
                 raise ParamsError(f"period {raw!r}: the range ends before it starts")
             return Period("range", start, last + timedelta(days=1))
+        if m := _MONTH_RANGE.match(raw):  # 2025-01..2026-11: whole months, both inclusive
+            start = pd.Timestamp(int(m[1]), int(m[2]), 1)
+            last = pd.Timestamp(int(m[3]), int(m[4]), 1)
+            if last < start:
+                raise ParamsError(f"period {raw!r}: the range ends before it starts")
+            return Period("range", start, last + pd.DateOffset(months=1))
     except (ValueError, OverflowError) as exc:
         raise ParamsError(f"period {raw!r} is not a valid date: {exc}") from None
     raise ParamsError(
         f"period {raw!r} is not understood; use 2017-06, 2017-Q2, 2017, "
-        "2017-01-01..2017-06-30 or last-complete-month"
+        "2017-01-01..2017-06-30, 2017-01..2017-06 or last-complete-month"
     )
+
+
+def split_months(period: Period) -> list[Period]:
+    """The calendar months that make up ``period``, oldest first.
+
+    ``period`` must be whole months: a month, a quarter, a year, or a range from the first
+    day of a month to the last day of a month (``2025-01..2026-11``); anything else is a
+    :class:`ParamsError` naming the days that do not fit."""
+    start, end = period.start, period.end
+    if start != start.normalize() or start.day != 1 or end.day != 1 or \
+            end != end.normalize():
+        raise ParamsError(
+            f"period {period.label} is not whole months: a monthly series needs a range from "
+            "the first day of a month to the last day of a month, e.g. 2025-01..2026-11")
+    out: list[Period] = []
+    m = Period("month", start, start + pd.DateOffset(months=1))
+    while m.start < end:
+        out.append(m)
+        m = m.next()
+    return out
+
+
+#: months of a trend report when one month is given (the twelve months ending with it)
+TREND_MONTHS = 12
+MAX_TREND_MONTHS = 36
+
+
+def trend_months(period: Period, months: int = TREND_MONTHS) -> list[Period]:
+    """The months a trend report shows for ``period``: a single month means the ``months``
+    months ending with it (``2026-11`` -> 2025-12 .. 2026-11, so a monthly schedule gives a
+    trailing year); a quarter, a year or a range of whole months is split into its months
+    (:func:`split_months`). At least 2 and at most :data:`MAX_TREND_MONTHS` months."""
+    if period.kind == "month":
+        first = period.start - pd.DateOffset(months=months - 1)
+        out = split_months(Period("range", first, period.end))
+    else:
+        out = split_months(period)
+    if not 2 <= len(out) <= MAX_TREND_MONTHS:
+        raise ParamsError(
+            f"period {period.label}: a trend report covers 2 to {MAX_TREND_MONTHS} months "
+            f"(this is {len(out)}); give e.g. 2025-01..2026-11")
+    return out
 
 
 _QUOTA_QUARTER = re.compile(r"^(?:(\d{4})\s*[- ]?\s*[Qq]([1-4])|[Qq]([1-4])\s*[- ]?\s*(\d{4}))$")

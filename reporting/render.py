@@ -303,7 +303,9 @@ def render_report(
 def write_index(period_dir: Path, company: str, title: str, period_title: str,
                 primary: str = "#1f3a5f") -> Path:
     """Write ``reports/<period>/index.html``: every report of the period with its headline
-    figures and links (relative, so the folder can be moved or shared as is)."""
+    figures and links (relative, so the folder can be moved or shared as is), one table per
+    report kind (the monthly reports, then the scorecards, the roll-up and the trend, see
+    :mod:`reporting.kinds`)."""
     import json
     from datetime import UTC, datetime
     from urllib.parse import quote
@@ -323,13 +325,18 @@ def write_index(period_dir: Path, company: str, title: str, period_title: str,
             if depth > 1 and not p.name.endswith(".failed"):
                 yield from folders(p, depth - 1)
 
+    from .kinds import KINDS
+
+    by_folder = {k.folder: k for k in KINDS.values() if k.folder}
     rows = []
     for d in folders(period_dir):
         rel = d.relative_to(period_dir).as_posix()
+        top = rel.split("/", 1)[0]
+        kind = by_folder[top] if top in by_folder else KINDS["monthly"]
         if d.name.endswith(".failed"):
             err = (d / "error.txt").read_text(encoding="utf-8").strip().splitlines() \
                 if (d / "error.txt").is_file() else []
-            rows.append({"name": rel[: -len(".failed")], "failed": True,
+            rows.append({"name": rel[: -len(".failed")], "failed": True, "kind": kind.name,
                          "error": err[-1][:300] if err else "see error.txt",
                          "notebook": quote(f"{rel}/report.ipynb")
                          if (d / "report.ipynb").exists() else None})
@@ -341,9 +348,12 @@ def write_index(period_dir: Path, company: str, title: str, period_title: str,
         h = {k: (v or {}).get("value") for k, v in m.get("headline", {}).items()}
         rating = m.get("ratings", {}).get("win_rate")
         team = m.get("team")
+        region = m.get("region", d.name)
         rows.append({
-            "name": str(m.get("region", d.name)) + (f" / {team}" if team and team != "all" else ""),
-            "failed": False,
+            "name": ("All regions" if kind.company_wide or str(region).lower() == "all"
+                     else str(region))
+            + (f" / {team}" if team and team != "all" else ""),
+            "failed": False, "kind": kind.name,
             "win_rate": fmt(h.get("win_rate"), ".0%"),
             "rating": rating, "rating_class": rating if rating in ("good", "watch", "bad") else "",
             "cycle": fmt(h.get("median_cycle_days_won"), ".0f"),
@@ -353,8 +363,11 @@ def write_index(period_dir: Path, company: str, title: str, period_title: str,
         })
     env = Environment(loader=FileSystemLoader(TEMPLATES / "fragments"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
+    groups = [(k.name, k.title if k.name != "monthly" else title,
+               [r for r in rows if r["kind"] == k.name]) for k in KINDS.values()]
     html = env.get_template("index.html.j2").render(
         company=company, title=title, period_title=period_title, primary=primary, rows=rows,
+        groups=[g for g in groups if g[2]],
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     target = period_dir / "index.html"
     tmp = period_dir / ".index.html.tmp"

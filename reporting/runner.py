@@ -23,9 +23,9 @@ from .exceptions import ParamsError, RenderError
 from .i18n import LANGUAGES
 from .lifeline import kernel_manager_class
 from .params import check_name, load_settings, params_folder, slug
-from .paths import finalise_dir, inside, make_temp_dir, mark_ours, team_folder
+from .paths import finalise_dir, inside, make_temp_dir, mark_ours, region_folder, team_folder
 from .periods import check_not_future, parse_period
-from .presentation import METRICS_MIME, report_title
+from .presentation import METRICS_MIME, kind_title
 from .project import PROJECT_ENV
 from .project import current as current_project
 from .render import DEFAULT_RENDER_TIMEOUT, html_to_pdf, notebook_to_html, render_report
@@ -79,25 +79,46 @@ class ReportResult:
 
 
 def output_dir_for(reports_dir: Path, period: str, region: str, team: str = "all",
-                   folder: str | None = None) -> Path:
-    """``reports/<period>/<region>`` or, for a team, ``reports/<period>/<region>--<team>``,
-    checked to stay inside ``reports_dir``.
+                   folder: str | None = None, kind: str = "monthly") -> Path:
+    """Where a report of ``kind`` (:mod:`reporting.kinds`) goes, checked to stay inside
+    ``reports_dir``: ``reports/<period>/<region>`` or, for a team,
+    ``reports/<period>/<region>--<team>`` (the monthly report); the same under
+    ``reports/<period>/scorecards/`` and ``reports/<period>/trend/`` for the scorecards and
+    the trend; ``reports/<period>/rollup`` for the company roll-up.
 
     ``period`` is a period label (``2017-Q3``, ``2017-01-01..2017-06-30``): it names the
     folder as it is, so a report and its period's index share one folder. Team reports sit
     beside their region's report, never inside it, so replacing the region's folder never
-    touches them (``--`` never occurs in a slug, so the two cannot collide). ``folder`` is the
-    folder from :func:`reporting.scope.Scopes.folder` when names collide."""
+    touches them (``--`` never occurs in a slug, so the two cannot collide); a region never
+    takes a kind's folder name (:data:`reporting.kinds.RESERVED_FOLDERS`), so no kind's
+    report replaces another's. ``folder`` is the folder from
+    :func:`reporting.scope.Scopes.folder` when names collide."""
+    from .kinds import get as get_kind
+
+    k = get_kind(kind)
     label = parse_period(period).label  # validated: digits, '-', 'Q' and '..' only
+    if k.company_wide:
+        return inside(reports_dir, label, k.folder)
+    if k.folder and region.lower() == "all" and (not team or team.lower() == "all"):
+        from .kinds import COMPANY_FOLDER
+
+        return inside(reports_dir, label, k.folder, COMPANY_FOLDER)
     if folder:
         if not _FOLDER.match(folder) or len(folder.encode("utf-8")) > 240:
             raise ParamsError(f"report folder {folder!r} is not a folder name")
     else:
-        folder = team_folder(slug(region), slug(team) if team and team.lower() != "all" else None)
-    return inside(reports_dir, label, folder)
+        folder = team_folder(region_folder(region),
+                             slug(team) if team and team.lower() != "all" else None)
+    return inside(reports_dir, label, *([k.folder] if k.folder else []), folder)
 
 
 _FOLDER = re.compile(r"^[\w-]{1,200}$", re.UNICODE)
+
+
+def _kind_title(kind: str) -> str:
+    from .kinds import get
+
+    return get(kind).title
 
 
 def _metrics_from(nb: nbformat.NotebookNode) -> dict:
@@ -196,6 +217,7 @@ def run_report(
     language: str = "en",
     folder: str | None = None,
     render_timeout: float | None = DEFAULT_RENDER_TIMEOUT,
+    kind: str = "monthly",
 ) -> ReportResult:
     """Execute the report notebook for one region / team / period and render it.
 
@@ -209,6 +231,8 @@ def run_report(
     ``render_timeout`` bounds the HTML export and PDF layout together (seconds, in a child
     process killed at the deadline; a :class:`~reporting.render.RenderTimeout` names the
     step; ``None`` renders in-process without a bound). The kernel dies with this process.
+    ``kind`` (:mod:`reporting.kinds`) chooses the folder and the title; the notebook is
+    whatever ``notebook`` names.
     """
     started = time.perf_counter()
     if language not in LANGUAGES:
@@ -218,7 +242,7 @@ def run_report(
     p = check_not_future(parse_period(period))
     settings = load_settings(params_dir)  # fail on bad params before a kernel starts
     store_path = str(Path(store).resolve()) if store else None
-    target = output_dir_for(Path(reports_dir), p.label, region, team, folder)
+    target = output_dir_for(Path(reports_dir), p.label, region, team, folder, kind)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = make_temp_dir(target.parent, f".{target.name}.")
     timings: dict[str, float] = {}
@@ -268,7 +292,8 @@ def run_report(
         metrics = _metrics_from(nb)
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False),
                                           encoding="utf-8")
-        title = f"{report_title(settings.title, p)}: {metrics.get('region')} {p.title}"
+        title = kind_title(kind, settings.title, p, metrics.get("region"), metrics.get("team"),
+                           metrics.get("language", language))
         t = time.perf_counter()
         # bounded: a child process killed at the deadline; the module-level step functions
         # are passed so that the child runs what this module sees
@@ -288,7 +313,9 @@ def run_report(
             "status": "ok",
             "parameters": {k: v for k, v in parameters.items() if k != "params_dir"},
             "notebook": Path(notebook).name,
-            "title": settings.title,  # the params' title: e-mail subjects reuse it
+            "kind": kind,
+            # the params' title (the other kinds': theirs): e-mail subjects reuse it
+            "title": settings.title if kind == "monthly" else _kind_title(kind),
             "pages": pages,
             "timings": {k: round(v, 3) for k, v in timings.items()},
             "outputs": outputs,

@@ -26,7 +26,7 @@ from .exceptions import ParamsError, ReportingError
 from .i18n import LANGUAGES
 from .params import check_name, load_settings, params_folder
 from .paths import inside, reports_root
-from .periods import check_not_future, parse_period
+from .periods import Period, check_not_future, parse_period, trend_months
 from .project import notebook_path
 from .scope import (
     NoDataError,
@@ -70,7 +70,8 @@ class ReportSpec:
 
     periods: tuple[str, ...]
     name: str = DEFAULT_REPORT
-    notebook: str | None = None  # a notebook name (project copy first) or path; None: default
+    notebook: str | None = None  # a notebook name (project copy first) or path; None: the kind's
+    kind: str | None = None  # monthly | scorecard | rollup | trend; None: the notebook's
     regions: tuple[str, ...] | Literal["all"] = "all"
     teams: tuple[str, ...] = ()
     region_reports: bool = True
@@ -83,6 +84,13 @@ class ReportSpec:
             raise ParamsError(f"language {self.language!r}: use one of {', '.join(LANGUAGES)}")
         if not self.periods:
             raise ParamsError("no period given")
+        from .kinds import resolve
+
+        kind, notebook = resolve(self.kind, self.notebook)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "notebook", notebook)
+        for label in self.periods:
+            check_period_for(kind, parse_period(label))
 
 
 @dataclass(frozen=True)
@@ -116,11 +124,27 @@ class RunOutcome:
     artifacts: dict[str, Artifacts] = field(default_factory=dict)
 
 
+def check_period_for(kind: str, period: Period) -> Period:
+    """A ParamsError when ``period`` does not suit reports of ``kind``: a trend report
+    needs whole months, 2 to 36 of them (a single month means the 12 months ending
+    with it, see :func:`reporting.periods.trend_months`)."""
+    if kind == "trend":
+        trend_months(period)
+    return period
+
+
 def _targets(spec: ReportSpec, scopes: Scopes, strict: bool
              ) -> tuple[list[tuple[str, str]], list[JobResult]]:
     """The (region, team) pairs of ``spec``; unknown ones raise (strict) or become failed
-    results for every period."""
+    results for every period. A company-wide kind (the roll-up) has one pair, the whole
+    company, whatever regions were asked for."""
+    from .kinds import get
+
     blocked: list[JobResult] = []
+    if get(spec.kind).company_wide:
+        if strict and not scopes.regions:
+            raise ReportingError("the store holds no regions")
+        return [("all", "all")], blocked
 
     def refuse(label: str, msg: str) -> None:
         if strict:
@@ -143,6 +167,8 @@ def _targets(spec: ReportSpec, scopes: Scopes, strict: bool
     if strict and not regions:
         raise ReportingError("the store holds no regions")
     pairs = [(r, "all") for r in regions] if spec.region_reports else []
+    if spec.regions == "all" and spec.region_reports and get(spec.kind).with_company:
+        pairs.insert(0, ("all", "all"))  # the whole company's report too
     for t in spec.teams:
         region, _, team = t.partition("/") if "/" in t else ("", "", t)
         check_name("team", team)
@@ -178,7 +204,8 @@ def plan(request: RunRequest) -> tuple[list[Job], list[JobResult], list[str]]:
         for label in spec.periods:
             period = check_not_future(parse_period(label))
             for region, team in pairs:
-                job_label = region if team == "all" else f"{region}/{team}"
+                job_label = Job(region=region, team=team, period=period.label,
+                                kind=spec.kind).label
                 if not has_data(activity(request.store, period, region, team), scopes, period):
                     blocked.append(JobResult(job_label, period.label, "no data",
                                              error=no_data_message(scopes, period, region,
@@ -186,14 +213,16 @@ def plan(request: RunRequest) -> tuple[list[Job], list[JobResult], list[str]]:
                     continue
                 inputs = {"report": spec.name, "notebook": Path(nb).stem, "region": region,
                           "team": team, "period": period.label, "language": spec.language}
+                if spec.kind != "monthly":  # the monthly reports' fingerprints stay as they were
+                    inputs["kind"] = spec.kind
                 fp = inputs_fingerprint(inputs, data_fp, code_fp)
                 job = Job(region=region, team=team, period=period.label, report=spec.name,
                           notebook=nb, store=str(request.store),
                           reports_dir=str(request.reports_dir),
                           params_dir=str(request.params) if request.params else None,
                           timeout=spec.timeout, language=spec.language,
-                          folder=scopes.folder(region, team),
-                          render_timeout=spec.render_timeout,
+                          folder=None if region == "all" else scopes.folder(region, team),
+                          render_timeout=spec.render_timeout, kind=spec.kind,
                           manifest={"report": spec.name, "inputs_fingerprint": fp,
                                     "data_fingerprint": data_fp, "code_version": code_fp,
                                     "parameters_all": inputs})
@@ -238,15 +267,18 @@ def execute(request: RunRequest, on_done: Callable[[JobResult], None] | None = N
     for j in jobs:
         by_period.setdefault(j.period, []).append(j)
     refresh = request.refresh_bands
+    from .kinds import get as get_kind
+
     for label, pjobs in sorted(by_period.items(), key=lambda kv: parse_period(kv[0]).start):
-        art = shared_artifacts(request.store, parse_period(label), request.params,
-                               inside(out_root, label, "_run", "artifacts.json"),
-                               refresh, inside(out_root, "_reference", "bands.json"))
-        out.artifacts[label] = art
-        refresh = False  # once per run, from the oldest period
-        pjobs = [replace(j, artifacts=str(art.path),
-                         manifest={**j.manifest, "artifacts_fingerprint": art.fingerprint})
-                 for j in pjobs]
+        if any(get_kind(j.kind).artifacts for j in pjobs):
+            art = shared_artifacts(request.store, parse_period(label), request.params,
+                                   inside(out_root, label, "_run", "artifacts.json"),
+                                   refresh, inside(out_root, "_reference", "bands.json"))
+            out.artifacts[label] = art
+            refresh = False  # once per run, from the oldest period
+            pjobs = [replace(j, artifacts=str(art.path),
+                             manifest={**j.manifest, "artifacts_fingerprint": art.fingerprint})
+                     if get_kind(j.kind).artifacts else j for j in pjobs]
         ex = request.executor
         out.results += run_batch(pjobs, ex.workers, ex.kind, ex.scheduler, on_done)
     out.results += blocked

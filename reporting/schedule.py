@@ -55,7 +55,9 @@ class Delivery(_Strict):
 
 class ReportDef(_Strict):
     name: str
-    notebook: str = "monthly_sales_report"
+    notebook: str | None = None  # None: the kind's notebook (monthly_sales_report)
+    # monthly | scorecard | rollup | trend (reporting.kinds); None: the notebook's kind
+    kind: Literal["monthly", "scorecard", "rollup", "trend"] | None = None
     cadence: Literal["monthly", "quarterly", "weekly"] = "monthly"
     regions: Literal["all"] | list[str] = "all"
     teams: list[str] = Field(default_factory=list)
@@ -77,9 +79,11 @@ class ReportDef(_Strict):
 
     @field_validator("notebook")
     @classmethod
-    def _notebook(cls, v: str) -> str:
+    def _notebook(cls, v: str | None) -> str | None:
         from .project import notebook_path
 
+        if v is None:
+            return v
         try:
             notebook_path(v)
         except ParamsError as exc:

@@ -79,7 +79,7 @@ def request_for(schedule: Schedule, today: date, store: str | Path | None, repor
     d = schedule.defaults
     specs = tuple(ReportSpec(
         periods=tuple(p.label for p in due_periods(rd.cadence, today, rd.catch_up)),
-        name=rd.name, notebook=rd.notebook,
+        name=rd.name, notebook=rd.notebook, kind=rd.kind,
         regions="all" if rd.regions == "all" else tuple(rd.regions), teams=tuple(rd.teams),
         language=rd.language or d.language, timeout=rd.timeout_seconds or d.timeout_seconds,
         render_timeout=schedule.render_timeout_for(rd)) for rd in schedule.reports)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import store as _store
 from .exceptions import ParamsError, ReportingError
-from .paths import folder_names, team_folder
+from .paths import folder_names, region_folder, team_folder
 from .periods import Period
 from .textsafe import visible
 
@@ -38,12 +38,14 @@ class Scopes:
         return sorted(self.teams)
 
     def region_folders(self) -> dict[str, str]:
-        return folder_names(self.teams)
+        from .kinds import RESERVED_FOLDERS  # a region never takes a report kind's folder
+
+        return folder_names(self.teams, RESERVED_FOLDERS)
 
     def folder(self, region: str, team: str = "all") -> str:
         """``<region folder>`` or ``<region folder>--<team folder>``, distinct for names that
         differ only by case, punctuation or Unicode form."""
-        r = self.region_folders().get(region) or folder_names([region])[region]
+        r = self.region_folders().get(region) or region_folder(region)
         if not team or team.lower() == "all":
             return r
         teams = self.teams.get(region, []) + [team]

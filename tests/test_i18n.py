@@ -42,8 +42,10 @@ def test_every_report_string_has_a_persian_translation(demo_store, monkeypatch):
 
     monkeypatch.setattr("reporting.presentation.fragments.display", lambda *a, **k: None)
     monkeypatch.setattr("reporting.presentation.payload.display", lambda *a, **k: None)
+    monkeypatch.setattr("reporting.presentation.rollup.display", lambda *a, **k: None)
+    monkeypatch.setattr("reporting.presentation.trend.display", lambda *a, **k: None)
     i18n.MISSING.clear()
-    for name in ("monthly_sales_report", "rep_scorecard"):
+    for name in ("monthly_sales_report", "rep_scorecard", "company_rollup", "trend_report"):
         nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
         ns = {}
         for cell in nb.cells:
@@ -51,8 +53,9 @@ def test_every_report_string_has_a_persian_translation(demo_store, monkeypatch):
                 continue
             exec(cell.source, ns)  # noqa: S102 - our own notebook
             if "parameters" in cell.metadata.get("tags", []):
-                ns.update(region="EMEA", team="all" if name.startswith("monthly") else
-                          "EMEA Inside", period="2026-09", store=str(demo_store),
+                ns.update(region="all" if name == "company_rollup" else "EMEA",
+                          team="EMEA Inside" if name == "rep_scorecard" else "all",
+                          period="2026-09", store=str(demo_store),
                           params_dir="", artifacts="", language="fa")
     assert i18n.MISSING == set()
 

@@ -45,7 +45,8 @@ def test_resources_are_found_inside_the_package():
     pkg = Path(project.__file__).parent
     for folder in (resources.notebooks_dir(), resources.templates_dir(), resources.params_dir()):
         assert folder.is_dir() and folder.is_relative_to(pkg)
-    assert resources.shipped_notebooks() == ["explore", "monthly_sales_report", "rep_scorecard"]
+    assert resources.shipped_notebooks() == ["company_rollup", "explore", "monthly_sales_report",
+                                             "rep_scorecard", "trend_report"]
     assert {p.stem for p in resources.sources_dir().glob("*.yaml")} >= {
         "hubspot", "maven", "pipedrive", "salesforce", "salesforce_history",
         "salesforce_field_history", "pipedrive_flow", "salesforce_api", "hubspot_api",
@@ -93,7 +94,8 @@ def test_init_creates_an_editable_project(tmp_path):
               "sources/salesforce.yaml", "sources/hubspot.yaml", "sources/pipedrive.yaml"):
         assert (d / "params" / f).is_file(), f
     assert sorted(p.name for p in (d / "notebooks").glob("*.ipynb")) == [
-        "explore.ipynb", "monthly_sales_report.ipynb", "rep_scorecard.ipynb"]
+        "company_rollup.ipynb", "explore.ipynb", "monthly_sales_report.ipynb",
+        "rep_scorecard.ipynb", "trend_report.ipynb"]
     ignored = (d / ".gitignore").read_text().split()
     assert "data/" in ignored and "reports/" in ignored
     # the copied report.yaml leaves company / currency / timezone to crm-report.yaml
@@ -227,7 +229,7 @@ def test_notebook_copies_a_shipped_notebook_and_runs_use_it(tmp_path):
     assert notebook_path("rep_scorecard") == dest
     with pytest.raises(project.ProjectError, match="--force"):
         project.copy_notebook("rep_scorecard", proj)
-    with pytest.raises(ParamsError, match="shipped: explore, monthly_sales_report"):
+    with pytest.raises(ParamsError, match="shipped: company_rollup, explore, monthly_sales_report"):
         project.copy_notebook("../../etc/passwd", proj)
     with pytest.raises(ParamsError, match="no notebook 'nope'"):
         notebook_path("nope")
@@ -399,7 +401,8 @@ def test_schedule_teams_bare_name_means_every_region_with_it(demo_store, tmp_pat
         ("EMEA", "all", "2026-10"), ("EMEA", "EMEA Inside", "2026-10")]
 
 
-@pytest.mark.parametrize("name", ["monthly_sales_report", "rep_scorecard"])
+@pytest.mark.parametrize("name", ["monthly_sales_report", "rep_scorecard", "company_rollup",
+                                  "trend_report"])
 def test_report_notebooks_declare_what_the_runner_passes(name):
     """Report parameters are declared once for the runner (REPORT_PARAMETERS); each report
     notebook's parameters cell declares each of them with a type, and nothing else

@@ -20,7 +20,9 @@ class ScoreRow:
     """One line of a scorecard. ``kind`` says how the numbers read: ``num`` (a count or
     days), ``num1`` (one decimal), ``pct`` (a ratio) or ``money``. ``team`` is the median
     of the rep's team (None when there is none); ``rating`` a baseline rating of the rep's
-    figure; ``target`` the target share of a deal-size band (band rows only)."""
+    figure; ``target`` the target share of a deal-size band (band rows only); ``flag`` a
+    word the page shows beside the figure (``over capacity``: more open deals than the
+    rep's capacity)."""
 
     label: str
     rep: Any
@@ -28,6 +30,19 @@ class ScoreRow:
     kind: str
     rating: str | None = None
     target: float | None = None
+    flag: str | None = None
+
+
+OVER_CAPACITY = "over capacity"
+
+
+def capacity_flag(open_count: float | None, capacity: float | None) -> str | None:
+    """``over capacity`` when a rep holds more open deals than the capacity the reps table
+    gives (a load above 100%); None at or under it, or without a capacity."""
+    if open_count is None or capacity is None or pd.isna(open_count) or pd.isna(capacity) \
+            or capacity <= 0:
+        return None
+    return OVER_CAPACITY if open_count > capacity else None
 
 
 def rep_scorecard(summary: pd.DataFrame, band_mix: pd.DataFrame, acquirers: pd.DataFrame,
@@ -79,7 +94,8 @@ def rep_scorecard(summary: pd.DataFrame, band_mix: pd.DataFrame, acquirers: pd.D
         load = r["open_count"] / r["capacity"] if r["capacity"] else None
         rows.append(ScoreRow("Open deals / capacity", load,
                              mates["load"].median() if "load" in mates else None, "pct",
-                             rated("load", load)))
+                             rated("load", load),
+                             flag=capacity_flag(r["open_count"], r["capacity"])))
     for frame, label, col, kind in (
             (acquirers, "Revenue per account-year of accounts won", "value_per_account_year",
              "money"),

@@ -39,7 +39,7 @@ from .layout import chart, full_ax, half_ax, rows_height, show, show_row
 from .methodology import definitions, show_methodology
 from .payload import METRICS_MIME, emit_metrics, emit_workbook, metrics_payload, workbook_payload
 from .scorecards import scorecard_rows, show_scorecards
-from .sections import report_title, show_cover, show_quality, show_section
+from .sections import kind_title, report_title, show_cover, show_quality, show_section
 from .summary import findings, kpis, show_summary, verdicts
 from .tables import (
     person_table,
@@ -71,6 +71,7 @@ __all__ = [
     "full_ax",
     "half_ax",
     "kpis",
+    "kind_title",
     "localize_axes",
     "metrics_payload",
     "page_one_findings",

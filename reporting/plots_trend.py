@@ -1,0 +1,125 @@
+"""Charts of the trend report (a monthly series) and the company roll-up.
+
+Like :mod:`reporting.plots` (whose theme, palette and amount format they use) these never
+choose a matplotlib backend and draw CRM text as plain text. Amount axes carry the
+currency ("USD 1.2M"), rates are percentages, counts use integer ticks; month labels and
+digits are in the report's language (``tr`` / ``localize_numbers``).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from . import plots
+from .i18n import FA_GREGORIAN_MONTHS, localize_numbers, tr
+
+_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+              "Dec")
+
+
+def month_label(start: pd.Timestamp, language: str = "en") -> str:
+    """A short month tick: ``Nov 26``; in Persian the month's name and the year's digits."""
+    if language == "fa":
+        return localize_numbers(f"{FA_GREGORIAN_MONTHS[start.month - 1]} {start.year % 100:02d}",
+                                "fa")
+    return f"{_EN_MONTHS[start.month - 1]} {start.year % 100:02d}"
+
+
+def currency_formatter(currency: str, language: str = "en") -> FuncFormatter:
+    """Axis ticks as ``USD 1.2M`` (``1.2M USD`` would read the same in Persian digits)."""
+    def f(v, _pos=None):
+        text = f"{currency} {plots.money(v)}".strip()
+        return localize_numbers(text, language)
+    return FuncFormatter(f)
+
+
+def _percent(language: str) -> FuncFormatter:
+    return FuncFormatter(lambda v, _p=None: localize_numbers(f"{v:.0%}", language))
+
+
+def _plain(language: str, digits: int = 0) -> FuncFormatter:
+    return FuncFormatter(lambda v, _p=None: localize_numbers(f"{v:,.{digits}f}", language))
+
+
+#: the panels of :func:`trend_panels`: column, title, unit (money, count, pct, days)
+PANELS = (
+    ("won_value", "Bookings (won value)", "money"),
+    ("won_count", "Deals won", "count"),
+    ("win_rate", "Win rate", "pct"),
+    ("median_cycle_days_won", "Median cycle of won deals (days)", "days"),
+    ("avg_won_amount", "Average won deal", "money"),
+    ("open_value", "Open pipeline at month end", "money"),
+)
+
+
+def trend_line(series: pd.DataFrame, column: str, title: str, unit: str,
+               currency: str = "", language: str = "en", ax=None):
+    """One monthly line (markers on each month; a gap where the month's value is not
+    computable) with its axis in ``unit``: ``money`` (currency), ``pct``, ``count``
+    (integer ticks, from 0) or ``days``."""
+    ax = plots._ax(ax)
+    x = np.arange(len(series))
+    y = pd.to_numeric(series[column], errors="coerce").to_numpy(dtype=float)
+    ax.plot(x, y, marker="o", markersize=3, linewidth=1.6, color=plots.PALETTE["primary"])
+    ax.set_title(tr(title, language), loc="left")
+    fmt = {"money": currency_formatter(currency, language), "pct": _percent(language),
+           "count": _plain(language), "days": _plain(language)}[unit]
+    ax.yaxis.set_major_formatter(fmt)
+    if unit == "count":
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    finite = y[np.isfinite(y)]
+    if len(finite):  # rates and amounts from 0, so a small wobble does not look like a cliff
+        top = float(finite.max())
+        ax.set_ylim(0, top * 1.12 if top > 0 else 1)
+    else:  # no month has the figure (e.g. open values without a deal history): say so
+        ax.set_yticks([])
+        ax.text(0.5, 0.5, tr("not computable", language), transform=ax.transAxes,
+                ha="center", va="center", color=plots.PALETTE["muted"], fontsize=9)
+    step = max(1, int(np.ceil(len(series) / 8)))
+    ax.set_xticks(x[::step], [month_label(pd.Timestamp(s), language)
+                              for s in series["start"].iloc[::step]])
+    ax.set_xlim(-0.5, len(series) - 0.5)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    return ax
+
+
+def trend_panels(series: pd.DataFrame, currency: str = "", language: str = "en",
+                 panels=PANELS):
+    """The trend's small multiples: one :func:`trend_line` per panel, two per row, on
+    one figure the width of the page."""
+    rows = int(np.ceil(len(panels) / 2))
+    fig, axes = plt.subplots(rows, 2, figsize=(plots.FIGSIZE[0], 2.3 * rows),
+                             layout="constrained", squeeze=False)
+    for ax, (col, title, unit) in zip(axes.flat, panels, strict=False):
+        trend_line(series, col, title, unit, currency, language, ax=ax)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    return fig
+
+
+def bookings_by_region(rows: pd.DataFrame, currency: str = "", language: str = "en",
+                       ax=None):
+    """Won value per region (bars) with each region's quota as a tick where it has one;
+    the company total is not drawn (it would dwarf the regions)."""
+    r = rows[~rows["is_total"]].iloc[::-1]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(plots.FIGSIZE[0], 0.9 + 0.38 * len(r)),
+                             layout="constrained")
+    y = np.arange(len(r))
+    ax.barh(y, r["won_value"].fillna(0.0), color=plots.PALETTE["primary"], height=0.6,
+            label=tr("Bookings (won value)", language))
+    q = pd.to_numeric(r["quota"], errors="coerce").to_numpy(dtype=float)
+    has = np.isfinite(q)
+    if has.any():
+        ax.scatter(q[has], y[has], marker="|", s=400, linewidths=2.5,
+                   color=plots.PALETTE["accent"], label=tr("Quota", language), zorder=3)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    ax.set_yticks(y, [str(v) for v in r["region"]])
+    ax.xaxis.set_major_formatter(currency_formatter(currency, language))
+    ax.set_title(tr("Bookings by region", language), loc="left")
+    ax.set_xlabel("")
+    return ax

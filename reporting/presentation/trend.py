@@ -1,0 +1,70 @@
+"""The trend report on the page: the months' small multiples (bookings, deals won, win
+rate, cycle, average deal, open pipeline at month end) and their table, in the report's
+language. The figures come from :func:`reporting.metrics.trend.monthly_series` (via
+:func:`reporting.kind_context.build_trend`); which of them are as known at each month's
+end is said in that module and on the page.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from IPython.display import Image, display
+
+from .. import plots, plots_trend
+from .fragments import fmt_money, fmt_num, fmt_pct, show_html, show_note
+
+if TYPE_CHECKING:
+    from ..kind_context import KindContext
+
+
+def trend_table(ctx: KindContext) -> tuple[list[dict[str, str]], list[list[str]]]:
+    """The table's columns and formatted rows, one per month."""
+    t, cur = ctx.t, ctx.settings.currency
+    cols = [("Month", ""), ("Bookings", "num"), ("Deals won", "num"), ("Win rate", "num"),
+            ("Cycle (days)", "num"), ("Avg won deal", "num"), ("Open deals", "num"),
+            ("Open pipeline", "num")]
+    rows = []
+    for m, (_, r) in zip(ctx.months, ctx.frame.iterrows(), strict=True):
+        rows.append([ctx.period_title_of(m), fmt_money(r["won_value"], cur),
+                     fmt_num(r["won_count"]), fmt_pct(r["win_rate"]),
+                     fmt_num(r["median_cycle_days_won"]), fmt_money(r["avg_won_amount"], cur),
+                     fmt_num(r["open_count"]), fmt_money(r["open_value"], cur)])
+    return [{"label": t(c), "align": a} for c, a in cols], rows
+
+
+def show_trend_table(ctx: KindContext) -> None:
+    """The month-by-month table (the open figures at each month's end)."""
+    cols, rows = trend_table(ctx)
+    table = {"caption": ctx.t("Month by month (open deals and pipeline at each month's end)"),
+             "columns": cols,
+             "rows": [{"total": False, "cells": [{"text": c} for c in row]} for row in rows]}
+    show_html("rollup.html.j2", ctx.language, tables=[table], notes=[])
+
+
+def summary_line(ctx: KindContext) -> str:
+    """Bookings over the months, the best and the weakest month."""
+    f, cur = ctx.frame, ctx.settings.currency
+    best, worst = f["won_value"].idxmax(), f["won_value"].idxmin()
+    return ctx.t("Over {n} months {scope} booked {value} from {deals} deals; the best "
+                 "month was {best} ({best_value}), the weakest {worst} ({worst_value}).").format(
+        n=fmt_num(len(f)), scope=ctx.scope, value=fmt_money(f["won_value"].sum(), cur),
+        deals=fmt_num(f["won_count"].sum()), best=ctx.period_title_of(ctx.months[best]),
+        best_value=fmt_money(f.loc[best, "won_value"], cur),
+        worst=ctx.period_title_of(ctx.months[worst]),
+        worst_value=fmt_money(f.loc[worst, "won_value"], cur))
+
+
+def show_trend(ctx: KindContext) -> None:
+    """The summary line, the charts and how to read them, then the table."""
+    show_note(ctx, summary_line(ctx))
+    show_note(ctx, ctx.t(
+        "How to read: each point is one month. Bookings, win rate, cycle and deal size "
+        "count the deals closed in the month as the CRM records them today; the open "
+        "pipeline is what was open at the month's end, as it was known then."))
+    fig = plots_trend.trend_panels(ctx.frame, ctx.settings.currency, ctx.language)
+    display(Image(data=plots.figure_png(fig), format="png"))
+    show_trend_table(ctx)
+
+
+__all__ = ["show_trend", "show_trend_table", "summary_line", "trend_table"]
