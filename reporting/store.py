@@ -17,15 +17,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from .engine.sql import ESTIMATED_CREATED_IDS_SQL, has_history  # noqa: F401 - defined there
 from .exceptions import StoreError
 from .schema import TABLES, empty_frame
 
 DEFAULT_STORE = Path("data/crm.duckdb")
 #: DuckDB's memory limit while the demo store's history is rebuilt (ingest has its own)
 REBUILD_MEMORY_LIMIT = "2GB"
-#: the ids of the opportunities whose ``created_at`` ingest estimated (``row_flags``)
-ESTIMATED_CREATED_IDS_SQL = ("SELECT key FROM row_flags WHERE \"table\" = 'opportunities' "
-                             "AND code = 'created_at_estimated'")
 _SQL_TYPES = {
     "str": "VARCHAR",
     "float": "DOUBLE",
@@ -481,15 +479,6 @@ def _data_notes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         ).df()
     except duckdb.CatalogException:
         return pd.DataFrame(columns=["file", "table", "code", "text", "rows"])
-
-
-def has_history(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the store holds any deal history (a store made before history existed,
-    opened read-only, has no such table: no history)."""
-    try:
-        return con.execute("SELECT EXISTS (SELECT 1 FROM opportunity_history)").fetchone()[0]
-    except duckdb.CatalogException:
-        return False
 
 
 def opportunities_as_of(
