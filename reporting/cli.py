@@ -226,17 +226,26 @@ def demo_data(
         end_day = date.fromisoformat(end) if end else None
     except ValueError:
         _fail(ReportingError(f"--end {end!r} is not a date like 2026-10-31"))
-    tables = demo.generate(seed=seed, scale=scale, end=end_day)
+    if not scale > 0:
+        _fail(ReportingError(f"--scale {scale}: give a positive size multiplier"))
     try:
-        replace_all(_store(store), tables)
+        if scale <= demo.CHUNK_SCALE:
+            tables = demo.generate(seed=seed, scale=scale, end=end_day)
+            replace_all(_store(store), tables)
+            counts = {k: len(v) for k, v in tables.items()}
+        else:  # a big store: generated and written chunk by chunk, in bounded memory
+            from .store import replace_all_chunks
+
+            counts = replace_all_chunks(_store(store), demo.generate_chunks(
+                seed=seed, scale=scale, end=end_day))
     except ReportingError as exc:
         _fail(exc)
     from .store import connect
 
     with connect(_store(store), read_only=True) as con:  # opportunity_history is derived
         derived = con.execute("SELECT COUNT(*) FROM opportunity_history").fetchone()[0]
-    sizes = ", ".join(f"{k} {derived if k == 'opportunity_history' else len(v):,}"
-                      for k, v in tables.items())
+    sizes = ", ".join(f"{k} {derived if k == 'opportunity_history' else v:,}"
+                      for k, v in counts.items())
     console.print(terminal(f"demo data (seed {seed}, scale {scale}) -> {_store(store)}: {sizes}"))
 
 

@@ -254,6 +254,47 @@ def replace_all(path: str | Path | None, tables: dict[str, pd.DataFrame]) -> Non
         con.execute("COMMIT")
 
 
+def replace_all_chunks(path: str | Path | None, chunks) -> dict[str, int]:
+    """:func:`replace_all` for tables that come in chunks (an iterable of table dicts, such
+    as :func:`reporting.demo.generate_chunks`): each chunk is written before the next is
+    made, so memory stays one chunk's; one transaction, the history rebuilt once at the
+    end (under :data:`REBUILD_MEMORY_LIMIT`, spilling to disk). Returns rows per table."""
+    counts: dict[str, int] = {}
+    with connect(path) as con:
+        con.execute(f"SET memory_limit = '{REBUILD_MEMORY_LIMIT}'")
+        con.execute("BEGIN")
+        for name in TABLES:
+            con.execute(f'DELETE FROM "{name}"')
+        for meta in ("quarantine", "ingest_log", "data_notes", "row_flags", "store_meta"):
+            con.execute(f"DELETE FROM {meta}")
+        for tables in chunks:
+            for name, frame in tables.items():
+                if name in TABLES and len(frame):
+                    _insert(con, name, frame)
+                counts[name] = counts.get(name, 0) + len(frame)
+            del tables
+        batch = uuid.uuid4().hex[:12]
+        now = datetime.now(UTC).replace(tzinfo=None)
+        for name, n in counts.items():
+            con.execute(
+                "INSERT INTO ingest_log (batch_id, source, file, file_sha256, \"table\", "
+                "rows_read, rows_loaded, rows_quarantined, ingested_at) "
+                "VALUES (?, 'demo', 'generated', NULL, ?, ?, ?, 0, ?)",
+                [batch, name, n, n, now],
+            )
+        fill_from_reps(con)
+        from .history import apply_deletions, rebuild
+
+        con.execute("DELETE FROM opportunities_deleted")
+        deleted = [r[0] for r in con.execute(
+            "SELECT DISTINCT opportunity_id FROM opportunity_changes WHERE field = 'deleted'"
+        ).fetchall()]
+        apply_deletions(con, deleted)
+        rebuild(con)
+        con.execute("COMMIT")
+    return counts
+
+
 # --------------------------------------------------------------------------- reading
 
 
