@@ -256,42 +256,54 @@ def replace_all(path: str | Path | None, tables: dict[str, pd.DataFrame]) -> Non
 
 def replace_all_chunks(path: str | Path | None, chunks) -> dict[str, int]:
     """:func:`replace_all` for tables that come in chunks (an iterable of table dicts, such
-    as :func:`reporting.demo.generate_chunks`): each chunk is written before the next is
-    made, so memory stays one chunk's; one transaction, the history rebuilt once at the
-    end (under :data:`REBUILD_MEMORY_LIMIT`, spilling to disk). Returns rows per table."""
-    counts: dict[str, int] = {}
-    with connect(path) as con:
-        con.execute(f"SET memory_limit = '{REBUILD_MEMORY_LIMIT}'")
-        con.execute("BEGIN")
-        for name in TABLES:
-            con.execute(f'DELETE FROM "{name}"')
-        for meta in ("quarantine", "ingest_log", "data_notes", "row_flags", "store_meta"):
-            con.execute(f"DELETE FROM {meta}")
-        for tables in chunks:
-            for name, frame in tables.items():
-                if name in TABLES and len(frame):
-                    _insert(con, name, frame)
-                counts[name] = counts.get(name, 0) + len(frame)
-            del tables
-        batch = uuid.uuid4().hex[:12]
-        now = datetime.now(UTC).replace(tzinfo=None)
-        for name, n in counts.items():
-            con.execute(
-                "INSERT INTO ingest_log (batch_id, source, file, file_sha256, \"table\", "
-                "rows_read, rows_loaded, rows_quarantined, ingested_at) "
-                "VALUES (?, 'demo', 'generated', NULL, ?, ?, ?, 0, ?)",
-                [batch, name, n, n, now],
-            )
-        fill_from_reps(con)
-        from .history import apply_deletions, rebuild
+    as :func:`reporting.demo.generate_chunks`): each chunk is written (and committed)
+    before the next is made, so memory stays one chunk's (one transaction over every chunk
+    keeps all of them in memory); the history is rebuilt once at the end (under
+    :data:`REBUILD_MEMORY_LIMIT`, spilling to disk). The store is built in a new file next
+    to ``path`` and moved over it at the end: until then ``path`` is as it was. Returns
+    rows per table."""
+    import os
 
-        con.execute("DELETE FROM opportunities_deleted")
-        deleted = [r[0] for r in con.execute(
-            "SELECT DISTINCT opportunity_id FROM opportunity_changes WHERE field = 'deleted'"
-        ).fetchall()]
-        apply_deletions(con, deleted)
-        rebuild(con)
-        con.execute("COMMIT")
+    target = Path(path) if path else default_store_path()
+    tmp = target.with_name(target.name + ".building")
+    for p in (tmp, Path(f"{tmp}.wal")):
+        p.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    try:
+        with connect(tmp) as con:
+            con.execute(f"SET memory_limit = '{REBUILD_MEMORY_LIMIT}'")
+            for tables in chunks:
+                for name, frame in tables.items():
+                    if name in TABLES and len(frame):
+                        _insert(con, name, frame)
+                    counts[name] = counts.get(name, 0) + len(frame)
+                del tables
+            batch = uuid.uuid4().hex[:12]
+            now = datetime.now(UTC).replace(tzinfo=None)
+            for name, n in counts.items():
+                con.execute(
+                    "INSERT INTO ingest_log (batch_id, source, file, file_sha256, \"table\", "
+                    "rows_read, rows_loaded, rows_quarantined, ingested_at) "
+                    "VALUES (?, 'demo', 'generated', NULL, ?, ?, ?, 0, ?)",
+                    [batch, name, n, n, now],
+                )
+            fill_from_reps(con)
+            from .history import apply_deletions, rebuild
+
+            deleted = [r[0] for r in con.execute(
+                "SELECT DISTINCT opportunity_id FROM opportunity_changes "
+                "WHERE field = 'deleted'").fetchall()]
+            con.execute("BEGIN")
+            apply_deletions(con, deleted)
+            rebuild(con)
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Path(f"{target}.wal").unlink(missing_ok=True)  # the old store's, never the new one's
+        os.replace(tmp, target)
+    finally:
+        for p in (tmp, Path(f"{tmp}.wal")):
+            p.unlink(missing_ok=True)
     return counts
 
 
