@@ -138,9 +138,10 @@ evidence AS (
 ),
 as_of_v AS ({asof}),
 known AS (SELECT COUNT(*) FILTER (WHERE v_status = 'open') > 0 AS covered FROM as_of_v),
-hist AS (
+hist AS (  -- read only where no version covers the deal at the period end (g uses it so)
     SELECT opportunity_id, MAX(entered_at) AS last_change, arg_max(stage, entered_at) AS stage_then
-    FROM stage_history SEMI JOIN scope USING (opportunity_id)
+    FROM stage_history SEMI JOIN (SELECT opportunity_id FROM scope
+                                  ANTI JOIN as_of_v USING (opportunity_id)) USING (opportunity_id)
     WHERE entered_at < $end GROUP BY opportunity_id
 ),
 g AS (
