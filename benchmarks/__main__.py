@@ -477,6 +477,26 @@ def bench_growth(res: Results, sizes: list[str]) -> None:
              "|---|---:|---:|---:|---:|"]
     lines += [f"| {g['size']} | {g['rows']:,} | {g['load']:.2f} | {g['analyse']:.2f} | "
               f"{g['peak_mib']:.0f} |" for g in rows]
+    # ingest and `crm-report metrics` at each size, against their floors (growth_bench)
+    big = [s for s in ("10M",) if (DATA / "demo-s500.duckdb").exists()]
+    out = run([sys.executable, "-m", "benchmarks.growth_bench", *sizes, *big], cwd=ROOT,
+              timeout=4 * 3600)
+    grow = json.loads(out.out.strip().splitlines()[-1])
+    lines += ["", "Ingest (a Maven-shaped export of that many opportunities, against DuckDB's "
+              "`read_csv` of it) and `crm-report metrics --by rep --region EMEA` (the demo "
+              "store of that size, against the hand-written query's process), whole processes "
+              "(`benchmarks/growth_bench.py`; 3 runs, 1 for ingest at 1M and more):", "",
+              "| size | export MB | ingest s | floor s | ratio | rows/s | ingest peak MiB | "
+              "store opps | metrics s | floor s | ratio | metrics peak MiB |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for g in grow:
+        m = (f"{g['store_opportunities']:,} | {g['metrics_s']:.2f} | {g['metrics_floor_s']:.2f} "
+             f"| {g['metrics_ratio']:.2f}x | {g['metrics_peak_mib']:.0f}"
+             if "metrics_s" in g else "not built | - | - | - | -")
+        lines.append(f"| {g['size']} | {g['mb']:.0f} | {g['ingest_s']:.2f} | {g['floor_s']:.2f} "
+                     f"| {g['ratio']:.2f}x | {g['rows_per_s']:,.0f} | {g['peak_mib']:.0f} | {m} |")
+    lines += ["", "One report and the batch at each size: not in this table (the report "
+              "section measures them on the demo store only)."]
     res.section(lines)
 
 

@@ -24,13 +24,13 @@ from reporting.metrics import rep_summary
 from reporting.metrics.suite import analyse
 from reporting.params import load_settings
 from reporting.periods import parse_period
-from reporting.store import load, replace_all
+from reporting.store import load, replace_all, replace_all_chunks
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "data" / "bench"
 END = date(2026, 10, 31)
 PERIOD = parse_period("2026-09")
-SIZES = {"10k": 0.5, "100k": 5.0, "1M": 50.0}
+SIZES = {"10k": 0.5, "100k": 5.0, "1M": 50.0, "10M": 500.0}
 
 
 def median_time(fn: Callable[[], object], repeat: int) -> float:
@@ -47,7 +47,10 @@ def store_for(scale: float) -> Path:
     path = DATA / f"demo-s{scale:g}.duckdb"
     if not path.exists():
         DATA.mkdir(parents=True, exist_ok=True)
-        replace_all(path, demo.generate(seed=7, scale=scale, end=END))
+        if scale <= demo.CHUNK_SCALE:
+            replace_all(path, demo.generate(seed=7, scale=scale, end=END))
+        else:  # what `crm-report demo-data --scale` writes: in chunks, bounded memory
+            replace_all_chunks(path, demo.generate_chunks(seed=7, scale=scale, end=END))
     return path
 
 

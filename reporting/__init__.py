@@ -15,7 +15,6 @@ from .exceptions import (
     ReportingError,
     StoreError,
 )
-from .periods import Period, parse_period
 
 __version__ = "0.1.0"
 
@@ -29,3 +28,13 @@ __all__ = [
     "StoreError",
     "parse_period",
 ]
+
+
+def __getattr__(name: str):
+    """``Period`` and ``parse_period`` on first use: importing ``reporting.periods`` loads
+    pandas, which a short command (``crm-report metrics``) does without."""
+    if name in ("Period", "parse_period"):
+        from . import periods
+
+        return getattr(periods, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -69,9 +71,9 @@ def _main(
 
 
 def _store(store: Path | None) -> Path:
-    from .store import default_store_path
+    from .project import default_store  # what store.default_store_path gives, without pandas
 
-    return store or default_store_path()
+    return store or default_store()
 
 
 def _reports(reports: Path | None) -> Path:
@@ -224,17 +226,26 @@ def demo_data(
         end_day = date.fromisoformat(end) if end else None
     except ValueError:
         _fail(ReportingError(f"--end {end!r} is not a date like 2026-10-31"))
-    tables = demo.generate(seed=seed, scale=scale, end=end_day)
+    if not scale > 0:
+        _fail(ReportingError(f"--scale {scale}: give a positive size multiplier"))
     try:
-        replace_all(_store(store), tables)
+        if scale <= demo.CHUNK_SCALE:
+            tables = demo.generate(seed=seed, scale=scale, end=end_day)
+            replace_all(_store(store), tables)
+            counts = {k: len(v) for k, v in tables.items()}
+        else:  # a big store: generated and written chunk by chunk, in bounded memory
+            from .store import replace_all_chunks
+
+            counts = replace_all_chunks(_store(store), demo.generate_chunks(
+                seed=seed, scale=scale, end=end_day))
     except ReportingError as exc:
         _fail(exc)
     from .store import connect
 
     with connect(_store(store), read_only=True) as con:  # opportunity_history is derived
         derived = con.execute("SELECT COUNT(*) FROM opportunity_history").fetchone()[0]
-    sizes = ", ".join(f"{k} {derived if k == 'opportunity_history' else len(v):,}"
-                      for k, v in tables.items())
+    sizes = ", ".join(f"{k} {derived if k == 'opportunity_history' else v:,}"
+                      for k, v in counts.items())
     console.print(terminal(f"demo data (seed {seed}, scale {scale}) -> {_store(store)}: {sizes}"))
 
 
@@ -616,10 +627,7 @@ def metrics(
     store: StoreOpt = None,
 ) -> None:
     """Print one record per group with the report's figures (computed inside DuckDB)."""
-    from .engine.duckdb_summary import rep_summary_sql
     from .params import load_settings
-    from .periods import parse_period
-    from .store import connect
 
     column = {"rep": "owner", "team": "team", "region": "region", "source": "source",
               "product": "product"}.get(by)
@@ -628,10 +636,26 @@ def metrics(
             raise ReportingError(f"--by {by!r}: use rep, team, region, source or product")
         if fmt not in ("json", "csv"):
             raise ReportingError(f"--format {fmt!r}: use json or csv")
-        p = parse_period(period)
+        bounds = _period_bounds(period)
+        if bounds is None:  # anything unusual: the full parser (and its error messages)
+            from .periods import parse_period
+
+            p = parse_period(period)
+            bounds = (p.start.to_pydatetime(), p.end.to_pydatetime())
         settings = load_settings()
-        with connect(_store(store), read_only=True) as con:
-            table = rep_summary_sql(con, p, column, region, team, settings.stale_days)
+        path = _store(store)
+        fast = _metrics_rows(path, bounds, column, region, team, settings.stale_days)
+        if fast is not None and _print_rows(*fast, fmt):
+            return
+        # the store's full checks (a missing or foreign file, an old store to upgrade) and
+        # the pandas output: only when the direct query could not answer
+        from .engine.duckdb_summary import rep_summary_sql
+        from .periods import parse_period
+        from .store import connect
+
+        with connect(path, read_only=True) as con:
+            table = rep_summary_sql(con, parse_period(period), column, region, team,
+                                    settings.stale_days)
     except ReportingError as exc:
         _fail(exc)
     if fmt == "csv":
@@ -640,6 +664,121 @@ def metrics(
         sys.stdout.write(neutralise_cells(table).to_csv(index=False))
     else:
         sys.stdout.write(json.dumps(json.loads(table.to_json(orient="records")), indent=2) + "\n")
+
+
+_MONTH_LABEL = re.compile(r"^(\d{4})-(\d{2})$")
+_QUARTER_LABEL = re.compile(r"^(\d{4})-[Qq]([1-4])$")
+_YEAR_LABEL = re.compile(r"^(\d{4})$")
+_RANGE_LABEL = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+
+
+def _period_bounds(text: str) -> tuple[datetime, datetime] | None:
+    """``[start, end)`` of a period label as :func:`reporting.periods.parse_period` reads it,
+    without pandas; None for anything it does not accept (or years pandas cannot hold),
+    which then goes through ``parse_period`` (a test checks the two agree)."""
+    raw = str(text).strip()
+
+    def month(y: int, m: int) -> datetime:
+        return datetime(y + (m - 1) // 12, (m - 1) % 12 + 1, 1)
+
+    try:
+        if raw in ("last-complete-month", "last-month"):
+            t = datetime.now(UTC).date()
+            y, m = t.year, t.month
+            start, end = month(y, m - 1), month(y, m)
+        elif mt := _MONTH_LABEL.match(raw):
+            y, m = int(mt[1]), int(mt[2])
+            if not 1 <= m <= 12:
+                return None
+            start, end = month(y, m), month(y, m + 1)
+        elif mt := _QUARTER_LABEL.match(raw):
+            y, q = int(mt[1]), int(mt[2])
+            start, end = month(y, 3 * q - 2), month(y, 3 * q + 1)
+        elif mt := _YEAR_LABEL.match(raw):
+            start, end = datetime(int(mt[1]), 1, 1), datetime(int(mt[1]) + 1, 1, 1)
+        elif mt := _RANGE_LABEL.match(raw):
+            start = datetime.fromisoformat(mt[1])
+            end = datetime.fromisoformat(mt[2]) + timedelta(days=1)
+            if end <= start:
+                return None
+        else:
+            return None
+    except (ValueError, OverflowError):
+        return None
+    # pandas timestamps hold 1677-09-21 to 2262-04-11: leave the edges to parse_period
+    if not (datetime(1678, 1, 1) <= start and end <= datetime(2262, 1, 1)):
+        return None
+    return start, end
+
+
+def _metrics_rows(path: Path, bounds: tuple[datetime, datetime], column: str, region: str,
+                  team: str, stale_days) -> tuple[list[str], list[tuple]] | None:
+    """The summary straight from a read-only connection, without pandas; None when the
+    store cannot answer so (no such file, not a DuckDB file, an older store's tables):
+    then ``metrics`` opens it through :func:`reporting.store.connect`, which says why."""
+    import duckdb
+
+    from .engine.sql import summary_rows
+
+    if not path.is_file():
+        return None
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        return summary_rows(con, *bounds, column, region, team, stale_days)
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> bool:
+    """Write the rows as ``DataFrame.to_csv`` (formula-safe) or ``to_json`` would, without
+    pandas; False (nothing written) for a value they would write otherwise: non-finite
+    numbers, numbers of 1e15 and more or below 1e-4 (JSON's exponents, its rounding of
+    tiny values)."""
+    import csv
+    import math
+
+    from .engine.sql import COUNT_COLUMNS
+    from .textsafe import neutralise
+
+    counts = [c in COUNT_COLUMNS for c in columns]
+    for r in rows:
+        for v, count in zip(r, counts, strict=True):
+            if isinstance(v, float) and (not math.isfinite(v) or abs(v) >= 1e15
+                                         or 0 < abs(v) < 1e-4):
+                return False
+            if count and not isinstance(v, int):
+                return False
+    if fmt == "csv":
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow([neutralise(c) for c in columns])
+        out.writerows([["" if v is None else neutralise(v) for v in r] for r in rows])
+    else:
+        records = [{c: _json_number(v) for c, v in zip(columns, r, strict=True)} for r in rows]
+        sys.stdout.write(json.dumps(records, indent=2) + "\n")
+    return True
+
+
+def _json_number(v: object) -> object:
+    """A float as pandas' ``to_json`` writes it (10 decimals, its own rounding: half up
+    when the digit before is odd or zero) and ``json.loads`` reads it back."""
+    if not isinstance(v, float) or v == 0:
+        return v
+    x = abs(v)
+    whole = int(x)
+    tmp = (x - whole) * 1e10
+    frac = int(tmp)
+    diff = tmp - frac
+    if diff > 0.5 or (diff == 0.5 and (frac == 0 or frac & 1)):
+        frac += 1
+        if frac >= 10**10:
+            frac, whole = 0, whole + 1
+    r = float(f"{whole}.{frac:010d}")
+    return -r if v < 0 else r
 
 
 #: the forecast's columns printed by `crm-report forecast` (issue 15, requirement 3)

@@ -10,28 +10,25 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from .exceptions import DataValidationError, ParamsError, capped
-from .models.backtest import (
-    CRITERION,
-    BacktestResult,
-    _backtest,
-    _canonical,
-    choose_model,
-    fit_predict,
-)
-from .models.clv import TIME_UNITS, rfm_summary
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas, scipy and scikit-learn (models.backtest) are imported when `clv` runs, not when
+# the CLI registers the command: every other command would pay for them at start-up
 __all__ = ["MODEL_CHOICES", "clv_command", "run_clv"]
 
 MODEL_CHOICES = ("bgnbd", "gamma-gamma", "sbg", "segments", "regressor", "auto")
 
 
 def _date(value: str, name: str) -> pd.Timestamp:
+    import pandas as pd
+
     try:
         return pd.Timestamp(value).normalize()
     except (ValueError, TypeError) as exc:
@@ -39,6 +36,8 @@ def _date(value: str, name: str) -> pd.Timestamp:
 
 
 def _read(path: Path, customer_col: str, date_col: str, amount_col: str) -> pd.DataFrame:
+    import pandas as pd
+
     if not path.exists():
         raise DataValidationError(f"transactions file {path} does not exist")
     try:
@@ -89,6 +88,18 @@ def run_clv(transactions: Path, customer_col: str, date_col: str, amount_col: st
             calibration_end: str, holdout_end: str | None = None, time_unit: str = "week",
             model: str = "auto") -> dict:
     """Validate the inputs, fit (and backtest) the model; return the JSON-ready result."""
+    import pandas as pd
+
+    from .models.backtest import (
+        CRITERION,
+        BacktestResult,
+        _backtest,
+        _canonical,
+        choose_model,
+        fit_predict,
+    )
+    from .models.clv import TIME_UNITS, rfm_summary
+
     if time_unit not in TIME_UNITS:
         raise ParamsError(f"--time-unit must be one of {sorted(TIME_UNITS)}, got {time_unit!r}")
     if model not in MODEL_CHOICES:

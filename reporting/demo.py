@@ -1545,3 +1545,103 @@ def generate(
         "revenue": revenue,
     }
     return {name: tables.get(name, empty_frame(name)) for name in TABLES}
+
+
+# --------------------------------------------------------------------------- large stores
+
+#: a demo of more than this scale is generated in chunks of at most this scale
+#: (``generate_chunks``): a chunk's tables take about 1 GB, a scale-50 ``generate()`` 7.5 GB
+CHUNK_SCALE = 5.0
+#: id columns that get the chunk's number (``OPP-000123`` -> ``OPP-007000123`` in chunk 7)
+_CHUNK_IDS = {
+    "opportunities": ("opportunity_id", "account_id"),
+    "opportunity_snapshots": ("opportunity_id",),
+    "opportunity_changes": ("opportunity_id",),
+    "stage_history": ("opportunity_id",),
+    "leads": ("lead_id", "converted_opportunity_id"),
+    "accounts": ("account_id",),
+    "revenue": ("revenue_id", "account_id"),
+}
+#: columns holding a rep's (or manager's) name: a chunk's people are its own
+_CHUNK_NAMES = {
+    "opportunities": ("owner",),
+    "opportunity_snapshots": ("owner",),
+    "leads": ("owner",),
+    "accounts": ("account_manager", "acquired_by"),
+    "reps": ("rep_id", "name", "manager"),
+}
+
+
+def _chunk_tables(tables: dict[str, pd.DataFrame], chunk: int) -> dict[str, pd.DataFrame]:
+    """Chunk ``chunk``'s tables made distinct from the other chunks': ids numbered with the
+    chunk, people named with it (``Marco Bellini · 7``), so chunks add up to one bigger
+    company with more reps per team (the teams and regions are shared)."""
+    if chunk == 0:
+        return tables
+    tag = f" · {chunk}"
+
+    def ids(s: pd.Series) -> pd.Series:
+        s = s.astype(object)
+        text = s.astype(str)
+        pos = text.str.find("-") + 1
+        out = [t[:p] + f"{chunk:03d}" + t[p:] for t, p in zip(text, pos, strict=True)]
+        return pd.Series(out, index=s.index, dtype=object).where(s.notna(), None)
+
+    def names(s: pd.Series) -> pd.Series:
+        s = s.astype(object)
+        return (s.astype(str) + tag).where(s.notna(), None)
+
+    out = {}
+    for name, frame in tables.items():
+        f = frame.copy()
+        for c in _CHUNK_IDS.get(name, ()):
+            f[c] = ids(f[c])
+        for c in _CHUNK_NAMES.get(name, ()):
+            f[c] = names(f[c])
+        if name == "opportunity_changes":
+            owner = f["field"] == "owner"
+            for c in ("old_value", "new_value"):
+                f.loc[owner, c] = names(f.loc[owner, c])
+        if name == "quotas":
+            rep = f["scope_type"] == "rep"
+            f.loc[rep, "scope"] = names(f.loc[rep, "scope"])
+        out[name] = f
+    return out
+
+
+def generate_chunks(seed: int = 7, scale: float = 1.0, end: _dt.date | None = None,
+                    chunk_scale: float = CHUNK_SCALE):
+    """The demo tables in chunks (an iterator of table dicts) whose memory is one chunk's.
+
+    Up to ``chunk_scale`` this is one chunk, ``generate(seed, scale, end)`` itself (the
+    same data). Above, ``ceil(scale / chunk_scale)`` chunks of equal scale, each a
+    ``generate()`` of its own seed (``seed + 7919 * i``; deterministic per seed) with its
+    own ids and people (:func:`_chunk_tables`), every planted story in each. Team and
+    region quotas are summed over the chunks: they come in the last chunk; ``stages`` in
+    the first."""
+    if not scale > 0:
+        raise ValueError("scale must be positive")
+    if end is None:
+        end = _dt.datetime.now(_dt.UTC).date()
+    n = max(1, math.ceil(scale / chunk_scale - 1e-9))
+    if n == 1:
+        yield generate(seed=seed, scale=scale, end=end)
+        return
+    group_quotas: list[pd.DataFrame] = []
+    for i in range(n):
+        tables = _chunk_tables(generate(seed=seed + 7919 * i, scale=scale / n, end=end), i)
+        q = tables.get("quotas")
+        if q is not None:
+            rep = q["scope_type"] == "rep"
+            group_quotas.append(q[~rep])
+            tables["quotas"] = q[rep].reset_index(drop=True)
+        if i > 0:
+            tables.pop("stages", None)
+        if i == n - 1 and group_quotas:
+            summed = (pd.concat(group_quotas, ignore_index=True)
+                      .groupby(["scope_type", "scope", "period", "currency"], as_index=False,
+                               sort=False)["amount"].sum())
+            tables["quotas"] = pd.concat([tables["quotas"], summed[tables["quotas"].columns]],
+                                         ignore_index=True)
+        yield tables
+        del tables

@@ -39,6 +39,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from .engine.sql import ALL_OPPORTUNITIES, as_of_sql  # noqa: F401 - defined there (no pandas)
 from .schema import TRACKED_FIELDS
 
 #: the SQL type each tracked field is cast back to after the text-valued evidence
@@ -48,10 +49,6 @@ _TYPES = {
     "owner": "VARCHAR",
 }
 _FIELDS = (*TRACKED_FIELDS, "deleted")
-#: every deal the store knows: the current ones and those deleted in the CRM (kept, with
-#: their last state, in ``opportunities_deleted`` so the past still shows them)
-ALL_OPPORTUNITIES = ("(SELECT *, NULL::TIMESTAMP AS deleted_at FROM opportunities "
-                     "UNION ALL BY NAME SELECT * FROM opportunities_deleted)")
 #: fields a version may not record (Salesforce's OpportunityHistory has no owner): taken
 #: from the current row; every other unrecorded field is unknown then
 CURRENT_FALLBACK = ("owner", "currency")
@@ -260,55 +257,6 @@ def apply_deletions(con: duckdb.DuckDBPyConnection, ids: list[str] | pd.Series) 
 
 #: the as-of columns :func:`state_at` and :func:`as_of_sql` add
 AS_OF_COLUMNS = ("history_known", "stage_since")
-
-
-def as_of_sql(when_param: str = "$when", opps: str = ALL_OPPORTUNITIES) -> str:
-    """SQL of the opportunities as they were just before ``when``: the current row's
-    descriptive columns; the tracked fields from the version in force where the history
-    covers that time (``history_known``; owner and currency from the current row when the
-    version does not record them); ``stage_since`` (when the deal entered the stage it was
-    in then, from its versions); for a deal the history does not cover, the current fields
-    under the rules of :func:`reporting.metrics.pipeline.amount_as_of` (amount, stage,
-    probability known only while the deal is still open). Deals deleted before ``when``
-    are left out; deals deleted since are in (they were in the pipeline then)."""
-    w = when_param
-    return f"""
-    WITH o AS (SELECT *, closed_at IS NULL OR closed_at >= {w} AS still_open FROM {opps}),
-    v AS (  -- versions are contiguous: the one in force just before w
-        SELECT h.* FROM opportunity_history h SEMI JOIN o USING (opportunity_id)
-        WHERE h.valid_from < {w} AND (h.valid_to IS NULL OR h.valid_to >= {w})),
-    t AS (  -- each field then: the version's, else what the current row can tell
-        SELECT o.*, v.valid_from AS v_from, v.valid_to AS v_to, v.stage_since,
-            COALESCE(v.status, CASE WHEN o.still_open THEN 'open' ELSE o.status END)
-                AS status_then,
-            COALESCE(v.stage, CASE WHEN NOT o.still_open OR o.status = 'open'
-                                   THEN o.stage END) AS stage_then,
-            COALESCE(v.amount, CASE WHEN o.status = 'open' THEN o.amount END) AS amount_then,
-            COALESCE(v.currency, o.currency) AS currency_then,
-            COALESCE(v.owner, o.owner) AS owner_then,
-            COALESCE(CASE WHEN v.status IN ('won', 'lost') THEN v.close_date END,
-                     CASE WHEN NOT o.still_open THEN o.closed_at END) AS closed_then,
-            COALESCE(CASE WHEN v.status IS NULL OR v.status = 'open' THEN v.close_date END,
-                     CASE WHEN o.status = 'open' THEN o.expected_close_date END)
-                AS expected_then,
-            COALESCE(v.probability, CASE WHEN o.status = 'open' THEN o.probability END)
-                AS probability_then,
-            COALESCE(v.forecast_category, CASE WHEN o.status = 'open'
-                                               THEN o.forecast_category END) AS category_then
-        FROM o
-        LEFT JOIN v ON v.opportunity_id = o.opportunity_id
-        WHERE o.created_at < {w} AND (o.deleted_at IS NULL OR o.deleted_at >= {w}))
-    SELECT t.* EXCLUDE (still_open, deleted_at, v_from, v_to, stage_since, status_then,
-                        stage_then, amount_then, currency_then, owner_then, closed_then,
-                        expected_then, probability_then, category_then) REPLACE (
-            stage_then AS stage, status_then AS status,
-            CASE WHEN status_then IN ('won', 'lost') THEN closed_then END AS closed_at,
-            amount_then AS amount, currency_then AS currency, owner_then AS owner,
-            CASE WHEN status_then = 'open' THEN expected_then END AS expected_close_date,
-            probability_then AS probability, category_then AS forecast_category,
-            CASE WHEN last_activity_at < {w} THEN last_activity_at END AS last_activity_at),
-        v_from IS NOT NULL AS history_known, stage_since
-    FROM t"""
 
 
 def state_at(opps: pd.DataFrame, versions: pd.DataFrame | None,

@@ -157,7 +157,7 @@ class ReportSettings(_Strict):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, v: str) -> str:
-        from .sources import check_timezone
+        from .tzcheck import check_timezone
 
         return check_timezone(v)
 

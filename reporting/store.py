@@ -17,15 +17,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from .engine.sql import ESTIMATED_CREATED_IDS_SQL, has_history  # noqa: F401 - defined there
 from .exceptions import StoreError
 from .schema import TABLES, empty_frame
 
 DEFAULT_STORE = Path("data/crm.duckdb")
 #: DuckDB's memory limit while the demo store's history is rebuilt (ingest has its own)
 REBUILD_MEMORY_LIMIT = "2GB"
-#: the ids of the opportunities whose ``created_at`` ingest estimated (``row_flags``)
-ESTIMATED_CREATED_IDS_SQL = ("SELECT key FROM row_flags WHERE \"table\" = 'opportunities' "
-                             "AND code = 'created_at_estimated'")
 _SQL_TYPES = {
     "str": "VARCHAR",
     "float": "DOUBLE",
@@ -256,6 +254,59 @@ def replace_all(path: str | Path | None, tables: dict[str, pd.DataFrame]) -> Non
         con.execute("COMMIT")
 
 
+def replace_all_chunks(path: str | Path | None, chunks) -> dict[str, int]:
+    """:func:`replace_all` for tables that come in chunks (an iterable of table dicts, such
+    as :func:`reporting.demo.generate_chunks`): each chunk is written (and committed)
+    before the next is made, so memory stays one chunk's (one transaction over every chunk
+    keeps all of them in memory); the history is rebuilt once at the end (under
+    :data:`REBUILD_MEMORY_LIMIT`, spilling to disk). The store is built in a new file next
+    to ``path`` and moved over it at the end: until then ``path`` is as it was. Returns
+    rows per table."""
+    import os
+
+    target = Path(path) if path else default_store_path()
+    tmp = target.with_name(target.name + ".building")
+    for p in (tmp, Path(f"{tmp}.wal")):
+        p.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    try:
+        with connect(tmp) as con:
+            con.execute(f"SET memory_limit = '{REBUILD_MEMORY_LIMIT}'")
+            for tables in chunks:
+                for name, frame in tables.items():
+                    if name in TABLES and len(frame):
+                        _insert(con, name, frame)
+                    counts[name] = counts.get(name, 0) + len(frame)
+                del tables
+            batch = uuid.uuid4().hex[:12]
+            now = datetime.now(UTC).replace(tzinfo=None)
+            for name, n in counts.items():
+                con.execute(
+                    "INSERT INTO ingest_log (batch_id, source, file, file_sha256, \"table\", "
+                    "rows_read, rows_loaded, rows_quarantined, ingested_at) "
+                    "VALUES (?, 'demo', 'generated', NULL, ?, ?, ?, 0, ?)",
+                    [batch, name, n, n, now],
+                )
+            fill_from_reps(con)
+            from .history import apply_deletions, rebuild
+
+            deleted = [r[0] for r in con.execute(
+                "SELECT DISTINCT opportunity_id FROM opportunity_changes "
+                "WHERE field = 'deleted'").fetchall()]
+            con.execute("BEGIN")
+            apply_deletions(con, deleted)
+            rebuild(con)
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Path(f"{target}.wal").unlink(missing_ok=True)  # the old store's, never the new one's
+        os.replace(tmp, target)
+    finally:
+        for p in (tmp, Path(f"{tmp}.wal")):
+            p.unlink(missing_ok=True)
+    return counts
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -481,15 +532,6 @@ def _data_notes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         ).df()
     except duckdb.CatalogException:
         return pd.DataFrame(columns=["file", "table", "code", "text", "rows"])
-
-
-def has_history(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the store holds any deal history (a store made before history existed,
-    opened read-only, has no such table: no history)."""
-    try:
-        return con.execute("SELECT EXISTS (SELECT 1 FROM opportunity_history)").fetchone()[0]
-    except duckdb.CatalogException:
-        return False
 
 
 def opportunities_as_of(

@@ -13,9 +13,12 @@ Region, rep, file and column names come from CRM exports, so they are hostile by
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.text import Text
+
+if TYPE_CHECKING:  # pandas is imported by neutralise_cells only: the CLI starts without it
+    import pandas as pd
 
 # C0 controls except tab and newline, DEL, and C1 controls (0x80-0x9f: CSI, OSC, ...), plus
 # the bidirectional overrides and isolates that reorder what a reader sees.
@@ -49,6 +52,8 @@ def neutralise_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``frame`` whose text cells (and column names) cannot be formulas.
 
     Numeric columns are left alone, so a negative number stays a number."""
+    import pandas as pd
+
     out = frame.copy()
     for col in out.columns:
         s = out[col]

@@ -86,26 +86,61 @@ def _is_null(
     return s.isna()
 
 
+def _text_array(s: pd.Series):
+    """``(values, arr)``: the values as an object array (None for missing) and as a
+    pyarrow string array; None when they are not all text."""
+    import pyarrow as pyarrow_
+
+    values = s.to_numpy(dtype=object, na_value=None)
+    try:
+        return values, pyarrow_.array(values, type=pyarrow_.string(), from_pandas=True)
+    except (pyarrow_.ArrowInvalid, pyarrow_.ArrowTypeError):
+        return None
+
+
+def _trimmed(values: np.ndarray, arr) -> np.ndarray:
+    """``values`` with each text stripped as ``str.strip`` does. pyarrow's
+    ``utf8_trim_whitespace`` trims exactly the same characters (checked over every code
+    point); it only finds the values that change, so the others keep their objects and
+    only those few are stripped in Python."""
+    import pyarrow.compute as pc
+
+    changed = pc.fill_null(pc.not_equal(pc.binary_length(arr), pc.binary_length(
+        pc.utf8_trim_whitespace(arr))), False).to_numpy(zero_copy_only=False)
+    out = values.copy()
+    if changed.any():
+        idx = np.flatnonzero(changed)
+        out[idx] = [values[k].strip() for k in idx]
+    return out
+
+
+def _strip(s: pd.Series) -> pd.Series:
+    """``s.astype(str).str.strip()`` for text (missing values stay None), without a Python
+    call per value; values that are not all text go the Python way."""
+    got = _text_array(s)
+    if got is None:
+        return s.where(s.isna(), s.astype(str).str.strip())
+    return pd.Series(_trimmed(*got), index=s.index, dtype=object)
+
+
 def _clean_text(s: pd.Series) -> pd.Series:
     """Text (missing: "") with Persian / Arabic digits as ASCII and invisible characters
     removed, stripped. ASCII text goes through pyarrow; only non-ASCII values take the
     slow path."""
-    import pyarrow as pyarrow_
     import pyarrow.compute as pc
 
     if s.dtype == object or pd.api.types.is_string_dtype(s):
-        try:
-            arr = pyarrow_.array(s.to_numpy(dtype=object, na_value=None), type=pyarrow_.string(),
-                                 from_pandas=True)
-        except (pyarrow_.ArrowInvalid, pyarrow_.ArrowTypeError):
-            arr = None
-        if arr is not None:
+        got = _text_array(s)
+        if got is not None:
+            values, arr = got
             ascii_ = pc.fill_null(pc.string_is_ascii(arr), True).to_numpy(zero_copy_only=False)
-            stripped = pc.fill_null(pc.utf8_trim_whitespace(arr), "")
-            t = pd.Series(stripped.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
+            out = _trimmed(values, arr)
+            if arr.null_count:
+                out[arr.is_null().to_numpy(zero_copy_only=False)] = ""
+            t = pd.Series(out, index=s.index, dtype=object)
             if not ascii_.all():
                 odd = ~ascii_
-                raw = s.to_numpy(dtype=object)[odd]
+                raw = values[odd]
                 t[odd] = [_INVISIBLE.sub("", str(v).translate(_DIGITS)).strip() for v in raw]
             return t
     t = s.astype("str").fillna("")

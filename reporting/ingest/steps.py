@@ -43,6 +43,7 @@ from .parsing import (
     _parse_dates,
     _parse_numbers,
     _record_json,
+    _strip,
 )
 from .reasons import PANDERA_CHECKS, duplicate_reason, reason_label
 from .results import QUARANTINE_COLUMNS, FileResult, MappedTable
@@ -269,7 +270,7 @@ def parse(raw: pd.DataFrame, table: str, mapping: SourceMapping, file: str,
             if t is not None or other in typed_in:
                 t = _merge_typed(t, typed_in.get(other), use, n)
         if col in tm.values and spec.field(col).kind == "str":
-            s = s.astype(object).where(s.notna(), "").astype(str).str.strip().replace(tm.values[col])
+            s = _strip(s.astype(object).where(s.notna(), "")).replace(tm.values[col])
         columns[col] = s
         if t is not None:
             typed[col] = t
@@ -279,7 +280,7 @@ def parse(raw: pd.DataFrame, table: str, mapping: SourceMapping, file: str,
     if table in ("opportunities", "opportunity_snapshots") and tm.status_from:
         stage = None
         for c in (c for c in tm.status_columns() if c in raw.columns):
-            s = raw[c].astype(object).where(raw[c].notna(), "").astype(str).str.strip()
+            s = _strip(raw[c].astype(object).where(raw[c].notna(), ""))
             stage = s if stage is None else stage.where(stage != "", s)
     flags = attrs.get("flags")
     damaged = flags if flags is not None and len(flags) else None
@@ -565,8 +566,7 @@ def _coerce_column(col: str, parsed_in: Parsed, table: str, mapping: SourceMappi
         out = _parse_bools(s, mapping.tables[table].booleans)
         problems.add(out.isna() & ~null, col, "bad_bool", f"not a yes/no value in {col}", s)
     else:
-        out = s.astype(object).where(~null, None)
-        out = out.where(out.isna(), out.astype(str).str.strip()).astype(object)
+        out = _strip(s.astype(object).where(~null, None))
     return out, null
 
 
@@ -601,7 +601,10 @@ def _convert_currency(out: pd.DataFrame, table: str, mapping: SourceMapping,
     latest on or before the amount's date), else the mapping's static rates."""
     reporting = mapping.currency.reporting.upper()
     cur = out["currency"] if "currency" in out else pd.Series(None, index=out.index)
-    cur = cur.astype(object).fillna(mapping.currency.default).astype(str).str.upper().str.strip()
+    codes, uniques = pd.factorize(cur.astype(object).fillna(mapping.currency.default))
+    # a handful of distinct codes: upper-cased and stripped once each, not once a row
+    cur = pd.Series(np.array([str(u).upper().strip() for u in uniques], dtype=object)[codes]
+                    if len(uniques) else np.array([], dtype=object), index=out.index, dtype=object)
     foreign = cur != reporting
     rate = pd.Series(np.where(foreign, np.nan, 1.0), index=out.index)
     if foreign.any():
@@ -647,7 +650,10 @@ def _convert_change_amounts(out: pd.DataFrame, mapping: SourceMapping,
     is_amount = out["field"].astype(object).eq("amount").to_numpy()
     reporting = mapping.currency.reporting.upper()
     cur = out["currency"] if "currency" in out else pd.Series(None, index=out.index)
-    cur = cur.astype(object).fillna(mapping.currency.default).astype(str).str.upper().str.strip()
+    codes, uniques = pd.factorize(cur.astype(object).fillna(mapping.currency.default))
+    # a handful of distinct codes: upper-cased and stripped once each, not once a row
+    cur = pd.Series(np.array([str(u).upper().strip() for u in uniques], dtype=object)[codes]
+                    if len(uniques) else np.array([], dtype=object), index=out.index, dtype=object)
     foreign = pd.Series(is_amount, index=out.index) & (cur != reporting)
     if foreign.any():
         rate = pd.Series(np.nan, index=out.index)

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..engine.sql import (  # noqa: F401 - the SQL builders are defined there (no pandas)
+    CLOSED_STATUSES,
+    closed_in_period_sql,
+    created_counted_sql,
+    open_at_sql,
+)
 from ..periods import Period
-
-CLOSED_STATUSES = ("won", "lost")
-
 
 # --------------------------------------------------------------------------- pandas
 
@@ -61,32 +64,3 @@ def created_counted(opps: pd.DataFrame, period: Period) -> pd.Series:
 
 
 # --------------------------------------------------------------------------- SQL (DuckDB)
-
-
-def _col(alias: str, name: str) -> str:
-    return f"{alias}.{name}" if alias else name
-
-
-def closed_in_period_sql(start: str = "$start", end: str = "$end", alias: str = "") -> str:
-    """SQL condition of :func:`closed_in_period`; ``start`` / ``end`` are placeholders or
-    expressions (e.g. ``$start``), ``alias`` qualifies the columns."""
-    status, closed = _col(alias, "status"), _col(alias, "closed_at")
-    statuses = ", ".join(f"'{s}'" for s in CLOSED_STATUSES)
-    return f"({status} IN ({statuses}) AND {closed} >= {start} AND {closed} < {end})"
-
-
-def open_at_sql(when: str = "$end", alias: str = "") -> str:
-    """SQL condition of :func:`open_at` at the instant ``when`` (a placeholder or an
-    expression)."""
-    created, closed = _col(alias, "created_at"), _col(alias, "closed_at")
-    return f"({created} < {when} AND ({closed} IS NULL OR {closed} >= {when}))"
-
-
-def created_counted_sql(estimated_ids: str, start: str = "$start", end: str = "$end",
-                        alias: str = "") -> str:
-    """SQL condition of :func:`created_counted`; ``estimated_ids`` is a query giving the
-    ids of the deals whose creation date was estimated (in a store:
-    :data:`reporting.store.ESTIMATED_CREATED_IDS_SQL`, from ``row_flags``)."""
-    created, oid = _col(alias, "created_at"), _col(alias, "opportunity_id")
-    return (f"({created} >= {start} AND {created} < {end} "
-            f"AND {oid} NOT IN ({estimated_ids}))")

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ..engine.sql import MAX_UNKNOWN_SHARE, StaleDays  # noqa: F401 - more unknown: not computable
 from ..periods import Period
 from .filters import closed_in_period, open_at
 
@@ -26,9 +27,6 @@ def typical_stage_days(stage_history: pd.DataFrame, when: pd.Timestamp) -> pd.Se
     return days.groupby(h.loc[done, "stage"]).median().rename("typical_days")
 
 
-MAX_UNKNOWN_SHARE = 0.5  # more unknown than this: the figure is not computable
-
-StaleDays = int | float | Mapping[str, int]
 
 
 def stale_threshold(stale_days: StaleDays, stages: pd.Series) -> pd.Series:

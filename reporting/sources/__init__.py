@@ -14,7 +14,6 @@ import re
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import yaml
@@ -23,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..exceptions import MappingError, capped
 from ..resources import sources_dir
 from ..schema import CHANGE_FIELDS, STATUSES, TABLES
+from ..tzcheck import check_timezone  # noqa: F401 - defined there (params needs it without pandas)
 
 SOURCES_DIR = sources_dir()  # the shipped mappings (reporting/resources/params/sources)
 
@@ -305,18 +305,6 @@ class SourceMapping(_Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return v
-
-
-def check_timezone(v: str) -> str:
-    """An IANA time-zone name (``UTC``, ``Asia/Tehran``), else ValueError naming it."""
-    try:
-        ZoneInfo(str(v))
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ValueError(
-            f"unknown time zone {v!r}; use an IANA name such as UTC, Europe/Berlin, "
-            "America/Los_Angeles or Asia/Tehran"
-        ) from None
-    return str(v)
 
 
 _PROBE = datetime(2017, 7, 21, 13, 45, 30)
