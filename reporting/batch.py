@@ -567,7 +567,7 @@ __all__ = ["Artifacts", "Job", "JobResult", "ReportingError", "build_artifacts",
 def write_indexes(reports_dir: str | Path, periods: Iterable[str],
                   params_dir: str | Path | None = None) -> list[Path]:
     """Rewrite ``reports/<period>/index.html`` for each period touched by a run."""
-    from .presentation import report_title
+    from .naming import report_title
     from .render import write_index
 
     s = load_settings(params_dir)

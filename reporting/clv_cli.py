@@ -16,15 +16,9 @@ import pandas as pd
 import typer
 
 from .exceptions import DataValidationError, ParamsError, capped
-from .models.backtest import (
-    CRITERION,
-    BacktestResult,
-    _backtest,
-    _canonical,
-    choose_model,
-    fit_predict,
-)
-from .models.clv import TIME_UNITS, rfm_summary
+
+# The models (scipy, scikit-learn) are imported when the command runs, not when the CLI
+# starts: every other command would pay ~0.7 s for them (benchmarks/NOTES.md).
 
 __all__ = ["MODEL_CHOICES", "clv_command", "run_clv"]
 
@@ -89,6 +83,16 @@ def run_clv(transactions: Path, customer_col: str, date_col: str, amount_col: st
             calibration_end: str, holdout_end: str | None = None, time_unit: str = "week",
             model: str = "auto") -> dict:
     """Validate the inputs, fit (and backtest) the model; return the JSON-ready result."""
+    from .models.backtest import (
+        CRITERION,
+        BacktestResult,
+        _backtest,
+        _canonical,
+        choose_model,
+        fit_predict,
+    )
+    from .models.clv import TIME_UNITS, rfm_summary
+
     if time_unit not in TIME_UNITS:
         raise ParamsError(f"--time-unit must be one of {sorted(TIME_UNITS)}, got {time_unit!r}")
     if model not in MODEL_CHOICES:

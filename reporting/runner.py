@@ -22,13 +22,19 @@ import papermill as pm
 from .exceptions import ParamsError, RenderError
 from .i18n import LANGUAGES
 from .lifeline import kernel_manager_class
+from .naming import METRICS_MIME, report_title
 from .params import check_name, load_settings, params_folder, slug
 from .paths import finalise_dir, inside, make_temp_dir, mark_ours, team_folder
 from .periods import check_not_future, parse_period
-from .presentation import METRICS_MIME, report_title
 from .project import PROJECT_ENV
 from .project import current as current_project
-from .render import DEFAULT_RENDER_TIMEOUT, html_to_pdf, notebook_to_html, render_report
+from .render import (
+    DEFAULT_RENDER_TIMEOUT,
+    html_to_pdf,
+    notebook_to_html,
+    prepare_render,
+    render_report,
+)
 from .resources import notebooks_dir
 from .store import default_store_path
 
@@ -206,6 +212,7 @@ def run_report(
             kernel_env[PROJECT_ENV] = str(proj.root)
         env_backup = {k: os.environ.get(k) for k in kernel_env}
         os.environ.update(kernel_env)
+        prepare_render()  # nbconvert + WeasyPrint warm up in a thread while the kernel works
         t = time.perf_counter()
         try:
             nb = pm.execute_notebook(

@@ -84,7 +84,8 @@ def localize_axes(ax, language: str) -> None:
 
 
 def show_chart(ax, ctx: ReportContext | None = None) -> None:
-    """Display a chart as a 200-dpi PNG (its text in the report's language)."""
+    """Display a chart as a PNG at :data:`reporting.plots.CHART_DPI` (its text in the
+    report's language)."""
     if ctx is not None:
         localize_axes(ax, ctx.language)
     display(Image(data=plots.figure_png(ax), format="png"))

@@ -8,28 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..i18n import format_date
-from ..periods import Period
+from ..naming import PERIOD_TITLES, report_title  # noqa: F401 - re-exported
 from .fragments import logo_data_uri, say, show_html
 
 if TYPE_CHECKING:
     from ..context import ReportContext
-
-
-PERIOD_TITLES = {"month": "Monthly Sales Report", "quarter": "Quarterly Sales Report",
-                 "year": "Annual Sales Report", "range": "Sales Report"}
-
-
-def report_title(configured: str, period: Period) -> str:
-    """The report's title for ``period``: the configured title when it names no cadence;
-    a title that says "Monthly" (the default, "Monthly Sales Report") becomes "Quarterly
-    Sales Report", "Annual Sales Report" or, for a date range, "Sales Report"."""
-    if not configured.startswith("Monthly "):
-        return configured
-    if configured == PERIOD_TITLES["month"]:
-        return PERIOD_TITLES[period.kind]
-    rest = configured[len("Monthly "):]
-    return {"month": configured, "quarter": f"Quarterly {rest}", "year": f"Annual {rest}",
-            "range": rest[:1].upper() + rest[1:]}[period.kind]
 
 
 def show_cover(ctx: ReportContext, title: str | None = None) -> None:
