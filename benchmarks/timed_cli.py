@@ -4,7 +4,7 @@ Runs the same entry point as ``crm-report`` (``reporting.cli:main``) after wrapp
 library functions with timers, and writes what they took to the JSON file named by
 ``$CRM_BENCH_TIMINGS`` when the process exits. Nothing in ``reporting/`` changes: the
 wrappers are installed on the modules before the CLI imports them, so both attribute
-look-ups and ``from .batch import build_artifacts`` inside the commands find them.
+look-ups and ``from .batch import shared_artifacts`` inside the commands find them.
 
 A step that the code no longer has (renamed, moved) is listed under ``missing`` rather than
 failing the run, so the benchmark says what it could not see.
@@ -26,10 +26,12 @@ T0 = time.perf_counter()
 STEPS = [
     "reporting.scope:known_scopes",
     "reporting.scope:has_data",
-    "reporting.batch:build_artifacts",
+    "reporting.batch:shared_artifacts",
+    "reporting.batch:_compute_artifacts",
     "reporting.batch:band_reference",
     "reporting.batch:band_drift",
     "reporting.models.reference:clv_reference",
+    "reporting.batch:forecast_backtest",
     "reporting.batch:run_batch",
     "reporting.runner:run_report",
     "reporting.batch:write_indexes",

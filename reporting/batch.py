@@ -37,6 +37,7 @@ from .periods import Period, parse_period
 from .render import DEFAULT_RENDER_TIMEOUT, RenderTimeout
 from .runner import DEFAULT_NOTEBOOK, output_dir_for, run_report, write_json_atomic
 
+DUCKDB_THREADS_ENV = "CRM_DUCKDB_THREADS"  # reporting.store.THREADS_ENV (not imported here)
 THREAD_LIMITS = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                   "NUMEXPR_NUM_THREADS")}
 
@@ -463,11 +464,13 @@ def forecast_backtest(store: str | Path | None, period: Period) -> dict | None:
 
 
 def _init_worker(parent_pid: int | None = None) -> None:  # pragma: no cover - in workers
-    """Pool worker set-up: one BLAS thread, and die with the parent process (a
+    """Pool worker set-up: one BLAS thread and one DuckDB thread (the pool runs a report
+    per core), and die with the parent process (a
     parent-death signal on Linux plus a watchdog thread on the parent pid), taking the
     worker's kernel and render child along; the report being written stays in its
     dot-folder, which the next ``run-due`` removes."""
     os.environ.update(THREAD_LIMITS)
+    os.environ.setdefault(DUCKDB_THREADS_ENV, "1")  # inherited by the worker's kernels
     if parent_pid is not None:
         from .lifeline import die_with_parent
 
@@ -576,7 +579,7 @@ __all__ = ["Artifacts", "Job", "JobResult", "ReportingError", "build_artifacts",
 def write_indexes(reports_dir: str | Path, periods: Iterable[str],
                   params_dir: str | Path | None = None) -> list[Path]:
     """Rewrite ``reports/<period>/index.html`` for each period touched by a run."""
-    from .presentation import report_title
+    from .naming import report_title
     from .render import write_index
 
     s = load_settings(params_dir)

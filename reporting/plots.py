@@ -59,7 +59,7 @@ PALETTE = {
     "muted": "#9aa5b1",
     **{k: STATUS[k] for k in ("good", "watch", "bad", "won", "lost")},
 }
-FIGSIZE = (7.2, 3.4)  # inches: full A4 text width at 200 dpi
+FIGSIZE = (7.2, 3.4)  # inches: full A4 text width (drawn at CHART_DPI)
 
 
 def set_theme(primary: str | None = None, accent: str | None = None) -> None:
@@ -444,14 +444,38 @@ def value_by_rep(av: pd.DataFrame, by: str, title: str, ax=None):
     return ax
 
 
-def figure_png(ax_or_fig, dpi: int = 200) -> bytes:
-    """PNG bytes of a chart at ``dpi``; closes the figure."""
+#: Pixels per inch of the charts the reports embed: 1,080 px across the A4 text width
+#: (``FIGSIZE``, 7.2 in), sharp in print and about 2.8 device pixels per CSS pixel on a
+#: 390 px phone screen. 200 dpi cost a third more pixels to draw, encode and re-encode in
+#: WeasyPrint for no visible gain at the size the charts are shown (benchmarks/NOTES.md).
+CHART_DPI = 150
+
+
+def figure_png(ax_or_fig, dpi: int = CHART_DPI) -> bytes:
+    """PNG bytes of a chart at ``dpi``; closes the figure.
+
+    The figure is drawn once on an Agg canvas (its layout engine runs within that draw)
+    and its pixels written as an RGB PNG when they are all opaque. ``savefig`` draws twice
+    (once to lay out, once to paint) and writes RGBA, whose alpha channel WeasyPrint then
+    splits off and encodes again as a mask; the pixels are the same."""
     import io
 
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
     fig = ax_or_fig if isinstance(ax_or_fig, plt.Figure) else ax_or_fig.figure
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plt.close(fig)
+    try:
+        canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+        fig.dpi = dpi
+        canvas.draw()
+        w, h = canvas.get_width_height(physical=True)
+        img = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        if img.getextrema()[3][0] == 255:  # opaque (the theme's white figure): no alpha
+            img = img.convert("RGB")
+        buf = io.BytesIO()
+        img.save(buf, format="png")
+    finally:
+        plt.close(fig)
     return buf.getvalue()
 
 

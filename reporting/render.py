@@ -27,9 +27,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import nbformat
-from nbconvert import HTMLExporter
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
 from .exceptions import RenderError
 from .params import Branding
@@ -62,25 +59,48 @@ class RenderTimeout(RenderError):
         )
 
 
-class AssetsOnlyFetcher(URLFetcher):
-    """Serve ``data:`` URIs and files under ``templates/assets``; refuse everything else."""
+def _fetcher_class() -> type:
+    """:class:`AssetsOnlyFetcher`, defined on first use (WeasyPrint is imported then)."""
+    global _FETCHER
+    if _FETCHER is None:
+        from weasyprint.urls import URLFetcher
 
-    def __init__(self, assets: Path = ASSETS, **kwargs) -> None:
-        super().__init__(allowed_protocols=("data", "file"), allow_redirects=False, **kwargs)
-        self.assets = assets.resolve()
-        self.refused: list[str] = []
+        class AssetsOnlyFetcher(URLFetcher):
+            """Serve ``data:`` URIs and files under ``templates/assets``; refuse everything
+            else."""
 
-    def fetch(self, url, headers=None):
-        scheme = url.split(":", 1)[0].lower()
-        if scheme == "file":
-            path = Path(unquote(urlsplit(url).path)).resolve()
-            if not path.is_relative_to(self.assets):
-                self.refused.append(url)
-                raise ValueError(f"refused to read {url}: outside the template assets")
-        elif scheme != "data":
-            self.refused.append(url)
-            raise ValueError(f"refused to fetch {url}: only data: and template assets")
-        return super().fetch(url, headers)
+            def __init__(self, assets: Path = ASSETS, **kwargs) -> None:
+                super().__init__(allowed_protocols=("data", "file"), allow_redirects=False,
+                                 **kwargs)
+                self.assets = assets.resolve()
+                self.refused: list[str] = []
+
+            def fetch(self, url, headers=None):
+                scheme = url.split(":", 1)[0].lower()
+                if scheme == "file":
+                    path = Path(unquote(urlsplit(url).path)).resolve()
+                    if not path.is_relative_to(self.assets):
+                        self.refused.append(url)
+                        raise ValueError(f"refused to read {url}: outside the template assets")
+                elif scheme != "data":
+                    self.refused.append(url)
+                    raise ValueError(f"refused to fetch {url}: only data: and template assets")
+                return super().fetch(url, headers)
+
+        AssetsOnlyFetcher.__module__ = __name__
+        _FETCHER = AssetsOnlyFetcher
+    return _FETCHER
+
+
+_FETCHER: type | None = None
+
+
+def __getattr__(name: str):
+    # nbconvert and WeasyPrint (~0.8 s) are imported when a report is rendered, or by
+    # prepare_render() in a thread while its notebook runs, not when the CLI starts
+    if name == "AssetsOnlyFetcher":
+        return _fetcher_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _FA_PAGE = """
@@ -122,40 +142,83 @@ def notebook_to_html(
 
 
 _exporter_lock = threading.Lock()
-_exporter_instance: HTMLExporter | None = None
+_exporter_instance = None
 
 
-def _exporter() -> HTMLExporter:
-    """One exporter per process: its compiled template is reused (and inherited by the
-    render child, which then skips ~0.4 s of template compilation)."""
+def _exporter():
+    """One nbconvert ``HTMLExporter`` per process: its compiled template is reused (and
+    inherited by the render child, which then skips ~0.4 s of template compilation)."""
     global _exporter_instance
     with _exporter_lock:
         if _exporter_instance is None:
+            from nbconvert import HTMLExporter
+
             _exporter_instance = HTMLExporter(template_name="crm_report",
                                               extra_template_basedirs=[str(TEMPLATES)])
         return _exporter_instance
 
 
+_warm_lock = threading.Lock()
 _warmed = False
+_start_lock = threading.Lock()
+_warming: threading.Thread | None = None
 
 
 def _warm_up() -> None:
-    """Compile the template and load the markdown / HTML machinery once in this process,
-    on a trusted two-cell notebook, so that every forked render child starts warm."""
+    """Import nbconvert and WeasyPrint, compile the template and lay out one trusted
+    two-cell notebook to PDF once in this process (the first document WeasyPrint lays out
+    in a process also loads its fonts), so that every forked render child starts warm.
+    While :func:`prepare_render`'s thread is doing it, this waits for it."""
     global _warmed
-    if _warmed:
-        return
-    nb = nbformat.v4.new_notebook()
-    code = nbformat.v4.new_code_cell("")
-    code.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "<p>x</p>"})]
-    nb.cells = [nbformat.v4.new_markdown_cell("# x\n\n*y*"), code]
-    notebook_to_html(nb, "warm-up")
-    _warmed = True
+    with _warm_lock:
+        if _warmed:
+            return
+        nb = nbformat.v4.new_notebook()
+        code = nbformat.v4.new_code_cell("")
+        code.outputs = [nbformat.v4.new_output("display_data",
+                                               data={"text/html": "<p>x</p>"})]
+        nb.cells = [nbformat.v4.new_markdown_cell("# x\n\n*y*"), code]
+        html = notebook_to_html(nb, "warm-up")
+        from weasyprint import HTML
+
+        HTML(string=html, base_url=str(ASSETS) + "/", url_fetcher=_fetcher_class()()
+             ).write_pdf()
+        _warmed = True
+
+
+def _warm_quietly() -> None:
+    with contextlib.suppress(Exception):  # a real failure shows when the report renders
+        _warm_up()
+
+
+def prepare_render() -> None:
+    """Start :func:`_warm_up` in a background thread, once per process: the runner calls
+    this before it executes a notebook, so the imports and the warm-up overlap with the
+    kernel's work instead of following it (the runner's process only waits for the kernel
+    meanwhile). :func:`render_report` waits for the thread before it forks."""
+    global _warming
+    with _start_lock:
+        if _warmed or _warming is not None:
+            return
+        _warming = threading.Thread(target=_warm_quietly, name="render-warm-up", daemon=True)
+        _warming.start()
+
+
+def _warm_and_wait() -> None:
+    """:func:`_warm_up`, and no warm-up thread left running: a fork must not happen in
+    the middle of an import or of a WeasyPrint call in another thread."""
+    _warm_up()
+    with _start_lock:
+        thread = _warming
+    if thread is not None:
+        thread.join()
 
 
 def html_to_pdf(html: str, target: Path) -> int:
     """Write ``html`` as an A4 PDF at ``target``; return the number of pages."""
-    fetcher = AssetsOnlyFetcher()
+    from weasyprint import HTML
+
+    fetcher = _fetcher_class()()
     try:
         doc = HTML(string=html, base_url=str(ASSETS) + "/", url_fetcher=fetcher).render()
         doc.write_pdf(target)
@@ -244,7 +307,7 @@ def render_report(
         raise RenderError(f"render timeout {timeout!r}: give a number of seconds above 0")
     from .lifeline import track_child, untrack_child
 
-    _warm_up()
+    _warm_and_wait()
     r, w = os.pipe()
     parent = os.getpid()
     pid = os.fork()

@@ -5,6 +5,7 @@ target and renamed into place only when complete.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -22,13 +23,19 @@ import papermill as pm
 from .exceptions import ParamsError, RenderError
 from .i18n import LANGUAGES
 from .lifeline import kernel_manager_class
+from .naming import METRICS_MIME, kind_title
 from .params import check_name, load_settings, params_folder, slug
 from .paths import finalise_dir, inside, make_temp_dir, mark_ours, region_folder, team_folder
 from .periods import check_not_future, parse_period
-from .presentation import METRICS_MIME, kind_title
 from .project import PROJECT_ENV
 from .project import current as current_project
-from .render import DEFAULT_RENDER_TIMEOUT, html_to_pdf, notebook_to_html, render_report
+from .render import (
+    DEFAULT_RENDER_TIMEOUT,
+    html_to_pdf,
+    notebook_to_html,
+    prepare_render,
+    render_report,
+)
 from .resources import notebooks_dir
 from .store import default_store_path
 from .workbook import WORKBOOK_MIME
@@ -41,6 +48,59 @@ _THREAD_ENV = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_
 # The runner, not the library, chooses the non-interactive backend: reports embed their charts
 # explicitly (report.show_chart), and an analyst's Jupyter keeps its inline charts.
 _KERNEL_ENV = {"MPLBACKEND": "Agg"}
+
+
+_ENGINE = "crm-report"  # papermill's nbclient engine with fewer saves (see _engine)
+
+
+@functools.cache
+def _engine() -> str:
+    """Register (once) and name papermill's nbclient engine saving the executed notebook
+    when execution starts, when it ends (also after a cell timeout or a dead kernel: the
+    failure folder keeps it) and every ``autosave_cell_every`` seconds within a long
+    cell; papermill's own saves it before and after every cell too, and each save writes
+    the whole notebook with its charts (~30 saves, ~0.4 s of a report's process)."""
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    class FewerSaves(NotebookExecutionManager):
+        _quiet = False
+
+        def save(self, **kwargs):
+            if not self._quiet:
+                super().save(**kwargs)
+
+        def cell_start(self, cell, cell_index=None, **kwargs):
+            self._quiet = True
+            try:
+                super().cell_start(cell, cell_index, **kwargs)
+            finally:
+                self._quiet = False
+
+        def cell_complete(self, cell, cell_index=None, **kwargs):
+            self._quiet = True
+            try:
+                super().cell_complete(cell, cell_index, **kwargs)
+            finally:
+                self._quiet = False
+
+    class Engine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True,
+                             log_output=False, autosave_cell_every=30, **kwargs):
+            # papermill's Engine.execute_notebook with the manager above
+            nb_man = FewerSaves(nb, output_path=output_path, progress_bar=progress_bar,
+                                log_output=log_output, autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output,
+                                             **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+    papermill_engines.register(_ENGINE, Engine)
+    return _ENGINE
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -259,6 +319,7 @@ def run_report(
             kernel_env[PROJECT_ENV] = str(proj.root)
         env_backup = {k: os.environ.get(k) for k in kernel_env}
         os.environ.update(kernel_env)
+        prepare_render()  # nbconvert + WeasyPrint warm up in a thread while the kernel works
         t = time.perf_counter()
         try:
             nb = pm.execute_notebook(
@@ -266,6 +327,7 @@ def run_report(
                 str(tmp / "report.ipynb"),
                 parameters=parameters,
                 kernel_name="python3",
+                engine_name=_engine(),
                 progress_bar=False,
                 log_output=False,
                 execution_timeout=timeout,

@@ -7,6 +7,7 @@ period in SQL, so a region's report never loads the whole company.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +66,16 @@ def default_store_path() -> Path:
     return default_store()
 
 
+#: DuckDB threads per connection when set (a batch's pool workers and their kernels set
+#: it to 1: two reports at once on two cores, each DuckDB using both, oversubscribe them)
+THREADS_ENV = "CRM_DUCKDB_THREADS"
+
+
+def _engine_config() -> dict:
+    value = os.environ.get(THREADS_ENV, "").strip()
+    return {"threads": int(value)} if value.isdigit() and int(value) > 0 else {}
+
+
 @contextmanager
 def connect(path: str | Path | None = None, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the store, creating its tables when writing.
@@ -85,7 +96,7 @@ def connect(path: str | Path | None = None, read_only: bool = False) -> Iterator
     if not read_only:
         p.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(p), read_only=read_only)
+        con = duckdb.connect(str(p), read_only=read_only, config=_engine_config())
     except duckdb.IOException as exc:
         msg = str(exc)
         if "not a valid DuckDB" in msg or "database file" in msg.lower() and "lock" not in msg.lower():

@@ -123,6 +123,55 @@ def test_changed_params_recompute(store, tmp_path):
     assert json.loads(second.path.read_text())["clv"]["discount_rate"] == 0.25
 
 
+def test_a_new_code_version_recomputes(store, tmp_path, monkeypatch):
+    """The code (package, shipped notebooks and params) is part of the fingerprint: an
+    upgrade computes the artifacts again, and so does going back to the earlier code
+    (the file then holds the other version's), with the earlier fingerprint."""
+    from reporting import schedule
+
+    first = _build(store, tmp_path)
+    real = schedule.code_version
+    monkeypatch.setattr(schedule, "code_version", lambda *a, **k: "another-version")
+    second = _build(store, tmp_path)
+    assert not second.reused and second.fingerprint != first.fingerprint
+    assert _build(store, tmp_path).reused
+    monkeypatch.setattr(schedule, "code_version", real)
+    third = _build(store, tmp_path)
+    assert not third.reused and third.fingerprint == first.fingerprint
+
+
+def test_a_second_cli_run_reuses_and_says_so(demo_store, tmp_path, monkeypatch):
+    """``crm-report run``'s path (runs.execute): the second run of a period computes
+    nothing (the CLV choice and the forecast backtest are not called) and reports the
+    artifacts as reused; the reports themselves are stubbed (run_batch)."""
+    from reporting import runs
+    from reporting.runs import Executor, ReportSpec, RunRequest
+
+    calls = {"backtest": 0, "clv": 0}
+
+    def counting_backtest(*_a, **_k):
+        calls["backtest"] += 1
+        return FIXED_BACKTEST
+
+    real_choose = reference.choose_model
+
+    def counting_choose(*a, **k):
+        calls["clv"] += 1
+        return real_choose(*a, **k)
+
+    monkeypatch.setattr(batch, "forecast_backtest", counting_backtest)
+    monkeypatch.setattr(reference, "choose_model", counting_choose)
+    monkeypatch.setattr(runs, "run_batch", lambda jobs, *a, **k: [])
+    request = RunRequest(reports=(ReportSpec(periods=("2026-10",), regions=("EMEA",)),),
+                         store=demo_store, reports_dir=tmp_path / "reports",
+                         executor=Executor("local", 1))
+    first = runs.execute(request).artifacts["2026-10"]
+    assert first.status == "computed" and calls == {"backtest": 1, "clv": 1}
+    second = runs.execute(request).artifacts["2026-10"]
+    assert second.status == "reused" and second.fingerprint == first.fingerprint
+    assert calls == {"backtest": 1, "clv": 1}  # nothing computed again
+
+
 def test_another_period_in_the_same_file_recomputes(store, tmp_path):
     target = tmp_path / "art" / "artifacts.json"
     first = _build(store, tmp_path, target=target)

@@ -20,7 +20,39 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ..periods import Period
-from .backtest import CRITERION, _canonical, choose_model, discounted_value, fit_predict
+
+
+# The CLV model choice needs scipy and scikit-learn (``.backtest``); the band references,
+# which every run reads, do not: the backtest is imported when a CLV reference is computed.
+def choose_model(*args, **kwargs):
+    from .backtest import choose_model as f
+
+    return f(*args, **kwargs)
+
+
+def fit_predict(*args, **kwargs):
+    from .backtest import fit_predict as f
+
+    return f(*args, **kwargs)
+
+
+def discounted_value(*args, **kwargs):
+    from .backtest import discounted_value as f
+
+    return f(*args, **kwargs)
+
+
+def _canonical(*args, **kwargs):
+    from .backtest import _canonical as f
+
+    return f(*args, **kwargs)
+
+
+def _criterion() -> str:
+    from .backtest import CRITERION
+
+    return CRITERION
+
 
 MONTH_DAYS = 30.4375
 
@@ -56,7 +88,7 @@ def _clv_reference(revenue: pd.DataFrame, period_end: pd.Timestamp, holdout_mont
     summary: dict = {"horizon_days": horizon_days, "horizon_months": horizon_months,
                      "discount_rate": discount_rate, "discounted": True,
                      "holdout_months": holdout_months,
-                     "criterion": CRITERION, "transactions": int(len(rev)),
+                     "criterion": _criterion(), "transactions": int(len(rev)),
                      # credits, refunds and zero lines are not purchases: left out, counted
                      "excluded_lines": int((before & ~(revenue["amount"] > 0)).sum()),
                      "accounts": int(rev["account_id"].nunique())}

@@ -109,8 +109,8 @@ def _ascii_digit(text: str) -> bool:
 
 
 def show_chart(ax, ctx: ReportContext | None = None) -> None:
-    """Display a chart as a 200-dpi PNG, its text in the report's language (the
-    context's, else the active one)."""
+    """Display a chart as a PNG at :data:`reporting.plots.CHART_DPI`, its text in the
+    report's language (the context's, else the active one)."""
     localize_axes(ax, ctx.language if ctx is not None else None)
     display(Image(data=plots.figure_png(ax), format="png"))
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from IPython.display import display
 
+from ..naming import METRICS_MIME
+
 if TYPE_CHECKING:
     from ..context import ReportContext
 
-
-METRICS_MIME = "application/vnd.crm-report.metrics+json"
 
 
 def emit_metrics(ctx: ReportContext) -> None:
