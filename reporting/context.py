@@ -55,6 +55,8 @@ class ReportContext:
         (two reports, or tests, in one process)."""
         from . import formatting
 
+        if self.settings is None:  # a bare context (tests): the formats stay as they are
+            return
         formats = formatting.Formats(self.language, self.settings.currency,
                                      self.settings.calendar)
         if formatting.active() != formats:

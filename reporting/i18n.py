@@ -285,6 +285,7 @@ FA: dict[str, str] = {
     "5. Open opportunities": "۵. فرصت‌های باز",
     "Appendix A: Data quality": "پیوست الف: کیفیت داده",
     "Appendix C: Methodology": "پیوست پ: روش‌شناسی",
+    "Appendix B: Methodology": "پیوست ب: روش‌شناسی",
     "Appendix B: Deals behind the findings": "پیوست ب: معامله‌های پشت یافته‌ها",
     "Rows loaded and quarantined": "ردیف‌های بارگذاری‌شده و قرنطینه‌شده",
     "Quarantine reasons": "دلایل قرنطینه",

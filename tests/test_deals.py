@@ -186,7 +186,7 @@ def test_page_one_findings_shape():
     assert set(first) == {"id", "account", "owner", "stage", "amount", "age_days",
                           "last_activity"}
     assert (first["id"], first["amount"], first["last_activity"]) == (
-        "D1", "EUR 800", "2026-10-30")
+        "D1", "€800", "2026-10-30")
     assert out[0]["deals"][1]["amount"] == "–" and out[0]["deals"][2]["account"] == "–"
 
 
@@ -273,7 +273,7 @@ def test_tables_shown_without_their_context_go_to_the_report_built_last(monkeypa
     from reporting.context import ReportContext, active
     from reporting.presentation import tables
 
-    monkeypatch.setattr(tables, "show_html", lambda *a, **k: None)
+    monkeypatch.setattr(tables.fragments, "show_fragment", lambda *a, **k: None)
     ctx = ReportContext(region="EMEA", team="all", period=P, settings=None, data=None, a=None)
     assert active() is ctx
     frame = pd.DataFrame({"group": ["A", "B"], "won": [1, 2], "other": [0, 0]})

@@ -145,13 +145,13 @@ def test_page_one_tiles_are_the_month_and_rated_where_a_baseline_exists(latam):
     tiles = {t["id"]: t for t in page_one_tiles(latam)}
     assert list(tiles) == list(PAGE_ONE_TILES)
     # bookings: the value won and the count, against the quota, rated on attainment
-    assert tiles["bookings"]["value"] == f"USD {f['won_amount'] / 1000:.1f}k"
+    assert tiles["bookings"]["value"] == f"${f['won_amount'] / 1000:.1f}K"
     assert tiles["bookings"]["sub"] == f"{f['won']:,} deals won"
     assert tiles["bookings"]["rating"] == r["attainment"]
     fig = forecast_figures(latam.a.forecast)
     if fig["low_value"] is not None:  # the model's forecast has its 80% range
-        assert tiles["forecast"]["note"].startswith("8 in 10: USD ")
-    assert tiles["forecast"]["value"] == f"USD {fig['value'] / 1000:.1f}k"
+        assert tiles["forecast"]["note"].startswith("8 in 10: $")
+    assert tiles["forecast"]["value"] == f"${fig['value'] / 1000:.1f}K"
     rated = {"win_rate": "win_rate", "cycle": "median_cycle_days_won", "open_per_rep": "load"}
     for tile, name in rated.items():
         want = r.get(name) if r.get(name) in ("good", "watch", "bad") else None

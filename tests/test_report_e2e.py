@@ -79,7 +79,7 @@ def test_body_speaks_plainly(report):
     import html as htmllib
 
     page = report.html.read_text()
-    cut = page.index("Appendix B: Methodology")
+    cut = page.index("Appendix C: Methodology")
     body = re.sub(r"<style>.*?</style>", "", page[:cut], flags=re.S)
     text = htmllib.unescape(re.sub(r"<[^>]+>", " ", body))
     found = sorted({w for w in JARGON if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])",

@@ -78,5 +78,5 @@ def show_scorecard_methodology(ctx: ReportContext) -> None:
     from .methodology import definitions
 
     defs = definitions()
-    show_html("methodology.html.j2", ctx.language,
+    show_html("methodology.html.j2", ctx.language, second_appendix=True,
               definitions=[(k, ctx.t(defs[k])) for k in SCORECARD_DEFINITIONS if k in defs])
