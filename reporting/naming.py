@@ -36,8 +36,8 @@ def kind_title(kind: str, configured: str, period: Period, region: str | None,
     (:mod:`reporting.kinds`): the monthly report keeps "<title for the period>: <region>
     <period>"; the others read "<kind title> — <scope>, <period>" ("Rep scorecards — EMEA /
     EMEA Inside, October 2026"; the roll-up's scope is the whole company)."""
-    from ..i18n import period_title, tr
-    from ..kinds import get
+    from .i18n import period_title, tr
+    from .kinds import get
 
     k = get(kind)
     if k.name == "monthly":
@@ -46,7 +46,7 @@ def kind_title(kind: str, configured: str, period: Period, region: str | None,
     scope = " / ".join(parts) if parts and not k.company_wide else tr("All regions", language)
     when = period_title(period, language)
     if k.name == "trend":  # its months: "December 2025 – November 2026"
-        from ..periods import trend_months
+        from .periods import trend_months
 
         months = trend_months(period)
         when = f"{period_title(months[0], language)} – {period_title(months[-1], language)}"
