@@ -186,8 +186,10 @@ def test_page_one_tiles_are_the_month_and_rated_where_a_baseline_exists(latam):
     assert v[3]["rating"] is None and v[3]["text"].endswith("no baseline set")
     found = page_one_findings(latam)
     assert 1 <= len(found) <= 3
-    assert found[0] == {"text": latam.a.findings[0].text, "rating": None, "anchor": None,
-                        "deals": []}
+    top = latam.a.findings[0]
+    assert found[0]["text"] == top.render("en") and found[0]["rating"] == top.rating
+    assert found[0]["anchor"] == (top.key if top.deal_ids else None)
+    assert [d["id"] for d in found[0]["deals"]] == list(top.deal_ids[:3])
 
 
 @pytest.mark.parametrize("language", ["en", "fa"])
