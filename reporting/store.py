@@ -243,15 +243,7 @@ def replace_all(path: str | Path | None, tables: dict[str, pd.DataFrame]) -> Non
                 _insert(con, name, tables[name])
         for meta in ("quarantine", "ingest_log", "data_notes", "row_flags", "store_meta"):
             con.execute(f"DELETE FROM {meta}")
-        batch = uuid.uuid4().hex[:12]
-        now = datetime.now(UTC).replace(tzinfo=None)
-        for name, frame in tables.items():
-            con.execute(
-                "INSERT INTO ingest_log (batch_id, source, file, file_sha256, \"table\", "
-                "rows_read, rows_loaded, rows_quarantined, ingested_at) "
-                "VALUES (?, 'demo', 'generated', NULL, ?, ?, ?, 0, ?)",
-                [batch, name, len(frame), len(frame), now],
-            )
+        _log_generated(con, {name: len(frame) for name, frame in tables.items()})
         fill_from_reps(con)
         from .history import apply_deletions, rebuild
 
@@ -263,6 +255,19 @@ def replace_all(path: str | Path | None, tables: dict[str, pd.DataFrame]) -> Non
                         if "opportunities" in tables else [])
         rebuild(con)
         con.execute("COMMIT")
+
+
+def _log_generated(con, counts: dict[str, int]) -> None:
+    """One ingest_log row per table of generated (demo) data, all in one batch."""
+    batch = uuid.uuid4().hex[:12]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for name, n in counts.items():
+        con.execute(
+            "INSERT INTO ingest_log (batch_id, source, file, file_sha256, \"table\", "
+            "rows_read, rows_loaded, rows_quarantined, ingested_at) "
+            "VALUES (?, 'demo', 'generated', NULL, ?, ?, ?, 0, ?)",
+            [batch, name, n, n, now],
+        )
 
 
 def replace_all_chunks(path: str | Path | None, chunks) -> dict[str, int]:
@@ -289,15 +294,7 @@ def replace_all_chunks(path: str | Path | None, chunks) -> dict[str, int]:
                         _insert(con, name, frame)
                     counts[name] = counts.get(name, 0) + len(frame)
                 del tables
-            batch = uuid.uuid4().hex[:12]
-            now = datetime.now(UTC).replace(tzinfo=None)
-            for name, n in counts.items():
-                con.execute(
-                    "INSERT INTO ingest_log (batch_id, source, file, file_sha256, \"table\", "
-                    "rows_read, rows_loaded, rows_quarantined, ingested_at) "
-                    "VALUES (?, 'demo', 'generated', NULL, ?, ?, ?, 0, ?)",
-                    [batch, name, n, n, now],
-                )
+            _log_generated(con, counts)
             fill_from_reps(con)
             from .history import apply_deletions, rebuild
 
