@@ -147,9 +147,17 @@ def _percent_axis(axis, digits: int = 0) -> None:
     axis.set_major_formatter(_Ticks("percent", digits=digits))
 
 
+def _ticks_for(axis, per_inch: float = 1.5, most: int = 9) -> int:
+    """How many ticks an axis has room for: about ``per_inch`` ticks per inch of its
+    figure's width (a half-width chart gets 5, not the 9 that crowd its labels)."""
+    width = axis.axes.figure.get_figwidth()
+    return max(3, min(most, int(width * per_inch)))
+
+
 def _count_axis(axis) -> None:
-    """A count axis: whole numbers only."""
-    axis.set_major_locator(MaxNLocator(integer=True))
+    """A count axis: whole numbers only, as many ticks as the chart's width has room for."""
+    nbins = _ticks_for(axis) if axis.axis_name == "x" else "auto"
+    axis.set_major_locator(MaxNLocator(nbins=nbins, integer=True))
     axis.set_major_formatter(_Ticks("count"))
 
 
@@ -177,8 +185,10 @@ def _legend_outside(ax, where: str = "below", ncols: int = 4, **kw):
     """A legend outside the plot area: below it, or above it on the right (beside a
     title on the left), never over data."""
     if where == "above":
-        return ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False,
-                         borderaxespad=0.2, ncols=ncols, **kw)
+        leg = ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False,
+                        borderaxespad=0.2, ncols=ncols, **kw)
+        leg.set_gid("legend:above")  # presentation.layout lifts the title over it
+        return leg
     return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False,
                      ncols=ncols, **kw)
 
@@ -487,15 +497,22 @@ def funnel(f: pd.DataFrame, ax=None):
     y = np.arange(len(d))[::-1]
     ax.barh(y, d["reached"], color=STATUS["open"])
     top = d["reached"].max() if len(d) else 1
+    narrow = ax.figure.get_figwidth() < 5
     for yi, (_, r) in zip(y, d.iterrows(), strict=True):
         label = fmt.count(r["reached"])
         if pd.notna(r["conversion_to_next"]):
             label = _t("{n}  ({rate} move on, {lost} lost here)").format(
                 n=label, rate=fmt.percent(r["conversion_to_next"]),
                 lost=fmt.count(r["lost_here"]))
-        ax.text(r["reached"] + top * 0.01, yi, label, va="center", fontsize=7)
+        if narrow:  # a half-width chart: the label in two short lines beside its bar
+            import textwrap
+
+            label = textwrap.fill(label, 20)
+        ax.text(r["reached"] + top * 0.01, yi, label, va="center", fontsize=7,
+                linespacing=1.0)
     ax.set_yticks(y, [_t(s) if s == "Won" else s for s in _short(d["stage"], 22)])
-    ax.set_xlim(0, top * 1.6)
+    # room right of the bars for their labels: more on a narrow (half-width) chart
+    ax.set_xlim(0, top * (2.2 if narrow else 1.6))
     _count_axis(ax.xaxis)
     ax.set_xlabel(_t("deals closed in the period that reached the stage"))
     ax.set_title(_t("Stage-to-stage funnel of deals closed in the period"), loc="left")
@@ -533,7 +550,7 @@ def month_axis(axis, calendar: str | None = None, max_ticks: int = 7) -> None:
     lang = fmt.active().language
     if lang != "fa":
         cal = "gregorian"  # the Jalali calendar is an option of Persian reports
-    axis.set_major_locator(MonthLocator(cal, max_ticks))
+    axis.set_major_locator(MonthLocator(cal, min(max_ticks, _ticks_for(axis, per_inch=1.3))))
     axis.set_major_formatter(FuncFormatter(
         lambda v, _p=None: fmt.month_label(mdates.num2date(v).date(), lang, cal)))
 

@@ -50,19 +50,37 @@ def rows_height(n: int, per_row: float = 0.16, base: float = 1.0, low: float = 2
 
 
 def wrap_titles(ax) -> None:
-    """Break a chart title that is wider than its figure into lines (a half-width chart
-    has room for about 32 characters of a 10 pt title)."""
+    """Break a chart's title and x-axis label into lines where they are wider than the room
+    they have: a title starts at the axes' left edge, so long y tick labels (rep names)
+    take their width from it; a half-width chart has room for about 32 characters of a
+    10 pt title when its labels are short."""
     import textwrap
 
     width = ax.figure.get_figwidth()
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    size = ax.yaxis.get_ticklabels()[0].get_fontsize() if ticks else 9
+    labels = max((len(t) for t in ticks), default=0) * size * 0.55 / 72
+    room = max(1.2, width - 0.5 - labels)  # inches right of the tick labels
     for title in (ax.title, getattr(ax, "_left_title", None), getattr(ax, "_right_title", None)):
         text = title.get_text() if title is not None else ""
         if not text or "\n" in text:
             continue
-        # a bold character is about 0.65 em wide; the axes' labels take about half an inch
-        chars = int((width - 0.5) * 72 / (title.get_fontsize() * 0.65))
+        # a bold character is about 0.65 em wide
+        chars = int(room * 72 / (title.get_fontsize() * 0.65))
         if len(text) > chars:
             title.set_text(textwrap.fill(text, chars))
+    leg = ax.get_legend()
+    if leg is not None and leg.get_gid() == "legend:above":
+        # a legend above the plot on the right: on a narrow chart the title would run into
+        # it, so the title goes above the legend's row instead of beside it
+        for loc, title in (("left", getattr(ax, "_left_title", None)), ("center", ax.title)):
+            if title is not None and title.get_text() and room < width - 0.5:
+                ax.set_title(title.get_text(), loc=loc, pad=16)
+    xlabel = ax.xaxis.label
+    text = xlabel.get_text()
+    chars = int(room * 72 / (xlabel.get_fontsize() * 0.55))
+    if text and "\n" not in text and len(text) > chars:
+        xlabel.set_text(textwrap.fill(text, chars))
 
 
 def chart(ax, ctx: ReportContext | None = None, alt: str = "chart") -> str:
