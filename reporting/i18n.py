@@ -284,6 +284,7 @@ FA: dict[str, str] = {
     "4. Customer value": "۴. ارزش مشتری",
     "5. Open opportunities": "۵. فرصت‌های باز",
     "Appendix A: Data quality": "پیوست الف: کیفیت داده",
+    "pp": "واحد درصد",  # percentage points, of a change in a rate
     "Appendix C: Methodology": "پیوست پ: روش‌شناسی",
     "Appendix B: Methodology": "پیوست ب: روش‌شناسی",
     "Appendix B: Deals behind the findings": "پیوست ب: معامله‌های پشت یافته‌ها",

@@ -64,7 +64,26 @@ class Finding:
 
         params = {k: Figure(v, language) if isinstance(v, int | float) and not isinstance(
             v, bool) else v for k, v in self.params.items()}
+        from .textsafe import clipped
+
+        params = {k: clipped(v) if isinstance(v, str) else v for k, v in params.items()}
+        if isinstance(params.get("period"), str):  # "November 2026", not "2026-11"
+            params["period"] = _period_words(params["period"], language)
         return localize_numbers(tr(self.template, language).format(**params), language)
+
+
+def _period_words(label: str, language: str) -> str:
+    """A period label of a finding ("2026-11", "2026-Q4") as the report names periods
+    ("November 2026"; in Persian, in the report's calendar); anything else as it is."""
+    from . import formatting
+    from .i18n import period_title
+    from .periods import parse_period
+
+    try:
+        p = parse_period(label)
+    except Exception:  # noqa: BLE001 - not a period label: shown as it is
+        return label
+    return period_title(p, language, formatting.active().calendar)
 
 
 class Figure(float):

@@ -187,7 +187,7 @@ def _legend_outside(ax, where: str = "below", ncols: int = 4, **kw):
     if where == "above":
         leg = ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False,
                         borderaxespad=0.2, ncols=ncols, **kw)
-        leg.set_gid("legend:above")  # presentation.layout lifts the title over it
+        leg.crm_above = True  # presentation.layout lifts the title over it
         return leg
     return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False,
                      ncols=ncols, **kw)

@@ -37,6 +37,17 @@ def terminal(text: object, style: str | None = None) -> Text:
     return Text(visible(text), style=style or "")
 
 
+#: characters of one CRM text a report's table shows (report.xlsx keeps the whole text)
+SHOWN_CHARS = 60
+
+
+def clipped(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis: a CRM name of thousands of
+    characters would otherwise fill pages and make the PDF layout of its table take
+    minutes (WeasyPrint measures every break opportunity of every cell)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

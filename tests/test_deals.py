@@ -288,3 +288,22 @@ def test_tables_shown_without_their_context_go_to_the_report_built_last(monkeypa
         "Quota attainment", "Open deals due to close by the", "Quota attainment"]
     assert ctx.tables[0]["frame"].to_dict("list") == {"group": ["A", "B"], "won": [1, 2]}
     assert ctx.tables[0]["columns"] == [("group", "Rep", "text"), ("won", "Won", "int")]
+
+
+def test_a_crm_name_of_thousands_of_characters_is_clipped_where_it_is_shown():
+    """A fuzzed export held a 20,000-character account name: in a deal table it made the
+    PDF layout run into the render timeout. Tables, deal lists and findings show 60
+    characters at most; the deal list itself (and so report.xlsx) keeps the whole name."""
+    from reporting.presentation.deals import deal_list, format_deals
+    from reporting.presentation.tables import table_html
+
+    ctx = _ctx()
+    ctx.data.accounts.loc[0, "name"] = "x" * 20_000
+    d = deal_list(ctx, ["D1"])
+    assert len(d.loc[0, "account"]) == 20_000
+    (row,) = format_deals(ctx, d)
+    assert row["account"] == "x" * 59 + "…"
+    html = table_html(pd.DataFrame({"group": ["y" * 5_000]}), [("group", "Rep", "text")])
+    assert "y" * 60 not in html and "y" * 59 + "…" in html
+    f = Finding("{rep} holds deals.", {"rep": "z" * 1_000}, "open_count", "z", 1, 1, 1)
+    assert f.render("en") == "z" * 59 + "… holds deals."

@@ -153,7 +153,7 @@ def test_finding_renders_in_persian_by_hand():
     with formatting.using("fa", "USD"):  # as the report context activates them
         # amounts in words with their currency, the Persian decimal separator
         assert cy.render("fa") == (
-            "Cy برای ۲۰۲۶-۰۹ تاکنون از سهمیه\u200cی ۱۰۰ هزار دلار، ۲۰ هزار دلار فروش ثبت "
+            "Cy برای سپتامبر ۲۰۲۶ تاکنون از سهمیه\u200cی ۱۰۰ هزار دلار، ۲۰ هزار دلار فروش ثبت "
             "کرده است (۲۰٪)، یعنی ۴۰٪ از آهنگ خطی مورد انتظار تا امروز؛ قیف باز با سررسید "
             "در این دوره (۴۰ هزار دلار) ۰٫۵ برابر ۸۰ هزار دلار باقی\u200cمانده را پوشش "
             "می\u200cدهد.".replace(" هزار", "\xa0هزار").replace("هزار دلار", "هزار\xa0دلار"))
@@ -165,7 +165,7 @@ def test_finding_renders_in_persian_by_hand():
             "عوامل).")
     with formatting.using("en", "USD"):
         assert cy.render("en") == (
-            "Cy has booked $20K of a $100K quota for 2026-09 (20%), 40% of the linear pace "
+            "Cy has booked $20K of a $100K quota for September 2026 (20%), 40% of the linear pace "
             "expected by now; the open pipeline due in the period ($40K) covers 0.5x of "
             "the $80K still to go.")
         assert cy.text.startswith("Cy has booked 20,000 of a 100,000 quota")  # the payload

@@ -209,9 +209,13 @@ def deal_lists(ctx: ReportContext) -> list[dict[str, Any]]:
 
 
 def _text(v: Any) -> str:
+    """A CRM value as a table shows it: "–" when missing, long text clipped
+    (:func:`reporting.textsafe.clipped`; report.xlsx keeps it whole)."""
+    from ..textsafe import clipped
+
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
         return "–"
-    return str(v)
+    return clipped(str(v))
 
 
 _REFERENCE = re.compile(r"(&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);)")

@@ -70,7 +70,7 @@ def wrap_titles(ax) -> None:
         if len(text) > chars:
             title.set_text(textwrap.fill(text, chars))
     leg = ax.get_legend()
-    if leg is not None and leg.get_gid() == "legend:above":
+    if leg is not None and getattr(leg, "crm_above", False):
         # a legend above the plot on the right: on a narrow chart the title would run into
         # it, so the title goes above the legend's row instead of beside it
         for loc, title in (("left", getattr(ax, "_left_title", None)), ("center", ax.title)):

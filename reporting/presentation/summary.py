@@ -29,7 +29,7 @@ def kpis(ctx: ReportContext) -> list[dict[str, Any]]:
         if key is None:  # a figure without a past (the forecast)
             return "–", "–"
         vs_prev, vs_ly = changes(h, key, kind)
-        return fmt_change(vs_prev, kind), fmt_change(vs_ly, kind)
+        return fmt_change(vs_prev, kind, ctx.language), fmt_change(vs_ly, kind, ctx.language)
 
     km = f.get("median_days_to_win")
     bloat = f.get("bloat_months")
@@ -108,12 +108,19 @@ def forecast_tile(ctx: ReportContext) -> tuple:
     return (label, fmt_money(fig["value"], cur), None, "rel", None, "; ".join(parts))
 
 
-def fmt_change(d: float | None, kind: str) -> str:
+def fmt_change(d: float | None, kind: str, language: str = "en") -> str:
     """A change of :func:`reporting.metrics.deltas.change`: ``+3 pp`` for a difference of
-    ratios, ``+12%`` for a relative change, ``–`` when there is none."""
+    ratios, ``+12%`` for a relative change, ``–`` when there is none; in Persian with
+    Persian digits and the unit in words ("+۳ واحد درصد")."""
+    from .. import formatting
+
     if d is None:
         return "–"
-    return f"{d * 100:+.0f} pp" if kind == "pp" else f"{d:+.0%}"
+    if language == "en":
+        return f"{d * 100:+.0f} pp" if kind == "pp" else f"{d:+.0%}"
+    if kind == "pp":
+        return f"{formatting.native_digits(f'{d * 100:+.0f}', language)} {tr('pp', language)}"
+    return formatting.percent(d, language=language, sign=True)
 
 
 def lead_tile(ctx: ReportContext) -> tuple:

@@ -36,7 +36,10 @@ def table_html(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
     if ctx is not None:
         register_table(ctx, frame, columns, caption, sheet)
     def text(v) -> str:
-        return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+        from ..textsafe import clipped
+
+        # long CRM text clipped: the table shows it, report.xlsx keeps it whole
+        return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else clipped(str(v))
 
     fmt = {"text": text, "int": lambda v: fmt_num(v), "num1": lambda v: fmt_num(v, 1),
            "num3": lambda v: fmt_num(v, 3), "pct": fmt_pct, "money": fmt_money}
