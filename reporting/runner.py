@@ -69,19 +69,19 @@ def _engine() -> str:
             if not self._quiet:
                 super().save(**kwargs)
 
-        def cell_start(self, cell, cell_index=None, **kwargs):
+        def _unsaved(self, step, *args, **kwargs):
+            """Run papermill's ``step`` without the whole-notebook save it ends with."""
             self._quiet = True
             try:
-                super().cell_start(cell, cell_index, **kwargs)
+                step(*args, **kwargs)
             finally:
                 self._quiet = False
 
+        def cell_start(self, cell, cell_index=None, **kwargs):
+            self._unsaved(super().cell_start, cell, cell_index, **kwargs)
+
         def cell_complete(self, cell, cell_index=None, **kwargs):
-            self._quiet = True
-            try:
-                super().cell_complete(cell, cell_index, **kwargs)
-            finally:
-                self._quiet = False
+            self._unsaved(super().cell_complete, cell, cell_index, **kwargs)
 
     class Engine(NBClientEngine):
         @classmethod
