@@ -11,7 +11,7 @@ SCALE ?= 1
 # Reports cover the last complete month unless PERIOD is given (e.g. PERIOD=2026-10).
 PERIOD ?= last-complete-month
 
-.PHONY: demo test sysdeps install lint clean bench bench-quick bench-forecast fuzz package-check
+.PHONY: demo test sysdeps install lint clean bench bench-quick bench-forecast fuzz package-check i18n
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,3 +69,10 @@ bench-quick: install
 # a 12-origin backtest); QUICK=1 for the 20k store
 bench-forecast: install
 	$(BIN)/python -m benchmarks --only forecast $(if $(QUICK),--quick) $(BENCH_ARGS)
+
+# the gettext catalogue: messages.pot from the code and templates, fa.po following it,
+# then the checks the tests make (untranslated, fuzzy, placeholders, obsolete)
+i18n:
+	$(BIN)/python scripts/i18n_catalogue.py extract
+	$(BIN)/python scripts/i18n_catalogue.py update
+	$(BIN)/python scripts/i18n_catalogue.py check

@@ -64,6 +64,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import ReportingError
+from .i18n import N_
 from .models.winprob import (
     CATEGORICAL,
     NUMERIC,
@@ -90,7 +91,7 @@ DAY_S = 86400.0
 
 DEFINITIONS: dict[str, str] = {
     "forecast": (
-        "Forecast of bookings: the deals open at the as-of time (the state just before it) "
+        N_("Forecast of bookings: the deals open at the as-of time (the state just before it) "
         "won within the horizon [as-of, as-of + horizon days), counted and valued at their "
         "amount known then (unknown amounts: the product's trailing 12-month mean won "
         "amount). The model's expected count is the sum of each deal's win probability, "
@@ -99,25 +100,25 @@ DEFINITIONS: dict[str, str] = {
         "within the horizon are added from the recent creation rate and how soon past deals "
         "were won. For comparison: the CRM's weighted pipeline (amount x probability of deals "
         "expected to close within the horizon), the commit category, and the naive forecast "
-        "(open deals x trailing 12-month win rate)."
+        "(open deals x trailing 12-month win rate).")
     ),
     "win_probability": (
-        "Win probability: a gradient-boosted classifier (scikit-learn), calibrated by "
+        N_("Win probability: a gradient-boosted classifier (scikit-learn), calibrated by "
         "isotonic regression on its latest training origins, trained on the deals open at "
         "past month-ends whose horizon had ended, with only what was known at each: stage, "
         "age, days in stage, amount, days to the expected close date, close-date pushes, "
         "source, product, the CRM's probability and the owner's trailing win rate. Fields "
         "the deal history does not cover at a past date are unknown then, never taken from "
         "the current record. Calibration: Brier score against the base rate's and the "
-        "CRM probability's, and a reliability table."
+        "CRM probability's, and a reliability table.")
     ),
     "forecast_backtest": (
-        "Forecast backtest: at each of the last 12 month-ends with a full horizon of "
+        N_("Forecast backtest: at each of the last 12 month-ends with a full horizon of "
         "outcomes, every method forecasts from what was known then (the model trained only "
         "on earlier month-ends whose horizon had ended) and is compared with the bookings "
         "that followed: MAPE of count and value (mean of |forecast - actual| / actual over "
         "the month-ends), share of month-ends inside the 80% interval, Brier score. The "
-        "report uses the method with the lowest value error."
+        "report uses the method with the lowest value error.")
     ),
 }
 

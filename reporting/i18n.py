@@ -1,27 +1,52 @@
-"""The message catalogue: every piece of report text, in English and Persian.
+"""Report text in English and Persian: a gettext catalogue, Persian digits, Jalali dates.
 
-English strings are the keys (gettext style): ``tr("Win rate", "fa")`` gives the Persian.
-A string without a translation falls back to English and is recorded in ``MISSING`` so a
-test can assert that a Persian report used none. A label with a currency code or a figure
-written into it ('Booked (USD)', 'median rep 0.20') is looked up with the key's
-placeholder in its place ('Booked ({currency})'); a text already in Persian (a caption
-translated and formatted before ``show_table`` translates it again) passes unchanged; a
-translated template formats the words the code passes as parameters ('rose', 'linear',
-'win rate': :data:`FA_PARAMETERS`) in Persian. Persian output also gets Persian digits
+Every piece of report text is marked where the code writes it and extracted by Babel into
+``reporting/locale/messages.pot`` (``make i18n``; ``scripts/i18n_catalogue.py``):
+``tr("...", language)`` and ``ctx.t("...")`` translate on the spot, ``_("...")`` in the
+Jinja2 templates (the i18n extension), :func:`N_` marks text defined in a table or a
+constant and translated where it is shown, :func:`N_p` a word the code passes into a
+template as a parameter ('rose' as ``direction``). The English text is the msgid (gettext's
+convention). A text with a value in it is a marked template formatted after translation:
+``ctx.t("Booked ({currency})").format(currency=cur)``. The Persian is
+``locale/fa/LC_MESSAGES/messages.po``, loaded compiled (:func:`translations`).
+
+A message without a translation falls back to English and is recorded in :data:`MISSING`
+so a test can assert that a Persian report used none. Text already in the report's
+language passes :func:`tr` unchanged (a caption translated and formatted by its section
+before ``show_table`` translates what it is given). Persian output also gets Persian digits
 (:func:`localize_numbers`), right-to-left layout (set by the renderer) and, as an option,
 Jalali (Solar Hijri) dates (:func:`jalali`, by jdatetime).
 """
 
 from __future__ import annotations
 
+import functools
+import gettext
+import io
 import re
 from datetime import date
+from pathlib import Path
 
 LANGUAGES = ("en", "fa")
 MISSING: set[str] = set()
 
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogue where it is defined (a table's column label, a
+    status word) and leave it in English: it is translated where it is shown
+    (``tr``, ``ctx.t``, a chart's :func:`reporting.presentation.fragments.localize_axes`)."""
+    return message
+
+
+def N_p(context: str, message: str) -> str:
+    """:func:`N_` of a word with a context: a word the code passes into a template as its
+    parameter ``context`` ('rose' as ``direction``), translated by :class:`Message`."""
+    return message
+
 _FA_DIGITS = str.maketrans("0123456789%", "۰۱۲۳۴۵۶۷۸۹٪")
 
+#: the catalogue before gettext, English -> Persian: the source
+#: ``scripts/i18n_catalogue.py import`` filled ``fa.po`` from; no longer read at run time
 FA: dict[str, str] = {
     # cover, summary, sections
     "Monthly Sales Report": "گزارش ماهانه‌ی فروش",
@@ -1132,26 +1157,16 @@ FA.update({
     "{n} more findings in the monthly report.": "{n} یافته‌ی دیگر در گزارش ماهانه.",
 })
 
-_CATALOGUES = {"fa": FA}
-
-#: words the code passes into a template as a parameter (a finding's direction, the pacing
-#: method, the factor that moved velocity), by parameter name: a translated template
-#: formats them in its own language (:class:`Message`)
+#: the old catalogue's word parameters, kept until the last migration step: the catalogue
+#: has them as messages with the parameter's name as context (N_p)
 FA_PARAMETERS: dict[str, dict[str, str]] = {
     "direction": {"rose": "افزایش یافت", "fell": "کاهش یافت"},
     "method": {"linear": "خطی", "seasonal": "فصلی"},
     "factor": {"open deals": "تعداد معاملات باز", "win rate": "نرخ برد",
                "average won deal": "میانگین معامله\u200cی برده", "cycle days": "طول چرخه"},
 }
-_PARAMETERS = {"fa": FA_PARAMETERS}
-#: text already in the language (a caption translated and formatted before it reaches
-#: ``tr`` a second time, e.g. by ``show_table``) is not a key: it passes unchanged
+#: text already in the language is not a message: it passes unchanged (see :func:`tr`)
 _SCRIPT = {"fa": re.compile("[\u0600-\u06ff]")}
-#: a value the code writes into a label (a currency code, a figure) stands for a
-#: placeholder of the key: 'Booked (USD)' is 'Booked ({currency})', 'median rep 0.20' is
-#: 'median rep {value}'
-_SLOTS = ((re.compile(r"\b[A-Z]{3}\b"), "{currency}"),
-          (re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?%?(?![\w.])"), "{value}"))
 
 FA_GREGORIAN_MONTHS = ("ژانویه", "فوریه", "مارس", "آوریل", "مه", "ژوئن", "ژوئیه", "اوت",
                        "سپتامبر", "اکتبر", "نوامبر", "دسامبر")
@@ -1159,47 +1174,93 @@ JALALI_MONTHS = ("فروردین", "اردیبهشت", "خرداد", "تیر", "
                  "آذر", "دی", "بهمن", "اسفند")
 
 
+LOCALE_DIR = Path(__file__).with_name("locale")
+DOMAIN = "messages"
+
+
+class _Missing(gettext.NullTranslations):
+    """The last fallback of a catalogue: the English text, noted in :data:`MISSING`.
+    A word parameter without a translation (``pgettext``: a rep's name, say) is not a
+    miss."""
+
+    def gettext(self, message: str) -> str:
+        MISSING.add(message)
+        return message
+
+
+@functools.cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The compiled catalogue of ``language`` (``locale/<language>/LC_MESSAGES``): the
+    ``.mo`` the wheel's build compiles (``setup.py``), else, in a source checkout or when
+    the ``.po`` was edited since, the ``.po`` compiled in memory by Babel. English is the
+    source language: no catalogue."""
+    if language == "en":
+        return gettext.NullTranslations()
+    if language not in LANGUAGES:
+        raise ValueError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
+    from babel.support import Translations
+
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    mo, po = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
+    if mo.is_file() and (not po.is_file() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as f:
+            out = Translations(f, domain=DOMAIN)
+    else:
+        out = Translations(io.BytesIO(compile_po(po)), domain=DOMAIN)
+    out.add_fallback(_Missing())
+    return out
+
+
+def compile_po(po: Path) -> bytes:
+    """A ``.po`` file compiled to ``.mo`` bytes (Babel; fuzzy entries left out)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as f:
+        catalog = read_po(f)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    return buf.getvalue()
+
+
 def tr(text: str, language: str = "en") -> str:
-    """``text`` in ``language``; English (and a note in ``MISSING``) when untranslated."""
+    """``text`` (a message marked in the code: ``tr("...")``, ``ctx.t("...")``,
+    :func:`N_`) in ``language``; English, noted in :data:`MISSING`, when the catalogue has
+    no translation. A translated template (with ``{placeholders}``) is a :class:`Message`."""
     if language == "en" or not text:
         return text
-    if language not in _CATALOGUES:
+    if language not in LANGUAGES:
         raise ValueError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
     if _SCRIPT[language].search(text):
         return text
-    out = _lookup(text, _CATALOGUES[language])
-    if out is None:
-        MISSING.add(text)
-        return text
-    return Message(out, _PARAMETERS.get(language)) if "{" in out else out
+    out = translations(language).gettext(text)
+    return Message(out, language) if "{" in out and out is not text else out
 
 
-def _lookup(text: str, catalogue: dict[str, str]) -> str | None:
-    """The translation of ``text``, else of ``text`` with one currency code or figure in
-    it standing for ``{currency}`` / ``{value}`` (put back into the translation)."""
-    out = catalogue.get(text)
-    if out is not None:
-        return out
-    for pattern, slot in _SLOTS:
-        for m in pattern.finditer(text):
-            key = text[:m.start()] + slot + text[m.end():]
-            if key in catalogue:
-                return catalogue[key].replace(slot, m.group())
-    return None
+def has_translation(text: str, language: str) -> bool:
+    """Whether ``text`` is a message of ``language``'s catalogue (a chart's tick label is
+    ours, or data such as a rep's name)."""
+    if language == "en" or not text:
+        return False
+    t = translations(language)
+    missing = object()
+    return t._catalog.get(text, missing) is not missing  # noqa: SLF001 - gettext's table
 
 
 class Message(str):
-    """A translated template whose :meth:`format` also gives the word parameters of
-    :data:`FA_PARAMETERS` ('rose', 'linear') in the template's language; other values are
-    formatted as they are."""
+    """A translated template whose :meth:`format` also gives the word parameters the code
+    passes ('rose' as ``direction``, marked ``N_p("direction", "rose")``) in the
+    template's language: a string parameter is looked up with its parameter's name as the
+    message context; other values are formatted as they are."""
 
-    def __new__(cls, text: str, words: dict[str, dict[str, str]] | None = None):
+    def __new__(cls, text: str, language: str = "en"):
         obj = super().__new__(cls, text)
-        obj.words = words or {}
+        obj.language = language
         return obj
 
     def format(self, *args, **kwargs) -> str:
-        kwargs = {k: self.words.get(k, {}).get(v, v) if isinstance(v, str) else v
+        t = translations(self.language)
+        kwargs = {k: t.pgettext(k, v) if isinstance(v, str) else v
                   for k, v in kwargs.items()}
         return str.format(self, *args, **kwargs)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from .i18n import N_, N_p
 from .metrics.filters import closed_in_period, open_at, won_in_period
 from .metrics.pipeline import stale_share
 from .periods import Period
@@ -182,8 +183,8 @@ def bloated_deals(d: DealFrames, rep: str) -> tuple[tuple[str, ...], str]:
     none is stale (or stale is not known)."""
     stale = open_deals_of(d, rep, stale_only=True)
     if len(stale):
-        return ranked_ids(stale), "Stale open deals at the period end"
-    return ranked_ids(open_deals_of(d, rep)), "Open deals at the period end"
+        return ranked_ids(stale), N_("Stale open deals at the period end")
+    return ranked_ids(open_deals_of(d, rep)), N_("Open deals at the period end")
 
 
 def rep_findings(summary: pd.DataFrame, min_closed: int = 3,
@@ -218,11 +219,11 @@ def _findings(s: pd.DataFrame, min_closed: int, ref: str,
             params = {"rep": r["group"], "n": r["open_count"],
                       "ratio": r["open_count"] / med_open, "team": ref, "median": med_open}
             if stale is None:  # stale not known: say nothing about it
-                template = ("{rep} holds {n:.0f} open opportunities, {ratio:.1f}x the {team} "
-                            "median of {median:.0f}.")
+                template = (N_("{rep} holds {n:.0f} open opportunities, {ratio:.1f}x the {team} "
+                            "median of {median:.0f}."))
             else:  # the one stale definition, over the deals whose state is known
-                template = ("{rep} holds {n:.0f} open opportunities, {ratio:.1f}x the {team} "
-                            "median of {median:.0f}; {stale:.0%} are stale.")
+                template = (N_("{rep} holds {n:.0f} open opportunities, {ratio:.1f}x the {team} "
+                            "median of {median:.0f}; {stale:.0%} are stale."))
                 params["stale"] = stale
             f = Finding(template, params, "open_count", str(r["group"]),
                         float(r["open_count"]), float(med_open), r["open_count"] / med_open)
@@ -237,9 +238,9 @@ def _findings(s: pd.DataFrame, min_closed: int, ref: str,
             cyc = r["median_cycle_days_won"]
             if pd.notna(cyc) and med_cycle and c > med_closed and cyc >= 1.4 * med_cycle:
                 f = Finding(
-                    "{rep} closed {n:.0f} deals (the {team} median: {median_n:.0f}) but with a "
+                    N_("{rep} closed {n:.0f} deals (the {team} median: {median_n:.0f}) but with a "
                     "median cycle of {cycle:.0f} days, {ratio:.1f}x the {team} median of "
-                    "{median:.0f}: many deals, slowly.",
+                    "{median:.0f}: many deals, slowly."),
                     {"rep": r["group"], "n": c, "team": ref, "median_n": med_closed,
                      "cycle": cyc, "ratio": cyc / med_cycle, "median": med_cycle},
                     "median_cycle_days_won", str(r["group"]), float(cyc), float(med_cycle),
@@ -250,15 +251,15 @@ def _findings(s: pd.DataFrame, min_closed: int, ref: str,
                     slow = w[(w["closed_at"] - w["created_at"]) / pd.Timedelta(days=1)
                              > med_cycle]
                     f = _with(f, ranked_ids(slow),
-                              "Won deals with a longer cycle than the team median")
+                              N_("Won deals with a longer cycle than the team median"))
                 out.append(f)
         med_amount = judged["median_won_amount"].median()
         for _, r in judged.iterrows():
             a = r["median_won_amount"]
             if pd.notna(a) and med_amount and r["won"] >= min_closed and a <= 0.5 * med_amount:
                 f = Finding(
-                    "{rep}'s median won deal is {amount:,.0f}, {share:.0%} of the {team} "
-                    "median ({median:,.0f}): mostly small deals.",
+                    N_("{rep}'s median won deal is {amount:,.0f}, {share:.0%} of the {team} "
+                    "median ({median:,.0f}): mostly small deals."),
                     {"rep": r["group"], "amount": a, "share": a / med_amount, "team": ref,
                      "median": med_amount},
                     "median_won_amount", str(r["group"]), float(a), float(med_amount),
@@ -267,7 +268,7 @@ def _findings(s: pd.DataFrame, min_closed: int, ref: str,
                 if deals:
                     w = won_deals(deals, r["group"])
                     f = _with(f, ranked_ids(w[w["amount"] < med_amount]),
-                              "Won deals smaller than the team median")
+                              N_("Won deals smaller than the team median"))
                 out.append(f)
     return sorted(out, key=lambda f: -f.score)
 
@@ -311,9 +312,9 @@ def customer_findings(acquirers: pd.DataFrame, managers: pd.DataFrame,
             for _, r in grp.iterrows():
                 if r["churn_rate"] >= 1.5 * med and r["churn_rate"] >= 0.3:
                     out.append(Finding(
-                        "{rep}'s won customers churn: {churn:.0%} of the accounts they "
+                        N_("{rep}'s won customers churn: {churn:.0%} of the accounts they "
                         "acquired (a year old or more) stopped buying, against {median:.0%} "
-                        "for {profile} peers; average value {value:,.0f}.",
+                        "for {profile} peers; average value {value:,.0f}."),
                         {"rep": r["person"], "churn": r["churn_rate"], "median": med,
                          "profile": prof, "value": r["avg_value"]},
                         "churn_rate", str(r["person"]), float(r["churn_rate"]), float(med),
@@ -322,7 +323,7 @@ def customer_findings(acquirers: pd.DataFrame, managers: pd.DataFrame,
                     if deals:
                         out[-1] = _with(out[-1], ranked_ids(account_deals(
                             deals, "acquired_by", r["person"], churned=True)),
-                            "Won deals with the customers who stopped buying")
+                            N_("Won deals with the customers who stopped buying"))
     if not managers.empty:
         man = _by_profile(managers, "person", profiles)
         man = man[man["accounts"] >= 5]
@@ -335,9 +336,9 @@ def customer_findings(acquirers: pd.DataFrame, managers: pd.DataFrame,
                 # material: at least 2x peers and at least 15% of the accounts' value
                 if r["expansion_per_account"] >= 2 * med and share >= 0.15:
                     out.append(Finding(
-                        "{rep}'s accounts expand: {value:,.0f} of expansion revenue per "
+                        N_("{rep}'s accounts expand: {value:,.0f} of expansion revenue per "
                         "account, {ratio:.1f}x the {profile} account managers' median of "
-                        "{median:,.0f}.",
+                        "{median:,.0f}."),
                         {"rep": r["person"], "value": r["expansion_per_account"],
                          "ratio": r["expansion_per_account"] / med, "profile": prof,
                          "median": med},
@@ -348,7 +349,7 @@ def customer_findings(acquirers: pd.DataFrame, managers: pd.DataFrame,
                     if deals:
                         out[-1] = _with(out[-1], ranked_ids(account_deals(
                             deals, "account_manager", r["person"], deal_type="expansion")),
-                            "Won expansion deals with the accounts they manage")
+                            N_("Won expansion deals with the accounts they manage"))
     return out
 
 
@@ -365,9 +366,9 @@ def pipeline_findings(summary: pd.DataFrame, pipeline: pd.DataFrame,
         share = r["lost_when_tired_share"]
         if share >= 0.3 and share >= 2 * max(med, 0.05):
             out.append(Finding(
-                "{rep} closed {tired:.0f} of {lost:.0f} lost deals ({share:.0%}) only after "
+                N_("{rep} closed {tired:.0f} of {lost:.0f} lost deals ({share:.0%}) only after "
                 "they had gone stale, against a median of {median:.0%}: deals are given up, "
-                "not disqualified.",
+                "not disqualified."),
                 {"rep": r["group"], "tired": r["lost_when_tired"], "lost": r["lost"],
                  "share": share, "median": med},
                 "lost_when_tired_share", str(r["group"]), float(share), float(med),
@@ -381,7 +382,7 @@ def pipeline_findings(summary: pd.DataFrame, pipeline: pd.DataFrame,
                                   & deals.opps["owner"].eq(r["group"])]
                 tired = lost[lost_when_tired(lost, deals.stale_days, deals.stage_history)]
                 out[-1] = _with(out[-1], ranked_ids(tired),
-                                "Deals lost only after they had gone stale")
+                                N_("Deals lost only after they had gone stale"))
     return out
 
 
@@ -394,8 +395,8 @@ def funnel_findings(funnel: pd.DataFrame, deals: DealFrames | None = None) -> li
     worst = f.loc[f["conversion_to_next"].idxmin()]
     nxt = funnel["stage"].iloc[funnel.index.get_loc(worst.name) + 1]
     out = [Finding(
-        "The funnel leaks most at {stage}: {rate:.0%} of the {reached:.0f} closed deals that "
-        "reached it went on to {next}; {lost:.0f} were lost there.",
+        N_("The funnel leaks most at {stage}: {rate:.0%} of the {reached:.0f} closed deals that "
+        "reached it went on to {next}; {lost:.0f} were lost there."),
         {"stage": worst["stage"], "rate": worst["conversion_to_next"],
          "reached": worst["reached"], "next": nxt, "lost": worst["lost_here"]},
         "stage_conversion", str(worst["stage"]), float(worst["conversion_to_next"]),
@@ -410,7 +411,7 @@ def funnel_findings(funnel: pd.DataFrame, deals: DealFrames | None = None) -> li
         far = furthest_stage(deals.stage_history, closed, stages)
         here = closed[far == stages.index(worst["stage"])] if worst["stage"] in stages \
             else closed.iloc[:0]
-        return [_with(out[0], ranked_ids(here), "Deals lost at this stage")]
+        return [_with(out[0], ranked_ids(here), N_("Deals lost at this stage"))]
     return out
 
 
@@ -474,21 +475,22 @@ def target_findings(attainment_frame: pd.DataFrame, max_pace: float = 0.6,
                   "period": period, "attainment": r["attainment"], "pace": r["pace"],
                   "method": r["pacing_method"], "remaining": r["remaining"],
                   "pipeline": r["pipeline"], "coverage": r["coverage"]}
+        # a whole sentence per case, so that each reads in its language's own order
         if r["expected_share"] >= 1:
-            head = ("{rep} booked {won:,.0f} of a {quota:,.0f} quota for {period} "
-                    "({attainment:.0%}), {remaining:,.0f} short")
-        else:
-            head = ("{rep} has booked {won:,.0f} of a {quota:,.0f} quota for {period} "
-                    "({attainment:.0%}), {pace:.0%} of the {method} pace expected by now")
-        if r["expected_share"] >= 1:
-            tail = "."
+            template = N_("{rep} booked {won:,.0f} of a {quota:,.0f} quota for {period} "
+                          "({attainment:.0%}), {remaining:,.0f} short.")
         elif pd.isna(r["coverage"]):
-            tail = "; no open pipeline is due in the period to make up the {remaining:,.0f}."
+            template = N_("{rep} has booked {won:,.0f} of a {quota:,.0f} quota for {period} "
+                          "({attainment:.0%}), {pace:.0%} of the {method} pace expected by "
+                          "now; no open pipeline is due in the period to make up the "
+                          "{remaining:,.0f}.")
         else:
-            tail = ("; the open pipeline due in the period ({pipeline:,.0f}) covers "
-                    "{coverage:.1f}x of the {remaining:,.0f} still to go.")
+            template = N_("{rep} has booked {won:,.0f} of a {quota:,.0f} quota for {period} "
+                          "({attainment:.0%}), {pace:.0%} of the {method} pace expected by "
+                          "now; the open pipeline due in the period ({pipeline:,.0f}) covers "
+                          "{coverage:.1f}x of the {remaining:,.0f} still to go.")
         pace = float(r["pace"])
-        f = Finding(head + tail, params, "quota_attainment", str(r["group"]),
+        f = Finding(template, params, "quota_attainment", str(r["group"]),
                     float(r["attainment"]), 1.0, 1.0 / max(pace, 0.1))
         if deals:
             f = _with(f, *due_deals(deals, period, attainment_frame.attrs.get("as_of"),
@@ -515,12 +517,12 @@ def due_deals(d: DealFrames, label: str, as_of, rep: str) -> tuple[tuple[str, ..
         due = mine[mine["status"].eq("open") & (mine["created_at"] < when)
                    & (mine["expected_close_date"] < p.end)]
         if len(due):
-            return ranked_ids(due), "Open deals due by the end of the quota period"
+            return ranked_ids(due), N_("Open deals due by the end of the quota period")
     won = mine[mine["status"].eq("won") & p.contains(mine["closed_at"])]
     if len(won):
-        return ranked_ids(won), "Deals won in the quota period"
+        return ranked_ids(won), N_("Deals won in the quota period")
     still = mine[mine["status"].eq("open") & (mine["created_at"] < when)]
-    return ranked_ids(still), "Open deals at the period end"
+    return ranked_ids(still), N_("Open deals at the period end")
 
 
 def movement_findings(slip: pd.DataFrame, velocity_change: pd.DataFrame | None = None,
@@ -559,10 +561,10 @@ def movement_findings(slip: pd.DataFrame, velocity_change: pd.DataFrame | None =
                       "value": top["value_pushed_out"] if pd.notna(top["value_pushed_out"])
                       else 0.0}
             out.append(Finding(
-                "{rep}'s deals slip: {slips:.0f} of {pushes:.0f} close-date pushes on "
+                N_("{rep}'s deals slip: {slips:.0f} of {pushes:.0f} close-date pushes on "
                 "{deals:.0f} open deals moved a deal past a quarter end ({per_deal:.2f} a "
                 "deal, {ratio:.1f}x the median rep's {median:.2f}); {twice:.0%} of the deals "
-                "were pushed twice or more and {value:,.0f} was pushed out of the period.",
+                "were pushed twice or more and {value:,.0f} was pushed out of the period."),
                 params, key, str(top["group"]), per, med, params["ratio"],
             ))
             sd = deals.slipped if deals else None
@@ -570,8 +572,8 @@ def movement_findings(slip: pd.DataFrame, velocity_change: pd.DataFrame | None =
                 col = "quarter_pushes" if key == "quarter_pushes_per_deal" else "pushes"
                 mine = sd[(sd["owner"] == top["group"]) & (sd[col] > 0)]
                 out[-1] = _with(out[-1], ranked_ids(mine),
-                                "Deals pushed past a quarter end" if col == "quarter_pushes"
-                                else "Deals whose close date was pushed")
+                                N_("Deals pushed past a quarter end") if col == "quarter_pushes"
+                                else N_("Deals whose close date was pushed"))
     vc = velocity_change
     if vc is not None and len(vc):
         rows = vc[vc["group"] == "all"] if (vc["group"] == "all").any() else vc.reindex(
@@ -583,23 +585,26 @@ def movement_findings(slip: pd.DataFrame, velocity_change: pd.DataFrame | None =
                    "average won deal": "avg_won_effect", "cycle days": "cycle_effect"}
             effect = float(r[key[r["main_factor"]]])
             prev, cur = float(r["velocity_prev"]), float(r["velocity"])
-            params = {"group": r["group"], "direction": "rose" if cur >= prev else "fell",
+            params = {"group": r["group"],
+                      "direction": N_p("direction", "rose") if cur >= prev
+                      else N_p("direction", "fell"),
                       "prev": prev, "cur": cur, "factor": r["main_factor"],
                       "effect": effect, "share": abs(effect) / max(
                           sum(abs(float(r[k])) for k in key.values()), 1e-12)}
-            template = ("Sales velocity {direction} from {prev:,.0f} to {cur:,.0f} a day; "
-                        "{factor} moved it most ({effect:+,.0f} a day, {share:.0%} of the "
-                        "factors' combined effect).")
-            if r["group"] != "all":
-                template = "In {group}, s" + template[1:]
+            template = (N_("Sales velocity {direction} from {prev:,.0f} to {cur:,.0f} a day; "
+                           "{factor} moved it most ({effect:+,.0f} a day, {share:.0%} of the "
+                           "factors' combined effect).") if r["group"] == "all" else
+                        N_("In {group}, sales velocity {direction} from {prev:,.0f} to "
+                           "{cur:,.0f} a day; {factor} moved it most ({effect:+,.0f} a day, "
+                           "{share:.0%} of the factors' combined effect)."))
             out.append(Finding(template, params, "velocity_change", str(r["group"]), cur, prev,
                                params["share"]))
             if deals:
                 o = deals.opps
                 if r["main_factor"] == "open deals":
                     ids = ranked_ids(o[open_at(o, deals.period.start)])
-                    label = "Open deals at the start of the period"
+                    label = N_("Open deals at the start of the period")
                 else:
-                    ids, label = ranked_ids(won_deals(deals)), "Deals won in the period"
+                    ids, label = ranked_ids(won_deals(deals)), N_("Deals won in the period")
                 out[-1] = _with(out[-1], ids, label)
     return out

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .exceptions import ParamsError
+from .i18n import N_
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,10 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("monthly", "monthly_sales_report", None, "Sales Report"),
-    Kind("scorecard", "rep_scorecard", "scorecards", "Rep scorecards"),
-    Kind("rollup", "company_rollup", "rollup", "Company roll-up", company_wide=True),
-    Kind("trend", "trend_report", "trend", "Sales trend", artifacts=False, with_company=True),
+    Kind("monthly", "monthly_sales_report", None, N_("Sales Report")),
+    Kind("scorecard", "rep_scorecard", "scorecards", N_("Rep scorecards")),
+    Kind("rollup", "company_rollup", "rollup", N_("Company roll-up"), company_wide=True),
+    Kind("trend", "trend_report", "trend", N_("Sales trend"), artifacts=False, with_company=True),
 )}
 DEFAULT_KIND = "monthly"
 

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .i18n import N_
+
 if TYPE_CHECKING:
     from .periods import Period
 
 #: the type of the notebook output carrying ``metrics.json`` (``rp.emit_metrics``)
 METRICS_MIME = "application/vnd.crm-report.metrics+json"
 
-PERIOD_TITLES = {"month": "Monthly Sales Report", "quarter": "Quarterly Sales Report",
-                 "year": "Annual Sales Report", "range": "Sales Report"}
+PERIOD_TITLES = {"month": N_("Monthly Sales Report"), "quarter": N_("Quarterly Sales Report"),
+                 "year": N_("Annual Sales Report"), "range": N_("Sales Report")}
 
 
 def report_title(configured: str, period: Period) -> str:

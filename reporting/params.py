@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from .exceptions import ParamsError, capped
+from .i18n import N_
 from .resources import params_dir
 
 PARAMS_DIR = params_dir()  # the built-in params, shipped in the package
@@ -100,6 +101,10 @@ class Threshold(_Strict):
         if self.higher_is_better:
             return "good" if value >= self.good else "bad" if value < self.bad else "watch"
         return "good" if value <= self.good else "bad" if value > self.bad else "watch"
+
+
+#: the ratings' words, shown translated (badges, tables, chart legends)
+RATING_WORDS = (N_("good"), N_("watch"), N_("bad"))
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

@@ -26,7 +26,7 @@ from matplotlib.ticker import (
 from matplotlib.transforms import Bbox
 
 from . import formatting as fmt
-from .i18n import tr
+from .i18n import N_, tr
 
 # CRM names are drawn as plain text in every chart, themed or not: a rep called "$\\foo$"
 # is not TeX (mathtext would fail the whole report on it).
@@ -47,12 +47,14 @@ STATUS = {
 }
 #: deal-size bands, light to dark as the deals grow, the same in the histogram and the mix
 BANDS = {"small": "#b3cde3", "medium": "#5b8db8", "large": "#1f3a5f"}
+_BAND_WORDS = (N_("small"), N_("medium"), N_("large"))  # drawn as the legend, by _t
 #: the factors of sales velocity (velocity_effects): no status colour, so that a factor is
 #: not read as good or bad
 FACTORS = {"open deals": "#5b8db8", "win rate": "#e07a1f", "average won deal": "#7b5ea7",
            "cycle days": "#9aa5b1"}
 #: waterfalls: totals, and each step as an increase or a decrease
 DIRECTION = {"total": "#1f3a5f", "increase": STATUS["good"], "decrease": STATUS["bad"]}
+_DIRECTION_WORDS = (N_("total"), N_("increase"), N_("decrease"))  # the waterfalls' legend
 PALETTE = {
     "primary": "#1f3a5f",
     "accent": "#e07a1f",
@@ -698,11 +700,12 @@ def cycle_distribution(opps: pd.DataFrame, period, limit: int = 20, ax=None):
 # --------------------------------------------------------------------------- pipeline movement
 #: waterfall bar labels, in the order drawn (extras only when they moved something)
 _WATERFALL_LABELS = {
-    "created": "created", "pulled_in": "pulled in", "reopened": "reopened",
-    "restored": "restored", "transferred_in": "handed over in", "amount_set": "amount set",
-    "increased": "amount up", "decreased": "amount down", "amount_cleared": "amount cleared",
-    "pushed_out": "pushed out", "won": "won", "lost": "lost", "deleted": "deleted",
-    "transferred_out": "handed over out",
+    "created": N_("created"), "pulled_in": N_("pulled in"), "reopened": N_("reopened"),
+    "restored": N_("restored"), "transferred_in": N_("handed over in"), "amount_set": N_("amount set"),
+    "increased": N_("amount up"), "decreased": N_("amount down"), "amount_cleared": N_("amount cleared"),
+    "pushed_out": N_("pushed out"), "won": N_("won"), "lost": N_("lost"),
+    "deleted": N_("deleted"),
+    "transferred_out": N_("handed over out"),
 }
 _WATERFALL_ALWAYS = ("created", "pulled_in", "increased", "decreased", "pushed_out", "won",
                      "lost")
@@ -736,7 +739,7 @@ def movement_waterfall(frame_row, currency: str, ax=None, title: str | None = No
                                                     "pushed_out")
     steps = [k for k in _WATERFALL_LABELS
              if (k in _WATERFALL_ALWAYS and k not in unknown) or val(k) != 0]
-    labels, bottoms, heights, kinds = ["start"], [0.0], [val("start")], ["total"]
+    labels, bottoms, heights, kinds = [N_("start")], [0.0], [val("start")], ["total"]
     level = val("start")
     for k in steps:
         delta = SIGN[k] * val(k)
@@ -745,7 +748,7 @@ def movement_waterfall(frame_row, currency: str, ax=None, title: str | None = No
         heights.append(abs(delta))
         kinds.append("increase" if SIGN[k] > 0 else "decrease")
         level += delta
-    labels.append("end")
+    labels.append(N_("end"))
     bottoms.append(0.0)
     heights.append(val("end"))
     kinds.append("total")
@@ -773,7 +776,7 @@ def movement_waterfall(frame_row, currency: str, ax=None, title: str | None = No
         ax.set_ylabel(_t("deals (amounts unknown)"))
     _waterfall_legend(ax)
     if title or r["group"] == "all":
-        head = _t(title or "Pipeline movement")
+        head = _t(title or N_("Pipeline movement"))
     else:
         head = _t("Pipeline movement, {group}").format(group=r["group"])
     if unknown:
@@ -813,8 +816,8 @@ def slippage_by_rep(frame: pd.DataFrame, limit: int = 15, min_deals: int = 5, ax
     return ax
 
 
-_EFFECTS = (("open_deals_effect", "open deals"), ("win_rate_effect", "win rate"),
-            ("avg_won_effect", "average won deal"), ("cycle_effect", "cycle days"))
+_EFFECTS = (("open_deals_effect", N_("open deals")), ("win_rate_effect", N_("win rate")),
+            ("avg_won_effect", N_("average won deal")), ("cycle_effect", N_("cycle days")))
 
 
 def velocity_effects(frame: pd.DataFrame, currency: str | None = None, limit: int = 10,
@@ -824,12 +827,11 @@ def velocity_effects(frame: pd.DataFrame, currency: str | None = None, limit: in
     Several rows: per group (the largest changes, decomposable rows only) the four effects
     as bars and the total change as a diamond."""
     ax = _ax(ax)
-    unit = f"{currency} a day" if currency else "revenue a day"
     cur = currency or ""
     d = frame.dropna(subset=["open_deals_effect"])
     if len(frame) == 1 and len(d) == 1:
         r = d.iloc[0]
-        labels = ["previous"] + [lab for _, lab in _EFFECTS] + ["now"]
+        labels = [N_("previous")] + [lab for _, lab in _EFFECTS] + [N_("now")]
         level = float(r["velocity_prev"])
         bottoms, heights, kinds = [0.0], [level], ["total"]
         for key, _ in _EFFECTS:
@@ -851,7 +853,8 @@ def velocity_effects(frame: pd.DataFrame, currency: str | None = None, limit: in
         ax.set_xticks(x, _texts(labels))
         ax.set_ylim(0, span * 1.08)
         _money_axis(ax.yaxis, cur)
-        ax.set_ylabel(_t(f"sales velocity ({unit})"))
+        ax.set_ylabel(_t("sales velocity ({currency} a day)").format(currency=currency)
+                      if currency else _t("sales velocity (revenue a day)"))
         ax.set_title(_t("What moved sales velocity") if r["group"] == "all"
                      else _t("What moved sales velocity, {group}").format(group=r["group"]),
                      loc="left")
@@ -870,7 +873,9 @@ def velocity_effects(frame: pd.DataFrame, currency: str | None = None, limit: in
     ax.axvline(0, color="#555", lw=0.6)
     ax.set_yticks(y, _short(d["group"]))
     _money_axis(ax.xaxis, cur)
-    ax.set_xlabel(_t(f"effect on sales velocity ({unit}), previous period to this one"))
+    ax.set_xlabel(_t("effect on sales velocity ({currency} a day), previous period to this "
+                     "one").format(currency=cur) if cur else
+                  _t("effect on sales velocity (revenue a day), previous period to this one"))
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=5, frameon=False)
     ax.set_title(_t("What moved sales velocity"), loc="left")
     return ax

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from . import plots
-from .i18n import FA_GREGORIAN_MONTHS, localize_numbers, tr
+from .i18n import FA_GREGORIAN_MONTHS, N_, localize_numbers, tr
 
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
               "Dec")
@@ -46,12 +46,12 @@ def _plain(language: str, digits: int = 0) -> FuncFormatter:
 
 #: the panels of :func:`trend_panels`: column, title, unit (money, count, pct, days)
 PANELS = (
-    ("won_value", "Bookings (won value)", "money"),
-    ("won_count", "Deals won", "count"),
-    ("win_rate", "Win rate", "pct"),
-    ("median_cycle_days_won", "Median cycle of won deals (days)", "days"),
-    ("avg_won_amount", "Average won deal", "money"),
-    ("open_value", "Open pipeline at month end", "money"),
+    ("won_value", N_("Bookings (won value)"), "money"),
+    ("won_count", N_("Deals won"), "count"),
+    ("win_rate", N_("Win rate"), "pct"),
+    ("median_cycle_days_won", N_("Median cycle of won deals (days)"), "days"),
+    ("avg_won_amount", N_("Average won deal"), "money"),
+    ("open_value", N_("Open pipeline at month end"), "money"),
 )
 
 

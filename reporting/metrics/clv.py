@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..i18n import N_
 from ..periods import Period
 
 DAY = pd.Timedelta(days=1)
@@ -19,26 +20,26 @@ YEAR_DAYS = 365
 
 DEFINITIONS: dict[str, str] = {
     "account_value": (
-        "Revenue per account: revenue booked in the period divided by the customer accounts "
+        N_("Revenue per account: revenue booked in the period divided by the customer accounts "
         "that booked any revenue in the period (previous period and last year on the same "
         "basis). Customer accounts in scope: every account with an opportunity of the "
         "region / team created before the period end and revenue booked before it, whether "
         "or not it had a recent deal. Revenue to date per account (labelled 'to date') is "
-        "all revenue before the period end divided by those accounts."
+        "all revenue before the period end divided by those accounts.")
     ),
     "churn": (
-        "Churn: a customer account at least 365 days old (since its first revenue) with no "
+        N_("Churn: a customer account at least 365 days old (since its first revenue) with no "
         "revenue in the 365 days before the period end; churn rate = churned / customer "
         "accounts at least 365 days old, over every customer account in scope, per "
         "acquiring rep and for the scope. Expansion per account: expansion revenue / "
-        "accounts, per account manager."
+        "accounts, per account manager.")
     ),
     "acquirer_value": (
-        "Acquirer value, normalised for account age: value per account-year = revenue to "
+        N_("Acquirer value, normalised for account age: value per account-year = revenue to "
         "date of the rep's accounts / their account-years (years since each account's first "
         "revenue, at least one year per account, so a young account's first deal is not "
         "annualised upwards); first-year value = mean revenue in the first 365 days of the "
-        "rep's accounts that are at least 365 days old (the same window for every cohort)."
+        "rep's accounts that are at least 365 days old (the same window for every cohort).")
     ),
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..i18n import N_
 from ..periods import Period
 from .filters import closed_in_period, estimated_created
 
@@ -143,7 +144,7 @@ def stage_funnel(
     lost_here = [int(((furthest == i) & ~won).sum()) for i in range(len(stages))] + [0]
     nxt = [reached[i + 1] / reached[i] if reached[i] else np.nan for i in range(len(stages))]
     return pd.DataFrame({
-        "stage": [*stages, "Won"],
+        "stage": [*stages, N_("Won")],
         "reached": reached,
         "conversion_to_next": [*nxt, np.nan],
         "lost_here": lost_here,

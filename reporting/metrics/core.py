@@ -16,6 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..i18n import N_
 from ..periods import Period
 from . import pipeline
 from .filters import closed_in_period, created_counted
@@ -57,7 +58,7 @@ def win_rate(opps: pd.DataFrame, period: Period, by: str | None = None) -> pd.Da
     return out.reset_index().rename(columns={"index": "group"})
 
 
-TOO_FEW = "too few deals to judge"
+TOO_FEW = N_("too few deals to judge")
 
 
 def rate_win_rates(wr: pd.DataFrame, good: float, bad: float, max_width: float = 0.3) -> pd.Series:
@@ -242,43 +243,43 @@ def requirements(available: dict[str, bool], opps: pd.DataFrame,
     capacity = (reps is not None and "capacity" in reps and bool(reps["capacity"].gt(0).any())
                 if reps is not None else bool(available.get("reps")))
     out: dict[str, str | None] = {
-        "win_rate": None if len(opps) else "no opportunities",
-        "cycle_length": None if len(opps) else "no opportunities",
-        "deal_size": None if has("amount") else "opportunities have no amount column",
+        "win_rate": None if len(opps) else N_("no opportunities"),
+        "cycle_length": None if len(opps) else N_("no opportunities"),
+        "deal_size": None if has("amount") else N_("opportunities have no amount column"),
         "account_value": None
         if available.get("revenue") and available.get("accounts")
-        else "needs the revenue and accounts tables (account_id, date, amount, kind)",
-        "open_pipeline": None if len(opps) else "no opportunities",
+        else N_("needs the revenue and accounts tables (account_id, date, amount, kind)"),
+        "open_pipeline": None if len(opps) else N_("no opportunities"),
         "stale_deals": None
         if has("last_activity_at") or history
-        else "opportunities have no last_activity_at and there is no stage history: a deal's "
-             "age alone does not show that nobody works it, so staleness is not rated",
+        else N_("opportunities have no last_activity_at and there is no stage history: a deal's "
+             "age alone does not show that nobody works it, so staleness is not rated"),
         "closed_when_tired": None if has("last_activity_at")
-        else "needs last_activity_at (when a lost deal was last worked)",
+        else N_("needs last_activity_at (when a lost deal was last worked)"),
         "capacity": None if capacity
-        else "needs the reps table with capacity for workload against capacity",
+        else N_("needs the reps table with capacity for workload against capacity"),
         "stage_funnel": None if history
-        else "needs the stage_history table for stage-to-stage conversion",
+        else N_("needs the stage_history table for stage-to-stage conversion"),
         "aging_by_stage": None if history
-        else "needs the stage_history table (the stage each deal was in at the period end); "
-             "open deals are shown by age only",
-        "lead_conversion": None if available.get("leads") else "needs the leads table",
+        else N_("needs the stage_history table (the stage each deal was in at the period end); "
+             "open deals are shown by age only"),
+        "lead_conversion": None if available.get("leads") else N_("needs the leads table"),
     }
     n_open = f.get("open_count") or 0
     if n_open and f.get("open_amount") is None and out["open_pipeline"] is None:
         out["open_pipeline_value"] = Note(
-            "{unknown} of {open} open deals have no amount known at the period end (closed "
-            "since, or no amount): open value not computable",
+            N_("{unknown} of {open} open deals have no amount known at the period end (closed "
+            "since, or no amount): open value not computable"),
             unknown=f.get("open_amount_unknown_count"), open=n_open)
     if n_open and out["stale_deals"] is None and f.get("stale_share") is None:
         out["stale_deals"] = Note(
-            "the stale state of {unknown} of {open} open deals is unknown (worked after the "
-            "period end, nothing known before): stale share not rated",
+            N_("the stale state of {unknown} of {open} open deals is unknown (worked after the "
+            "period end, nothing known before): stale share not rated"),
             unknown=f.get("stale_unknown_count"), open=n_open)
     if out["lead_conversion"] is None and f.get("lead_conversion_mature") is False:
         out["lead_conversion"] = Note(
-            "the period's leads have not all had {days:.0f} days to convert (mature on "
-            "{on}): not rated yet", days=f.get("lead_conversion_horizon_days"),
+            N_("the period's leads have not all had {days:.0f} days to convert (mature on "
+            "{on}): not rated yet"), days=f.get("lead_conversion_horizon_days"),
             on=pd.Timestamp(f["lead_conversion_mature_on"]).date().isoformat())
     return out
 

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParamsError
+from ..i18n import N_
 from .pipeline import MAX_UNKNOWN_SHARE
 
 COMPONENTS = ("created", "pulled_in", "increased", "decreased", "pushed_out", "won", "lost")
@@ -544,7 +545,7 @@ def slippage(opps: pd.DataFrame, versions: pd.DataFrame | None, start, end,
 
 DEFINITIONS: dict[str, str] = {
     "pipeline_movement": (
-        "Pipeline movement: the open pipeline (deals open just before the instant whose expected "
+        N_("Pipeline movement: the open pipeline (deals open just before the instant whose expected "
         "close date then is before the forecast horizon; no known date counts as in) at the start "
         "and end of the window, and every change between, from each deal's versions: created, "
         "pulled in (close date moved into the horizon), amount increases and decreases, pushed "
@@ -553,13 +554,13 @@ DEFINITIONS: dict[str, str] = {
         "handed over between reps. A deal leaves at the amount it had in the pipeline. start + "
         "the movements = end, to the cent. Without deal history only creation and close dates "
         "are known: deals enter when created and leave when closed, with unknown amounts for "
-        "deals closed since."
+        "deals closed since.")
     ),
     "slippage": (
-        "Close-date slippage: a push is an open deal's expected close date moved later from one "
+        N_("Close-date slippage: a push is an open deal's expected close date moved later from one "
         "version to the next. Per rep: pushes in the period per deal open in it, the share of "
         "those deals pushed two or more times since creation, and the value pushed out of the "
         "period (close date moved from before the period end to after it, at the amount before "
-        "the push). Needs deal history: without it, not computable."
+        "the push). Needs deal history: without it, not computable.")
     ),
 }

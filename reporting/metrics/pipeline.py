@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.sql import MAX_UNKNOWN_SHARE, StaleDays  # noqa: F401 - more unknown: not computable
+from ..i18n import N_
 from ..periods import Period
 from .filters import closed_in_period, open_at
 
@@ -189,7 +190,7 @@ def stale_share(stale: int, unknown: int, open_count: int) -> float | None:
     return stale / known
 
 
-ALL_STAGES = "all open deals"
+ALL_STAGES = N_("all open deals")
 
 
 def aging_heatmap(deals: pd.DataFrame, stages: list[str] | None = None,
@@ -203,7 +204,7 @@ def aging_heatmap(deals: pd.DataFrame, stages: list[str] | None = None,
         t = pd.DataFrame([counts.to_numpy()], index=pd.Index([ALL_STAGES], name="stage"),
                          columns=pd.Index(list(AGE_LABELS), name="age_bucket"))
         return t if len(deals) else t.iloc[0:0]
-    d = deals.assign(stage=deals["stage"].fillna("stage unknown"))
+    d = deals.assign(stage=deals["stage"].fillna(N_("stage unknown")))
     t = pd.crosstab(d["stage"], d["age_bucket"]).reindex(columns=list(AGE_LABELS),
                                                          fill_value=0)
     if stages:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..i18n import N_
 from ..periods import Period
 from .filters import closed_in_period
 
@@ -85,8 +86,8 @@ def win_reasons(opps: pd.DataFrame, period: Period, by: str | None = None,
 
 DEFINITIONS: dict[str, str] = {
     "loss_reasons": (
-        "Loss reasons: among deals lost in the period, the most frequent reasons recorded in "
+        N_("Loss reasons: among deals lost in the period, the most frequent reasons recorded in "
         "the CRM, with their count, value (sum of the known amounts) and share of the lost "
-        "deals, per team and rep, and the share of lost deals with no reason recorded."
+        "deals, per team and rep, and the share of lost deals with no reason recorded.")
     ),
 }

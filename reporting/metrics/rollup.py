@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..i18n import N_
 from ..params import ReportSettings
 from ..periods import Period
 from . import pipeline, targets
@@ -115,7 +116,7 @@ def region_rollup(
                      coverage=float(a.loc[key, "coverage"]),
                      coverage_note=a.loc[key, "coverage_note"])
         else:
-            r.update(quota=np.nan, attainment=np.nan, coverage=np.nan, coverage_note="no quota")
+            r.update(quota=np.nan, attainment=np.nan, coverage=np.nan, coverage_note=N_("no quota"))
         if forecast is not None and key in forecast.index:
             f = forecast.loc[key]
             r.update(forecast_value=f.get("value"), forecast_low=f.get("low"),

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..i18n import N_
 from ..params import ReportSettings
 
 
@@ -33,7 +34,7 @@ class ScoreRow:
     flag: str | None = None
 
 
-OVER_CAPACITY = "over capacity"
+OVER_CAPACITY = N_("over capacity")
 
 
 def capacity_flag(open_count: float | None, capacity: float | None) -> str | None:
@@ -61,22 +62,24 @@ def rep_scorecard(summary: pd.DataFrame, band_mix: pd.DataFrame, acquirers: pd.D
         if col in s:
             rows.append(ScoreRow(label, r[col], mates[col].median(), kind, rating))
 
-    add("Deals won", "won", "num")
-    add("Deals lost", "lost", "num")
-    add("Win rate", "win_rate", "pct", r.get("rating"))
-    add("Median cycle of won deals (days)", "median_cycle_days_won", "num")
-    add("Median days to win incl. open deals", "median_days_to_win", "num")
-    add("Average won deal", "avg_won_amount", "money")
-    add("Median won deal", "median_won_amount", "money")
+    add(N_("Deals won"), "won", "num")
+    add(N_("Deals lost"), "lost", "num")
+    add(N_("Win rate"), "win_rate", "pct", r.get("rating"))
+    add(N_("Median cycle of won deals (days)"), "median_cycle_days_won", "num")
+    add(N_("Median days to win incl. open deals"), "median_days_to_win", "num")
+    add(N_("Average won deal"), "avg_won_amount", "money")
+    add(N_("Median won deal"), "median_won_amount", "money")
     if len(band_mix):
         mine = band_mix[band_mix["group"] == rep].set_index("band")
-        for band in ("small", "medium", "large"):
+        for band, label in (("small", N_("Share of small deals")),
+                            ("medium", N_("Share of medium deals")),
+                            ("large", N_("Share of large deals"))):
             if band in mine.index:
                 b = mine.loc[band]
                 target = b["target_share"]
-                rows.append(ScoreRow(f"Share of {band} deals", b["share"], b["team_share"],
+                rows.append(ScoreRow(label, b["share"], b["team_share"],
                                      "pct", target=target if pd.notna(target) else None))
-    add("Open deals at period end", "open_count", "num")
+    add(N_("Open deals at period end"), "open_count", "num")
     th = settings.thresholds(r.get("profile") or "default")
 
     def rated(name, value):  # the rep against the baseline of the rep's profile
@@ -84,25 +87,25 @@ def rep_scorecard(summary: pd.DataFrame, band_mix: pd.DataFrame, acquirers: pd.D
         return t.rate(value) if t is not None and t.trailing is None and pd.notna(value) \
             else None
 
-    add("Stale open deals", "stale_open_count", "num")
+    add(N_("Stale open deals"), "stale_open_count", "num")
     if "stale_share" in s:
-        add("Share of open deals stale", "stale_share", "pct",
+        add(N_("Share of open deals stale"), "stale_share", "pct",
             rated("stale_share", r.get("stale_share")))
-    add("Months of pipeline", "bloat_months", "num1")
-    add("Lost deals closed when stale", "lost_when_tired_share", "pct")
+    add(N_("Months of pipeline"), "bloat_months", "num1")
+    add(N_("Lost deals closed when stale"), "lost_when_tired_share", "pct")
     if pd.notna(r.get("capacity")):
         load = r["open_count"] / r["capacity"] if r["capacity"] else None
-        rows.append(ScoreRow("Open deals / capacity", load,
+        rows.append(ScoreRow(N_("Open deals / capacity"), load,
                              mates["load"].median() if "load" in mates else None, "pct",
                              rated("load", load),
                              flag=capacity_flag(r["open_count"], r["capacity"])))
     for frame, label, col, kind in (
-            (acquirers, "Revenue per account-year of accounts won", "value_per_account_year",
+            (acquirers, N_("Revenue per account-year of accounts won"), "value_per_account_year",
              "money"),
-            (acquirers, "Churn of accounts won", "churn_rate", "pct"),
-            (acquirers, "Lifetime value per account won (discounted)", "avg_predicted_value",
+            (acquirers, N_("Churn of accounts won"), "churn_rate", "pct"),
+            (acquirers, N_("Lifetime value per account won (discounted)"), "avg_predicted_value",
              "money"),
-            (managers, "Expansion per account managed", "expansion_per_account", "money")):
+            (managers, N_("Expansion per account managed"), "expansion_per_account", "money")):
         if len(frame) and col in frame and rep in set(frame["person"]):
             peers = frame[frame["person"].isin(mates.index)]
             rows.append(ScoreRow(label, frame.set_index("person").loc[rep, col],

@@ -34,6 +34,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from ..i18n import N_, N_p
 from ..periods import Period, parse_period
 from ..schema import empty_frame
 
@@ -46,28 +47,28 @@ _CHILD = {"region": "team", "team": "rep"}
 
 DEFINITIONS: dict[str, str] = {
     "quota_attainment": (
-        "Quota attainment: won value in the period (deals won with closed_at in the period, "
+        N_("Quota attainment: won value in the period (deals won with closed_at in the period, "
         "up to the as-of time) / the quota of the rep, team or region for that period. A "
         "team or region without a quota of its own uses the sum of its members' quotas when "
         "every member has one (quota_source says which); a quarter without a quota uses "
         "the sum of its three monthly quotas when all exist; a quarterly quota is never "
         "split into months unless asked (even split or seasonal shape). Missing quota: not "
         "computable, never 0. quotas.yaml wins over an ingested quota for the same scope "
-        "and period; quotas in another currency are converted to the reporting currency."
+        "and period; quotas in another currency are converted to the reporting currency.")
     ),
     "quota_pacing": (
-        "Pacing: the share of the quota expected to be booked by the as-of time: linear "
+        N_("Pacing: the share of the quota expected to be booked by the as-of time: linear "
         "(the share of the period's days elapsed) or seasonal (of the won value of up to "
         "12 past months, or 8 past quarters, the share booked by the same day of the "
         "period, pooled; used when at least 3 past periods had bookings, else linear). "
-        "Pace = won value / expected to date (1.0 = on pace)."
+        "Pace = won value / expected to date (1.0 = on pace).")
     ),
     "quota_coverage": (
-        "Coverage: open pipeline expected to close in the period (deals open at the as-of "
+        N_("Coverage: open pipeline expected to close in the period (deals open at the as-of "
         "time with an expected close date before the period end; where deals carry no "
         "expected close date, the forecast's expected value) / remaining quota (quota - "
         "won value). When the quota is already met coverage is not meaningful and is not "
-        "shown."
+        "shown.")
     ),
 }
 
@@ -349,11 +350,11 @@ def attainment(
     else:
         groups = {"all"}
     # shape of the period's bookings (the whole scope's, for every group)
-    method, share = "linear", linear_share(p, t)
+    method, share = N_p("method", "linear"), linear_share(p, t)
     if shape == "seasonal":
         s, _ = seasonal_share(opps, p, t, min_periods=min_periods)
         if s is not None:
-            method, share = "seasonal", s
+            method, share = N_p("method", "seasonal"), s
     elif shape not in (None, "linear"):
         raise ValueError(f"shape must be None, 'linear' or 'seasonal', not {shape!r}")
     if t >= p.end:
@@ -388,9 +389,9 @@ def attainment(
             pipeline, basis = np.nan, "no expected close dates"
         note = None
         if np.isnan(q):
-            coverage, note = np.nan, "no quota"
+            coverage, note = np.nan, N_("no quota")
         elif np.isfinite(remaining) and remaining <= 0:
-            coverage, note = np.nan, "quota met"
+            coverage, note = np.nan, N_("quota met")
         elif np.isfinite(remaining):
             coverage = pipeline / remaining if np.isfinite(pipeline) else np.nan
         else:

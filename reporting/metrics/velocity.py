@@ -29,12 +29,17 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ParamsError
+from ..i18n import N_, N_p
 from ..periods import Period
 from .filters import closed_in_period, open_at
 
 FACTORS = ("open_deals", "win_rate", "avg_won", "cycle_days")
-FACTOR_LABELS = {"open_deals": "open deals", "win_rate": "win rate",
-                 "avg_won": "average won deal", "cycle_days": "cycle days"}
+FACTOR_LABELS = {"open_deals": N_("open deals"), "win_rate": N_("win rate"),
+                 "avg_won": N_("average won deal"), "cycle_days": N_("cycle days")}
+#: the factor as the finding's ``{factor}`` parameter (insights.movement_findings): a noun
+#: phrase of its own in Persian ("the number of open deals")
+_FACTOR_WORDS = (N_p("factor", "open deals"), N_p("factor", "win rate"),
+                 N_p("factor", "average won deal"), N_p("factor", "cycle days"))
 DAY = pd.Timedelta(days=1)
 
 
@@ -163,13 +168,13 @@ def velocity_change(opps: pd.DataFrame, period: Period, by: str | None = None) -
 
 DEFINITIONS: dict[str, str] = {
     "sales_velocity": (
-        "Sales velocity (revenue per day): open deals at the period start x win rate (won / "
+        N_("Sales velocity (revenue per day): open deals at the period start x win rate (won / "
         "closed in the period) x average won deal (mean amount won in the period) / cycle days "
         "(mean days from creation to win of the deals won in the period). Its change from the "
         "previous period is split into the four factors with the logarithmic mean Divisia "
         "index: each factor's effect = L(V1, V0) x ln(factor now / factor before), with "
         "L(a, b) = (a - b) / (ln a - ln b), the cycle's with a minus sign; the four effects add "
         "up exactly to the change. Where a factor is 0 or not computable in either period "
-        "the change is shown without a split."
+        "the change is shown without a split.")
     ),
 }

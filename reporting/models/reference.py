@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from ..i18n import N_
 from ..periods import Period
 
 
@@ -143,25 +144,25 @@ def _clv_reference(revenue: pd.DataFrame, period_end: pd.Timestamp, holdout_mont
 REFERENCE_VERSION = 2
 REFERENCE_MONTHS = 12
 MIN_DRIFT_DEALS = 30
-TOO_FEW_DEALS = "too few deals"
+TOO_FEW_DEALS = N_("too few deals")
 
 DEFINITIONS: dict[str, str] = {
     "band_reference": (
-        "Band reference: band edges learned on the won deals of the 12 months before a "
+        N_("Band reference: band edges learned on the won deals of the 12 months before a "
         "period end, kept per store (resolved path and a stable id: the store's first "
         "ingest batch) and per profile set (report.yaml profiles). A report uses the newest "
         "reference of its store and profile set whose window ended by the period end, so a "
         "deal keeps its band from month to month and no edges learned on later deals are "
         "applied; without one, a reference is learned for the period. Zero-amount wins count "
-        "as won deals in the smallest band, as they count in the average deal size."
+        "as won deals in the smallest band, as they count in the average deal size.")
     ),
     "band_drift": (
-        "Band drift: population stability index PSI = sum over bands of (c - r) ln(c / r) "
+        N_("Band drift: population stability index PSI = sum over bands of (c - r) ln(c / r) "
         "between the period's won deals (c, shares floored at 0.0001) and a baseline that "
         "does not contain the period (r): the reference window when it ended by the period "
         "start, otherwise the 12 months before the period start under the same edges. "
         "Below 30 won deals in the period or in the baseline it says 'too few deals'. "
-        "Under 0.1 stable, 0.1-0.25 some drift, above 0.25 refresh the reference."
+        "Under 0.1 stable, 0.1-0.25 some drift, above 0.25 refresh the reference.")
     ),
 }
 
@@ -236,8 +237,8 @@ def psi(current: list[float], baseline: list[float]) -> float:
 
 
 def verdict(value: float) -> str:
-    return "stable" if value < 0.1 else "some drift" if value <= 0.25 else \
-        "refresh the reference"
+    return "stable" if value < 0.1 else N_("some drift") if value <= 0.25 else \
+        N_("refresh the reference")
 
 
 def band_drift(ref: dict, won: pd.DataFrame, profiles: pd.Series, period: Period,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from markupsafe import Markup, escape
 
-from ..i18n import format_date, localize_numbers
+from ..i18n import N_, format_date, localize_numbers
 from ..insights import deal_list_key
 from ..metrics.filters import closed_in_period
 from .fragments import fmt_money, fmt_num, fmt_pct, render_fragment, show_fragment, show_html
@@ -28,23 +28,23 @@ if TYPE_CHECKING:
 
 #: the columns of a deal list: key, label, format (see ``tables.show_table``)
 DEAL_COLUMNS = [
-    ("id", "Deal", "text"), ("account", "Account", "text"), ("owner", "Owner", "text"),
-    ("stage", "Stage", "text"), ("amount", "Amount", "money"),
-    ("age_days", "Age (days)", "int"), ("last_activity", "Last activity", "date"),
+    ("id", N_("Deal"), "text"), ("account", N_("Account"), "text"), ("owner", N_("Owner"), "text"),
+    ("stage", N_("Stage"), "text"), ("amount", N_("Amount"), "money"),
+    ("age_days", N_("Age (days)"), "int"), ("last_activity", N_("Last activity"), "date"),
 ]
 #: rows of a deal list in the PDF / HTML appendix (report.xlsx holds every deal)
 APPENDIX_ROWS = 25
 RATED = ("bad", "watch")
 #: a word for what each deal list is about (report.xlsx's sheet names)
-LIST_NAMES = {"open_count": "pipeline", "median_cycle_days_won": "cycle",
-              "median_won_amount": "small deals", "churn_rate": "churn",
-              "expansion_per_account": "expansion", "lost_when_tired_share": "lost stale",
-              "stage_conversion": "funnel", "quota_attainment": "quota",
-              "quarter_pushes_per_deal": "slips", "pushes_per_deal": "slips",
-              "velocity_change": "velocity", "win_rate_by_rep": "win rate",
-              "tile_attainment": "quota", "tile_win_rate": "win rate",
-              "tile_median_cycle_days_won": "cycle", "tile_stale_share": "stale",
-              "tile_load": "load"}
+LIST_NAMES = {"open_count": N_("pipeline"), "median_cycle_days_won": N_("cycle"),
+              "median_won_amount": N_("small deals"), "churn_rate": N_("churn"),
+              "expansion_per_account": N_("expansion"), "lost_when_tired_share": N_("lost stale"),
+              "stage_conversion": N_("funnel"), "quota_attainment": N_("quota"),
+              "quarter_pushes_per_deal": N_("slips"), "pushes_per_deal": N_("slips"),
+              "velocity_change": N_("velocity"), "win_rate_by_rep": N_("win rate"),
+              "tile_attainment": N_("quota"), "tile_win_rate": N_("win rate"),
+              "tile_median_cycle_days_won": N_("cycle"), "tile_stale_share": N_("stale"),
+              "tile_load": N_("load")}
 
 
 def deal_list(ctx: ReportContext, ids) -> pd.DataFrame:
@@ -121,7 +121,7 @@ def flagged_rows(ctx: ReportContext, key: str = "conversion") -> list[dict[str, 
             "title": ctx.t("{rep}: win rate {rate} ({won} won, {lost} lost)").format(
                 rep=rep, rate=fmt_pct(r.get("win_rate")), won=fmt_num(r.get("won")),
                 lost=fmt_num(r.get("lost"))),
-            "label": "Deals lost in the period",
+            "label": N_("Deals lost in the period"),
             "ids": ranked_ids(lost[lost["owner"] == rep]),
         })
     return out
@@ -129,12 +129,12 @@ def flagged_rows(ctx: ReportContext, key: str = "conversion") -> list[dict[str, 
 
 #: headline figures whose rating leads to deals: key -> (tile label, which deals)
 TILE_DEALS = {
-    "attainment": ("Bookings", "Open deals due by the end of the period"),
-    "win_rate": ("Win rate", "Deals lost in the period"),
-    "median_cycle_days_won": ("Median cycle (won)",
-                              "Won deals with a longer cycle than the median"),
-    "stale_share": ("Stale open deals", "Stale open deals at the period end"),
-    "load": ("Open deals per rep", "Open deals at the period end"),
+    "attainment": (N_("Bookings"), N_("Open deals due by the end of the period")),
+    "win_rate": (N_("Win rate"), N_("Deals lost in the period")),
+    "median_cycle_days_won": (N_("Median cycle (won)"),
+                              N_("Won deals with a longer cycle than the median")),
+    "stale_share": (N_("Stale open deals"), N_("Stale open deals at the period end")),
+    "load": (N_("Open deals per rep"), N_("Open deals at the period end")),
 }
 
 

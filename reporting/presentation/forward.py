@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .. import plots
-from ..i18n import format_date
+from ..i18n import N_, format_date
 from .fragments import fmt_money, fmt_num, fmt_pct, show_note
 from .layout import chart, full_ax, half_ax, rows_height, show_row
 from .tables import show_table, table_html
@@ -31,10 +31,10 @@ METHOD_COLUMNS = {
 }
 #: how the body names each method (plain words; the appendix gives the statistics)
 METHOD_NAMES = {
-    "model": "the win chance of each open deal learned from past months",
-    "naive": "open deals x the past year's win rate",
-    "weighted": "the CRM's stage probabilities",
-    "category": "the deals the reps call commit",
+    "model": N_("the win chance of each open deal learned from past months"),
+    "naive": N_("open deals x the past year's win rate"),
+    "weighted": N_("the CRM's stage probabilities"),
+    "category": N_("the deals the reps call commit"),
 }
 
 
@@ -106,9 +106,9 @@ def show_targets(ctx: ReportContext, beside: str | None = None) -> None:
         return
     rows = targets[targets["quota"].notna()].sort_values("attainment", na_position="last")
     attained = table_html(rows, [
-        ("group", "Rep", "text"), ("won_count", "Won", "int"),
-        ("won_value", f"Booked ({cur})", "money"), ("quota", f"Quota ({cur})", "money"),
-        ("attainment", "Attainment", "pct")],
+        ("group", N_("Rep"), "text"), ("won_count", N_("Won"), "int"),
+        ("won_value", t("Booked ({currency})").format(currency=cur), "money"), ("quota", t("Quota ({currency})").format(currency=cur), "money"),
+        ("attainment", N_("Attainment"), "pct")],
         t("Bookings against quota in {period} by rep, lowest attainment first").format(
             period=ctx.period_title), 15, ctx.language)
     paced = None
@@ -118,10 +118,10 @@ def show_targets(ctx: ReportContext, beside: str | None = None) -> None:
         shape = (t("shaped by when past quarters booked") if len(method)
                  and method.iloc[0] == "seasonal" else t("spread evenly over the quarter"))
         paced = table_html(pacing[pacing["quota"].notna()].sort_values("pace", na_position="last"), [
-            ("group", "Rep", "text"), ("won_value", "Booked", "money"),
-            ("quota", "Quota", "money"), ("expected_to_date", "Expected", "money"),
-            ("pace", "Pace", "pct"), ("pipeline", "Due", "money"),
-            ("coverage", "Coverage", "num1")],
+            ("group", N_("Rep"), "text"), ("won_value", N_("Booked"), "money"),
+            ("quota", N_("Quota"), "money"), ("expected_to_date", N_("Expected"), "money"),
+            ("pace", N_("Pace"), "pct"), ("pipeline", N_("Due"), "money"),
+            ("coverage", N_("Coverage"), "num1")],
             t("{quarter} to date in {currency}, slowest first: booked against the quarter's "
               "quota and against what it expects by now ({shape}); coverage is the open "
               "value due this quarter over the quota still to go").format(
@@ -174,29 +174,29 @@ def show_forecast(ctx: ReportContext, with_chart: bool = True) -> None:
         g["forecast"] = [forecast_figures(fc, r)["value"] for r in g.to_dict("records")]
         g["naive"] = [forecast_figures(fc, r)["naive_value"] for r in g.to_dict("records")]
         show_row(table_html(g.sort_values("forecast", ascending=False, na_position="last"), [
-            ("group", "Rep", "text"), ("open_count", "Open", "int"),
-            ("forecast", f"Forecast ({cur})", "money"),
-            ("naive", f"Simple rule ({cur})", "money"),
-            ("weighted_pipeline", f"CRM weighted ({cur})", "money"),
-            ("quota", f"Quota ({cur})", "money"), ("coverage", "Coverage", "num1")],
+            ("group", N_("Rep"), "text"), ("open_count", N_("Open"), "int"),
+            ("forecast", t("Forecast ({currency})").format(currency=cur), "money"),
+            ("naive", t("Simple rule ({currency})").format(currency=cur), "money"),
+            ("weighted_pipeline", t("CRM weighted ({currency})").format(currency=cur), "money"),
+            ("quota", t("Quota ({currency})").format(currency=cur), "money"), ("coverage", N_("Coverage"), "num1")],
             t("Forecast of {period} by rep").format(period=period), 15, ctx.language))
     if _present(deals):
-        cols = [("opportunity_id", "Deal", "text"), ("owner", "Owner", "text"),
-                ("stage", "Stage", "text"), ("amount", f"Amount ({cur})", "money"),
-                ("p_win", "Chance", "pct"),
-                ("expected_value", f"Expected ({cur})", "money"),
-                ("age_days", "Age (days)", "int")]
+        cols = [("opportunity_id", N_("Deal"), "text"), ("owner", N_("Owner"), "text"),
+                ("stage", N_("Stage"), "text"), ("amount", t("Amount ({currency})").format(currency=cur), "money"),
+                ("p_win", N_("Chance"), "pct"),
+                ("expected_value", t("Expected ({currency})").format(currency=cur), "money"),
+                ("age_days", N_("Age (days)"), "int")]
         top = deals.sort_values("expected_value", ascending=False, na_position="last")
         show_table(top, cols, t("Open deals with the largest expected value"), 8,
                    ctx.language)
-        flags = [c for c in ("old", "slipping", "inactive") if c in deals]
+        flags = [c for c in (N_("old"), N_("slipping"), N_("inactive")) if c in deals]
         risk = deals[deals[flags].fillna(False).astype(bool).any(axis=1)].copy() if flags \
             else deals.iloc[:0]
         if len(risk):
             risk["why"] = [", ".join(t(c) for c in flags if bool(r[c]))
                            for r in risk.to_dict("records")]
             risk = risk.sort_values("amount", ascending=False, na_position="last")
-            show_table(risk, [*cols[:5], ("why", "At risk", "text")],
+            show_table(risk, [*cols[:5], ("why", N_("At risk"), "text")],
                        t("Open deals most at risk (old, slipping or inactive), largest "
                          "first"), 8, ctx.language)
 
@@ -210,7 +210,7 @@ def show_movement(ctx: ReportContext) -> None:
     if _present(mv):
         due = format_date((a.movement_close_by - pd.Timedelta(days=1)).date(), ctx.language,
                           ctx.settings.calendar) if a.movement_close_by is not None else "–"
-        waterfall = chart(plots.movement_waterfall(mv.iloc[0], cur, title="Pipeline movement",
+        waterfall = chart(plots.movement_waterfall(mv.iloc[0], cur, title=N_("Pipeline movement"),
                                                    ax=half_ax(3.0)), ctx)
         vc = a.velocity_change
         show_row(waterfall, chart(plots.velocity_effects(vc, cur, ax=half_ax(3.0)), ctx)
@@ -230,11 +230,11 @@ def show_movement(ctx: ReportContext) -> None:
         rep["other"] = (rep["end_value"] - rep["start_value"] - rep["created"]
                         - rep["pulled_in"] + rep["pushed_out"] + rep["won"] + rep["lost"])
         show_table(rep.sort_values("start_value", ascending=False, na_position="last"), [
-            ("group", "Rep", "text"), ("start_value", "Start", "money"),
-            ("created", "Created", "money"), ("pulled_in", "Pulled in", "money"),
-            ("pushed_out", "Pushed out", "money"), ("won", "Won", "money"),
-            ("lost", "Lost", "money"), ("other", "Other", "money"),
-            ("end_value", "End", "money")],
+            ("group", N_("Rep"), "text"), ("start_value", N_("Start"), "money"),
+            ("created", N_("Created"), "money"), ("pulled_in", N_("Pulled in"), "money"),
+            ("pushed_out", N_("Pushed out"), "money"), ("won", N_("Won"), "money"),
+            ("lost", N_("Lost"), "money"), ("other", N_("Other"), "money"),
+            ("end_value", N_("End"), "money")],
             t("Pipeline movement by rep in {currency} (other: amount changes, reopened "
               "deals, deletions and handovers)").format(currency=cur), 15, ctx.language)
     slip = a.slippage
@@ -245,10 +245,10 @@ def show_movement(ctx: ReportContext) -> None:
         # reps with a handful of deals rank high on a ratio: the table shows those the
         # chart judges (5 deals or more)
         slip_table = (table_html(judged, [
-            ("group", "Rep", "text"), ("deals", "Deals", "int"), ("pushes", "Pushes", "int"),
-            ("pushes_per_deal", "Per deal", "num1"),
-            ("share_pushed_twice", "Pushed 2+ times", "pct"),
-            ("value_pushed_out", f"Pushed out ({cur})", "money")],
+            ("group", N_("Rep"), "text"), ("deals", N_("Deals"), "int"), ("pushes", N_("Pushes"), "int"),
+            ("pushes_per_deal", N_("Per deal"), "num1"),
+            ("share_pushed_twice", N_("Pushed 2+ times"), "pct"),
+            ("value_pushed_out", t("Pushed out ({currency})").format(currency=cur), "money")],
             t("Close-date pushes by rep over the last 12 months, most per deal first"), 12,
             ctx.language))
     else:
@@ -262,8 +262,8 @@ def show_movement(ctx: ReportContext) -> None:
     lr = a.loss_reasons
     reasons = None
     if _present(lr) and lr["reason"].notna().any():
-        reasons = table_html(lr, [("reason", "Reason", "text"), ("count", "Lost deals", "int"),
-                        ("value", f"Value ({cur})", "money"), ("share", "Share", "pct")],
+        reasons = table_html(lr, [("reason", N_("Reason"), "text"), ("count", N_("Lost deals"), "int"),
+                        ("value", t("Value ({currency})").format(currency=cur), "money"), ("share", N_("Share"), "pct")],
                    t("Why deals were lost in the period ({share} without a reason)").format(
                        share=fmt_pct(_num(lr["share_without_reason"].iloc[0]))), 8,
                    ctx.language)

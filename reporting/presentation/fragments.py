@@ -15,7 +15,7 @@ from matplotlib.ticker import FixedFormatter
 
 from .. import formatting, plots
 from ..exceptions import ParamsError
-from ..i18n import _CATALOGUES, localize_html, localize_numbers, tr
+from ..i18n import has_translation, localize_html, localize_numbers, tr
 from ..resources import templates_dir
 
 if TYPE_CHECKING:
@@ -85,14 +85,15 @@ def localize_axes(ax, language: str | None = None) -> None:
             ax.set_title(tr(ax.get_title(loc=loc), language), loc=loc)
     ax.set_xlabel(tr(ax.get_xlabel(), language))
     ax.set_ylabel(tr(ax.get_ylabel(), language))
-    catalogue = _CATALOGUES.get(language, {})
     for axis in (ax.xaxis, ax.yaxis):
         if not isinstance(axis.get_major_formatter(), FixedFormatter):
             continue  # a formatter's ticks are drawn in the language by the formatter
         ticks = [t.get_text() for t in axis.get_ticklabels()]
-        if any(t in catalogue for t in ticks) or any(_ascii_digit(t) for t in ticks):
+        if any(has_translation(t, language) for t in ticks) or any(_ascii_digit(t)
+                                                                    for t in ticks):
             # our own labels through the catalogue; data labels (names) stay as they are
-            labels = [localize_numbers(catalogue.get(t, t), language) for t in ticks]
+            labels = [localize_numbers(tr(t, language) if has_translation(t, language)
+                                       else t, language) for t in ticks]
             axis.set_ticks(axis.get_ticklocs(), labels)
     legend = ax.get_legend()
     if legend is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import metrics
+from ..i18n import N_
 from ..models.reference import DEFINITIONS as BAND_DEFINITIONS
 from .fragments import show_html
 
@@ -30,7 +31,7 @@ def definitions() -> dict[str, str]:
 
 CLV_DEFINITIONS = {
     "predicted_clv": (
-        "Customer lifetime value (predicted): revenue each account is expected to bring over "
+        N_("Customer lifetime value (predicted): revenue each account is expected to bring over "
         "the horizon in params/report.yaml (clv.horizon_months), discounted month by month at "
         "the annual rate clv.discount_rate (month k counts 1 / (1 + rate)^(k / 12)), from the "
         "model that backtests best on this company's revenue (BG/NBD with average spend, "
@@ -38,23 +39,23 @@ CLV_DEFINITIONS = {
         "shifted-beta-geometric retention), scored by |aggregate error| + (1 - Spearman) on "
         "the last 6 months held out (undiscounted, as booked); averaged per acquiring rep "
         "and account manager. Gamma-Gamma spend uses each repeat customer's mean over "
-        "positive repeat purchases; zero-value lines are counted and left out."
+        "positive repeat purchases; zero-value lines are counted and left out.")
     ),
     "deal_size": (
-        "Deal size: mean and median amount of deals won in the period (closed_at in the "
+        N_("Deal size: mean and median amount of deals won in the period (closed_at in the "
         "period, status won), in the reporting currency; a zero-amount win counts (in the "
         "bands too, in the smallest band), a missing amount does not. The histogram shows "
-        "every won deal of the period, zero-amount wins in a bar of their own."
+        "every won deal of the period, zero-amount wins in a bar of their own.")
     ),
 }
 
 
 #: the backtest table's columns: (key, label, format)
 BACKTEST_COLUMNS = [
-    ("method", "Method", "text"), ("mape_count", "Error, deals won", "pct"),
-    ("mape_value", "Error, value won", "pct"),
-    ("interval_coverage", "In the 80% range", "pct"), ("brier", "Brier score", "num3"),
-    ("origins", "Months tested", "int")]
+    ("method", N_("Method"), "text"), ("mape_count", N_("Error, deals won"), "pct"),
+    ("mape_value", N_("Error, value won"), "pct"),
+    ("interval_coverage", N_("In the 80% range"), "pct"), ("brier", N_("Brier score"), "num3"),
+    ("origins", N_("Months tested"), "int")]
 
 
 def backtest_rows(bt: dict | None) -> list[dict]:

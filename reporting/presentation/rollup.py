@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.display import display
 
 from .. import plots_trend
+from ..i18n import N_
 from ..metrics.core import TOO_FEW
 from .fragments import fmt_money, fmt_num, fmt_pct, show_chart, show_html, show_note
 from .payload import METRICS_MIME, _clean, _records
@@ -42,9 +43,9 @@ def rollup_tables(ctx: KindContext) -> list[dict[str, Any]]:
     has_fc = "forecast_value" in f and f["forecast_value"].notna().any()
     has_quota = f["quota"].notna().any()
     nxt = ctx.period_title_of(ctx.forecast_period) if ctx.forecast_period else ""
-    book_cols = [("Region", ""), ("Bookings (won value)", "num"), ("Deals won", "num")]
+    book_cols = [(N_("Region"), ""), (N_("Bookings (won value)"), "num"), (N_("Deals won"), "num")]
     if has_quota:
-        book_cols += [("Quota", "num"), ("Attainment", "num")]
+        book_cols += [(N_("Quota"), "num"), (N_("Attainment"), "num")]
     if has_fc:
         book_cols += [(t("Forecast for {period}").format(period=nxt), "num")]
     rows_b, rows_c = [], []
@@ -61,7 +62,7 @@ def rollup_tables(ctx: KindContext) -> list[dict[str, Any]]:
         rows_b.append({"total": bool(r["is_total"]), "cells": cells})
         cov = r.get("coverage")
         cov_text = (f"{cov:.1f}×" if not _missing(cov) else
-                    t(r.get("coverage_note") or "not computable") if r.get("coverage_note")
+                    t(r.get("coverage_note") or N_("not computable")) if r.get("coverage_note")
                     else "–")
         wr_rating = r.get("win_rate_rating")
         rows_c.append({"total": bool(r["is_total"]), "cells": [
@@ -74,8 +75,8 @@ def rollup_tables(ctx: KindContext) -> list[dict[str, Any]]:
             cell(money(r["open_value"]), None,
                  t("{n} open deals").format(n=fmt_num(r["open_count"]))),
             cell(cov_text)]})
-    conv_cols = [("Region", ""), ("Win rate", "num"), ("Median cycle (days)", "num"),
-                 ("Average won deal", "num"), ("Open pipeline", "num"), ("Coverage", "num")]
+    conv_cols = [(N_("Region"), ""), (N_("Win rate"), "num"), (N_("Median cycle (days)"), "num"),
+                 (N_("Average won deal"), "num"), (N_("Open pipeline"), "num"), (N_("Coverage"), "num")]
     return [
         {"caption": t("Bookings and targets"),
          "columns": [{"label": t(c), "align": a} for c, a in book_cols], "rows": rows_b},

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..i18n import format_date
+from ..i18n import N_, format_date
 from ..naming import PERIOD_TITLES, kind_title, report_title  # noqa: F401 - re-exported
 from .fragments import logo_data_uri, say, show_html
 
@@ -37,58 +37,58 @@ def show_cover(ctx: ReportContext, title: str | None = None) -> None:
 
 SECTIONS = {
     "conversion": (
-        "1. Conversion",
-        "the trend shows the monthly win rate in its baseline band (green good, amber "
+        N_("1. Conversion"),
+        N_("the trend shows the monthly win rate in its baseline band (green good, amber "
         "watch, red bad); the funnel shows where closed deals stopped; per rep, a long grey "
-        "bar means too few deals to judge.",
+        "bar means too few deals to judge."),
         "win_rate",
     ),
     "cycle": (
-        "2. Sales cycle length",
-        "reps to the right close many deals, reps higher up take longer; top-right reps "
+        N_("2. Sales cycle length"),
+        N_("reps to the right close many deals, reps higher up take longer; top-right reps "
         "close many deals slowly, which is a story about their deal mix, not an error. "
         "'To win, incl. open' is the median days to win counting the deals still open, "
-        "which a median of won deals leaves out.",
+        "which a median of won deals leaves out."),
         "cycle_length",
     ),
     "deal_size": (
-        "3. Deal size",
-        "the histogram uses a log scale, so each step right is ten times larger; dashed "
-        "lines are the band edges. The mix chart compares each rep with the team and target.",
+        N_("3. Deal size"),
+        N_("the histogram uses a log scale, so each step right is ten times larger; dashed "
+        "lines are the band edges. The mix chart compares each rep with the team and target."),
         "deal_size",
     ),
     "clv": (
-        "4. Customer lifetime value",
-        "every customer account in scope counts, including those without a recent deal. "
+        N_("4. Customer lifetime value"),
+        N_("every customer account in scope counts, including those without a recent deal. "
         "Acquirers are compared per account-year and on each account's first year, so old "
         "books do not look better for being old; acquirers whose customers churn point at "
         "the wrong customers; account managers whose accounts expand (or do not) point at "
-        "how accounts are run.",
+        "how accounts are run."),
         "account_value",
     ),
     "pipeline": (
-        "5. Open opportunities",
-        "bars are open deals at period end (orange: stale, no touch for the stage's stale "
+        N_("5. Open opportunities"),
+        N_("bars are open deals at period end (orange: stale, no touch for the stage's stale "
         "threshold); the red tick is the rep's capacity. The heatmap shows where old deals "
-        "pile up by the stage they were in at period end.",
+        "pile up by the stage they were in at period end."),
         "open_pipeline",
     ),
     "forecast": (
-        "6. Forecast and targets",
-        "attainment is what was booked against the quota; pace compares the bookings so far "
+        N_("6. Forecast and targets"),
+        N_("attainment is what was booked against the quota; pace compares the bookings so far "
         "with what the quota expects by now; coverage is the open value due in the period "
         "over the quota still to go (about 3x is healthy). The forecast is the expected "
         "bookings of the next period with the range they land in 8 times out of 10; its "
-        "method is the one that was most accurate on past months (see the appendix).",
+        "method is the one that was most accurate on past months (see the appendix)."),
         "forecast",
     ),
     "movement": (
-        "7. Pipeline movement",
-        "the waterfall starts from the open value due this quarter at the start of the "
+        N_("7. Pipeline movement"),
+        N_("the waterfall starts from the open value due this quarter at the start of the "
         "period, adds what was created or pulled in, takes away what was pushed out, won or "
         "lost, and ends at the value due at the period end; the bars add up exactly. A push "
         "is a close date moved later. Velocity is open deals x win rate x average won deal "
-        "/ days to win: revenue per day, and the bars show which factor moved it.",
+        "/ days to win: revenue per day, and the bars show which factor moved it."),
         "movement",
     ),
 }

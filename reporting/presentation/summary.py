@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..i18n import format_date, tr
+from ..i18n import N_, format_date, tr
 from ..metrics import pipeline
 from ..metrics.deltas import changes
 from .fragments import fmt_money, fmt_num, fmt_pct, logo_data_uri, show_html
@@ -220,8 +220,8 @@ def _baseline_text(ctx: ReportContext, name: str, fmt) -> str | None:
     th = ctx.a.thresholds.get(name)
     if th is None:
         return None
-    key = ("good from {good}, bad below {bad}" if th.higher_is_better
-           else "good up to {good}, bad above {bad}")
+    key = (N_("good from {good}, bad below {bad}") if th.higher_is_better
+           else N_("good up to {good}, bad above {bad}"))
     return ctx.t(key).format(good=fmt(th.good), bad=fmt(th.bad))
 
 

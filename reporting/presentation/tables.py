@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..i18n import tr
+from ..i18n import N_, tr
 from ..metrics.core import TOO_FEW
 from . import fragments
 from .fragments import fmt_money, fmt_num, fmt_pct, render_fragment
@@ -63,18 +63,18 @@ def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
 
 
 #: a rating of too few deals, as a table cell says it
-SHORT_TOO_FEW = "too few deals"
+SHORT_TOO_FEW = N_("too few deals")
 
 
 #: report.xlsx's sheet names of the tables shown with a caption that holds figures (the
 #: English caption contains the key)
 CAPTION_SHEETS = (
-    ("Bookings against quota", "Quota attainment"), (" to date in ", "Quarter pace"),
-    ("Open deals with the largest expected value", "Largest expected deals"),
-    ("Open deals most at risk", "Deals at risk"), ("Forecast of ", "Forecast by rep"),
-    ("Pipeline movement by rep", "Movement by rep"),
-    ("Close-date pushes by rep", "Close-date pushes"), ("Why deals were lost", "Loss reasons"),
-    ("Forecast backtest", "Forecast backtest"),
+    ("Bookings against quota", N_("Quota attainment")), (" to date in ", N_("Quarter pace")),
+    (N_("Open deals with the largest expected value"), N_("Largest expected deals")),
+    ("Open deals most at risk", N_("Deals at risk")), ("Forecast of ", N_("Forecast by rep")),
+    ("Pipeline movement by rep", N_("Movement by rep")),
+    ("Close-date pushes by rep", N_("Close-date pushes")), ("Why deals were lost", N_("Loss reasons")),
+    (N_("Forecast backtest"), N_("Forecast backtest")),
 )
 
 
@@ -113,33 +113,33 @@ def register_table(ctx: ReportContext, frame: pd.DataFrame, columns: list[tuple[
 
 
 REP_TABLES = {
-    "conversion": ("Win rate by rep", "win_rate", False, [
-        ("group", "Rep", "text"), ("won", "Won", "int"), ("lost", "Lost", "int"),
-        ("win_rate", "Win rate", "pct"), ("rating", "Rating", "text"),
-        ("created", "Created", "int")]),
-    "cycle": ("Cycle length by rep (days)", "won", False, [
-        ("group", "Rep", "text"), ("won", "Won", "int"),
-        ("median_cycle_days_won", "Median won", "int"),
-        ("mean_cycle_days_won", "Mean won", "int"),
-        ("median_cycle_days_lost", "Median lost", "int"),
-        ("median_days_to_win", "To win, incl. open", "int")]),
-    "deal_size": ("Won deal size by rep", "avg_won_amount", False, [
-        ("group", "Rep", "text"), ("won", "Won", "int"),
-        ("avg_won_amount", "Average", "money"), ("median_won_amount", "Median", "money")]),
-    "pipeline": ("Open pipeline by rep at period end", "open_count", False, [
-        ("group", "Rep", "text"), ("open_count", "Open", "int"),
-        ("stale_open_count", "Stale", "int"), ("open_amount", "Value", "money"),
-        ("open_amount_unknown", "No amount", "int"),
-        ("capacity", "Capacity", "int"), ("load", "Load", "pct"),
-        ("bloat_months", "Months", "num1"),
-        ("lost_when_tired_share", "Lost tired", "pct")]),
+    "conversion": (N_("Win rate by rep"), "win_rate", False, [
+        ("group", N_("Rep"), "text"), ("won", N_("Won"), "int"), ("lost", N_("Lost"), "int"),
+        ("win_rate", N_("Win rate"), "pct"), ("rating", N_("Rating"), "text"),
+        ("created", N_("Created"), "int")]),
+    "cycle": (N_("Cycle length by rep (days)"), "won", False, [
+        ("group", N_("Rep"), "text"), ("won", N_("Won"), "int"),
+        ("median_cycle_days_won", N_("Median won"), "int"),
+        ("mean_cycle_days_won", N_("Mean won"), "int"),
+        ("median_cycle_days_lost", N_("Median lost"), "int"),
+        ("median_days_to_win", N_("To win, incl. open"), "int")]),
+    "deal_size": (N_("Won deal size by rep"), "avg_won_amount", False, [
+        ("group", N_("Rep"), "text"), ("won", N_("Won"), "int"),
+        ("avg_won_amount", N_("Average"), "money"), ("median_won_amount", N_("Median"), "money")]),
+    "pipeline": (N_("Open pipeline by rep at period end"), "open_count", False, [
+        ("group", N_("Rep"), "text"), ("open_count", N_("Open"), "int"),
+        ("stale_open_count", N_("Stale"), "int"), ("open_amount", N_("Value"), "money"),
+        ("open_amount_unknown", N_("No amount"), "int"),
+        ("capacity", N_("Capacity"), "int"), ("load", N_("Load"), "pct"),
+        ("bloat_months", N_("Months"), "num1"),
+        ("lost_when_tired_share", N_("Lost tired"), "pct")]),
 }
 
 
 #: the report.xlsx sheet of each table (a sheet name holds at most 31 characters)
-REP_SHEETS = {"conversion": "Win rate by rep", "cycle": "Cycle by rep",
-              "deal_size": "Deal size by rep", "pipeline": "Pipeline by rep",
-              "acquirers": "Value by acquirer", "managers": "Value by manager"}
+REP_SHEETS = {"conversion": N_("Win rate by rep"), "cycle": N_("Cycle by rep"),
+              "deal_size": N_("Deal size by rep"), "pipeline": N_("Pipeline by rep"),
+              "acquirers": N_("Value by acquirer"), "managers": N_("Value by manager")}
 
 
 def rep_table(ctx: ReportContext, key: str, limit: int = 15) -> str:
@@ -162,18 +162,18 @@ def show_rep_table(ctx: ReportContext, key: str, limit: int = 15) -> None:
 
 
 PERSON_TABLES = {
-    "acquirers": ("Customer value by acquiring rep", [
-        ("person", "Acquired by", "text"), ("accounts", "Accounts", "int"),
-        ("value_per_account_year", "Per account-year", "money"),
-        ("first_year_value", "First-year value", "money"),
-        ("avg_predicted_value", "Lifetime value", "money"),
-        ("churn_rate", "Churned", "pct"), ("total_value", "Revenue to date", "money")]),
-    "managers": ("Customer value by account manager", [
-        ("person", "Account manager", "text"), ("accounts", "Accounts", "int"),
-        ("value_per_account_year", "Per account-year", "money"),
-        ("avg_predicted_value", "Lifetime value", "money"),
-        ("expansion_per_account", "Expansion / account", "money"),
-        ("churn_rate", "Churned", "pct")]),
+    "acquirers": (N_("Customer value by acquiring rep"), [
+        ("person", N_("Acquired by"), "text"), ("accounts", N_("Accounts"), "int"),
+        ("value_per_account_year", N_("Per account-year"), "money"),
+        ("first_year_value", N_("First-year value"), "money"),
+        ("avg_predicted_value", N_("Lifetime value"), "money"),
+        ("churn_rate", N_("Churned"), "pct"), ("total_value", N_("Revenue to date"), "money")]),
+    "managers": (N_("Customer value by account manager"), [
+        ("person", N_("Account manager"), "text"), ("accounts", N_("Accounts"), "int"),
+        ("value_per_account_year", N_("Per account-year"), "money"),
+        ("avg_predicted_value", N_("Lifetime value"), "money"),
+        ("expansion_per_account", N_("Expansion / account"), "money"),
+        ("churn_rate", N_("Churned"), "pct")]),
 }
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from IPython.display import Image, display
 
 from .. import plots, plots_trend
+from ..i18n import N_
 from .fragments import fmt_money, fmt_num, fmt_pct, show_html, show_note
 
 if TYPE_CHECKING:
@@ -21,9 +22,9 @@ if TYPE_CHECKING:
 def trend_table(ctx: KindContext) -> tuple[list[dict[str, str]], list[list[str]]]:
     """The table's columns and formatted rows, one per month."""
     t, cur = ctx.t, ctx.settings.currency
-    cols = [("Month", ""), ("Bookings", "num"), ("Deals won", "num"), ("Win rate", "num"),
-            ("Cycle (days)", "num"), ("Avg won deal", "num"), ("Open deals", "num"),
-            ("Open pipeline", "num")]
+    cols = [(N_("Month"), ""), (N_("Bookings"), "num"), (N_("Deals won"), "num"), (N_("Win rate"), "num"),
+            (N_("Cycle (days)"), "num"), (N_("Avg won deal"), "num"), (N_("Open deals"), "num"),
+            (N_("Open pipeline"), "num")]
     rows = []
     for m, (_, r) in zip(ctx.months, ctx.frame.iterrows(), strict=True):
         rows.append([ctx.period_title_of(m), fmt_money(r["won_value"], cur),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .. import plots
-from ..i18n import localize_numbers
+from ..i18n import N_, localize_numbers
 from ..metrics.deal_mix import zero_amount_wins
 from ..metrics.filters import won_in_period
 from ..metrics.ratings import team_profiles
@@ -37,11 +37,12 @@ def show_customer_value(ctx: ReportContext) -> None:
         ctx.t("lifetime value per account: next {months} months, discounted").format(
             months=months) if predicted else ctx.t("revenue per account-year to date"),
         ctx.language)
-    kind = "Customer lifetime value per account" if predicted else \
-        "Customer value per account-year"
+    titles = ((N_("Customer lifetime value per account, by acquiring rep"),
+               N_("Customer lifetime value per account, by account manager")) if predicted
+              else (N_("Customer value per account-year, by acquiring rep"),
+                    N_("Customer value per account-year, by account manager")))
     charts = []
-    for frame, title in ((ctx.a.acquirers, f"{kind}, by acquiring rep"),
-                         (ctx.a.managers, f"{kind}, by account manager")):
+    for frame, title in zip((ctx.a.acquirers, ctx.a.managers), titles, strict=True):
         n = int(frame[value].notna().sum()) if value in frame else 0
         ax = plots.person_bars(frame, value, ctx.t(title), xlabel,
                                ax=half_ax(rows_height(min(n, 15))))
@@ -139,10 +140,10 @@ def show_deal_size(ctx: ReportContext, top_reps: int = 20) -> None:
         show_row(hist, drawn)
 
 
-MODEL_NAMES = {"bgnbd": "BG/NBD (purchases) with average spend",
-               "gamma-gamma": "BG/NBD with Gamma-Gamma spend", "segments": "RFM-segment",
-               "regressor": "gradient-boosted regressor",
-               "sbg": "shifted-beta-geometric retention"}
+MODEL_NAMES = {"bgnbd": N_("BG/NBD (purchases) with average spend"),
+               "gamma-gamma": N_("BG/NBD with Gamma-Gamma spend"), "segments": N_("RFM-segment"),
+               "regressor": N_("gradient-boosted regressor"),
+               "sbg": N_("shifted-beta-geometric retention")}
 
 
 def clv_note(ctx: ReportContext) -> str:
