@@ -6,6 +6,7 @@ the number formats the fragments and tables share.
 from __future__ import annotations
 
 import base64
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from matplotlib.ticker import FixedFormatter
 
 from .. import formatting, plots
 from ..exceptions import ParamsError
-from ..i18n import has_translation, localize_html, localize_numbers, tr
+from ..i18n import LANGUAGES, has_translation, localize_html, localize_numbers, tr, translations
 from ..resources import templates_dir
 
 if TYPE_CHECKING:
@@ -24,12 +25,6 @@ if TYPE_CHECKING:
 
 TEMPLATES = templates_dir()  # shipped in the package (reporting/resources/templates)
 
-_env = Environment(
-    loader=FileSystemLoader(TEMPLATES / "fragments"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 def fmt_money(v: float | None, currency: str = "", language: str | None = None) -> str:
@@ -50,13 +45,39 @@ def fmt_num(v: float | None, digits: int = 0, language: str | None = None) -> st
     return formatting.number(v, digits, language)
 
 
-_env.filters.update(money=fmt_money, pct=fmt_pct, num=fmt_num)
+
+
+@functools.cache
+def environment(language: str = "en") -> Environment:
+    """The fragments' Jinja2 environment of ``language``: autoescaped, with Jinja2's i18n
+    extension bound to the language's catalogue (:func:`reporting.i18n.tr` and
+    :func:`reporting.i18n.translations`), so a template's own text (``_("...")``,
+    ``{% trans %}``) is extracted from the template and translated as it renders. Old-style gettext: ``_()`` returns the plain
+    translation and a template formats it with ``.format`` (the ``{name}`` placeholders
+    the Python code uses), then autoescape escapes the result."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES / "fragments"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    catalogue = translations(language)
+    # tr: the Python code's own lookup (misses noted, text it translated passes again),
+    # so a template translating a value it is given behaves as show_table does
+    env.install_gettext_callables(gettext=lambda text: tr(text, language),
+                                  ngettext=catalogue.ngettext, pgettext=catalogue.pgettext,
+                                  npgettext=catalogue.npgettext, newstyle=False)
+    env.filters.update(money=fmt_money, pct=fmt_pct, num=fmt_num)
+    return env
 
 
 def render_fragment(template: str, language: str = "en", **values: Any) -> str:
     """A fragment from ``templates/fragments``, autoescaped, in ``language`` (its ``_()``
     strings through the catalogue, Persian digits for ``fa``)."""
-    html = _env.get_template(template).render(_=lambda text: tr(text, language), **values)
+    if language not in LANGUAGES:
+        raise ParamsError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
+    html = environment(language).get_template(template).render(**values)
     return localize_html(html, language)
 
 
