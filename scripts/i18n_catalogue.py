@@ -13,11 +13,18 @@
 (see :mod:`reporting.i18n`).
 
 ``import`` reads the dicts ``FA = {...}``, ``FA.update({...})`` and ``FA_PARAMETERS``
-of a Python file without importing it (the old ``reporting/i18n.py`` catalogue, or a branch's
-version of it: ``git show persian:reporting/i18n.py > /tmp/fa.py``), and writes their
-Persian into ``fa.po`` for every message of the .pot the .po does not translate yet
-(``--overwrite`` replaces existing translations too). Entries whose English is not in the
-.pot are listed: mark that text in the code, ``extract``, and import again.
+(word -> Persian by parameter name, imported with the name as msgctxt) of Python files
+without importing them: the dict catalogue ``reporting/i18n.py`` had before gettext, or a
+branch's version of it that added entries::
+
+    git show persian:reporting/i18n.py > /tmp/fa_persian.py
+    python scripts/i18n_catalogue.py extract
+    python scripts/i18n_catalogue.py import /tmp/fa_persian.py
+
+It writes their Persian into ``fa.po`` for every message of the .pot the .po does not
+translate yet (``--overwrite`` replaces existing translations too), so it can be run again
+on more entries. Entries whose English is no message of the .pot are listed: text the code
+no longer writes, or text to mark in the code (then ``extract`` and import again).
 """
 
 from __future__ import annotations

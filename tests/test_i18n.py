@@ -186,18 +186,24 @@ def test_static_forward_strings_have_a_persian_translation():
 
 
 def test_marked_templates_text_already_translated_and_word_parameters():
-    """A label with a value is a marked template formatted after translation; a text
-    already in Persian (a caption translated before show_table) passes unchanged; neither
-    is recorded as missing. An unmarked label with a value written in is a miss."""
+    """A label with a value is a marked template formatted after translation; what tr
+    gave (a caption translated and formatted before show_table) passes unchanged, digits
+    localized or not; neither is recorded as missing. An unmarked label with a value
+    written in, or Persian text tr did not give, is a miss."""
     i18n.MISSING.clear()
     assert i18n.tr("Booked ({currency})", "fa").format(currency="EUR") == "ثبت\u200cشده (EUR)"
     assert i18n.tr("CRM weighted ({currency})", "fa").format(currency="IRR") == (
         "وزن\u200cدار CRM (IRR)")
     assert i18n.tr("median rep {value}", "fa").format(value="0.25") == "کارشناس میانه 0.25"
-    assert i18n.tr("پیش\u200cبینی اکتبر ۲۰۲۶", "fa") == "پیش\u200cبینی اکتبر ۲۰۲۶"
+    caption = i18n.tr("Forecast for {period}", "fa").format(period="اکتبر ۲۰۲۶")
+    assert caption == "پیش\u200cبینی اکتبر ۲۰۲۶" and i18n.tr(caption, "fa") is caption
+    assert i18n.tr(i18n.localize_numbers(i18n.tr("median rep {value}", "fa").format(
+        value="0.25"), "fa"), "fa") == "کارشناس میانه ۰.۲۵"
     assert i18n.MISSING == set()
     assert i18n.tr("Booked (EUR)", "fa") == "Booked (EUR)"  # no guessing at placeholders
-    assert i18n.MISSING == {"Booked (EUR)"}
+    # a text is never taken for translated by its script: only what tr gave passes
+    assert i18n.tr("پیش\u200cبینی اکتبر ۲۰۲۶", "fa") == "پیش\u200cبینی اکتبر ۲۰۲۶"
+    assert i18n.MISSING == {"Booked (EUR)", "پیش\u200cبینی اکتبر ۲۰۲۶"}
     i18n.MISSING.clear()
     # word parameters (marked N_p("direction", "rose")) take the template's language;
     # other values are left as they are, and a name is no miss

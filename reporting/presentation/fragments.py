@@ -16,7 +16,7 @@ from matplotlib.ticker import FixedFormatter
 
 from .. import formatting, plots
 from ..exceptions import ParamsError
-from ..i18n import LANGUAGES, has_translation, localize_html, localize_numbers, tr, translations
+from ..i18n import LANGUAGES, localize_html, localize_numbers, tr, translations
 from ..resources import templates_dir
 
 if TYPE_CHECKING:
@@ -92,38 +92,26 @@ def show_fragment(html: str) -> None:
 
 
 def localize_axes(ax, language: str | None = None) -> None:
-    """Every text of a chart in ``language`` (default: the report's): title, axis labels,
-    legend entries and our own row labels through the catalogue, then Persian digits in
-    every text artist that is not drawn by a tick formatter (annotations, legend, fixed
-    tick labels). Tick formatters of :mod:`reporting.plots` format in the language
-    themselves."""
+    """Persian digits in every text of a chart in ``language`` (default: the report's)
+    that is not drawn by a tick formatter: titles, axis labels, annotations, legend, fixed
+    tick labels. The words are the chart's own: :mod:`reporting.plots` draws its marked
+    text in the report's language (``_t``), and its tick formatters format numbers in the
+    language themselves."""
     language = language or formatting.active().language
     if language == "en":
         return
-    ax.set_title(tr(ax.get_title(), language))
-    for loc in ("left", "right"):  # titles placed aside (loc="left") are separate texts
-        if ax.get_title(loc=loc):
-            ax.set_title(tr(ax.get_title(loc=loc), language), loc=loc)
-    ax.set_xlabel(tr(ax.get_xlabel(), language))
-    ax.set_ylabel(tr(ax.get_ylabel(), language))
     for axis in (ax.xaxis, ax.yaxis):
         if not isinstance(axis.get_major_formatter(), FixedFormatter):
             continue  # a formatter's ticks are drawn in the language by the formatter
         ticks = [t.get_text() for t in axis.get_ticklabels()]
-        if any(has_translation(t, language) for t in ticks) or any(_ascii_digit(t)
-                                                                    for t in ticks):
-            # our own labels through the catalogue; data labels (names) stay as they are
-            labels = [localize_numbers(tr(t, language) if has_translation(t, language)
-                                       else t, language) for t in ticks]
-            axis.set_ticks(axis.get_ticklocs(), labels)
+        if any(_ascii_digit(t) for t in ticks):
+            axis.set_ticks(axis.get_ticklocs(), [localize_numbers(t, language)
+                                                 for t in ticks])
     legend = ax.get_legend()
-    if legend is not None:
-        for text in legend.get_texts():
-            text.set_text(localize_numbers(tr(text.get_text(), language), language))
-    for text in ax.texts:
+    texts = [*(legend.get_texts() if legend is not None else ()), *ax.texts, ax.title,
+             ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+    for text in texts:
         text.set_text(localize_numbers(text.get_text(), language))
-    for title in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label):
-        title.set_text(localize_numbers(title.get_text(), language))
 
 
 def _ascii_digit(text: str) -> bool:
