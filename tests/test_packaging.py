@@ -50,6 +50,22 @@ def test_wheel_and_sdist_pass_twine_check(dist):
     assert out.count("PASSED") == 2
 
 
+def test_wheel_ships_the_compiled_catalogue(dist):
+    """The wheel has each language's .mo (compiled by setup.py's build_py) beside its .po;
+    the sdist has the .po and the .pot to build from, and no .mo."""
+    import tarfile
+    import zipfile
+
+    wheel = zipfile.ZipFile(next(dist.glob("*.whl"))).namelist()
+    assert {"reporting/locale/messages.pot", "reporting/locale/fa/LC_MESSAGES/messages.po",
+            "reporting/locale/fa/LC_MESSAGES/messages.mo"} <= set(wheel)
+    with tarfile.open(next(dist.glob("*.tar.gz"))) as tar:
+        sdist = [n.split("/", 1)[1] for n in tar.getnames() if "/" in n]
+    assert {"setup.py", "reporting/locale/messages.pot",
+            "reporting/locale/fa/LC_MESSAGES/messages.po"} <= set(sdist)
+    assert not [n for n in sdist if n.endswith(".mo")]
+
+
 def test_installed_wheel_reports_from_an_unrelated_folder(dist, tmp_path):
     target = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(target)
