@@ -1130,6 +1130,32 @@ FA.update({
     "{open} open deals for a capacity of {capacity}.":
         "{open} معامله‌ی باز برای ظرفیت {capacity}.",
     "{n} more findings in the monthly report.": "{n} یافته‌ی دیگر در گزارش ماهانه.",
+    # --- session 7 persian: begin
+    # the CRM's standard stages and loss reasons, the shipped business profiles
+    # (reporting.crm_terms: a stage or reason a company named itself stays as it is)
+    "Prospecting": "یافتن مشتری", "Qualification": "ارزیابی صلاحیت",
+    "Discovery": "نیازسنجی", "Proposal": "پیشنهاد", "Negotiation": "مذاکره",
+    "Closed Won": "بسته‌شده (برده)", "Closed Lost": "بسته‌شده (باخته)",
+    "Not a fit": "نامتناسب", "Chose a competitor": "انتخاب رقیب",
+    "No decision": "بی‌تصمیمی", "Went dark": "قطع ارتباط", "Price": "قیمت",
+    "No budget": "نبود بودجه", "Timing": "زمان‌بندی", "Missing feature": "نبود قابلیت",
+    "profile:default": "پیش‌فرض", "profile:enterprise": "سازمانی",
+    "profile:velocity": "پرسرعت",
+    # the store's tables in the data-quality appendix (presentation.sections.STORE_TABLES)
+    "deal history": "سابقه‌ی معاملات", "deal snapshots": "تصویرهای معاملات",
+    "deal changes": "تغییرات معاملات", "deleted deals": "معاملات حذف‌شده",
+    "stages": "مرحله‌ها", "stage history": "سابقه‌ی مرحله‌ها", "leads": "سرنخ‌ها",
+    "accounts": "حساب‌ها", "reps": "کارشناسان", "quotas": "سهمیه‌ها", "revenue": "درآمد",
+    # a chart's alternative text; when the report was made (formatting.generated_words)
+    "chart": "نمودار",
+    "{date}, {time} UTC": "{date}، ساعت {time} به وقت جهانی",
+    # why a profile has no deal-size bands (metrics.suite._bands, learn_band_edges)
+    "no band edges in the reference for this profile (too few won deals in its window): "
+    "its deals are not banded":
+        "مرزهای دسته برای این الگو در مبنا نیست (معاملات برده‌ی بازه‌اش کم بود): معاملاتش "
+        "دسته‌بندی نمی‌شوند",
+    "only {value} won deals in the reference window": "فقط {value} معامله‌ی برده در بازه‌ی مبنا",
+    # --- session 7 persian: end
 })
 
 _CATALOGUES = {"fa": FA}

@@ -97,11 +97,14 @@ def localize_axes(ax, language: str | None = None) -> None:
     legend = ax.get_legend()
     if legend is not None:
         for text in legend.get_texts():
-            text.set_text(localize_numbers(tr(text.get_text(), language), language))
+            text.set_text(formatting.currency_words(
+                localize_numbers(tr(text.get_text(), language), language), None, language))
     for text in ax.texts:
         text.set_text(localize_numbers(text.get_text(), language))
     for title in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label):
-        title.set_text(localize_numbers(title.get_text(), language))
+        # 'USD' in a label is the currency's name in the language ('دلار')
+        title.set_text(formatting.currency_words(localize_numbers(title.get_text(), language),
+                                                 None, language))
 
 
 def _ascii_digit(text: str) -> bool:
