@@ -1148,6 +1148,7 @@ FA.update({
     "accounts": "حساب‌ها", "reps": "کارشناسان", "quotas": "سهمیه‌ها", "revenue": "درآمد",
     # a chart's alternative text; when the report was made (formatting.generated_words)
     "chart": "نمودار",
+    ">{value}": "بیش از {value}",  # an age bucket of the open-deals heatmap ('>365')
     "{date}, {time} UTC": "{date}، ساعت {time} به وقت جهانی",
     # why a profile has no deal-size bands (metrics.suite._bands, learn_band_edges)
     "no band edges in the reference for this profile (too few won deals in its window): "
@@ -1155,6 +1156,156 @@ FA.update({
         "مرزهای دسته برای این الگو در مبنا نیست (معاملات برده‌ی بازه‌اش کم بود): معاملاتش "
         "دسته‌بندی نمی‌شوند",
     "only {value} won deals in the reference window": "فقط {value} معامله‌ی برده در بازه‌ی مبنا",
+    # overrides of earlier entries (the same English key, a new Persian): the methodology
+    # names its models and statistics in Persian, not by their Latin abbreviations
+    "Deal-size bands (KMeans on log amounts), learned for this store on the deals won"
+    " from {start} to {end}: {parts}.":
+        "دسته‌های اندازه‌ی معامله (خوشه‌بندی کا-میانگین روی لگاریتم مبالغ)، "
+        "آموخته‌شده برای همین پایگاه داده روی معاملات برده از {start} تا {end}: "
+        "{parts}.",
+    "BG/NBD (purchases) with average spend":
+        "بتا-هندسی/دوجمله‌ای منفی (خریدها) با میانگین هزینه",
+    "BG/NBD with Gamma-Gamma spend":
+        "بتا-هندسی/دوجمله‌ای منفی با هزینه‌ی گاما-گاما",
+    "RFM-segment":
+        "بخش‌بندی تازگی-دفعات-مبلغ",
+    "Customer lifetime value (predicted): revenue each account is expected to bring "
+    "over the horizon in params/report.yaml (clv.horizon_months), discounted month by"
+    " month at the annual rate clv.discount_rate (month k counts 1 / (1 + rate)^(k / "
+    "12)), from the model that backtests best on this company's revenue (BG/NBD with "
+    "average spend, BG/NBD with Gamma-Gamma spend, RFM segments, a gradient-boosted "
+    "regressor or shifted-beta-geometric retention), scored by |aggregate error| + (1"
+    " - Spearman) on the last 6 months held out (undiscounted, as booked); averaged "
+    "per acquiring rep and account manager. Gamma-Gamma spend uses each repeat "
+    "customer's mean over positive repeat purchases; zero-value lines are counted and"
+    " left out.":
+        "ارزش طول عمر مشتری (پیش‌بینی‌شده): درآمدی که انتظار می‌رود هر حساب در افق "
+        "تعیین‌شده در params/report.yaml (clv.horizon_months) بیاورد، ماه به ماه با "
+        "نرخ سالانه‌ی clv.discount_rate تنزیل‌شده (ماه k با ضریب 1 / (1 + rate)^(k / "
+        "12))، از مدلی که در آزمون گذشته‌نگر روی درآمد همین شرکت بهترین است "
+        "(بتا-هندسی/دوجمله‌ای منفی با میانگین هزینه، بتا-هندسی/دوجمله‌ای منفی با "
+        "هزینه‌ی گاما-گاما، بخش‌بندی تازگی-دفعات-مبلغ، رگرسیون تقویت گرادیانی یا "
+        "ماندگاری بتا-هندسی انتقال‌یافته)، با امتیاز |خطای کل| + (1 - اسپیرمن) روی ۶ "
+        "ماه آخرِ کنارگذاشته (تنزیل‌نشده، همان‌گونه که ثبت شده)؛ برای هر جذب‌کننده و "
+        "مدیر حساب میانگین گرفته می‌شود. هزینه‌ی گاما-گاما میانگین خریدهای تکراری "
+        "مثبت هر مشتری تکراری است؛ ردیف‌های با مبلغ صفر شمرده و کنار گذاشته می‌شوند.",
+    "Band drift: population stability index PSI = sum over bands of (c - r) ln(c / r)"
+    " between the period's won deals (c, shares floored at 0.0001) and a baseline "
+    "that does not contain the period (r): the reference window when it ended by the "
+    "period start, otherwise the 12 months before the period start under the same "
+    "edges. Below 30 won deals in the period or in the baseline it says 'too few "
+    "deals'. Under 0.1 stable, 0.1-0.25 some drift, above 0.25 refresh the reference.":
+        "جابه‌جایی دسته‌ها: شاخص پایداری جمعیت = مجموع (c - r) ln(c / r) روی دسته‌ها،"
+        " میان معاملات برده‌ی دوره (c، سهم‌ها با کف ۰٫۰۰۰۱) و مبنایی که این دوره را "
+        "در بر ندارد (r): بازه‌ی خود مبنا اگر تا آغاز دوره تمام شده باشد، وگرنه ۱۲ "
+        "ماه پیش از آغاز دوره با همان مرزها. با کمتر از ۳۰ معامله‌ی برده در دوره یا "
+        "در مبنا، «معاملات کافی نیست» گفته می‌شود. زیر ۰٫۱ پایدار، ۰٫۱ تا ۰٫۲۵ اندکی "
+        "جابه‌جایی، بالای ۰٫۲۵ مبنا را تازه کنید.",
+    "Deal-size bands: KMeans (3 clusters) on log amounts of the last 12 months of won"
+    " deals, learned in this run.":
+        "دسته‌های اندازه‌ی معامله: خوشه‌بندی کا-میانگین (سه خوشه) روی لگاریتم مبالغ "
+        "معاملات برده‌ی ۱۲ ماه گذشته، آموخته‌شده در همین اجرا.",
+    "Deal-size bands of this report: KMeans on log amounts, learned for this store on"
+    " the deals won from {start} to {end}. Drift of the whole company's won deals in "
+    "this period against a window without it: {drift}. Refresh with --refresh-bands.":
+        "دسته‌های اندازه‌ی معامله‌ی این گزارش: خوشه‌بندی کا-میانگین روی لگاریتم "
+        "مبالغ، آموخته‌شده برای همین پایگاه داده روی معاملات برده از {start} تا "
+        "{end}. جابه‌جایی معاملات برده‌ی کل شرکت در این دوره در برابر بازه‌ای که این "
+        "دوره را در بر ندارد: {drift}. با \u200e--refresh-bands\u200e تازه کنید.",
+    "Deal-size bands (learned on the last 12 months of won deals, KMeans on log "
+    "amounts): {parts}.":
+        "دسته‌های اندازه‌ی معامله (آموخته‌شده از معاملات برده‌ی ۱۲ ماه گذشته، "
+        "خوشه‌بندی کا-میانگین روی لگاریتم مبلغ): {parts}.",
+    "{profile} PSI {psi} ({verdict})":
+        "{profile}: شاخص پایداری {psi} ({verdict})",
+    "Deal-size bands: small / medium / large learned per business profile by KMeans "
+    "(k=3) on log10 amounts of deals won in the 12 months before the period end; "
+    "edges are the geometric midpoints between cluster centres. Band mix: each rep's "
+    "share of won deals per band against the team's and the target mix in "
+    "params/report.yaml.":
+        "دسته‌های اندازه‌ی معامله: کوچک / متوسط / بزرگ، برای هر الگوی کسب‌وکار با "
+        "خوشه‌بندی کا-میانگین (سه خوشه) روی لگاریتم مبلغ معاملات برده در ۱۲ ماه پیش "
+        "از پایان دوره آموخته می‌شوند؛ مرزها نقطه‌ی میانی هندسی میان مراکز خوشه‌ها "
+        "هستند. ترکیب دسته‌ها: سهم هر کارشناس از معاملات برده در هر دسته در برابر "
+        "ترکیب تیم و ترکیب هدف در params/report.yaml.",
+    "Predicted customer value: revenue each account is expected to bring over the "
+    "next 12 months, from the model that backtests best on this company's revenue "
+    "(BG/NBD with average spend, Gamma-Gamma spend, RFM segments, a gradient-boosted "
+    "regressor or shifted-beta-geometric retention), scored by |aggregate error| + (1"
+    " - Spearman) on the last 6 months held out; averaged per acquiring rep and "
+    "account manager.":
+        "ارزش پیش‌بینی‌شده‌ی مشتری: درآمدی که انتظار می‌رود هر حساب در ۱۲ ماه آینده "
+        "بیاورد، از مدلی که در آزمون گذشته‌نگر روی درآمد همین شرکت بهترین نتیجه را "
+        "داده است (بتا-هندسی/دوجمله‌ای منفی با میانگین خرید، گاما-گاما، بخش‌بندی "
+        "تازگی-دفعات-مبلغ، رگرسور تقویت گرادیان یا ماندگاری بتا-هندسی انتقال‌یافته)، "
+        "با امتیاز |خطای کل| + (۱ − اسپیرمن) روی ۶ ماه کنارگذاشته؛ میانگین برای هر "
+        "جذب‌کننده و هر مدیر حساب.",
+    "Forecast of bookings: the deals open at the as-of time (the state just before "
+    "it) won within the horizon [as-of, as-of + horizon days), counted and valued at "
+    "their amount known then (unknown amounts: the product's trailing 12-month mean "
+    "won amount). The model's expected count is the sum of each deal's win "
+    "probability, with an 80% interval from the exact distribution of a sum of "
+    "independent wins (Poisson-binomial; value by simulation); new deals expected to "
+    "be created and won within the horizon are added from the recent creation rate "
+    "and how soon past deals were won. For comparison: the CRM's weighted pipeline "
+    "(amount x probability of deals expected to close within the horizon), the commit"
+    " category, and the naive forecast (open deals x trailing 12-month win rate).":
+        "پیش‌بینی فروش: معاملاتی که در لحظه‌ی مبنا (وضعیتِ درست پیش از آن) باز بودند "
+        "و در افق [لحظه‌ی مبنا، لحظه‌ی مبنا + روزهای افق) برده می‌شوند، شمرده و با "
+        "مبلغی که آن زمان معلوم بود ارزش‌گذاری می‌شوند (مبلغ نامعلوم: میانگین مبلغ "
+        "برده‌ی همان محصول در ۱۲ ماه گذشته). تعداد مورد انتظار مدل، جمع احتمال برد "
+        "تک‌تک معاملات است، با بازه‌ی ۸۰٪ از توزیع دقیق جمع بردهای مستقل "
+        "(پواسون-دوجمله‌ای؛ ارزش با شبیه‌سازی)؛ معاملات تازه‌ای که انتظار می‌رود در "
+        "افق ایجاد و برده شوند، از نرخ ایجاد اخیر و فاصله‌ی زمانی برد معاملات گذشته "
+        "افزوده می‌شوند. برای مقایسه: قیف وزن‌دار CRM (مبلغ × احتمالِ معاملاتی که "
+        "انتظار می‌رود در افق بسته شوند)، رده‌ی «قطعی» (commit) و پیش‌بینی ساده "
+        "(معاملات باز × نرخ برد ۱۲ ماه گذشته).",
+    "Win probability: a gradient-boosted classifier (scikit-learn), calibrated by "
+    "isotonic regression on its latest training origins, trained on the deals open at"
+    " past month-ends whose horizon had ended, with only what was known at each: "
+    "stage, age, days in stage, amount, days to the expected close date, close-date "
+    "pushes, source, product, the CRM's probability and the owner's trailing win "
+    "rate. Fields the deal history does not cover at a past date are unknown then, "
+    "never taken from the current record. Calibration: Brier score against the base "
+    "rate's and the CRM probability's, and a reliability table.":
+        "احتمال برد: یک طبقه‌بند تقویت گرادیانی (کتابخانه‌ی سایکیت‌لرن)، واسنجی‌شده "
+        "با رگرسیون هم‌نوا روی تازه‌ترین مبداهای آموزشی‌اش، آموزش‌دیده روی معاملاتی "
+        "که در پایان ماه‌های گذشته باز بودند و افقشان سپری شده بود، فقط با آنچه در هر"
+        " یک از آن زمان‌ها معلوم بود: مرحله، عمر، روزهای ماندن در مرحله، مبلغ، روزهای"
+        " مانده تا تاریخ بستن مورد انتظار، تعویق‌های تاریخ بستن، منبع، محصول، احتمال "
+        "CRM و نرخ برد اخیر مالک معامله. فیلدهایی که سابقه‌ی معامله در یک تاریخ گذشته"
+        " پوشش نمی‌دهد، در آن زمان نامعلوم‌اند و هرگز از رکورد فعلی برداشته نمی‌شوند."
+        " واسنجی: امتیاز بریر در برابر امتیاز نرخ پایه و احتمال CRM، و جدول "
+        "اعتمادپذیری.",
+    "Forecast backtest: at each of the last 12 month-ends with a full horizon of "
+    "outcomes, every method forecasts from what was known then (the model trained "
+    "only on earlier month-ends whose horizon had ended) and is compared with the "
+    "bookings that followed: MAPE of count and value (mean of |forecast - actual| / "
+    "actual over the month-ends), share of month-ends inside the 80% interval, Brier "
+    "score. The report uses the method with the lowest value error.":
+        "آزمون گذشته‌نگر پیش‌بینی: در هر یک از ۱۲ پایان ماه اخیر که نتیجه‌های کل "
+        "افقشان معلوم است، هر روش از روی آنچه آن زمان معلوم بود پیش‌بینی می‌کند (مدل "
+        "فقط روی پایان ماه‌های پیشینی آموزش می‌بیند که افقشان سپری شده بود) و با "
+        "فروشی که پس از آن ثبت شد مقایسه می‌شود: میانگین درصد قدرمطلق خطای تعداد و "
+        "ارزش (میانگین |پیش‌بینی - واقعی| / واقعی روی پایان ماه‌ها)، سهم پایان "
+        "ماه‌هایی که درون بازه‌ی ۸۰٪ افتادند، و امتیاز بریر. گزارش روشی را به کار "
+        "می‌برد که کمترین خطای ارزش را دارد.",
+    "Sales velocity (revenue per day): open deals at the period start x win rate (won"
+    " / closed in the period) x average won deal (mean amount won in the period) / "
+    "cycle days (mean days from creation to win of the deals won in the period). Its "
+    "change from the previous period is split into the four factors with the "
+    "logarithmic mean Divisia index: each factor's effect = L(V1, V0) x ln(factor now"
+    " / factor before), with L(a, b) = (a - b) / (ln a - ln b), the cycle's with a "
+    "minus sign; the four effects add up exactly to the change. Where a factor is 0 "
+    "or not computable in either period the change is shown without a split.":
+        "سرعت فروش (درآمد در روز): معاملات باز در آغاز دوره × نرخ برد (برده / "
+        "بسته‌شده در دوره) × میانگین معامله‌ی برده (میانگین مبلغ برده در دوره) / "
+        "روزهای چرخه (میانگین روزها از ایجاد تا برد برای معاملات برده‌ی دوره). تغییر "
+        "آن نسبت به دوره‌ی قبل با شاخص دیویژیای میانگین لگاریتمی میان چهار عامل تقسیم"
+        " می‌شود: اثر هر عامل = L(V1, V0) × ln(عامل اکنون / عامل پیشین)، با L(a, b) ="
+        " (a - b) / (ln a - ln b)، و اثر چرخه با علامت منفی؛ جمع چهار اثر دقیقاً "
+        "برابر تغییر است. اگر عاملی در یکی از دو دوره صفر یا محاسبه‌ناپذیر باشد، "
+        "تغییر بدون تفکیک نشان داده می‌شود.",
     # --- session 7 persian: end
 })
 

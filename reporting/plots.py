@@ -645,7 +645,10 @@ def aging_heatmap(aging: pd.DataFrame, ax=None):
     cells = aging.apply(lambda col: col.map(fmt.count))
     sns.heatmap(aging, annot=cells.to_numpy(), fmt="", cmap="Blues", cbar=False, ax=ax,
                 annot_kws={"fontsize": 7})
-    ax.set_xticks(ax.get_xticks(), [fmt.native_digits(str(c)) for c in aging.columns])
+    # '>365' in words where the language has them ('بیش از ۳۶۵')
+    ax.set_xticks(ax.get_xticks(), [fmt.native_digits(_t(str(c)) if str(c).startswith(">")
+                                                      else str(c)) for c in aging.columns])
+    ax.tick_params(axis="y", labelrotation=0)  # stage names across, as long as they are
     ax.set_xlabel(_t("age of the open deal (days since created)"))
     if list(aging.index) == ["all open deals"]:  # no stage history: by age only
         ax.figure.set_size_inches(FIGSIZE[0], 1.5)

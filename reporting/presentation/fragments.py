@@ -130,8 +130,23 @@ def say(ctx: ReportContext, text: str | None) -> str | None:
         return text
     template = getattr(text, "template", None)
     if template is not None:
-        return ctx.t(template).format(**text.params)
+        params = text.params
+        if ctx.language != "en":  # a date ('2026-12-18') in the report's calendar
+            params = {k: _as_date(v, ctx) for k, v in params.items()}
+        return ctx.t(template).format(**params)
     return ctx.t(text)
+
+
+def _as_date(v, ctx: ReportContext):
+    """An ISO date parameter of a note as the report writes dates; anything else as is."""
+    import re
+    from datetime import date
+
+    from ..i18n import format_date
+
+    if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+        return format_date(date.fromisoformat(v), ctx.language, ctx.settings.calendar)
+    return v
 
 
 def logo_data_uri(name: str | None, params_dir: str | Path | None = None) -> str | None:
