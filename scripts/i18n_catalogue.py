@@ -13,7 +13,8 @@
 (see :mod:`reporting.i18n`).
 
 ``import`` reads the dicts ``FA = {...}``, ``FA.update({...})`` and ``FA_PARAMETERS``
-(word -> Persian by parameter name, imported with the name as msgctxt) of Python files
+(word -> Persian by parameter name, imported with the name as msgctxt; an FA key
+``context:word`` is the word with that msgctxt too) of Python files
 without importing them: the dict catalogue ``reporting/i18n.py`` had before gettext, or a
 branch's version of it that added entries::
 
@@ -208,18 +209,21 @@ def import_dict(sources: list[Path], language: str = "fa", overwrite: bool = Fal
         if not m.id:
             continue
         msgid = m.id if isinstance(m.id, str) else m.id[0]
-        # a word parameter's translation is the old FA_PARAMETERS[context][word]
-        text = params.get(m.context, {}).get(msgid) if m.context else fa.get(msgid)
+        # a message with a context: FA_PARAMETERS[context][word] (a word parameter), or a
+        # 'context:word' key of FA ('profile:velocity')
+        text = (params.get(m.context, {}).get(msgid, fa.get(f"{m.context}:{msgid}"))
+                if m.context else fa.get(msgid))
         if text is None:
             continue
         used.add((m.context, msgid))
-        if m.string and not overwrite:
+        if (m.string and not overwrite) or m.string == text:
             continue
         m.string = text
         m.flags.discard("fuzzy")
         written += 1
     write(po, po_path(language), ignore_obsolete=True)
-    unused = sorted(k for k in fa if (None, k) not in used)
+    unused = sorted(k for k in fa if (None, k) not in used
+                    and tuple(k.split(":", 1)) not in used)
     unused += sorted(f"{c}: {w}" for c, words in params.items() for w in words
                      if (c, w) not in used)
     return written, unused

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from pypdf import PdfReader
 
-from reporting.presentation.fragments import _env
+from reporting.presentation.fragments import environment
 from reporting.render import AssetsOnlyFetcher, html_to_pdf
 
 
@@ -29,10 +30,13 @@ def test_fetcher_refuses_local_files_and_hosts(tmp_path):
     assert f.refused == ["file:///etc/passwd", "http://127.0.0.1:9/", "ftp://x/y"]
 
 
-def test_crm_text_is_escaped_in_fragments():
+@pytest.mark.parametrize("language", ["en", "fa"])
+def test_crm_text_is_escaped_in_fragments(language):
     evil = '<img src="file:///etc/passwd"><script>alert(1)</script>'
-    html = _env.get_template("table.html.j2").render(
-        columns=[{"label": "Rep", "align": ""}], rows=[[evil]], caption=evil, more=False, total=1
+    html = environment(language).get_template("table.html.j2").render(
+        columns=[{"label": "Rep", "align": ""}], rows=[[evil]] * 2, caption=evil, more=True,
+        total=3
     )
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;" in html
+    assert ("Showing 2 of 3 rows." if language == "en" else "ردیف از") in html

@@ -237,7 +237,7 @@ def psi(current: list[float], baseline: list[float]) -> float:
 
 
 def verdict(value: float) -> str:
-    return "stable" if value < 0.1 else N_("some drift") if value <= 0.25 else \
+    return N_("stable") if value < 0.1 else N_("some drift") if value <= 0.25 else \
         N_("refresh the reference")
 
 
