@@ -15,6 +15,7 @@ the report's language and currency. Tests and other code use :func:`using` for a
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -154,6 +155,19 @@ def currency_unit(currency: str, language: str | None = None) -> str:
         return currency
 
 
+def currency_words(text: str, currency: str | None = None,
+                   language: str | None = None) -> str:
+    """``text`` with the ISO code of ``currency`` (default: the active one) written as
+    readers of ``language`` write the currency: unchanged in English ('Booked (USD)');
+    in Persian the code becomes its name ('ثبت‌شده (USD)' -> 'ثبت‌شده (دلار)')."""
+    lang = _lang(language)
+    cur = active().currency if currency is None else currency
+    if lang == "en" or not cur or not text or cur not in text:
+        return text
+    unit = currency_unit(cur, lang)
+    return re.sub(rf"(?<![A-Za-z]){re.escape(cur)}(?![A-Za-z])", unit, text)
+
+
 def _rounded(v: float) -> Decimal:
     """``v`` rounded to what its compact form shows (one decimal of thousands, millions,
     ...; whole numbers below 1,000), so 999,960 is 1M and not '1000K'."""
@@ -251,3 +265,21 @@ def month_starts(start: date, end: date, calendar: str = "gregorian") -> list[da
         out.append(g)
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out
+
+
+def generated_words(stamp: str, language: str | None = None,
+                    calendar: str | None = None) -> str:
+    """When a report was made (``ReportContext.generated_at``, '2026-12-02 00:43 UTC') as
+    its readers write it: unchanged in English; in Persian the date in the report's
+    calendar, the time in Persian digits and the zone in words
+    ('۱۱ آذر ۱۴۰۵، ساعت ۰۰:۴۳ به وقت جهانی')."""
+    from .i18n import format_date, tr
+
+    lang = _lang(language)
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}:\d{2}) UTC", stamp or "")
+    if lang == "en" or m is None:
+        return stamp
+    d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    return tr("{date}, {time} UTC", lang).format(
+        date=format_date(d, lang, calendar or active().calendar),
+        time=native_digits(m.group(4), lang))

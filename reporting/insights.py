@@ -61,6 +61,7 @@ class Finding:
         """The sentence for a reader: in ``language``, every figure in the report's
         formats (amounts with their currency, Persian digits and separators;
         :class:`Figure`)."""
+        from .crm_terms import crm_term
         from .i18n import localize_numbers, tr
 
         params = {k: Figure(v, language) if isinstance(v, int | float) and not isinstance(
@@ -68,6 +69,9 @@ class Finding:
         from .textsafe import clipped
 
         params = {k: clipped(v) if isinstance(v, str) else v for k, v in params.items()}
+        for k in ("stage", "next", "profile"):  # the CRM's standard stages, our profiles
+            if isinstance(params.get(k), str):
+                params[k] = crm_term(params[k], language)
         if isinstance(params.get("period"), str):  # "November 2026", not "2026-11"
             params["period"] = _period_words(params["period"], language)
         return localize_numbers(tr(self.template, language).format(**params), language)

@@ -33,7 +33,8 @@ def report_title(configured: str, period: Period) -> str:
 
 
 def kind_title(kind: str, configured: str, period: Period, region: str | None,
-               team: str | None = None, language: str = "en") -> str:
+               team: str | None = None, language: str = "en",
+               calendar: str = "gregorian") -> str:
     """A report's document title (HTML ``<title>``, PDF metadata) by kind
     (:mod:`reporting.kinds`): the monthly report keeps "<title for the period>: <region>
     <period>"; the others read "<kind title> — <scope>, <period>" ("Rep scorecards — EMEA /
@@ -43,14 +44,16 @@ def kind_title(kind: str, configured: str, period: Period, region: str | None,
 
     k = get(kind)
     if k.name == "monthly":
-        return f"{report_title(configured, period)}: {region} {period.title}"
+        return (f"{tr(report_title(configured, period), language)}: {region} "
+                f"{period_title(period, language, calendar)}")
     parts = [x for x in (region, team) if x and str(x).lower() != "all"]
     scope = " / ".join(parts) if parts and not k.company_wide else tr("All regions", language)
-    when = period_title(period, language)
+    when = period_title(period, language, calendar)
     if k.name == "trend":  # its months: "December 2025 – November 2026"
         from .periods import trend_months
 
         months = trend_months(period)
-        when = f"{period_title(months[0], language)} – {period_title(months[-1], language)}"
+        when = (f"{period_title(months[0], language, calendar)} – "
+                f"{period_title(months[-1], language, calendar)}")
     comma = "، " if language == "fa" else ", "
     return f"{tr(k.title, language)} — {scope}{comma}{when}"

@@ -26,6 +26,7 @@ from matplotlib.ticker import (
 from matplotlib.transforms import Bbox
 
 from . import formatting as fmt
+from .crm_terms import crm_term
 from .i18n import N_, tr
 
 # CRM names are drawn as plain text in every chart, themed or not: a rep called "$\\foo$"
@@ -512,7 +513,7 @@ def funnel(f: pd.DataFrame, ax=None):
             label = textwrap.fill(label, 20)
         ax.text(r["reached"] + top * 0.01, yi, label, va="center", fontsize=7,
                 linespacing=1.0)
-    ax.set_yticks(y, [_t(s) if s == "Won" else s for s in _short(d["stage"], 22)])
+    ax.set_yticks(y, _short(d["stage"].map(crm_term), 22))
     # room right of the bars for their labels: more on a narrow (half-width) chart
     ax.set_xlim(0, top * (2.2 if narrow else 1.6))
     _count_axis(ax.xaxis)
@@ -642,10 +643,15 @@ def aging_heatmap(aging: pd.DataFrame, ax=None):
     if aging.empty:
         ax.set_title(_t("No open deals"))
         return ax
+    aging = aging.rename(index=crm_term)  # the CRM's standard stages in the language
     cells = aging.apply(lambda col: col.map(fmt.count))
     sns.heatmap(aging, annot=cells.to_numpy(), fmt="", cmap="Blues", cbar=False, ax=ax,
                 annot_kws={"fontsize": 7})
-    ax.set_xticks(ax.get_xticks(), [fmt.native_digits(str(c)) for c in aging.columns])
+    # '>365' in words where the language has them ('بیش از ۳۶۵')
+    ax.set_xticks(ax.get_xticks(), [fmt.native_digits(
+        _t(">{value}").format(value=str(c)[1:]) if str(c).startswith(">") else str(c))
+        for c in aging.columns])
+    ax.tick_params(axis="y", labelrotation=0)  # stage names across, as long as they are
     ax.set_xlabel(_t("age of the open deal (days since created)"))
     if list(aging.index) == ["all open deals"]:  # no stage history: by age only
         ax.figure.set_size_inches(FIGSIZE[0], 1.5)

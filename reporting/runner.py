@@ -355,7 +355,7 @@ def run_report(
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False),
                                           encoding="utf-8")
         title = kind_title(kind, settings.title, p, metrics.get("region"), metrics.get("team"),
-                           metrics.get("language", language))
+                           metrics.get("language", language), settings.calendar)
         t = time.perf_counter()
         # bounded: a child process killed at the deadline; the module-level step functions
         # are passed so that the child runs what this module sees

@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..i18n import N_
 from ..models import DealSizeBander
 from ..params import ReportSettings, Threshold
 from ..periods import Period
 from . import clv, conversion, cycle, deal_mix, pipeline
-from .core import TOO_FEW, headline, rate_win_rates, rep_summary, requirements, win_rate
+from .core import TOO_FEW, Note, headline, rate_win_rates, rep_summary, requirements, win_rate
 from .filters import won_in_period
 from .ratings import profile_thresholds, scope_thresholds, team_profiles
 
@@ -125,7 +126,8 @@ def learn_band_edges(opps: pd.DataFrame, period: Period, profiles: pd.Series
     for prof in sorted(profiles.dropna().unique()):
         amounts = opps.loc[ref & (profiles == prof), "amount"]
         if (amounts > 0).sum() < 3:
-            notes[prof] = f"only {int((amounts > 0).sum())} won deals in the reference window"
+            notes[prof] = Note(N_("only {value} won deals in the reference window"),
+                               value=int((amounts > 0).sum()))
             continue
         b = DealSizeBander().fit(amounts)
         edges[prof] = [float(e) for e in b.edges_]
@@ -158,8 +160,8 @@ def _bands(opps: pd.DataFrame, period: Period, profiles: pd.Series,
     region of a run, and next month's report, use the same edges), else learned here."""
     if fixed:
         won = won_in_period(opps, period)
-        notes = {prof: "no band edges in the reference for this profile (too few won deals "
-                       "in its window): its deals are not banded"
+        notes = {prof: N_("no band edges in the reference for this profile (too few won "
+                          "deals in its window): its deals are not banded")
                  for prof in sorted(set(profiles[won].dropna()) - set(fixed))}
         return apply_band_edges(opps["amount"], profiles, fixed), dict(fixed), notes
     edges, notes = learn_band_edges(opps, period, profiles)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from markupsafe import Markup, escape
 
+from ..crm_terms import crm_term
 from ..i18n import N_, format_date, localize_numbers
 from ..insights import deal_list_key
 from ..metrics.filters import closed_in_period
@@ -242,7 +243,7 @@ def format_deals(ctx: ReportContext, frame: pd.DataFrame) -> list[dict[str, str]
         last = r.get("last_activity")
         rows.append({
             "id": latin_digits(_text(r.get("id")), lang), "account": _text(r.get("account")),
-            "owner": _text(r.get("owner")), "stage": _text(r.get("stage")),
+            "owner": _text(r.get("owner")), "stage": crm_term(_text(r.get("stage")), lang),
             "amount": localize_numbers(fmt_money(r.get("amount"), cur), lang),
             "age_days": localize_numbers(fmt_num(r.get("age_days")), lang),
             "last_activity": format_date(pd.Timestamp(last).date(), lang,

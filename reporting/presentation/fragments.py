@@ -108,10 +108,16 @@ def localize_axes(ax, language: str | None = None) -> None:
             axis.set_ticks(axis.get_ticklocs(), [localize_numbers(t, language)
                                                  for t in ticks])
     legend = ax.get_legend()
-    texts = [*(legend.get_texts() if legend is not None else ()), *ax.texts, ax.title,
-             ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
-    for text in texts:
+    if legend is not None:
+        for text in legend.get_texts():
+            text.set_text(formatting.currency_words(
+                localize_numbers(text.get_text(), language), None, language))
+    for text in ax.texts:
         text.set_text(localize_numbers(text.get_text(), language))
+    for title in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label):
+        # 'USD' in a label is the currency's name in the language ('دلار')
+        title.set_text(formatting.currency_words(localize_numbers(title.get_text(), language),
+                                                 None, language))
 
 
 def _ascii_digit(text: str) -> bool:
@@ -137,8 +143,23 @@ def say(ctx: ReportContext, text: str | None) -> str | None:
         return text
     template = getattr(text, "template", None)
     if template is not None:
-        return ctx.t(template).format(**text.params)
+        params = text.params
+        if ctx.language != "en":  # a date ('2026-12-18') in the report's calendar
+            params = {k: _as_date(v, ctx) for k, v in params.items()}
+        return ctx.t(template).format(**params)
     return ctx.t(text)
+
+
+def _as_date(v, ctx: ReportContext):
+    """An ISO date parameter of a note as the report writes dates; anything else as is."""
+    import re
+    from datetime import date
+
+    from ..i18n import format_date
+
+    if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+        return format_date(date.fromisoformat(v), ctx.language, ctx.settings.calendar)
+    return v
 
 
 def logo_data_uri(name: str | None, params_dir: str | Path | None = None) -> str | None:

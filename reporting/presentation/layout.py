@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
-from .. import plots
+from .. import formatting, plots
+from ..i18n import N_, tr
 from . import fragments
 from .fragments import localize_axes, render_fragment
 
@@ -83,13 +84,14 @@ def wrap_titles(ax) -> None:
         xlabel.set_text(textwrap.fill(text, chars))
 
 
-def chart(ax, ctx: ReportContext | None = None, alt: str = "chart") -> str:
+def chart(ax, ctx: ReportContext | None = None, alt: str = N_("chart")) -> str:
     """A chart as an HTML figure (PNG data URI), its text in the report's language and
     its title broken into lines to fit the figure."""
     localize_axes(ax, ctx.language if ctx is not None else None)
     wrap_titles(ax)
     src = "data:image/png;base64," + base64.b64encode(plots.figure_png(ax)).decode()
-    return render_fragment("chart.html.j2", "en", src=src, alt=alt)
+    language = ctx.language if ctx is not None else formatting.active().language
+    return render_fragment("chart.html.j2", "en", src=src, alt=tr(alt, language))
 
 
 def row(*items: str | None) -> str:

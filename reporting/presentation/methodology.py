@@ -68,21 +68,45 @@ def backtest_rows(bt: dict | None) -> list[dict]:
     return rows
 
 
+def named(key: str, text: str, language: str) -> tuple[str, str]:
+    """A definition as the appendix prints it: in English under its metric id
+    ('win_rate', the key of params/baselines.yaml); in another language (whose reader
+    does not read ids) under the name its text opens with ('نرخ برد: ...' is 'نرخ برد'),
+    the text after it."""
+    if language == "en":
+        return key, text
+    head, sep, rest = text.partition(": ")
+    return (head, rest) if sep and len(head) <= 80 else ("", text)
+
+
+def metric_name(key: str, language: str) -> str:
+    """A metric's name in ``language``: its id in English, else the name its definition
+    opens with (:func:`named`); the id when it has no definition."""
+    from ..i18n import tr
+
+    text = definitions().get(key)
+    if language == "en" or text is None:
+        return key
+    return named(key, tr(text, language), language)[0] or key
+
+
 def show_methodology(ctx: ReportContext) -> None:
     import pandas as pd
 
+    from .forward import METHOD_NAMES
     from .tables import show_table
     from .value import band_method_note, clv_method_note
 
     show_html("methodology.html.j2", ctx.language,
-              definitions=[(k, ctx.t(v)) for k, v in definitions().items()],
+              definitions=[named(k, ctx.t(v), ctx.language) for k, v in definitions().items()],
               models=[n for n in (band_method_note(ctx), clv_method_note(ctx)) if n])
     fc = ctx.a.forecast or {}
     rows = backtest_rows(fc.get("backtest"))
     if rows:
         bt = fc["backtest"]
         frame = pd.DataFrame(rows)
-        frame["method"] = [m + (" *" if m == bt["chosen"] else "") for m in frame["method"]]
+        frame["method"] = [(m if ctx.language == "en" else ctx.t(METHOD_NAMES.get(m, m)))
+                           + (" *" if m == bt["chosen"] else "") for m in frame["method"]]
         show_table(frame, [c for c in BACKTEST_COLUMNS if c[0] in frame], ctx.t(
             "Forecast backtest: {n} past month-ends, each method forecasting the next "
             "{days} days from what was known then; mean absolute percentage error (lower "

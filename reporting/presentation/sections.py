@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..formatting import generated_words
 from ..i18n import N_, format_date
 from ..naming import PERIOD_TITLES, kind_title, report_title  # noqa: F401 - re-exported
 from .fragments import logo_data_uri, say, show_html
+from .methodology import metric_name
 
 if TYPE_CHECKING:
     from ..context import ReportContext
@@ -31,7 +33,7 @@ def show_cover(ctx: ReportContext, title: str | None = None) -> None:
         period_end=format_date(ctx.period.last_day.date(), ctx.language, cal),
         as_of=format_date(ctx.data.as_of.date(), ctx.language, cal)
         if ctx.data.as_of is not None else None,
-        generated_at=ctx.generated_at,
+        generated_at=generated_words(ctx.generated_at, ctx.language, ctx.settings.calendar),
     )
 
 
@@ -118,6 +120,22 @@ def show_quality(ctx: ReportContext) -> None:
     q = ctx.data.quarantine.to_dict("records") if not ctx.data.quarantine.empty else []
     notes = getattr(ctx.data, "data_notes", None)  # decisions taken at ingest, with counts
     notes = notes.to_dict("records") if notes is not None and not notes.empty else []
-    missing = [(k, say(ctx, v)) for k, v in ctx.missing.items() if v]
+    missing = [(metric_name(k, ctx.language), say(ctx, v)) for k, v in ctx.missing.items()
+               if v]
+    if ctx.language != "en":  # the store's tables by what they hold ('opportunities')
+        for r in (*log, *q, *notes):
+            if isinstance(r.get("table"), str) and r["table"] in STORE_TABLES:
+                r["table"] = ctx.t(STORE_TABLES[r["table"]])
     show_html("quality.html.j2", ctx.language, log=log, quarantine=q, notes=notes,
               missing=missing)
+
+
+#: the store's tables, as a Persian (or other) reader of the data-quality appendix reads
+#: them: by what they hold (the English report shows the table names themselves)
+STORE_TABLES = {
+    "opportunities": N_("deals"), "opportunity_history": N_("deal history"),
+    "opportunity_snapshots": N_("deal snapshots"), "opportunity_changes": N_("deal changes"),
+    "opportunities_deleted": N_("deleted deals"), "stages": N_("stages"),
+    "stage_history": N_("stage history"), "leads": N_("leads"), "accounts": N_("accounts"),
+    "reps": N_("reps"), "quotas": N_("quotas"), "revenue": N_("revenue"),
+}

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..formatting import generated_words
 from ..i18n import N_, format_date, tr
 from ..metrics import pipeline
 from ..metrics.deltas import changes
@@ -344,7 +345,7 @@ def masthead(ctx: ReportContext, title: str | None = None) -> dict[str, Any]:
         "period_end": format_date(ctx.period.last_day.date(), ctx.language, cal),
         "as_of": format_date(ctx.data.as_of.date(), ctx.language, cal)
         if ctx.data.as_of is not None else None,
-        "generated_at": ctx.generated_at,
+        "generated_at": generated_words(ctx.generated_at, ctx.language, ctx.settings.calendar),
     }
 
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..crm_terms import crm_term
+from ..formatting import currency_words
 from ..i18n import N_, tr
 from ..metrics.core import TOO_FEW
 from . import fragments
@@ -45,14 +47,32 @@ def table_html(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
            "num3": lambda v: fmt_num(v, 3), "pct": fmt_pct, "money": fmt_money}
     rows = [[fmt[f](r[k]) for k, _, f in columns] for _, r in frame.head(limit).iterrows()]
     if language != "en":
-        rows = [[tr(v, language) if f == "text" and v in ("good", "watch", "bad",
-                 TOO_FEW, SHORT_TOO_FEW) else v for v, (_, _, f) in zip(row, columns, strict=True)]
+        rows = [[_translated(v, k, f, language) for v, (k, _, f) in zip(row, columns, strict=True)]
                 for row in rows]
-    cols = [{"label": tr(label, language), "align": "" if f == "text" else "num"}
-            for _, label, f in columns]
+    cols = [{"label": currency_words(tr(label, language), None, language),
+             "align": "" if f == "text" else "num"} for _, label, f in columns]
     return render_fragment("table.html.j2", language, columns=cols, rows=rows,
-                           caption=tr(caption, language), more=len(frame) > limit,
-                           total=len(frame))
+                           caption=currency_words(tr(caption, language), None, language),
+                           more=len(frame) > limit, total=len(frame))
+
+
+#: columns holding a deal id, shown as the CRM writes it (its digits too)
+ID_COLUMNS = ("opportunity_id",)
+
+
+def _translated(v, key: str, f: str, language: str):
+    """A shown text cell in ``language``: our ratings through the catalogue, the CRM's
+    standard stages and loss reasons translated (:func:`reporting.crm_terms.crm_term`),
+    a deal id with its own digits; names as they are."""
+    if f != "text":
+        return v
+    if key in ID_COLUMNS:
+        from .deals import latin_digits
+
+        return latin_digits(v, language)
+    if v in ("good", "watch", "bad", TOO_FEW, SHORT_TOO_FEW):
+        return tr(v, language)
+    return crm_term(v, language)
 
 
 def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str = "",
@@ -105,11 +125,13 @@ def register_table(ctx: ReportContext, frame: pd.DataFrame, columns: list[tuple[
         for k, _, f in cols:
             if f == "text":
                 data[k] = data[k].map(lambda v: tr(v, ctx.language) if v in (
-                    "good", "watch", "bad", "too few deals to judge") else v)
-    shown = tr(caption, ctx.language)
+                    "good", "watch", "bad", "too few deals to judge") else crm_term(
+                    v, ctx.language))
+        cols = [(k, currency_words(label, None, ctx.language), f) for k, label, f in cols]
+    shown = currency_words(tr(caption, ctx.language), None, ctx.language)
     ctx.tables.append({"sheet": tr(sheet, ctx.language) if sheet else short_name(
         caption if ctx.language == "en" else shown, ctx.language),
-                       "caption": tr(caption, ctx.language), "columns": cols, "frame": data})
+                       "caption": shown, "columns": cols, "frame": data})
 
 
 REP_TABLES = {

@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .. import formatting as fmt
 from .. import plots
-from ..i18n import N_, localize_numbers
+from ..crm_terms import crm_term
+from ..i18n import N_, format_date, localize_numbers
 from ..metrics.deal_mix import zero_amount_wins
 from ..metrics.filters import won_in_period
 from ..metrics.ratings import team_profiles
-from .fragments import fmt_money, fmt_num, localize_axes, show_note
+from .fragments import fmt_money, fmt_num, localize_axes, say, show_note
 from .layout import chart, half_ax, rows_height, show, show_row
 from .tables import person_table
 
@@ -58,18 +60,19 @@ def band_note(ctx: ReportContext) -> str:
     cur = ctx.settings.currency
     t = ctx.t
     parts = [t("{profile}: small < {small}, medium to {large}, large above").format(
-        profile=prof, small=fmt_money(edges[0], cur), large=fmt_money(edges[-1], cur))
-        for prof, edges in ctx.a.band_edges.items()]
-    parts += [f"{prof}: {why}" for prof, why in ctx.a.band_notes.items()]
+        profile=crm_term(prof, ctx.language), small=fmt_money(edges[0], cur),
+        large=fmt_money(edges[-1], cur)) for prof, edges in ctx.a.band_edges.items()]
+    parts += [f"{crm_term(prof, ctx.language)}: {say(ctx, why)}"
+              for prof, why in ctx.a.band_notes.items()]
+    join = "؛ " if ctx.language == "fa" else "; "  # the Persian semicolon
     if not parts:
         return t("No deal-size bands: no won deals.")
     ref = ctx.artifacts.get("band_reference")
     if ref:
-        start, end = ref["window_start"][:10], (pd.Timestamp(ref["window_end"])
-                                                - pd.Timedelta(days=1)).date().isoformat()
+        start, end = _window(ctx, ref)
         text = t("Deal sizes small, medium and large, as learned from the deals won from "
                  "{start} to {end}: {parts}.").format(start=start, end=end,
-                                                     parts="; ".join(parts))
+                                                     parts=join.join(parts))
         drift = [d.get("verdict") for d in ctx.artifacts.get("band_drift", {}).values()]
         if "refresh the reference" in drift:
             text += " " + t("This period's deal sizes have moved away from those sizes: "
@@ -78,12 +81,21 @@ def band_note(ctx: ReportContext) -> str:
             text += " " + t("This period's deal sizes differ a little from those sizes.")
     else:
         text = t("Deal sizes small, medium and large, as learned from the last 12 months of "
-                 "won deals: {parts}.").format(parts="; ".join(parts))
+                 "won deals: {parts}.").format(parts=join.join(parts))
     zero = zero_amount_wins(ctx.opps, ctx.period)
     if zero:
         text += " " + t("{n} zero-amount wins count as won deals in the small band and in "
                         "the average deal size.").format(n=zero)
     return localize_numbers(text, ctx.language)
+
+
+def _window(ctx: ReportContext, ref: dict) -> tuple[str, str]:
+    """The first and last day of the band reference's window, as the report writes dates
+    (ISO in English; in Persian in the report's calendar)."""
+    start = pd.Timestamp(ref["window_start"]).date()
+    end = (pd.Timestamp(ref["window_end"]) - pd.Timedelta(days=1)).date()
+    return (format_date(start, ctx.language, ctx.settings.calendar),
+            format_date(end, ctx.language, ctx.settings.calendar))
 
 
 def band_method_note(ctx: ReportContext) -> str | None:
@@ -94,16 +106,17 @@ def band_method_note(ctx: ReportContext) -> str | None:
     if not ref:
         return t("Deal-size bands: KMeans (3 clusters) on log amounts of the last 12 months "
                  "of won deals, learned in this run.") if ctx.a.band_edges else None
-    start, end = ref["window_start"][:10], (pd.Timestamp(ref["window_end"])
-                                            - pd.Timedelta(days=1)).date().isoformat()
+    start, end = _window(ctx, ref)
     drift = []
     for prof, d in ctx.artifacts.get("band_drift", {}).items():
         if d.get("psi") is None:
             drift.append(t("{profile}: too few deals ({n}; at least {min} needed)").format(
-                profile=prof, n=min(d["deals"], d["baseline_deals"]), min=d["min_deals"]))
+                profile=crm_term(prof, ctx.language), n=min(d["deals"], d["baseline_deals"]),
+                min=d["min_deals"]))
         else:
             drift.append(t("{profile} PSI {psi} ({verdict})").format(
-                profile=prof, psi=f"{d['psi']:.2f}", verdict=t(d["verdict"])))
+                profile=crm_term(prof, ctx.language), psi=f"{d['psi']:.2f}",
+                verdict=t(d["verdict"])))
     text = t("Deal-size bands of this report: KMeans on log amounts, learned for this store "
              "on the deals won from {start} to {end}. Drift of the whole company's won deals "
              "in this period against a window without it: {drift}. Refresh with "
@@ -125,7 +138,8 @@ def show_deal_size(ctx: ReportContext, top_reps: int = 20) -> None:
         ax = plots.deal_size_histogram(amounts, edges, ax=half_ax(2.8))
         localize_axes(ax, ctx.language)
         sep = "، " if ctx.language == "fa" else ", "  # the Persian comma
-        ax.set_title(f"{ax.get_title()}{sep}{prof} ({fmt_num(len(amounts))})")
+        ax.set_title(f"{ax.get_title()}{sep}{crm_term(prof, ctx.language)} "
+                     f"({fmt_num(len(amounts))})")
         hist = chart(ax)
         mix = ctx.a.band_mix
         mix = mix[mix["profile"] == prof] if len(mix) else mix
@@ -135,7 +149,7 @@ def show_deal_size(ctx: ReportContext, top_reps: int = 20) -> None:
             ax = plots.band_mix(mix, reps, target=ctx.settings.deal_mix_target.get(prof),
                                 ax=half_ax(max(2.8, rows_height(len(reps) + 2))))
             localize_axes(ax, ctx.language)
-            ax.set_title(f"{ax.get_title()}{sep}{prof}")
+            ax.set_title(f"{ax.get_title()}{sep}{crm_term(prof, ctx.language)}")
             drawn = chart(ax)
         show_row(hist, drawn)
 
@@ -179,21 +193,37 @@ def clv_method_note(ctx: ReportContext) -> str | None:
         return None
     b = m["backtest"]
     base = b["baseline"]
-    scores = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} (–)"
-                       for k, v in m.get("candidates", {}).items())
+    en = ctx.language == "en"
+
+    def dec(v) -> str:  # a score: '0.32'; Persian '۰٫۳۲'
+        return f"{v:.2f}" if en else fmt.number(v, 2, ctx.language)
+
+    def pct(v, sign: bool = False) -> str:
+        return (f"{v:+.0%}" if sign else f"{v:.0%}") if en else fmt.percent(
+            v, 0, ctx.language, sign=sign)
+
+    def name(k: str) -> str:  # a candidate model: its key in English, its name otherwise
+        return k if en else t(MODEL_NAMES.get(k, k))
+
+    scores = (", " if en else "، ").join(
+        f"{name(k)} {dec(v)}" if isinstance(v, float) else f"{name(k)} (–)"
+        for k, v in m.get("candidates", {}).items())
     text = t(
         "Lifetime value of this report: the {model} model, chosen by backtest on the last "
         "{holdout} months ({n} accounts): aggregate error {err} (naive baseline {base_err}), "
         "Spearman rank correlation {rho} (baseline {base_rho}), top-decile capture {top}. "
         "Scores (lower is better): {scores}.").format(
         model=t(MODEL_NAMES.get(m["model"], m["model"])),
-        holdout=m["holdout_months"], n=f"{b['n_customers']:,}",
-        err=f"{b['aggregate_error']:+.0%}", base_err=f"{base['aggregate_error']:+.0%}",
-        rho=f"{b['spearman']:.2f}", base_rho=f"{base['spearman']:.2f}",
-        top=f"{b['top_decile_capture']:.0%}", scores=scores)
+        holdout=m["holdout_months"], n=f"{b['n_customers']:,}" if en else fmt.count(
+            b["n_customers"], ctx.language),
+        err=pct(b["aggregate_error"], True), base_err=pct(base["aggregate_error"], True),
+        rho=dec(b["spearman"]), base_rho=dec(base["spearman"]),
+        top=pct(b["top_decile_capture"]), scores=scores)
     sm = m.get("spend_model")
     if sm and (sm["excluded_lines"] or sm["excluded_customers"]):
         text += " " + t("Spend model: {lines} zero or negative lines and {customers} repeat "
                         "customers without a positive repeat purchase left out.").format(
-            lines=f"{sm['excluded_lines']:,}", customers=f"{sm['excluded_customers']:,}")
+            lines=f"{sm['excluded_lines']:,}" if en else fmt.count(sm["excluded_lines"]),
+            customers=f"{sm['excluded_customers']:,}" if en else fmt.count(
+                sm["excluded_customers"]))
     return localize_numbers(text, ctx.language)
