@@ -647,11 +647,12 @@ def aging_heatmap(aging: pd.DataFrame, ax=None):
     cells = aging.apply(lambda col: col.map(fmt.count))
     sns.heatmap(aging, annot=cells.to_numpy(), fmt="", cmap="Blues", cbar=False, ax=ax,
                 annot_kws={"fontsize": 7})
-    # '>365' in words where the language has them ('بیش از ۳۶۵')
-    ax.set_xticks(ax.get_xticks(), [fmt.native_digits(
-        _t(">{value}").format(value=str(c)[1:]) if str(c).startswith(">") else str(c))
-        for c in aging.columns])
-    ax.tick_params(axis="y", labelrotation=0)  # stage names across, as long as they are
+    ax.set_xticks(ax.get_xticks(), [fmt.native_digits(str(c)) for c in aging.columns])
+    # stage names across (seaborn turns them upright, where they overlapped), the six age
+    # buckets as small as the counts, so that they stay apart at half width ('>365' stays
+    # a sign: a Persian phrase there overlapped its neighbour)
+    ax.tick_params(axis="y", labelrotation=0)
+    ax.tick_params(axis="x", labelsize=7)
     ax.set_xlabel(_t("age of the open deal (days since created)"))
     if list(aging.index) == ["all open deals"]:  # no stage history: by age only
         ax.figure.set_size_inches(FIGSIZE[0], 1.5)
