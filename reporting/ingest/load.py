@@ -22,6 +22,7 @@ import pandas as pd
 from ..exceptions import MappingError
 from ..schema import TABLES
 from ..sources import SourceMapping, load_mapping
+from . import fast
 from .keys import SeenKeys
 from .parsing import _as_of
 from .read import (
@@ -400,6 +401,13 @@ def ingest_paths(
                 src = pairs[i]
                 if src.table not in seens:
                     seens[src.table] = SeenKeys(con, name=f"{st.prefix}seen_{src.table}")
+                # a plain CSV of deals, the only file of its table: mapped in DuckDB
+                # (None: the fast path cannot decide this file; the pandas steps do)
+                if sum(p.table == src.table for p in pairs) == 1:
+                    res = fast.stage_csv(con, st, i, src, mapping, encoding=encoding, now=now)
+                    if res is not None:
+                        st.results[i] = res
+                        continue
                 chunks = map_chunks(src.path, src.table, mapping, encoding=encoding, as_of=now,
                                     chunksize=chunksize, seen=seens[src.table], timezone=tz,
                                     defer_estimates=True, sheet=src.sheet)
