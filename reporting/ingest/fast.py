@@ -142,9 +142,12 @@ def _plan(table: str, mapping: SourceMapping, header: list[str]) -> dict | None:
             "renames": renames, "tokens": sorted({t.strip().lower() for t in mapping.null_tokens})}
 
 
-def _prepass(path: Path) -> int | None:
+def _prepass(path: Path, delimiter: str) -> int | None:
     """The number of data records of a file fit for the fast path (see the module
     docstring), else None. Reads the bytes once, in blocks."""
+    allowed = "\n\r" + ("\t" if delimiter == "\t" else "")
+    control = re.compile(b"[" + b"".join(
+        re.escape(bytes([c])) for c in [*range(32), 127] if chr(c) not in allowed) + b"]")
     n_lf = n_cr = n_crlf = 0
     prev = b""
     size = 0
@@ -156,7 +159,7 @@ def _prepass(path: Path) -> int | None:
                 if block.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\n", b"\r")):
                     return None
                 first = False
-            if b'"' in block or b"\x00" in block:
+            if b'"' in block or control.search(block):
                 return None
             joined = prev + block
             if b"\n\n" in joined or b"\n\r\n" in joined:
@@ -208,7 +211,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, st, i: int, src: ExportFile,
     plan = _plan(src.table, mapping, names)
     if plan is None:
         return None
-    expected = _prepass(src.path)
+    expected = _prepass(src.path, delimiter)
     if not expected:
         return None
     pre = f"{st.prefix}{i}"
@@ -217,7 +220,7 @@ def stage_csv(con: duckdb.DuckDBPyConnection, st, i: int, src: ExportFile,
     columns = "{" + ", ".join(f"'c{j}': 'VARCHAR'" for j in range(ncols)) + "}"
     try:
         con.execute(
-            f"CREATE TABLE {_q(raw_t)} AS SELECT * FROM read_csv(?, delim=?, quote='', "
+            f"CREATE TEMP TABLE {_q(raw_t)} AS SELECT * FROM read_csv(?, delim=?, quote='', "
             f"escape='', header=false, skip=1, columns={columns}, auto_detect=false, "
             "strict_mode=true, null_padding=false, max_line_size=16777216)",
             [str(src.path), delimiter])
@@ -246,8 +249,9 @@ def _drop(con: duckdb.DuckDBPyConnection, *names: str) -> None:
 
 
 def _stage(con, st, i, src, mapping, plan, names, expected, now) -> FileResult | None:
-    spec = TABLES[src.table]
-    tm = mapping.tables[src.table]
+    table = src.table
+    spec = TABLES[table]
+    tm = mapping.tables[table]
     pre = f"{st.prefix}{i}"
     raw_t, typed_t, num_t = f"{pre}_raw", f"{pre}_typed", f"{pre}_num"
     n = con.execute(f"SELECT COUNT(*) FROM {_q(raw_t)}").fetchone()[0]
@@ -258,12 +262,15 @@ def _stage(con, st, i, src, mapping, plan, names, expected, now) -> FileResult |
         return None
     tokens = plan["tokens"]
     decimal_ok = mapping.decimal in (".", "")
+    limit = (now + FUTURE_TOLERANCE).to_pydatetime()
+    reporting = mapping.currency.reporting.upper()
+    days = int(mapping.created_after_close_days)
 
     def raw(j: int) -> str:
-        return f"COALESCE(c{j}, '')"
+        return f"COALESCE(r.c{j}, '')"
 
-    def trimmed(j: int) -> str:
-        return f"trim({raw(j)}, ' ')"
+    def trimmed(j: int) -> str:  # computed once, in layer 0
+        return f"r.t{j}"
 
     def is_null(expr: str) -> str:
         cond = f"({expr}) = ''"
@@ -271,15 +278,27 @@ def _stage(con, st, i, src, mapping, plan, names, expected, now) -> FileResult |
             cond += f" OR lower({expr}) IN ({', '.join(_lit(t) for t in tokens)})"
         return f"({cond})"
 
-    # 1. the typed values, row by row, and whether each row is in the fast path's domain
-    sel = ["rowid + 2 AS line"]
+    number_cols = [c for c in cols if spec.field(c).kind in ("float", "int")]
+    # decimal texts: pandas' float parser, once per distinct text (see the module docstring)
+    texts = [con.execute(f"SELECT DISTINCT trim({raw(cols[c])}, ' ') AS t FROM {_q(raw_t)} r "
+                         f"WHERE r.c{cols[c]} LIKE '%.%'").df()["t"] for c in number_cols]
+    texts = (pd.concat(texts, ignore_index=True).drop_duplicates() if texts
+             else pd.Series([], dtype=object))
+    con.register("_fast_num", pd.DataFrame({
+        "t": texts.astype(object).to_numpy(),
+        "v": pd.to_numeric(texts, errors="coerce").astype("float64").to_numpy()}))
+    con.execute(f"CREATE TEMP TABLE {_q(num_t)} AS SELECT t::VARCHAR AS t, v::DOUBLE AS v "
+                "FROM _fast_num")
+    con.unregister("_fast_num")
+
+    # layer 1: each mapped value typed, and whether the row is in the fast path's domain
+    l1 = ["r.rid + 2 AS line"]
     ok = []
-    used = sorted({*cols.values(), plan["status"]})
-    for j in used:
-        ok.append(f"regexp_full_match({raw(j)}, '[ -~]*')")
-        sel.append(f"{raw(j)} AS r{j}")
+    for j in sorted({*cols.values(), plan["status"]}):
+        ok.append(f"strlen({raw(j)}) = length({raw(j)})")  # ASCII (no control: prepass)
+        l1.append(f"{raw(j)} AS r{j}")
     ok.append("NOT (" + " AND ".join(f"{raw(j)} = ''" for j in range(len(names))) + ")")
-    number_cols = []
+    joins, ok_dates, later = [], [], []
     for col, j in cols.items():
         kind = spec.field(col).kind
         t = trimmed(j)
@@ -289,105 +308,92 @@ def _stage(con, st, i, src, mapping, plan, names, expected, now) -> FileResult |
             if ren:
                 v = "CASE " + t + " " + " ".join(
                     f"WHEN {_lit(k)} THEN {_lit(w)}" for k, w in ren.items()) + f" ELSE {t} END"
-                sel.append(f"{v} AS {_q('t_' + col)}")  # the text the quarantine shows
-            sel.append(f"CASE WHEN {is_null(v)} THEN NULL ELSE {v} END AS {_q('s_' + col)}")
+                l1.append(f"{v} AS {_q('t_' + col)}")  # the text the quarantine shows
+            l1.append(f"CASE WHEN {is_null(v)} THEN NULL ELSE {v} END AS {_q('v_' + col)}")
         elif kind == "datetime":
             parts, match = [], []
             for rx, fmt in plan["formats"]:
                 parts.append(f"CASE WHEN regexp_full_match({t}, {_lit(rx)}) THEN "
                              f"try_strptime({t}, {_lit(fmt)}) END")
                 match.append(f"regexp_full_match({t}, {_lit(rx)})")
-            year = f"TRY_CAST(regexp_extract({t}, '([0-9]{{4}})', 1) AS INTEGER)"
-            ok.append(f"({is_null(t)} OR (({' OR '.join(match)}) AND {year} BETWEEN 1900 "
-                      "AND 2199))")
-            sel.append(f"{is_null(t)} AS {_q('n_' + col)}")
-            sel.append(f"CASE WHEN {is_null(t)} THEN NULL ELSE COALESCE({', '.join(parts)}) "
-                       f"END AS {_q('d_' + col)}")
-            sel.append(f"{year} AS {_q('y_' + col)}")
+            d = f"COALESCE({', '.join(parts)})"
+            pc, y, m = _q("p_" + col), _q("y_" + col), _q("m_" + col)
+            l1.append(f"{is_null(t)} AS {_q('n_' + col)}")
+            l1.append(f"CASE WHEN {is_null(t)} THEN NULL ELSE {d} END AS {pc}")
+            l1.append(f"{t} AS {_q('t_' + col)}")
+            # from the parsed date (computed once, in layer 1)
+            tq = _q("t_" + col)
+            year = f"TRY_CAST(regexp_extract({tq}, '([0-9]{{4}})', 1) AS INTEGER)"
+            match_t = [x.replace(t, tq) for x in match]
+            later.append(f"CASE WHEN {_q('n_' + col)} THEN NULL WHEN {pc} IS NOT NULL THEN "
+                         f"year({pc}) ELSE {year} END AS {y}")
+            later.append(f"CASE WHEN {pc} IS NULL THEN {' OR '.join(match_t)} END AS {m}")
+            # in the domain: a value of one of the formats' shapes, of a year pandas reads
+            ok_dates.append(f"({_q('n_' + col)} OR ({pc} IS NOT NULL OR {m}) AND {y} "
+                            "BETWEEN 1900 AND 2199)")
         else:  # float / int
+            k = len(joins)
             plain = "-?[0-9]{1,15}(\\.[0-9]*)?" if decimal_ok else "-?[0-9]{1,15}"
             ok.append(f"({is_null(t)} OR (regexp_full_match({t}, {_lit(plain)}) AND NOT "
                       f"regexp_full_match({t}, '-0*(\\.0*)?')))")
-            sel.append(f"CASE WHEN {is_null(t)} THEN NULL ELSE {t} END AS {_q('x_' + col)}")
-            number_cols.append(col)
-    sel.append(f"{trimmed(plan['status'])} AS stage_text")
-    sel.append(f"CASE {trimmed(plan['status'])} " + " ".join(
+            joins.append(f"LEFT JOIN {_q(num_t)} n{k} ON n{k}.t = {t}")
+            l1.append(f"CASE WHEN {is_null(t)} THEN NULL WHEN r.c{j} LIKE '%.%' THEN n{k}.v "
+                      f"ELSE TRY_CAST({t} AS DOUBLE) END AS {_q('v_' + col)}")
+    st_text = trimmed(plan["status"])
+    l1.append(f"{st_text} AS stage_text")
+    l1.append(f"CASE {st_text} " + " ".join(
         f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in tm.statuses.items()) + " END AS status")
-    sel.append(f"({' AND '.join(ok)}) AS fast_ok")
-    con.execute(f"CREATE TABLE {_q(typed_t)} AS SELECT {', '.join(sel)} FROM {_q(raw_t)}")
-    if not con.execute(f"SELECT bool_and(fast_ok) FROM {_q(typed_t)}").fetchone()[0]:
-        return None
-    # 2. numbers: integers cast in SQL; decimal texts by pandas' float parser, once per
-    #    distinct text (see the module docstring)
-    texts = []
-    for c in number_cols:
-        texts.append(con.execute(f"SELECT DISTINCT {_q('x_' + c)} AS t FROM {_q(typed_t)} "
-                                 f"WHERE {_q('x_' + c)} LIKE '%.%'").df()["t"])
-    texts = (pd.concat(texts, ignore_index=True).drop_duplicates() if texts
-             else pd.Series([], dtype=object))
-    frame = pd.DataFrame({"t": texts.astype(object).to_numpy(),
-                          "v": pd.to_numeric(texts, errors="coerce").astype("float64").to_numpy()})
-    con.register("_fast_num", frame)
-    con.execute(f"CREATE TABLE {_q(num_t)} (t VARCHAR, v DOUBLE)")
-    con.execute(f"INSERT INTO {_q(num_t)} SELECT t, v FROM _fast_num")
-    con.unregister("_fast_num")
-    joins = " ".join(f"LEFT JOIN {_q(num_t)} n{k} ON n{k}.t = t.{_q('x_' + c)}"
-                     for k, c in enumerate(number_cols))
-    nums = "".join(
-        f", CASE WHEN t.{_q('x_' + c)} LIKE '%.%' THEN n{k}.v "
-        f"ELSE CAST(t.{_q('x_' + c)} AS DOUBLE) END AS {_q('f_' + c)}"
-        for k, c in enumerate(number_cols))
-    con.execute(f"CREATE TABLE {_q(typed_t + '2')} AS SELECT t.*{nums} FROM {_q(typed_t)} t "
-                f"{joins}")
-    try:
-        return _checks(con, st, i, src, mapping, plan, names, now)
-    finally:
-        _drop(con, typed_t + "2")
+    l1.append(f"({' AND '.join(ok)}) AS fast_ok")
+    trims = ", ".join(f"trim(COALESCE(c{j}, ''), ' ') AS t{j}"
+                      for j in sorted({*cols.values(), plan["status"]}))
+    layer1 = (f"SELECT {', '.join(l1)} FROM (SELECT rowid AS rid, *, {trims} FROM "
+              f"{_q(raw_t)}) r " + " ".join(joins))
+    if ok_dates:  # the date checks read the typed dates of layer 1
+        layer1 = f"SELECT *, {', '.join(later)} FROM ({layer1})"
+        layer1 = (f"SELECT * REPLACE (fast_ok AND {' AND '.join(ok_dates)} AS fast_ok) "
+                  f"FROM ({layer1})")
 
-
-def _checks(con, st, i, src, mapping, plan, names, now) -> FileResult:
-    table = src.table
-    spec = TABLES[table]
-    pre = f"{st.prefix}{i}"
-    typed_t = f"{pre}_typed2"
-    cols: dict[str, int] = plan["cols"]
-    limit = (now + FUTURE_TOLERANCE).to_pydatetime()
-    now_dt = now.to_pydatetime()
-    reporting = mapping.currency.reporting.upper()
-    days = int(mapping.created_after_close_days)
+    # layer 2: the canonical values as the pandas steps have them before validation
+    is_open = "COALESCE(status = 'open', FALSE)"
+    l2 = ["*"]
+    val: dict[str, str] = {}
+    for col in cols:
+        val[col] = _q(("p_" if spec.field(col).kind == "datetime" else "v_") + col)
+    if "stage" not in cols:
+        val["stage"] = "NULLIF(stage_text, '')"
+    val["status"] = "status"
+    if "closed_at" in cols:
+        if "expected_close_date" not in cols:
+            l2.append(f"CASE WHEN {is_open} THEN p_closed_at END AS e_expected")
+            val["expected_close_date"] = "e_expected"
+        l2.append(f"CASE WHEN {is_open} THEN NULL ELSE p_closed_at END AS e_closed")
+        val["closed_at"] = "e_closed"
+        l2.append(f"(NOT {is_open} AND p_created_at > p_closed_at AND "
+                  f"p_created_at - p_closed_at <= INTERVAL {days} DAY) AS late")
+    else:
+        l2.append("FALSE AS late")
+    l2.append(f"({is_open} AND n_created_at) AS estimated")
+    val["currency"] = _lit(reporting)
+    layer2 = f"SELECT {', '.join(l2)} FROM ({layer1})"
+    closed = val.get("closed_at", "NULL")
+    layer3 = (f"SELECT *, CASE WHEN estimated THEN $now WHEN late THEN {closed} "
+              f"ELSE p_created_at END AS created_final FROM ({layer2})")
 
     def rawv(col: str) -> str:
         return f"r{cols[col]}"
 
     def text(col: str) -> str:  # the value the quarantine shows for a mapped column
-        if col in plan["renames"]:
-            return _q("t_" + col)
-        return rawv(col)
+        if col not in cols:
+            return "''"
+        return _q("t_" + col) if col in plan["renames"] else rawv(col)
 
-    # the canonical values (as the pandas steps have them before validation)
-    val: dict[str, str] = {}
-    for col in cols:
-        kind = spec.field(col).kind
-        prefix = {"str": "s_", "datetime": "d_"}.get(kind, "f_")
-        val[col] = _q(prefix + col)
-    if "stage" not in cols:
-        val["stage"] = "NULLIF(stage_text, '')"
-    val["status"] = "status"
-    is_open = "COALESCE(status = 'open', FALSE)"
-    if "closed_at" in cols:
-        parsed_close = val["closed_at"]
-        if "expected_close_date" not in cols:
-            val["expected_close_date"] = f"CASE WHEN {is_open} THEN {parsed_close} END"
-        val["closed_at"] = f"CASE WHEN {is_open} THEN NULL ELSE {parsed_close} END"
-    val["currency"] = _lit(reporting)
-    estimated = f"({is_open} AND {_q('n_created_at')})"
     # problems in the order the pandas steps keep them: the first by column name, then
     # by the order they were found (parse, stage, future dates; the schema rules after)
     found: list[tuple[str, str, str, str, str]] = []  # column, condition, code, reason, value
     for col in cols:
         kind = spec.field(col).kind
         if kind == "datetime":
-            d, y, nn = (_q(p + col) for p in ("d_", "y_", "n_"))
+            d, y, nn = (_q(p + col) for p in ("p_", "y_", "n_"))
             failed = f"({d} IS NULL AND NOT {nn})"
             found.append((col, f"{failed} AND {y} < 1970", "date_before_1970",
                           _lit("date before 1970"), rawv(col)))
@@ -404,107 +410,107 @@ def _checks(con, st, i, src, mapping, plan, names, now) -> FileResult:
             found.append((col, f"{val[col]} > $limit", "date_in_future",
                           _lit(f"date in the future (after {now.date()})"), rawv(col)))
     coerce_found = [p for _, p in sorted(enumerate(found), key=lambda e: (e[1][0], e[0]))]
-    # created a day or two after it closed (not open): floored to the close date
-    created = val["created_at"]
-    closed = val.get("closed_at", "NULL")
-    late = (f"(NOT {is_open} AND {created} > {closed} AND "
-            f"{created} - {closed} <= INTERVAL {days} DAY)") if "closed_at" in val else "FALSE"
-    created_final = (f"CASE WHEN {estimated} THEN $now WHEN {late} THEN {closed} "
-                     f"ELSE {created} END")
-    schema_found: list[tuple[str, str, str, str, str]] = []
-    amount_text = text("amount") if "amount" in cols else "''"
-    schema_found.append(("amount", f"status = 'won' AND {val.get('amount', 'NULL')} IS NULL",
-                         "won_without_amount", _lit("won deal without amount"), amount_text))
+    schema_found = [
+        ("amount", f"status = 'won' AND {val.get('amount', 'NULL')} IS NULL",
+         "won_without_amount", _lit("won deal without amount"), text("amount")),
+        ("closed_at", f"{closed} < created_final", "closed_before_created",
+         _lit("closed before created"), text("closed_at")),
+        ("closed_at", f"status IN ('won', 'lost') AND {closed} IS NULL", "closed_without_date",
+         _lit("closed deal without closed_at"), text("closed_at")),
+    ]
     if "amount" in cols:
         schema_found.append(("amount", f"{val['amount']} < 0", "negative_value",
-                             _lit("amount is negative"), amount_text))
-    close_text = text("closed_at") if "closed_at" in cols else "''"
-    schema_found.append(("closed_at", f"{closed} < ({created_final})", "closed_before_created",
-                         _lit("closed before created"), close_text))
-    schema_found.append(("closed_at", f"status IN ('won', 'lost') AND {closed} IS NULL",
-                         "closed_without_date", _lit("closed deal without closed_at"),
-                         close_text))
+                             _lit("amount is negative"), text("amount")))
     for col in spec.required:
-        if col == "status":
-            continue
-        v = created_final if col == "created_at" else val.get(col, "NULL")
-        schema_found.append((col, f"({v}) IS NULL", "missing_required",
-                             _lit(f"missing required field {col}"),
-                             text(col) if col in cols else "''"))
-    schema_found.sort(key=lambda p: p[0])
+        if col != "status":
+            v = "created_final" if col == "created_at" else val.get(col, "NULL")
+            schema_found.append((col, f"{v} IS NULL", "missing_required",
+                                 _lit(f"missing required field {col}"), text(col)))
+    schema_found.sort(key=lambda p: p[0])  # stable: the order above within a column
     order = coerce_found + schema_found
 
-    def case(k: int) -> str:
-        return "CASE " + " ".join(f"WHEN {p[1]} THEN {p[k] if k >= 3 else _lit(p[k])}"
-                                  for p in order) + " END"
+    # the first problem's number, found once; its column, code, reason and value by number
+    pid = "CASE " + " ".join(f"WHEN {p[1]} THEN {n}" for n, p in enumerate(order)) + " END"
 
-    out_cols = spec.columns
+    def case(k: int) -> str:
+        return "CASE pid " + " ".join(f"WHEN {n} THEN {p[k] if k >= 3 else _lit(p[k])}"
+                                      for n, p in enumerate(order)) + " END"
+
     canon = []
-    for c in out_cols:
+    for c in spec.columns:
         if c == "created_at":
-            canon.append(f"CASE WHEN {estimated} THEN NULL ELSE {created_final} END AS {_q(c)}")
-        elif c in val:
-            canon.append(f"{val[c]} AS {_q(c)}")
+            canon.append(f"CASE WHEN estimated THEN NULL ELSE created_final END AS {_q(c)}")
         else:
-            canon.append(f"NULL AS {_q(c)}")
-    p_t, c_t = f"{pre}_p", f"{pre}_c"
+            canon.append(f"{val.get(c, 'NULL')} AS {_q(c)}")
     con.execute(f"""
-        CREATE TABLE {_q(p_t)} AS
-        SELECT line, {val['opportunity_id']} AS k, {estimated} AS estimated, {late} AS late,
+        CREATE TEMP TABLE {_q(typed_t)} AS
+        SELECT line, fast_ok, {val['opportunity_id']} AS k, estimated, late,
                {case(0)} AS p_col, {case(2)} AS p_code, {case(3)} AS p_reason,
                {case(4)} AS p_value, {', '.join(canon)}
-        FROM {_q(typed_t)}""", {"limit": limit, "now": now_dt})
+        FROM (SELECT *, {pid} AS pid FROM ({layer3}))""",
+                {"limit": limit, "now": now.to_pydatetime()})
+    if not con.execute(f"SELECT bool_and(fast_ok) FROM {_q(typed_t)}").fetchone()[0]:
+        return None
+    return _dedup_and_stage(con, st, i, src, mapping, names, typed_t)
+
+
+def _dedup_and_stage(con, st, i, src, mapping, names, typed_t) -> FileResult:
+    table = src.table
+    spec = TABLES[table]
+    pre = f"{st.prefix}{i}"
+    dup_t = f"{pre}_dup"
+    out_cols = spec.columns
+    # 3. duplicates among the rows without a problem: the first keeps the key; only the
+    #    keys met more than once are looked at row by row
+    same = " AND ".join(f"a.{_q(c)} IS NOT DISTINCT FROM f.{_q(c)}" for c in out_cols)
+    con.execute(f"""
+        CREATE TEMP TABLE {_q(dup_t)} AS
+        WITH keys AS (SELECT k FROM {_q(typed_t)} WHERE p_code IS NULL GROUP BY k
+                      HAVING COUNT(*) > 1),
+        ok AS (SELECT t.*, MIN(t.line) OVER (PARTITION BY t.k) AS first_line
+               FROM {_q(typed_t)} t SEMI JOIN keys USING (k) WHERE t.p_code IS NULL)
+        SELECT a.line, a.k, a.first_line, ({same}) AS same
+        FROM ok a JOIN ok f ON f.k = a.k AND f.line = a.first_line
+        WHERE a.line <> a.first_line""")
     try:
-        return _dedup_and_stage(con, st, i, src, mapping, names, p_t, c_t)
+        return _write_staging(con, st, i, src, mapping, names, typed_t, dup_t)
     finally:
-        _drop(con, p_t, c_t)
+        _drop(con, dup_t)
 
 
-def _dedup_and_stage(con, st, i, src, mapping, names, p_t, c_t) -> FileResult:
+def _write_staging(con, st, i, src, mapping, names, typed_t, dup_t) -> FileResult:
+    from .load import _QCOLS, _insert  # noqa: PLC0415 - load imports this module
+
     table = src.table
     spec = TABLES[table]
     pre = f"{st.prefix}{i}"
     raw_t = f"{pre}_raw"
-    out_cols = spec.columns
-    # 3. duplicates among the rows without a problem: the first keeps the key
-    same = " AND ".join(f"a.{_q(c)} IS NOT DISTINCT FROM f.{_q(c)}" for c in out_cols)
-    con.execute(f"""
-        CREATE TABLE {_q(c_t)} AS
-        WITH ok AS (SELECT *, MIN(line) OVER (PARTITION BY k) AS first_line FROM {_q(p_t)}
-                    WHERE p_code IS NULL)
-        SELECT a.*, a.line <> a.first_line AS dup,
-               CASE WHEN a.line <> a.first_line THEN ({same}) END AS same
-        FROM ok a JOIN ok f ON f.k = a.k AND f.line = a.first_line
-        UNION ALL BY NAME
-        SELECT *, NULL AS first_line, FALSE AS dup, NULL AS same FROM {_q(p_t)}
-        WHERE p_code IS NOT NULL""")
-    # 4. the staging tables, as _stage_file writes them
-    from .load import _QCOLS, _insert  # noqa: PLC0415 - load imports this module
-
     keys = ", ".join(_q(c) for c in spec.key)
-    cl = ", ".join(_q(c) for c in out_cols)
+    cl = ", ".join(_q(c) for c in spec.columns)
+    n_dup = con.execute(f"SELECT COUNT(*) FROM {_q(dup_t)}").fetchone()[0]
+    not_dup = f"AND line NOT IN (SELECT line FROM {_q(dup_t)})" if n_dup else ""
     con.execute(f'CREATE TABLE {_q(pre)} AS SELECT {cl} FROM {_q(table)} LIMIT 0')
     con.execute(f'CREATE TABLE {_q(pre + "_q")} AS SELECT {_QCOLS} FROM quarantine LIMIT 0')
     con.execute(f'CREATE TABLE {_q(pre + "_k")} AS SELECT {keys} FROM {_q(table)} LIMIT 0')
     con.execute(f'CREATE TABLE {_q(pre + "_f")} (key VARCHAR, code VARCHAR)')
-    con.execute(f"INSERT INTO {_q(pre)} ({cl}) SELECT {cl} FROM {_q(c_t)} "
-                "WHERE p_code IS NULL AND NOT dup ORDER BY line")
+    con.execute(f"INSERT INTO {_q(pre)} ({cl}) SELECT {cl} FROM {_q(typed_t)} "
+                f"WHERE p_code IS NULL {not_dup} ORDER BY line")
     con.execute(f"""INSERT INTO {_q(pre + '_f')} SELECT key, code FROM (
-        SELECT k AS key, 'created_at_estimated' AS code, 1 AS o, line FROM {_q(c_t)}
-        WHERE p_code IS NULL AND NOT dup AND estimated
-        UNION ALL SELECT k, 'created_after_close', 2, line FROM {_q(c_t)}
-        WHERE p_code IS NULL AND NOT dup AND late) ORDER BY o, line""")
+        SELECT k AS key, 'created_at_estimated' AS code, 1 AS o, line FROM {_q(typed_t)}
+        WHERE p_code IS NULL AND estimated {not_dup}
+        UNION ALL SELECT k, 'created_after_close', 2, line FROM {_q(typed_t)}
+        WHERE p_code IS NULL AND late {not_dup}) ORDER BY o, line""")
     q = con.execute(f"""
-        SELECT line AS "row",
-               CASE WHEN dup THEN 'opportunity_id' ELSE p_col END AS "column",
-               CASE WHEN dup THEN (CASE WHEN same THEN 'duplicate_key'
-                    ELSE 'conflicting_duplicate' END) ELSE p_code END AS reason_code,
-               CASE WHEN NOT dup THEN p_reason WHEN same
-                    THEN 'duplicate id (identical to row ' || first_line || ')'
+        SELECT line AS "row", p_col AS "column", p_code AS reason_code, p_reason AS reason,
+               p_value AS value, k
+        FROM {_q(typed_t)} WHERE p_code IS NOT NULL
+        UNION ALL
+        SELECT line, 'opportunity_id',
+               CASE WHEN same THEN 'duplicate_key' ELSE 'conflicting_duplicate' END,
+               CASE WHEN same THEN 'duplicate id (identical to row ' || first_line || ')'
                     ELSE 'duplicate id with conflicting values (first seen at row '
-                         || first_line || ')' END AS reason,
-               CASE WHEN dup THEN k ELSE p_value END AS value, k
-        FROM {_q(c_t)} WHERE p_code IS NOT NULL OR dup ORDER BY line""").df()
+                         || first_line || ')' END, k, k
+        FROM {_q(dup_t)} ORDER BY "row" """).df()
     records = _records(con, raw_t, names, q["row"].to_numpy())
     q = pd.DataFrame({
         "file": src.label, "table": table, "row": q["row"].astype("int64"),
@@ -523,13 +529,13 @@ def _dedup_and_stage(con, st, i, src, mapping, names, p_t, c_t) -> FileResult:
     labels = [reason_label(c, r) for c, r in zip(q["reason_code"], q["reason"], strict=True)]
     reasons = pd.Series(labels, dtype=object).value_counts().to_dict() if labels else {}
     codes = dict(zip(labels, q["reason_code"], strict=True))
-    notes = {code: con.execute(f"SELECT COUNT(*) FROM {_q(pre + '_f')} WHERE code = ?",
-                               [code]).fetchone()[0]
-             for code in ("created_at_estimated", "created_after_close")}
+    notes = dict(con.execute(f"SELECT code, COUNT(*) FROM {_q(pre + '_f')} GROUP BY code"
+                             ).fetchall())
     st.results[i] = FileResult(src.label, table, int(len(q) + loaded), int(loaded), int(len(q)),
                                {k: int(v) for k, v in reasons.items()},
                                {k: int(v) for k, v in notes.items() if v}, codes)
-    _conflict_firsts(con, st, i, src, c_t)
+    if n_dup:
+        _conflict_firsts(con, st, i, src, dup_t)
     STAGED.append(src.label)
     return st.results[i]
 
@@ -560,7 +566,7 @@ def _conflict_firsts(con, st, i: int, src: ExportFile, c_t: str) -> None:
     pre = f"{st.prefix}{i}"
     firsts = con.execute(f"""
         SELECT k, first_line, MIN(line) AS other_line FROM {_q(c_t)}
-        WHERE dup AND NOT same GROUP BY k, first_line ORDER BY first_line""").df()
+        WHERE NOT same GROUP BY k, first_line ORDER BY first_line""").df()
     if firsts.empty:
         return
     keycol = TABLES[src.table].key[0]
