@@ -9,7 +9,7 @@ it gives exactly what the pandas steps give, and returns ``None`` (nothing stage
 every other file, which then goes the pandas way:
 
 - the file: a ``.csv`` of UTF-8 text without a byte-order mark, with no quote character,
-  no NUL byte, no blank line and one kind of line end (LF, or CR LF throughout), so that
+  no control byte (a tab only as the delimiter), no blank line and one kind of line end (LF, or CR LF throughout), so that
   each record is one physical line (the header is line 1) and a record with too many or
   too few fields makes DuckDB's strict reader fail (the pandas reader quarantines it);
   a header of distinct, non-empty names;
