@@ -69,12 +69,18 @@ def _text(col: str) -> str:
     return col
 
 
-def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = None) -> int:
+def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = None, *,
+            ids_from: str | None = None) -> int:
     """Re-derive ``opportunity_history`` for the deals ``ids`` (all deals: None) from the
-    evidence tables; returns the number of versions written. Runs inside the caller's
-    transaction when there is one."""
+    evidence tables; returns the number of versions written. ``ids_from``: a table (or
+    view) whose ``opportunity_id`` column holds the deals instead, so a million ids never
+    travel through Python. Runs inside the caller's transaction when there is one."""
     ids_table = None
-    if ids is not None:
+    if ids_from is not None:
+        con.execute("CREATE OR REPLACE TEMP TABLE _hist_ids AS SELECT DISTINCT opportunity_id "
+                    f"FROM {ids_from}")
+        ids_table = "_hist_ids"
+    elif ids is not None:
         frame = pd.DataFrame({"opportunity_id": pd.Series(list(ids), dtype=object)}
                              ).drop_duplicates()
         if frame.empty:
@@ -220,21 +226,28 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
     return int(n)
 
 
-def apply_deletions(con: duckdb.DuckDBPyConnection, ids: list[str] | pd.Series) -> int:
-    """Move the deals of ``ids`` whose latest ``deleted`` change is ``true`` from
-    ``opportunities`` to ``opportunities_deleted`` (with ``deleted_at``); a deal restored
-    since (latest change ``false``, or loaded again after its deletion) leaves
-    ``opportunities_deleted``. Returns the number of deals moved."""
-    frame = pd.DataFrame({"opportunity_id": pd.Series(list(ids), dtype=object)}
-                         ).drop_duplicates()
-    con.register("_del_ids_df", frame)
-    con.execute("""
+def apply_deletions(con: duckdb.DuckDBPyConnection, ids: list[str] | pd.Series | None = None,
+                    *, ids_from: str | None = None) -> int:
+    """Move the deals of ``ids`` (or of the ``opportunity_id`` column of table
+    ``ids_from``) whose latest ``deleted`` change is ``true`` from ``opportunities`` to
+    ``opportunities_deleted`` (with ``deleted_at``); a deal restored since (latest change
+    ``false``, or loaded again after its deletion) leaves ``opportunities_deleted``.
+    Returns the number of deals moved."""
+    if ids_from is None:
+        frame = pd.DataFrame({"opportunity_id": pd.Series(list(ids if ids is not None else []),
+                                                          dtype=object)}).drop_duplicates()
+        con.register("_del_ids_df", frame)
+        source = "_del_ids_df"
+    else:
+        source = ids_from
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _del AS
         SELECT c.opportunity_id, MAX(c.changed_at) AS deleted_at,
                lower(arg_max(c.new_value, c.changed_at)) = 'true' AS is_deleted
-        FROM opportunity_changes c SEMI JOIN _del_ids_df d USING (opportunity_id)
+        FROM opportunity_changes c SEMI JOIN {source} d USING (opportunity_id)
         WHERE c.field = 'deleted' GROUP BY ALL""")
-    con.unregister("_del_ids_df")
+    if ids_from is None:
+        con.unregister("_del_ids_df")
     moved = con.execute("""
         SELECT COUNT(*) FROM opportunities o JOIN _del d USING (opportunity_id)
         WHERE d.is_deleted""").fetchone()[0]

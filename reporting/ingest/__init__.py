@@ -21,7 +21,9 @@ The modules, in the order data flows through them:
 - :mod:`.steps` maps a raw frame in named steps: ``parse``, ``coerce``, ``validate``,
   ``deduplicate``, ``quarantine`` (:mod:`.parsing` holds the value parsers,
   :mod:`.keys` the keys seen so far, :mod:`.reasons` the quarantine reason codes);
-- :mod:`.load` streams an export through the steps into the store in one transaction.
+- :mod:`.load` streams an export through the steps into the store in one transaction;
+  :mod:`.fast` maps a plain CSV of deals in DuckDB instead, with the same result, and
+  leaves every file it cannot decide to the steps.
 
 Bad files raise :class:`~reporting.exceptions.DataValidationError` or
 :class:`~reporting.exceptions.MappingError` naming the file and what to change.

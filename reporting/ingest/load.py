@@ -22,6 +22,7 @@ import pandas as pd
 from ..exceptions import MappingError
 from ..schema import TABLES
 from ..sources import SourceMapping, load_mapping
+from . import fast
 from .keys import SeenKeys
 from .parsing import _as_of
 from .read import (
@@ -400,6 +401,13 @@ def ingest_paths(
                 src = pairs[i]
                 if src.table not in seens:
                     seens[src.table] = SeenKeys(con, name=f"{st.prefix}seen_{src.table}")
+                # a plain CSV of deals, the only file of its table: mapped in DuckDB
+                # (None: the fast path cannot decide this file; the pandas steps do)
+                if sum(p.table == src.table for p in pairs) == 1:
+                    res = fast.stage_csv(con, st, i, src, mapping, encoding=encoding, now=now)
+                    if res is not None:
+                        st.results[i] = res
+                        continue
                 chunks = map_chunks(src.path, src.table, mapping, encoding=encoding, as_of=now,
                                     chunksize=chunksize, seen=seens[src.table], timezone=tz,
                                     defer_estimates=True, sheet=src.sheet)
@@ -494,7 +502,9 @@ def _record_history(con: duckdb.DuckDBPyConnection, st: _Staging, pairs: list[Ex
     ``opportunities_deleted``; the history of every touched deal rebuilt."""
     from .. import history as _history
 
-    touched: list[str] = []
+    # the deals with new evidence, in a temporary table (a million ids never go through
+    # Python)
+    con.execute("CREATE OR REPLACE TEMP TABLE _touched (opportunity_id VARCHAR)")
     snaps = 0
     w = when.to_pydatetime()
     tracked = ("stage", "status", "amount", "currency", "probability", "forecast_category",
@@ -504,8 +514,7 @@ def _record_history(con: duckdb.DuckDBPyConnection, st: _Staging, pairs: list[Ex
         if table not in _HISTORY_TABLES or not st.results[i].loaded:
             continue
         if table != "opportunities":  # new evidence: its deals' versions are rebuilt
-            touched += [r[0] for r in con.execute(
-                f'SELECT DISTINCT opportunity_id FROM "{pre}"').fetchall()]
+            con.execute(f'INSERT INTO _touched SELECT DISTINCT opportunity_id FROM "{pre}"')
             continue
         older = con.execute("SELECT COUNT(*) FROM duckdb_tables() WHERE table_name = ?",
                             [f"{pre}_older"]).fetchone()[0]
@@ -534,15 +543,19 @@ def _record_history(con: duckdb.DuckDBPyConnection, st: _Staging, pairs: list[Ex
         con.execute(f"INSERT INTO opportunity_snapshots (opportunity_id, observed_at, {cols}, "
                     f"origin) SELECT opportunity_id, observed_at, {cols}, 'export' FROM _snap")
         # only deals with a new snapshot change: the others' versions stay as they are
-        touched += [r[0] for r in con.execute(
-            "SELECT DISTINCT opportunity_id FROM _snap").fetchall()]
+        con.execute("INSERT INTO _touched SELECT DISTINCT opportunity_id FROM _snap")
         snaps += con.execute("SELECT COUNT(*) FROM _snap").fetchone()[0]
         con.execute("DROP TABLE _snap")
-    if not touched:
-        return {"history_snapshots": 0, "history_versions": 0, "deleted": 0}
-    touched = list(dict.fromkeys(touched))
-    deleted = _history.apply_deletions(con, touched)
-    versions = _history.rebuild(con, touched)
+    try:
+        if not con.execute("SELECT COUNT(*) FROM _touched").fetchone()[0]:
+            return {"history_snapshots": 0, "history_versions": 0, "deleted": 0}
+        con.execute("CREATE OR REPLACE TEMP TABLE _touched_ids AS "
+                    "SELECT DISTINCT opportunity_id FROM _touched")
+        deleted = _history.apply_deletions(con, ids_from="_touched_ids")
+        versions = _history.rebuild(con, ids_from="_touched_ids")
+    finally:
+        con.execute("DROP TABLE IF EXISTS _touched")
+        con.execute("DROP TABLE IF EXISTS _touched_ids")
     return {"history_snapshots": int(snaps), "history_versions": versions,
             "deleted": deleted}
 
