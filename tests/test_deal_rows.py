@@ -139,6 +139,10 @@ def test_rows_are_flagged_against_the_baselines_of_the_reps_profile():
     # load 75% is good, but 2 of 3 open deals stale (67% > 30%): the worse of the two
     assert rating["pipeline"] == {"C": "bad", "D": "good"}
     assert rating["acquirers"] == {"C": None, "D": None}  # no finding names them
+    titles = {k: _rows(ctx, k)["C"]["title"] for k in ("cycle", "deal_size", "pipeline")}
+    assert titles == {"cycle": "C: median cycle 55 days (3 won)",
+                      "deal_size": "C: average won deal €48 (3 won)",
+                      "pipeline": "C: 3 open deals, 2 stale (67%), load 75%"}
 
 
 def test_a_trailing_deal_size_baseline_is_the_reps_own_last_12_months():

@@ -223,9 +223,9 @@ def _row_title(ctx: ReportContext, key: str, row) -> str:
             rep=who, amount=fmt_money(g("avg_won_amount"), ctx.settings.currency),
             won=fmt_num(g("won")))
     if key == "pipeline":
-        return ctx.t("{rep}: {n} open deals, {stale} stale, load {load}").format(
+        return ctx.t("{rep}: {n} open deals, {stale} stale ({share}), load {load}").format(
             rep=who, n=fmt_num(g("open_count")), stale=fmt_num(g("stale_open_count")),
-            load=fmt_pct(g("load")))
+            share=fmt_pct(g("stale_share")), load=fmt_pct(g("load")))
     return ctx.t("{rep}: {n} accounts, {value} per account-year").format(
         rep=who, n=fmt_num(g("accounts")),
         value=fmt_money(g("value_per_account_year"), ctx.settings.currency))
