@@ -275,9 +275,16 @@ def test_deals_by_rep_sheet(tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
     from reporting.presentation.deals import deal_sheets
     from reporting.presentation.payload import _cells
+    from reporting.presentation.tables import PERSON_TABLES, REP_TABLES, person_table, rep_table
     from reporting.workbook import sheets_from_payload, write_workbook
 
     ctx = _ctx(rep=HOSTILE_REP)
+    ctx.tables = []  # a report that showed no rep table: no row lists
+    assert [s["sheet"] for s in deal_sheets(ctx, _cells)] == []
+    for k in REP_TABLES:
+        rep_table(ctx, k)
+    for k in PERSON_TABLES:
+        person_table(ctx, k)
     sheets = deal_sheets(ctx, _cells)
     (by_rep,) = [s for s in sheets if s["sheet"] == "Deals by rep"]
     assert [c[1] for c in by_rep["columns"]] == [

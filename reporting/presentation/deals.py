@@ -420,10 +420,24 @@ def flagged_tiles(ctx: ReportContext) -> list[dict[str, Any]]:
     return out
 
 
+def _shown(ctx: ReportContext) -> list[str]:
+    """The rep tables (keys of :data:`ROW_LISTS`) the report showed (``ctx.tables``): a
+    scorecard's report.xlsx holds no list of a table it does not show. Every one for a
+    context that keeps no tables."""
+    from .tables import REP_SHEETS
+
+    shown = getattr(ctx, "tables", None)
+    if shown is None:
+        return list(ROW_LISTS)
+    sheets = {t["sheet"] for t in shown}
+    return [k for k in ROW_LISTS if ctx.t(REP_SHEETS[k]) in sheets]
+
+
 def deal_lists(ctx: ReportContext, rows: bool = True) -> list[dict[str, Any]]:
     """Every deal list of the report, findings first (in their rank), then the headline
     figures rated bad or watch (:func:`flagged_tiles`), then (with ``rows``) every
-    rep-table row's list (:func:`rep_rows`, table by table, flagged rows first): anchor
+    row's list of the rep tables the report showed (:func:`rep_rows`, table by table,
+    flagged rows first): anchor
     (the HTML id), kind (``finding``, ``tile`` or ``row``), print (whether the PDF shows
     it: every finding and flagged figure, and the flagged rows), title (the finding in
     the report's language), rating, label (which deals, translated), ids (every deal) and
@@ -442,7 +456,7 @@ def deal_lists(ctx: ReportContext, rows: bool = True) -> list[dict[str, Any]]:
             seen.add(row["anchor"])
             out.append({**row, "kind": "tile", "print": True, "label": ctx.t(row["label"]),
                         "frame": deal_list(ctx, row["ids"]), "extra": None})
-    for key in ROW_LISTS if rows else ():
+    for key in _shown(ctx) if rows else ():
         for row in sorted(rep_rows(ctx, key), key=lambda r: r["rating"] not in RATED):
             if not row["ids"] or row["anchor"] in seen:
                 continue
