@@ -201,6 +201,20 @@ def test_deal_lists_and_workbook(report):
     assert rates["D1"].value == "Win rate" and rates["D2"].number_format == "0%"
 
 
+def test_the_pdf_appendix_keeps_the_flagged_lists_within_its_pages(report):
+    """The PDF's appendix B holds the findings', flagged figures' and flagged rows' lists
+    (their first deals), not every row's: those are in the HTML and report.xlsx. Before
+    the row lists it took 8 pages of the EMEA demo (November 2026), 7 after."""
+    pages = [p.extract_text() for p in PdfReader(report.pdf).pages]
+    first = next(i for i, t in enumerate(pages) if "Appendix B: Deals behind" in t)
+    last = next(i for i, t in enumerate(pages) if "Appendix C" in t)
+    assert 1 <= last - first <= 8
+    text = "\n".join(pages[first:last])
+    assert "Every rep's deals, table by table" not in text  # the screen's part
+    assert "in the HTML report" in text  # says where the rest is
+    assert "Every rep's deals, table by table" in report.html.read_text()
+
+
 def test_pdf_page_is_not_blank(report, tmp_path):
     subprocess.run(["pdftoppm", "-png", "-r", "30", "-f", "2", "-l", "2", str(report.pdf),
                     str(tmp_path / "p")], check=True)

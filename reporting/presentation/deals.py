@@ -292,9 +292,10 @@ def rep_rows(ctx: ReportContext, key: str) -> list[dict[str, Any]]:
     """Every row of a rep table (``conversion``, ``cycle``, ``deal_size``, ``pipeline``,
     ``acquirers``, ``managers``) with the deals behind its figure: the rep's deals closed
     in the period, lost first (win rate); won in the period, longest cycle first (the
-    age of a won deal is its cycle) (cycle); won in the period, largest first, with the size band (deal size);
-    open at the period end, stale first (pipeline); the won deals with the accounts the
-    person acquired or manages (customer value). Each largest first within its part.
+    age of a won deal is its cycle: cycle); won in the period, largest first, with the
+    size band (deal size); open at the period end, stale first (pipeline); the won deals
+    with the accounts the person acquired or manages (customer value). Each largest first
+    within its part.
     Keys: subject, rating (:func:`row_rating`: bad, watch, good or None), metric, table,
     anchor, title, label, ids, extra (a column beside the deal columns, or None), values
     (the extra column's value per id) and finding (the anchor of a finding's list about

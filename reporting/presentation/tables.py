@@ -30,10 +30,10 @@ def table_html(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
     ``limit`` rows. On a screen it scrolls inside its own box. ``links`` (a column key and,
     per value of that column, the anchors of its deal list on a screen and in the PDF:
     :func:`reporting.presentation.deals.row_links`) makes those cells links
-    (:func:`_linked`). The whole table (every row)
-    is also kept on ``ctx.tables`` for report.xlsx, as the sheet ``sheet`` (default: the
-    caption); without ``ctx``, on the report context built last
-    (:func:`reporting.context.active`) when it is in the same language."""
+    (:func:`_linked`). The whole table (every row) is also kept on ``ctx.tables`` for
+    report.xlsx, as the sheet ``sheet`` (default: the caption); without ``ctx``, on the
+    report context built last (:func:`reporting.context.active`) when it is in the same
+    language."""
     if ctx is None:
         from ..context import active
 
@@ -70,8 +70,9 @@ def table_html(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
 def _linked(text: str, anchors: tuple[str | None, str | None] | None):
     """A table cell's (clipped) text as a link to its deal list: on a screen to the list
     of ``anchors[0]``, in the PDF to ``anchors[1]`` (a flagged row's list, or the finding's
-    that stands in for it; shown bold) and plain text where the PDF has no list. Escaped: CRM text never becomes markup; the
-    anchors are :func:`reporting.insights.deal_list_key`'s ASCII ids."""
+    that stands in for it; shown bold) and plain text where the PDF has no list. Escaped:
+    CRM text never becomes markup; the anchors are
+    :func:`reporting.insights.deal_list_key`'s ASCII ids."""
     if not anchors or not anchors[0]:
         return text
     screen, printed = anchors
