@@ -173,6 +173,11 @@ def test_a_finding_about_the_same_figure_stands_in_for_the_row_in_the_pdf():
     links = row_links(ctx, "pipeline")
     # on a screen C's name opens C's pipeline list; in the PDF the finding's
     assert links["C"] == (deal_list_key("pipeline_by_rep", "C"), f.key)
+    from reporting.presentation.tables import _linked
+
+    assert _linked("C", links["C"]) == (
+        f'<a class="row-link flagged screen-only" href="#{links["C"][0]}">C</a>'
+        f'<a class="row-link flagged print-only" href="#{f.key}">C</a>')
     assert links["D"] == (deal_list_key("pipeline_by_rep", "D"), None)  # good: no PDF list
     assert row_links(ctx, "acquirers")["D"] == (deal_list_key("value_by_acquirer", "D"),
                                                 churn.key)

@@ -70,7 +70,7 @@ def table_html(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
 def _linked(text: str, anchors: tuple[str | None, str | None] | None):
     """A table cell's (clipped) text as a link to its deal list: on a screen to the list
     of ``anchors[0]``, in the PDF to ``anchors[1]`` (a flagged row's list, or the finding's
-    that stands in for it; shown bold) and plain text where the PDF has no list. Escaped:
+    that stands in for it; both shown bold) and plain text where the PDF has no list. Escaped:
     CRM text never becomes markup; the anchors are
     :func:`reporting.insights.deal_list_key`'s ASCII ids."""
     if not anchors or not anchors[0]:
@@ -79,7 +79,7 @@ def _linked(text: str, anchors: tuple[str | None, str | None] | None):
     if screen == printed:
         return Markup('<a class="row-link flagged" href="#{}">{}</a>').format(screen, text)
     if printed:
-        return Markup('<a class="row-link screen-only" href="#{}">{}</a>'
+        return Markup('<a class="row-link flagged screen-only" href="#{}">{}</a>'
                       '<a class="row-link flagged print-only" href="#{}">{}</a>').format(
             screen, text, printed, text)
     return Markup('<a class="row-link screen-only" href="#{}">{}</a>'
