@@ -226,7 +226,7 @@ def test_appendix_escapes_crm_text_caps_long_lists_and_has_anchors(monkeypatch):
     assert "<script" not in html
 
 
-def test_rep_rows_rated_bad_or_watch_lead_to_their_lost_deals():
+def test_rep_rows_rated_bad_or_watch_lead_to_their_closed_deals_lost_first():
     from reporting.presentation.deals import deal_lists, flagged_rows
 
     ctx = _ctx()
@@ -242,10 +242,15 @@ def test_rep_rows_rated_bad_or_watch_lead_to_their_lost_deals():
                                 "lost": [1, 2, 6]})
     rows = flagged_rows(ctx)
     assert [(r["subject"], r["rating"]) for r in rows] == [("C", "bad"), ("D", "watch")]
-    assert rows[0]["ids"] == ("L2", "L1") and rows[1]["ids"] == ()
+    # C's deals closed in October: lost 20, 10 first, then won 250 (D3), 40
+    assert rows[0]["ids"] == ("L2", "L1", "D3", "W1") and rows[1]["ids"] == ()
     assert rows[0]["title"] == "C: win rate 10% (1 won, 2 lost)"
-    (only,) = deal_lists(ctx)  # D has no lost deal in the period: no list
-    assert only["anchor"] == rows[0]["anchor"] and only["frame"]["id"].tolist() == ["L2", "L1"]
+    # D closed nothing in the period: no list; B's (not flagged) is on a screen only
+    lists = [d for d in deal_lists(ctx) if d.get("table") == "conversion"]
+    assert [(d["subject"], d["print"]) for d in lists] == [("C", True), ("B", False)]
+    assert lists[0]["anchor"] == rows[0]["anchor"]
+    assert lists[0]["frame"]["id"].tolist() == ["L2", "L1", "D3", "W1"]
+    assert lists[1]["frame"]["id"].tolist() == ["L3"]
 
 
 def test_headline_figures_rated_bad_or_watch_lead_to_their_deals():

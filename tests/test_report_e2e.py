@@ -162,31 +162,57 @@ def test_html_is_self_contained_without_code(report):
 
 
 def test_deal_lists_and_workbook(report):
-    """Each finding's deals: an expandable list in the HTML (anchored, no script) and a
-    sheet of report.xlsx beside the PDF, with every table of the report, in the manifest."""
+    """Each finding's deals and each rep-table row's: an expandable list in the HTML
+    (anchored, no script; every #link has its target) and report.xlsx beside the PDF, with
+    every table of the report, a sheet per finding's list and one of every row's deals."""
     openpyxl = pytest.importorskip("openpyxl")
     d = report.output_dir
     html = report.html.read_text()
     assert '<section class="deal-appendix" id="deals">' in html
-    anchors = re.findall(r'<details class="deal-list" id="(deals-[a-z0-9-]+)">', html)
+    lists = re.findall(r'<details class="deal-list( screen-only)?">\s*<summary>.*?</summary>'
+                       r'<span class="deal-anchor" id="(deals-[a-z0-9-]+)"></span>', html, re.S)
+    anchors = [a for _, a in lists]
     assert anchors and len(anchors) == len(set(anchors))
     assert html.count("<summary>") >= len(anchors)
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    hrefs = set(re.findall(r'href="#([^"]+)"', html))
+    assert hrefs and hrefs <= ids  # no dangling link
+    assert len(re.findall(r'class="row-link', html)) >= 4  # rep names lead to their deals
     manifest = json.loads((d / "manifest.json").read_text())
     assert "report.xlsx" in manifest["outputs"]
     wb = openpyxl.load_workbook(d / "report.xlsx")
     names = wb.sheetnames
-    assert names[0] == "Contents"
-    for sheet in ("Win rate by rep", "Cycle by rep", "Deal size by rep", "Pipeline by rep"):
+    assert names[0] == "Contents" and len(names) == len({n.casefold() for n in names})
+    for sheet in ("Win rate by rep", "Cycle by rep", "Deal size by rep", "Pipeline by rep",
+                  "Deals by rep"):
         assert sheet in names, sheet
     deal_sheets = [n for n in names if re.match(r"Deals \d+ ", n)]
-    assert len(deal_sheets) == len(anchors)
+    assert deal_sheets and all(len(n) <= 31 for n in deal_sheets)
     ws = wb[deal_sheets[0]]
     assert ws.freeze_panes == "A2"
     assert [c.value for c in ws[1]] == ["Deal", "Account", "Owner", "Stage", "Amount (USD)",
                                         "Age (days)", "Last activity"]
     assert ws["E2"].number_format == "[$USD] #,##0" and ws["G2"].number_format == "yyyy-mm-dd"
+    by_rep = wb["Deals by rep"]
+    assert by_rep.freeze_panes == "A2" and by_rep.auto_filter.ref
+    assert [c.value for c in by_rep[1]][:4] == ["Table", "Rep", "Flag", "Deal"]
+    assert by_rep.max_row > len(anchors)
     rates = wb["Win rate by rep"]
     assert rates["D1"].value == "Win rate" and rates["D2"].number_format == "0%"
+
+
+def test_the_pdf_appendix_keeps_the_flagged_lists_within_its_pages(report):
+    """The PDF's appendix B holds the findings', flagged figures' and flagged rows' lists
+    (their first deals), not every row's: those are in the HTML and report.xlsx. Before
+    the row lists it took 8 pages of the EMEA demo (November 2026), 7 after."""
+    pages = [p.extract_text() for p in PdfReader(report.pdf).pages]
+    first = next(i for i, t in enumerate(pages) if "Appendix B: Deals behind" in t)
+    last = next(i for i, t in enumerate(pages) if "Appendix C" in t)
+    assert 1 <= last - first <= 8
+    text = "\n".join(pages[first:last])
+    assert "Every rep's deals, table by table" not in text  # the screen's part
+    assert "in the HTML report" in text  # says where the rest is
+    assert "Every rep's deals, table by table" in report.html.read_text()
 
 
 def test_pdf_page_is_not_blank(report, tmp_path):

@@ -57,26 +57,18 @@ def _cell(v: Any) -> Any:
 
 def workbook_payload(ctx: ReportContext) -> dict[str, Any]:
     """The sheets of report.xlsx: every table the report showed (``ctx.tables``, in order,
-    every row), then the deal list of each finding and flagged rep-table row (every deal),
+    every row), then the deal list of each finding and flagged figure (every deal) and
+    one sheet of every rep-table row's deals (:func:`reporting.presentation.deals.deal_sheets`),
     with the sheet names, captions and column labels in the report's language."""
-    from .deals import DEAL_COLUMNS, LIST_NAMES, deal_lists
+    from .deals import deal_sheets
 
     sheets = []
     for t in ctx.tables:
         cols = [list(c) for c in t["columns"]]
         sheets.append({"sheet": t["sheet"], "caption": t["caption"], "columns": cols,
                        "rows": _cells(t["frame"], t["columns"])})
+    sheets.extend(deal_sheets(ctx, _cells))
     cur = ctx.settings.currency
-    deal_cols = [(k, ctx.t(label) + (f" ({cur})" if f == "money" and cur else ""), f)
-                 for k, label, f in DEAL_COLUMNS]
-    for i, d in enumerate(deal_lists(ctx), start=1):
-        what = ctx.t(LIST_NAMES.get(d.get("metric", ""), "deals"))
-        who = "" if d["subject"] in ("all", "") or d.get("metric", "").startswith("tile_") \
-            else d["subject"]
-        sheets.append({"sheet": f"{ctx.t('Deals')} {i} {what} {who}".strip(),
-                       "caption": f"{d['title']} ({d['label']})",
-                       "columns": [list(c) for c in deal_cols],
-                       "rows": _cells(d["frame"], deal_cols)})
     title = f"{ctx.settings.company}: {ctx.scope}, {ctx.period_title}".strip(": ")
     return {"language": ctx.language, "currency": cur, "title": title,
             "contents": ctx.t("Contents"),

@@ -9,6 +9,7 @@ import re
 from typing import TYPE_CHECKING
 
 import pandas as pd
+from markupsafe import Markup
 
 from ..crm_terms import crm_term
 from ..formatting import currency_words
@@ -23,13 +24,18 @@ if TYPE_CHECKING:
 
 def table_html(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str = "",
                limit: int = 15, language: str = "en", ctx: ReportContext | None = None,
-               sheet: str | None = None) -> str:
+               sheet: str | None = None,
+               links: tuple[str, dict[str, tuple[str | None, str | None]]] | None = None
+               ) -> str:
     """A compact table as an HTML fragment: ``columns`` are (key, label, format) with
     format one of ``text``, ``int``, ``num1``, ``num3``, ``pct``, ``money``; at most
-    ``limit`` rows. On a screen it scrolls inside its own box. The whole table (every row)
-    is also kept on ``ctx.tables`` for report.xlsx, as the sheet ``sheet`` (default: the
-    caption); without ``ctx``, on the report context built last
-    (:func:`reporting.context.active`) when it is in the same language."""
+    ``limit`` rows. On a screen it scrolls inside its own box. ``links`` (a column key and,
+    per value of that column, the anchors of its deal list on a screen and in the PDF:
+    :func:`reporting.presentation.deals.row_links`) makes those cells links
+    (:func:`_linked`). The whole table (every row) is also kept on ``ctx.tables`` for
+    report.xlsx, as the sheet ``sheet`` (default: the caption); without ``ctx``, on the
+    report context built last (:func:`reporting.context.active`) when it is in the same
+    language."""
     if ctx is None:
         from ..context import active
 
@@ -46,6 +52,12 @@ def table_html(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption
     fmt = {"text": text, "int": lambda v: fmt_num(v), "num1": lambda v: fmt_num(v, 1),
            "num3": lambda v: fmt_num(v, 3), "pct": fmt_pct, "money": fmt_money}
     rows = [[fmt[f](r[k]) for k, _, f in columns] for _, r in frame.head(limit).iterrows()]
+    if links is not None:
+        col, anchors = links
+        j = next((i for i, (k, _, _) in enumerate(columns) if k == col), None)
+        if j is not None:
+            for row, (_, r) in zip(rows, frame.head(limit).iterrows(), strict=True):
+                row[j] = _linked(row[j], anchors.get(str(r[col])))
     if language != "en":
         rows = [[_translated(v, k, f, language) for v, (k, _, f) in zip(row, columns, strict=True)]
                 for row in rows]
@@ -73,6 +85,25 @@ def _translated(v, key: str, f: str, language: str):
     if v in ("good", "watch", "bad", TOO_FEW, SHORT_TOO_FEW):
         return tr(v, language)
     return crm_term(v, language)
+
+
+def _linked(text: str, anchors: tuple[str | None, str | None] | None):
+    """A table cell's (clipped) text as a link to its deal list: on a screen to the list
+    of ``anchors[0]``, in the PDF to ``anchors[1]`` (a flagged row's list, or the finding's
+    that stands in for it; both shown bold) and plain text where the PDF has no list. Escaped:
+    CRM text never becomes markup; the anchors are
+    :func:`reporting.insights.deal_list_key`'s ASCII ids."""
+    if not anchors or not anchors[0]:
+        return text
+    screen, printed = anchors
+    if screen == printed:
+        return Markup('<a class="row-link flagged" href="#{}">{}</a>').format(screen, text)
+    if printed:
+        return Markup('<a class="row-link flagged screen-only" href="#{}">{}</a>'
+                      '<a class="row-link flagged print-only" href="#{}">{}</a>').format(
+            screen, text, printed, text)
+    return Markup('<a class="row-link screen-only" href="#{}">{}</a>'
+                  '<span class="print-only">{}</span>').format(screen, text, text)
 
 
 def show_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], caption: str = "",
@@ -165,9 +196,10 @@ REP_SHEETS = {"conversion": N_("Win rate by rep"), "cycle": N_("Cycle by rep"),
 
 
 def rep_table(ctx: ReportContext, key: str, limit: int = 15) -> str:
-    """The compact per-rep table of a section, sorted by its main figure (HTML), with the
-    links to the deal lists of its rows rated bad or watch under it."""
-    from .deals import row_links_html
+    """The compact per-rep table of a section, sorted by its main figure (HTML): each
+    rep's name links to the deals behind the row (:func:`deals.row_links`), and the links
+    to the deal lists of its rows flagged bad or watch follow it."""
+    from .deals import row_links, row_links_html
 
     caption, sort, ascending, columns = REP_TABLES[key]
     columns = [c for c in columns if c[0] in ctx.summary.columns]
@@ -175,7 +207,8 @@ def rep_table(ctx: ReportContext, key: str, limit: int = 15) -> str:
     if "rating" in frame:  # the short form, so that a half-width table keeps one line a row
         frame = frame.assign(rating=frame["rating"].replace({TOO_FEW: SHORT_TOO_FEW}))
     return table_html(frame, columns, caption, limit, ctx.language, ctx=ctx,
-                      sheet=REP_SHEETS[key]) + row_links_html(ctx, key)
+                      sheet=REP_SHEETS[key], links=("group", row_links(ctx, key))
+                      ) + row_links_html(ctx, key)
 
 
 def show_rep_table(ctx: ReportContext, key: str, limit: int = 15) -> None:
@@ -202,14 +235,18 @@ PERSON_TABLES = {
 def person_table(ctx: ReportContext, key: str, limit: int = 12) -> str:
     """Customer value per acquiring rep or account manager, highest value per account-year
     first (an age-normalised figure: revenue to date favours old books); HTML, empty when
-    there is none."""
+    there is none. Each person's name links to the won deals with their accounts, and
+    the links to the lists of the rows a finding rates bad or watch follow it."""
+    from .deals import row_links, row_links_html
+
     frame = getattr(ctx.a, key)
     if frame.empty:
         return ""
     caption, columns = PERSON_TABLES[key]
     columns = [c for c in columns if c[0] in frame.columns]
     return table_html(frame.sort_values("value_per_account_year", ascending=False), columns,
-                      caption, limit, ctx.language, ctx=ctx, sheet=REP_SHEETS[key])
+                      caption, limit, ctx.language, ctx=ctx, sheet=REP_SHEETS[key],
+                      links=("person", row_links(ctx, key))) + row_links_html(ctx, key)
 
 
 def show_person_table(ctx: ReportContext, key: str, limit: int = 12) -> None:
