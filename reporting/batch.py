@@ -361,11 +361,9 @@ class PendingArtifacts:
         self._work, self._error, self._seconds = work, None, 0.0
         self._thread = None
         if background:
-            import threading
+            from .handoff import start_producer
 
-            self._thread = threading.Thread(target=self._run, name="shared-artifacts",
-                                            daemon=True)
-            self._thread.start()
+            self._thread = start_producer(self._run, "shared-artifacts")
         else:
             self._run()
 

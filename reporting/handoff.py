@@ -15,12 +15,39 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 
 #: seconds a reader waits for a pending file unless told otherwise (``CRM_ARTIFACTS_WAIT``)
 DEFAULT_WAIT = 600.0
 WAIT_ENV = "CRM_ARTIFACTS_WAIT"
+
+
+_producers: set[threading.Thread] = set()
+_producers_lock = threading.Lock()
+
+
+def start_producer(work, name: str) -> threading.Thread:
+    """Run ``work`` in a daemon thread that :func:`settle` knows of."""
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    with _producers_lock:
+        _producers.add(thread)
+    thread.start()
+    return thread
+
+
+def settle() -> None:
+    """Wait for this process's producer threads (:func:`start_producer`) to end: a fork
+    (the render child) must not copy a thread stopped in the middle of a query or a
+    fit. Costs nothing when they are done, as they are by the time a report that reads
+    their file renders."""
+    with _producers_lock:
+        threads = [t for t in _producers if t is not threading.current_thread()]
+    for t in threads:
+        t.join()
+    with _producers_lock:
+        _producers.difference_update(t for t in threads if not t.is_alive())
 
 
 class HandoffError(RuntimeError):

@@ -5,6 +5,7 @@ file, when the producer fails, dies or is late (reporting.handoff)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -205,3 +206,46 @@ def test_execute_raises_what_the_background_step_raised(demo_store, tmp_path, sl
     with pytest.raises(RuntimeError, match="backtest broke"):
         runs.execute(request)
     assert len(errors) == 1 and "RuntimeError: backtest broke" in errors[0]
+
+
+# ------------------------------------------------------------- no fork beside a producer thread
+
+
+def test_settle_waits_for_the_producer_threads(tmp_path):
+    release = threading.Event()
+    producer = handoff.start_producer(lambda: release.wait(30), "test-producer")
+    settler = threading.Thread(target=handoff.settle)
+    settler.start()
+    settler.join(0.3)
+    assert settler.is_alive()  # the producer still works: no fork yet
+    release.set()
+    settler.join(30)
+    assert not settler.is_alive() and not producer.is_alive()
+    handoff.settle()  # nothing left: returns at once
+
+
+def test_the_render_child_is_forked_only_after_the_producers_ended(tmp_path, monkeypatch):
+    """A report that does not read the artifacts (a trend) may finish before they do: its
+    render child is forked only once the producer thread has ended."""
+    from reporting.render import render_report
+
+    from .test_redteam_runs import tiny_notebook
+
+    order = []
+    release = threading.Event()
+
+    def work():
+        release.wait(30)
+        order.append("producer done")
+
+    handoff.start_producer(work, "test-producer")
+    real_fork = os.fork
+
+    def fork():
+        order.append("fork")
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", fork)
+    threading.Timer(0.2, release.set).start()
+    pages, _ = render_report(tiny_notebook(), "t", None, "en", tmp_path, timeout=60)
+    assert pages == 1 and order == ["producer done", "fork"]
