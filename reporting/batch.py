@@ -349,15 +349,17 @@ def shared_artifacts(store: str | Path | None, period: Period, params_dir: str |
 
 class PendingArtifacts:
     """Artifacts being computed in a thread of this process (see
-    :func:`start_shared_artifacts`): ``path`` and ``fingerprint`` are known at once, the file
-    appears (atomically) when the work is done; readers wait with
+    :func:`start_shared_artifacts`): ``path`` is known at once, the file (with its
+    fingerprint) appears atomically when ``work`` is done; readers wait with
     :func:`reporting.handoff.wait_ready`. :meth:`wait` joins the work and returns the
     :class:`Artifacts`, raising what the work raised."""
 
-    def __init__(self, path: Path, fingerprint: str, work: Callable[[], None],
-                 started: float, background: bool) -> None:
-        self.path, self.fingerprint, self.started = path, fingerprint, started
-        self.reused = False
+    fingerprint = None  # known once the work is done (it includes the band reference)
+    reused = False
+
+    def __init__(self, path: Path, work: Callable[[], str], started: float,
+                 background: bool) -> None:
+        self.path, self.started = path, started
         self._work, self._error, self._seconds = work, None, 0.0
         self._thread = None
         if background:
@@ -371,7 +373,7 @@ class PendingArtifacts:
         from . import handoff
 
         try:
-            self._work()
+            self.fingerprint = self._work()
         except BaseException as exc:  # noqa: BLE001 - told to readers and to wait()
             self._error = exc
             handoff.mark_failed(self.path, f"{type(exc).__name__}: {exc}")
@@ -393,12 +395,12 @@ def start_shared_artifacts(store: str | Path | None, period: Period,
                            refresh_bands: bool = False, reference: Path | None = None,
                            background: bool = True) -> Artifacts | PendingArtifacts:
     """:func:`shared_artifacts` that returns before the slow part: reused artifacts come
-    back as :class:`Artifacts`; otherwise the fingerprint and the band reference are
-    settled here (both are cheap; the reports' manifests record the fingerprint), ``target``
-    is marked pending (:mod:`reporting.handoff`: a stale file there is removed first, so no
-    reader takes it for the new one) and the drift, the CLV choice and the forecast
-    backtest run in a thread (``background``) while the caller starts the reports. The
-    caller must :meth:`PendingArtifacts.wait` before it returns."""
+    back as :class:`Artifacts`; otherwise ``target`` is marked pending
+    (:mod:`reporting.handoff`: a stale file there is removed first, so no reader takes it
+    for the new one) and the band reference, the drift, the CLV choice and the forecast
+    backtest run in a thread (``background``) while the caller starts the reports; the
+    fingerprint is known when they are done (in the file, and from
+    :meth:`PendingArtifacts.wait`). The caller must wait before it returns."""
     from . import handoff
 
     started = time.perf_counter()
@@ -416,16 +418,17 @@ def start_shared_artifacts(store: str | Path | None, period: Period,
             if _reusable(target, fp):
                 handoff.failed_path(target).unlink(missing_ok=True)
                 return Artifacts(target, fp, True, time.perf_counter() - started)
-    ref = band_reference(store, period, params_dir, ref_path, refresh=refresh_bands)
-    fp = _fingerprint(base, ref, ref_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)  # not reusable: never read as the new one
     handoff.mark_pending(target)
-    return PendingArtifacts(
-        target, fp,
-        lambda: _compute_artifacts(store, period, params_dir, target, ref, ref_path, settings,
-                                   fp),
-        started, background)
+
+    def work() -> str:
+        ref = band_reference(store, period, params_dir, ref_path, refresh=refresh_bands)
+        fp = _fingerprint(base, ref, ref_path)
+        _compute_artifacts(store, period, params_dir, target, ref, ref_path, settings, fp)
+        return fp
+
+    return PendingArtifacts(target, work, started, background)
 
 
 def build_artifacts(store: str | Path | None, period: Period, params_dir: str | Path | None,

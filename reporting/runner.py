@@ -373,8 +373,14 @@ def run_report(
         outputs = {f: _sha256(tmp / f) for f in
                    ("report.ipynb", "report.html", "report.pdf", "metrics.json",
                     "report.xlsx") if (tmp / f).exists()}
+        extras = dict(manifest or {})
+        if artifacts and "artifacts_fingerprint" in extras and \
+                not extras["artifacts_fingerprint"]:
+            # computed while this report started: their file says which they were
+            extras["artifacts_fingerprint"] = json.loads(
+                Path(artifacts).read_text(encoding="utf-8")).get("fingerprint")
         write_json_atomic(tmp / "manifest.json", {
-            **(manifest or {}),
+            **extras,
             "status": "ok",
             "parameters": {k: v for k, v in parameters.items() if k != "params_dir"},
             "notebook": Path(notebook).name,
