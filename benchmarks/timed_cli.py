@@ -27,6 +27,7 @@ STEPS = [
     "reporting.scope:known_scopes",
     "reporting.scope:has_data",
     "reporting.batch:shared_artifacts",
+    "reporting.batch:start_shared_artifacts",
     "reporting.batch:_compute_artifacts",
     "reporting.batch:band_reference",
     "reporting.batch:band_drift",

@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -341,6 +341,69 @@ def shared_artifacts(store: str | Path | None, period: Period, params_dir: str |
     with ``refresh_bands``, or a missing, unreadable or partial file) they are computed
     again. The figures are the same either way: reuse only skips the work."""
     started = time.perf_counter()
+    art = start_shared_artifacts(store, period, params_dir, target, refresh_bands, reference,
+                                 background=False)
+    return art.wait() if isinstance(art, PendingArtifacts) else \
+        replace(art, seconds=time.perf_counter() - started)
+
+
+class PendingArtifacts:
+    """Artifacts being computed in a thread of this process (see
+    :func:`start_shared_artifacts`): ``path`` is known at once, the file (with its
+    fingerprint) appears atomically when ``work`` is done; readers wait with
+    :func:`reporting.handoff.wait_ready`. :meth:`wait` joins the work and returns the
+    :class:`Artifacts`, raising what the work raised."""
+
+    fingerprint = None  # known once the work is done (it includes the band reference)
+    reused = False
+
+    def __init__(self, path: Path, work: Callable[[], str], started: float,
+                 background: bool) -> None:
+        self.path, self.started = path, started
+        self._work, self._error, self._seconds = work, None, 0.0
+        self._thread = None
+        if background:
+            from .handoff import start_producer
+
+            self._thread = start_producer(self._run, "shared-artifacts")
+        else:
+            self._run()
+
+    def _run(self) -> None:
+        from . import handoff
+
+        try:
+            self.fingerprint = self._work()
+        except BaseException as exc:  # noqa: BLE001 - told to readers and to wait()
+            self._error = exc
+            handoff.mark_failed(self.path, f"{type(exc).__name__}: {exc}")
+        else:
+            handoff.mark_done(self.path)
+        finally:
+            self._seconds = time.perf_counter() - self.started
+
+    def wait(self) -> Artifacts:
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return Artifacts(self.path, self.fingerprint, False, self._seconds)
+
+
+def start_shared_artifacts(store: str | Path | None, period: Period,
+                           params_dir: str | Path | None, target: Path,
+                           refresh_bands: bool = False, reference: Path | None = None,
+                           background: bool = True) -> Artifacts | PendingArtifacts:
+    """:func:`shared_artifacts` that returns before the slow part: reused artifacts come
+    back as :class:`Artifacts`; otherwise ``target`` is marked pending
+    (:mod:`reporting.handoff`: a stale file there is removed first, so no reader takes it
+    for the new one) and the band reference, the drift, the CLV choice and the forecast
+    backtest run in a thread (``background``) while the caller starts the reports; the
+    fingerprint is known when they are done (in the file, and from
+    :meth:`PendingArtifacts.wait`). The caller must wait before it returns."""
+    from . import handoff
+
+    started = time.perf_counter()
     settings = load_settings(params_dir)
     ref_path = reference or target.with_name("bands-reference.json")
     base, identity = _fingerprint_base(store, period, params_dir, settings)
@@ -353,10 +416,19 @@ def shared_artifacts(store: str | Path | None, period: Period, params_dir: str |
         if ref is not None:
             fp = _fingerprint(base, ref, ref_path)
             if _reusable(target, fp):
+                handoff.failed_path(target).unlink(missing_ok=True)
                 return Artifacts(target, fp, True, time.perf_counter() - started)
-    fp = _compute_artifacts(store, period, params_dir, target, refresh_bands, ref_path,
-                            settings, base)
-    return Artifacts(target, fp, False, time.perf_counter() - started)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)  # not reusable: never read as the new one
+    handoff.mark_pending(target)
+
+    def work() -> str:
+        ref = band_reference(store, period, params_dir, ref_path, refresh=refresh_bands)
+        fp = _fingerprint(base, ref, ref_path)
+        _compute_artifacts(store, period, params_dir, target, ref, ref_path, settings, fp)
+        return fp
+
+    return PendingArtifacts(target, work, started, background)
 
 
 def build_artifacts(store: str | Path | None, period: Period, params_dir: str | Path | None,
@@ -377,16 +449,14 @@ def build_artifacts(store: str | Path | None, period: Period, params_dir: str | 
 
 
 def _compute_artifacts(store: str | Path | None, period: Period,
-                       params_dir: str | Path | None, target: Path, refresh_bands: bool,
-                       ref_path: Path, settings, base: dict) -> str:
-    """Compute and write the artifacts (``clv.parquet`` first, then ``target``, each by an
-    atomic rename, so the JSON naming the parquet is only visible once it is in place);
-    returns their fingerprint."""
+                       params_dir: str | Path | None, target: Path, ref: dict,
+                       ref_path: Path, settings, fp: str) -> None:
+    """Compute and write the artifacts of fingerprint ``fp`` with the band reference
+    ``ref`` (``clv.parquet`` first, then ``target``, each by an atomic rename, so the JSON
+    naming the parquet is only visible once it is in place)."""
     from . import store as _store
     from .models.reference import clv_reference
 
-    ref = band_reference(store, period, params_dir, ref_path, refresh=refresh_bands)
-    fp = _fingerprint(base, ref, ref_path)
     with _store.connect(store, read_only=True) as con:
         revenue = con.execute("SELECT account_id, date, amount FROM revenue WHERE date < ?",
                               [period.end.to_pydatetime()]).df()
@@ -417,7 +487,6 @@ def _compute_artifacts(store: str | Path | None, period: Period,
         payload["clv"] = summary
     payload["backtest"] = forecast_backtest(store, period)
     write_json_atomic(target, payload)
-    return fp
 
 
 def forecast_backtest(store: str | Path | None, period: Period) -> dict | None:

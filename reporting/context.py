@@ -8,7 +8,9 @@ notebook shows them with :mod:`reporting.presentation`.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,12 +123,23 @@ def build(
     settings = load_settings(params_dir)
     if language not in LANGUAGES:
         raise ParamsError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
-    shared = json.loads(Path(artifacts).read_text(encoding="utf-8")) if artifacts else {}
     since = p.start - pd.DateOffset(months=history_months)
     data = _store.load(store, region=region, team=team, since=since, until=p.end)
     # customer value needs every account in scope, not only those with a recent deal
     accounts, revenue = _store.load_customers(store, region=region, team=team, until=p.end)
     data = replace(data, accounts=accounts, revenue=revenue)
+    from .metrics.targets import combine_quotas
+    from .params import load_quotas_file
+
+    quotas, quota_notes = combine_quotas(
+        load_quotas_file(params_dir).frame(settings.currency), data.quotas)
+    level = ("team" if team and team.lower() != "all" else
+             "region" if region and region.lower() != "all" else None)
+    # the shared artifacts are read as late as they can be: `crm-report run` may still be
+    # computing them while this kernel loads its slice and fits its forecast
+    shared_once = functools.cache(lambda: read_artifacts(artifacts))
+    fc = next_period_forecast(store, p, region, team, quotas, shared_once, artifacts)
+    shared = shared_once()
     clv = shared.get("clv")
     if clv is not None and clv.get("file"):
         pred = pd.read_parquet(Path(artifacts).with_name(clv["file"])).astype(
@@ -137,14 +150,6 @@ def build(
                                   discount_rate=settings.clv.discount_rate)
     else:
         pred = None
-    from .metrics.targets import combine_quotas
-    from .params import load_quotas_file
-
-    quotas, quota_notes = combine_quotas(
-        load_quotas_file(params_dir).frame(settings.currency), data.quotas)
-    level = ("team" if team and team.lower() != "all" else
-             "region" if region and region.lower() != "all" else None)
-    fc = next_period_forecast(store, p, region, team, quotas, shared, artifacts)
     a = analyse(data.opportunities, p, settings, data.reps, data.stage_history, data.leads,
                 data.revenue, data.accounts, data.available(),
                 band_edges=shared.get("band_edges"), predicted_value=pred, clv_model=clv,
@@ -156,9 +161,20 @@ def build(
                          params_dir=str(params_folder(params_dir)))
 
 
+def read_artifacts(artifacts: str | Path | None) -> dict:
+    """The run's shared artifacts file (``{}`` without one), once its producer finished
+    writing it (:func:`reporting.handoff.wait_ready`: a clear error when it failed, died or
+    is late)."""
+    if not artifacts:
+        return {}
+    from .handoff import wait_ready
+
+    return json.loads(wait_ready(Path(artifacts)).read_text(encoding="utf-8"))
+
+
 def next_period_forecast(store: str | None, p: Period, region: str, team: str,
-                         quotas: pd.DataFrame, shared: dict, artifacts: str | None
-                         ) -> dict | None:
+                         quotas: pd.DataFrame, shared: dict | Callable[[], dict],
+                         artifacts: str | None) -> dict | None:
     """The forecast of the period after ``p`` as of its start (per rep of the scope, with
     the scope's total), by the method the backtest chose: the run's shared backtest
     (``crm-report run`` computes it once for every report), or, for a notebook run on its
@@ -175,6 +191,8 @@ def next_period_forecast(store: str | None, p: Period, region: str, team: str,
                                  evaluate=False, **scope)
     except ReportingError:
         return None
+    if callable(shared):  # read only now (see build)
+        shared = shared()
     if "backtest" in shared:
         bt = shared["backtest"]
     else:  # a notebook run on its own: backtest here (crm-report run does it once a run)

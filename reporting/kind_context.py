@@ -10,10 +10,8 @@ serves every kind.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 
@@ -70,8 +68,9 @@ def _common(params_dir: str | None, language: str, artifacts: str | None
     settings = load_settings(params_dir)
     if language not in LANGUAGES:
         raise ParamsError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
-    shared = json.loads(Path(artifacts).read_text(encoding="utf-8")) if artifacts else {}
-    return settings, shared
+    from .context import read_artifacts  # waits while `crm-report run` still writes them
+
+    return settings, read_artifacts(artifacts)
 
 
 def _now() -> str:

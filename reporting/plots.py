@@ -257,6 +257,15 @@ _LABEL_SPOTS = ((4, 3, "left", "bottom"), (4, -3, "left", "top"), (-4, 3, "right
                 (8, 0, "left", "center"), (-8, 0, "right", "center"))
 
 
+def _laid_out(fig):
+    """Lay ``fig`` out (its layout engine runs) without painting a pixel, and return the
+    canvas's renderer, for the text sizes and positions a draw would give: what
+    ``fig.canvas.draw()`` gave these helpers, without rasterising the whole chart a
+    second time (:func:`figure_png` paints it once, at its own dpi)."""
+    fig.draw_without_rendering()
+    return fig.canvas.get_renderer()
+
+
 def place_labels(ax, xs, ys, labels, points=None, fontsize: float = 6.5,
                  marker_pt: float = 3.5) -> list:
     """Name points without any two names overlapping, a name covering a point (of
@@ -265,8 +274,7 @@ def place_labels(ax, xs, ys, labels, points=None, fontsize: float = 6.5,
     out when none is free (greedy; the order says which names matter most). Draws the
     figure once to know the layout. Returns the annotations placed."""
     fig = ax.figure
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
+    renderer = _laid_out(fig)
     frame = ax.get_window_extent(renderer)
     r = marker_pt * fig.dpi / 72
     taken = []
@@ -300,8 +308,7 @@ def bar_labels(ax, xs, tops, labels, fontsize: float = 6.5, gap_pt: float = 2.0)
             for x, top, text in zip(xs, tops, labels, strict=True)]
     for a in anns:
         a.set_in_layout(False)
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
+    renderer = _laid_out(fig)
     placed = []
     for a in anns:
         box = a.get_window_extent(renderer)

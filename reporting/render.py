@@ -206,7 +206,11 @@ def prepare_render() -> None:
 
 def _warm_and_wait() -> None:
     """:func:`_warm_up`, and no warm-up thread left running: a fork must not happen in
-    the middle of an import or of a WeasyPrint call in another thread."""
+    the middle of an import or of a WeasyPrint call in another thread (nor of the shared
+    artifacts' work, :func:`reporting.handoff.settle`)."""
+    from .handoff import settle
+
+    settle()
     _warm_up()
     with _start_lock:
         thread = _warming

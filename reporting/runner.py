@@ -29,6 +29,10 @@ from .paths import finalise_dir, inside, make_temp_dir, mark_ours, region_folder
 from .periods import check_not_future, parse_period
 from .project import PROJECT_ENV
 from .project import current as current_project
+
+# = store.default_store_path, without importing the store (DuckDB and pandera are not
+# needed by a batch worker, only by its kernels: ~0.5-1 CPU-s of each worker's start-up)
+from .project import default_store as default_store_path
 from .render import (
     DEFAULT_RENDER_TIMEOUT,
     html_to_pdf,
@@ -37,7 +41,6 @@ from .render import (
     render_report,
 )
 from .resources import notebooks_dir
-from .store import default_store_path
 from .workbook import WORKBOOK_MIME
 
 NOTEBOOKS = notebooks_dir()  # the shipped notebooks (a project's own copies: project.notebook_path)
@@ -370,8 +373,14 @@ def run_report(
         outputs = {f: _sha256(tmp / f) for f in
                    ("report.ipynb", "report.html", "report.pdf", "metrics.json",
                     "report.xlsx") if (tmp / f).exists()}
+        extras = dict(manifest or {})
+        if artifacts and "artifacts_fingerprint" in extras and \
+                not extras["artifacts_fingerprint"]:
+            # computed while this report started: their file says which they were
+            extras["artifacts_fingerprint"] = json.loads(
+                Path(artifacts).read_text(encoding="utf-8")).get("fingerprint")
         write_json_atomic(tmp / "manifest.json", {
-            **(manifest or {}),
+            **extras,
             "status": "ok",
             "parameters": {k: v for k, v in parameters.items() if k != "params_dir"},
             "notebook": Path(notebook).name,

@@ -18,8 +18,9 @@ from .batch import (
     Artifacts,
     Job,
     JobResult,
+    PendingArtifacts,
     run_batch,
-    shared_artifacts,
+    start_shared_artifacts,
     write_indexes,
 )
 from .exceptions import ParamsError, ReportingError
@@ -254,6 +255,10 @@ def validate(request: RunRequest) -> Path:
     return reports_root(request.reports_dir)
 
 
+def _finished(art: Artifacts | PendingArtifacts) -> Artifacts:
+    return art.wait() if isinstance(art, PendingArtifacts) else art
+
+
 def execute(request: RunRequest, on_done: Callable[[JobResult], None] | None = None,
             on_plan: Callable[[int], None] | None = None) -> RunOutcome:
     """Plan, compute the shared artifacts once per period, run, write the indexes."""
@@ -270,17 +275,24 @@ def execute(request: RunRequest, on_done: Callable[[JobResult], None] | None = N
     from .kinds import get as get_kind
 
     for label, pjobs in sorted(by_period.items(), key=lambda kv: parse_period(kv[0]).start):
+        ex = request.executor
+        art = None
         if any(get_kind(j.kind).artifacts for j in pjobs):
-            art = shared_artifacts(request.store, parse_period(label), request.params,
-                                   inside(out_root, label, "_run", "artifacts.json"),
-                                   refresh, inside(out_root, "_reference", "bands.json"))
-            out.artifacts[label] = art
+            # computed while the reports' kernels start (they wait for the file where they
+            # read it: reporting.handoff); a dask worker elsewhere gets them finished
+            art = start_shared_artifacts(request.store, parse_period(label), request.params,
+                                         inside(out_root, label, "_run", "artifacts.json"),
+                                         refresh, inside(out_root, "_reference", "bands.json"),
+                                         background=ex.kind == "local")
             refresh = False  # once per run, from the oldest period
             pjobs = [replace(j, artifacts=str(art.path),
                              manifest={**j.manifest, "artifacts_fingerprint": art.fingerprint})
                      if get_kind(j.kind).artifacts else j for j in pjobs]
-        ex = request.executor
+            if ex.kind != "local":
+                art = _finished(art)
         out.results += run_batch(pjobs, ex.workers, ex.kind, ex.scheduler, on_done)
+        if art is not None:
+            out.artifacts[label] = _finished(art)  # raises what computing them raised
     out.results += blocked
     out.indexes = write_indexes(out_root, list(by_period), request.params)
     return out

@@ -33,3 +33,18 @@ def test_the_models_package_resolves_its_names():
     assert models.backtest is backtest and models.clv is clv  # functions, not submodules
     assert DealSizeBander.__module__ == "reporting.models.bands"
     assert "rfm_summary" in dir(models)
+
+
+def test_a_batch_worker_starts_without_the_store_stack():
+    """A pool worker unpickles ``batch.run_job`` and runs ``runner.run_report``: neither
+    needs DuckDB or pandera (the kernels load the store), and the default store path is
+    still the store module's."""
+    code = ("import json, sys\n"
+            "import reporting.batch, reporting.runner\n"
+            "print(json.dumps([m for m in ('duckdb', 'pandera') if m in sys.modules]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+    from reporting import runner, store
+
+    assert runner.default_store_path() == store.default_store_path()
