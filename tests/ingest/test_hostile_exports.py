@@ -478,6 +478,7 @@ def test_quality_appendix_lists_the_data_notes(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
     from reporting import presentation, store
+    from reporting.i18n import tr
     from reporting.presentation import fragments
 
     ingest_paths([shared("maven_crm")], "maven", tmp_path / "m.duckdb", as_of=AS_OF)
@@ -485,7 +486,9 @@ def test_quality_appendix_lists_the_data_notes(tmp_path, monkeypatch):
     shown = []
     monkeypatch.setattr(fragments, "display", lambda h: shown.append(h.data))
     for language in ("en", "fa"):
-        presentation.show_quality(SimpleNamespace(data=data, missing={}, language=language))
+        presentation.show_quality(SimpleNamespace(
+            data=data, missing={}, language=language,
+            t=lambda text, language=language: tr(text, language)))
     html = shown[0]
     assert "Rows kept with a data-quality note" in html
     assert "Prospecting" in html and ">500<" in html
