@@ -39,9 +39,12 @@ test: install
 
 # property-based fuzz of exports: 2,000 hypothesis cases (make test runs 200 of them)
 FUZZ_EXAMPLES ?= 2000
+# and 300 exports ingested by both paths, the DuckDB fast one and pandas (make test: 20)
+FAST_EXAMPLES ?= 300
 fuzz: install
 	CRM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CRM_FUZZ_PROGRESS=$${TMPDIR:-/tmp}/crm-fuzz-progress.json \
-	  $(BIN)/python -m pytest tests/ingest/test_fuzz.py -m "not slow" -q -p no:cacheprovider
+	  CRM_FAST_EXAMPLES=$(FAST_EXAMPLES) \
+	  $(BIN)/python -m pytest tests/ingest/test_fuzz.py tests/ingest/test_fast_path.py -m "not slow" -q -p no:cacheprovider
 
 # the wheel installed with its dependencies from PyPI into a fresh virtualenv, used from an
 # unrelated folder (make test installs it too, sharing the test environment's dependencies)

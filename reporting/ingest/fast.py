@@ -561,7 +561,7 @@ def _records(con, raw_t: str, names: list[str], lines) -> list[str]:
 def _conflict_firsts(con, st, i: int, src: ExportFile, c_t: str) -> None:
     """The first rows of keys met again with other values leave the staged rows for the
     quarantine, as :func:`.load._stage_conflicts` does for the pandas path."""
-    from .load import _QCOLS, _insert, _with_conflicts  # noqa: PLC0415
+    from .load import _QCOLS, _insert  # noqa: PLC0415
 
     pre = f"{st.prefix}{i}"
     firsts = con.execute(f"""
@@ -589,15 +589,6 @@ def _conflict_firsts(con, st, i: int, src: ExportFile, c_t: str) -> None:
     })
     _insert(con, pre + "_q", q, _QCOLS)
     _insert(con, pre + "_k", rows[[keycol]], [keycol])
-    from .load import REPORT_QUARANTINE_LIMIT  # noqa: PLC0415
+    from .load import conflicts_recorded  # noqa: PLC0415
 
-    if st.n_kept < REPORT_QUARANTINE_LIMIT:
-        st.kept.append(q[QUARANTINE_COLUMNS])
-        st.n_kept += len(q)
-    r = st.results[i]
-    notes = dict(r.notes)
-    for code in ("created_at_estimated", "created_after_close"):
-        if code in notes:
-            notes[code] = con.execute(
-                f'SELECT COUNT(*) FROM {_q(pre + "_f")} WHERE code = ?', [code]).fetchone()[0]
-    st.results[i] = _with_conflicts(r, len(q), notes)
+    conflicts_recorded(con, st, i, q, _q(pre + "_f"))

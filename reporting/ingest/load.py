@@ -661,6 +661,14 @@ def _stage_conflicts(con: duckdb.DuckDBPyConnection, st: _Staging, i: int, src: 
     con.register("_k", rows[keycols[:1]].astype(str).set_axis(["key"], axis=1))
     con.execute(f'DELETE FROM "{pre}_f" WHERE key IN (SELECT key FROM _k)')
     con.unregister("_k")
+    conflicts_recorded(con, st, i, q, f'"{pre}_f"')
+
+
+def conflicts_recorded(con: duckdb.DuckDBPyConnection, st: _Staging, i: int,
+                       q: pd.DataFrame, staged: str) -> None:
+    """After file ``i``'s conflicting duplicates ``q`` went to quarantine: keep them for
+    the ingest report (up to its limit) and recount the file's row notes in the staged
+    table ``staged`` (a quoted name), which no longer holds the conflicting rows."""
     if st.n_kept < REPORT_QUARANTINE_LIMIT:
         st.kept.append(q[QUARANTINE_COLUMNS])
         st.n_kept += len(q)
@@ -669,7 +677,7 @@ def _stage_conflicts(con: duckdb.DuckDBPyConnection, st: _Staging, i: int, src: 
     for code in ("created_at_estimated", "created_after_close"):
         if code in notes:
             notes[code] = con.execute(
-                f'SELECT COUNT(*) FROM "{pre}_f" WHERE code = ?', [code]).fetchone()[0]
+                f"SELECT COUNT(*) FROM {staged} WHERE code = ?", [code]).fetchone()[0]
     st.results[i] = _with_conflicts(r, len(q), notes)
 
 
