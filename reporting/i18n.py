@@ -123,16 +123,6 @@ def tr(text: str, language: str = "en") -> str:
     return Message(out, language) if "{" in out else Translated(out)
 
 
-def has_translation(text: str, language: str) -> bool:
-    """Whether ``text`` is a message of ``language``'s catalogue (a chart's tick label is
-    ours, or data such as a rep's name)."""
-    if language == "en" or not text:
-        return False
-    t = translations(language)
-    missing = object()
-    return t._catalog.get(text, missing) is not missing  # noqa: SLF001 - gettext's table
-
-
 class Message(Translated):
     """A translated template whose :meth:`format` also gives the word parameters the code
     passes ('rose' as ``direction``, marked ``N_p("direction", "rose")``) in the

@@ -21,6 +21,17 @@ def shared(name: str) -> Path:
     return p
 
 
+def has_translation(text: str, language: str) -> bool:
+    """Whether ``text`` is a message of ``language``'s catalogue (a chart's tick label is
+    ours, or data such as a rep's name). Reads gettext's table, which only tests need."""
+    from reporting.i18n import translations
+
+    if language == "en" or not text:
+        return False
+    missing = object()
+    return translations(language)._catalog.get(text, missing) is not missing  # noqa: SLF001
+
+
 @pytest.fixture(scope="session")
 def demo_tables():
     from reporting import demo

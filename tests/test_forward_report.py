@@ -118,7 +118,7 @@ def test_a_store_without_quotas_or_history_says_so(maven_forecast_store):
 def _contract_findings(ctx, evil: str = "<b>x</b>") -> list[dict]:
     """Page one's findings as the deal lists will give them: three findings, each with
     three deals of long names (the most page one has to hold)."""
-    from reporting.presentation.summary import page_one_findings
+    from reporting.presentation.deals import page_one_findings
 
     out = page_one_findings(ctx)
     while len(out) < 3:
@@ -133,9 +133,9 @@ def _contract_findings(ctx, evil: str = "<b>x</b>") -> list[dict]:
 
 
 def test_page_one_tiles_are_the_month_and_rated_where_a_baseline_exists(latam):
+    from reporting.presentation.deals import page_one_findings
     from reporting.presentation.summary import (
         PAGE_ONE_TILES,
-        page_one_findings,
         page_one_tiles,
         pipeline_coverage,
         verdicts,

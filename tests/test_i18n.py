@@ -12,6 +12,8 @@ from reporting import i18n
 from reporting.periods import parse_period
 from reporting.runner import NOTEBOOKS, run_report
 
+from .conftest import has_translation
+
 
 @pytest.mark.parametrize("greg, jal", [
     (date(2024, 3, 20), (1403, 1, 1)),    # Nowruz 1403
@@ -135,7 +137,7 @@ def test_every_finding_template_has_a_persian_translation():
                 + movement_findings(*_movement_frames("EMEA", 1240.0, 1000.0))[1:])
     templates = {f.template for f in targets + movement}
     assert len(templates) == 6  # 3 target combinations, the slip, velocity twice
-    assert sorted(t for t in templates if not i18n.has_translation(t, "fa")) == []
+    assert sorted(t for t in templates if not has_translation(t, "fa")) == []
     for f in targets + movement:
         text = f.render("fa")
         assert _persian_only(text), text
@@ -182,7 +184,7 @@ def test_static_forward_strings_have_a_persian_translation():
     texts = [*definitions().values(), *METHOD_NAMES.values(),
              *(label for _, label, _ in BACKTEST_COLUMNS),
              *(s for title, how, _ in SECTIONS.values() for s in (title, how))]
-    assert [t[:60] for t in texts if not i18n.has_translation(t, "fa")] == []
+    assert [t[:60] for t in texts if not has_translation(t, "fa")] == []
 
 
 def test_marked_templates_text_already_translated_and_word_parameters():

@@ -12,6 +12,7 @@ from ..formatting import generated_words
 from ..i18n import N_, format_date, tr
 from ..metrics import pipeline
 from ..metrics.deltas import changes
+from .deals import page_one_findings as deal_findings
 from .fragments import fmt_money, fmt_num, fmt_pct, logo_data_uri, show_html
 
 if TYPE_CHECKING:
@@ -202,16 +203,6 @@ def findings(ctx: ReportContext, limit: int = 6) -> list[str]:
     return [f.render(ctx.language) for f in ctx.a.findings[:limit]]
 
 
-def page_one_findings(ctx: ReportContext, limit: int = 3) -> list[dict[str, Any]]:
-    """The top findings as page one shows them: ``text``, ``rating`` (good / watch / bad
-    or None), ``anchor`` (the id of the finding's deal list in the appendix, or None) and
-    ``deals`` (up to three dicts of formatted strings: id, account, owner, stage, amount,
-    age_days, last_activity); see :func:`reporting.presentation.deals.page_one_findings`."""
-    from .deals import page_one_findings as with_deals
-
-    return with_deals(ctx, limit)
-
-
 #: worst first: the verdict of a metric judged on two figures is the worse one
 _SEVERITY = {"bad": 0, "watch": 1, "good": 2}
 
@@ -357,4 +348,4 @@ def show_summary(ctx: ReportContext, title: str | None = None,
     show_html("summary.html.j2", ctx.language, head=masthead(ctx, title),
               tiles=page_one_tiles(ctx), verdicts=verdicts(ctx),
               findings=page_findings if page_findings is not None
-              else page_one_findings(ctx))
+              else deal_findings(ctx))

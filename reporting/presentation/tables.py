@@ -82,6 +82,13 @@ def _translated(v, key: str, f: str, language: str):
         from .deals import latin_digits
 
         return latin_digits(v, language)
+    return cell_word(v, language)
+
+
+def cell_word(v, language: str):
+    """A text cell's value in ``language`` (the page and report.xlsx alike): our ratings
+    through the catalogue, the CRM's standard stages and loss reasons translated
+    (:func:`reporting.crm_terms.crm_term`), anything else (names) as it is."""
     if v in ("good", "watch", "bad", TOO_FEW, SHORT_TOO_FEW):
         return tr(v, language)
     return crm_term(v, language)
@@ -155,9 +162,7 @@ def register_table(ctx: ReportContext, frame: pd.DataFrame, columns: list[tuple[
     if ctx.language != "en":
         for k, _, f in cols:
             if f == "text":
-                data[k] = data[k].map(lambda v: tr(v, ctx.language) if v in (
-                    "good", "watch", "bad", "too few deals to judge") else crm_term(
-                    v, ctx.language))
+                data[k] = data[k].map(lambda v: cell_word(v, ctx.language))
         cols = [(k, currency_words(label, None, ctx.language), f) for k, label, f in cols]
     shown = currency_words(tr(caption, ctx.language), None, ctx.language)
     ctx.tables.append({"sheet": tr(sheet, ctx.language) if sheet else short_name(

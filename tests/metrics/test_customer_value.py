@@ -15,7 +15,6 @@ import pytest
 
 from reporting import store as _store
 from reporting.exceptions import ParamsError
-from reporting.i18n import has_translation
 from reporting.metrics import clv
 from reporting.metrics.suite import analyse, apply_band_edges
 from reporting.models.backtest import discounted_value
@@ -33,7 +32,7 @@ from reporting.plots import deal_size_histogram, histogram_bins
 from reporting.presentation import report_title
 from reporting.schema import empty_frame
 
-from ..conftest import shared
+from ..conftest import has_translation, shared
 
 T = pd.Timestamp
 

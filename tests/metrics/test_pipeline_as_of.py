@@ -25,7 +25,7 @@ from reporting.periods import parse_period
 from reporting.schema import empty_frame
 from reporting.store import load, replace_all
 
-from ..conftest import shared
+from ..conftest import has_translation, shared
 
 P = parse_period("2017-06")  # the as-of time is P.end = 2017-07-01
 S = load_settings()
@@ -335,7 +335,6 @@ def test_maven_lists_what_it_cannot_support(maven_store):
 
 
 def test_every_not_computable_message_has_a_persian_translation():
-    from reporting import i18n
 
     empty = opps([])
     figures = {"open_count": 4, "open_amount": None, "open_amount_unknown_count": 4,
@@ -345,4 +344,4 @@ def test_every_not_computable_message_has_a_persian_translation():
     msgs = list(m.requirements({}, empty).values())
     msgs += list(m.requirements({"leads": True}, opps(STALE), None, figures).values())
     for msg in filter(None, msgs):
-        assert i18n.has_translation(getattr(msg, "template", msg), "fa"), msg
+        assert has_translation(getattr(msg, "template", msg), "fa"), msg
