@@ -42,13 +42,29 @@ class KindContext:
     forecast_method: str | None = None
     forecast_period: Period | None = None
 
+    def __post_init__(self) -> None:
+        self.activate()
+
+    def activate(self) -> None:
+        """Make this report's language, currency and calendar those of every formatter
+        (amounts in tables and notes read '۷٫۲ هزار دلار' in Persian, not '$۷.۲K'), as
+        :meth:`reporting.context.ReportContext.activate` does for a monthly report."""
+        from . import formatting
+
+        formats = formatting.Formats(self.language, self.settings.currency,
+                                     self.settings.calendar)
+        if formatting.active() != formats:
+            formatting.activate(formats.language, formats.currency, formats.calendar)
+
     @property
     def scope(self) -> str:
         parts = [p for p in (self.region, self.team) if p and p.lower() != "all"]
         return " / ".join(parts) or self.t("All regions")
 
     def t(self, text: str) -> str:
-        """``text`` in the report's language."""
+        """``text`` in the report's language (and its formats active: see
+        :meth:`activate`)."""
+        self.activate()
         return tr(text, self.language)
 
     @property

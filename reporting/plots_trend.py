@@ -2,7 +2,7 @@
 
 Like :mod:`reporting.plots` (whose theme, palette and amount format they use) these never
 choose a matplotlib backend and draw CRM text as plain text. Amount axes carry the
-currency ("USD 1.2M"), rates are percentages, counts use integer ticks; month labels and
+currency as the tables write it ("$1.2M"), rates are percentages, counts use integer ticks; month labels and
 digits are in the report's language (``tr`` / ``localize_numbers``).
 """
 
@@ -13,15 +13,22 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from . import formatting as fmt
 from . import plots
-from .i18n import FA_GREGORIAN_MONTHS, N_, localize_numbers, tr
+from .i18n import FA_GREGORIAN_MONTHS, N_, format_date, jalali, localize_numbers, tr
 
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
               "Dec")
 
 
-def month_label(start: pd.Timestamp, language: str = "en") -> str:
-    """A short month tick: ``Nov 26``; in Persian the month's name and the year's digits."""
+def month_label(start: pd.Timestamp, language: str = "en", calendar: str = "gregorian") -> str:
+    """A short month tick: ``Nov 26``; in Persian the month's name and the year's digits;
+    in the Jalali calendar the day the (Gregorian) month starts, as the table's rows say
+    it, the year below ('۱۰ آبان' over '۱۴۰۵' for November 2026: a Gregorian month is no
+    Jalali month)."""
+    if language == "fa" and calendar == "jalali":  # the year on a second line: '۱۰ آبان\n۱۴۰۵'
+        return format_date(start.date(), "fa", "jalali").rsplit(" ", 1)[0] + "\n" + \
+            localize_numbers(str(jalali(start.date())[0]), "fa")
     if language == "fa":
         return localize_numbers(f"{FA_GREGORIAN_MONTHS[start.month - 1]} {start.year % 100:02d}",
                                 "fa")
@@ -29,19 +36,17 @@ def month_label(start: pd.Timestamp, language: str = "en") -> str:
 
 
 def currency_formatter(currency: str, language: str = "en") -> FuncFormatter:
-    """Axis ticks as ``USD 1.2M`` (``1.2M USD`` would read the same in Persian digits)."""
-    def f(v, _pos=None):
-        text = f"{currency} {plots.money(v)}".strip()
-        return localize_numbers(text, language)
-    return FuncFormatter(f)
+    """Axis ticks as the tables write amounts (:func:`reporting.formatting.money`):
+    ``$1.2M``; ``۱٫۲ میلیون دلار``."""
+    return FuncFormatter(lambda v, _p=None: fmt.money(v, currency, language))
 
 
 def _percent(language: str) -> FuncFormatter:
-    return FuncFormatter(lambda v, _p=None: localize_numbers(f"{v:.0%}", language))
+    return FuncFormatter(lambda v, _p=None: fmt.percent(v, 0, language))
 
 
 def _plain(language: str, digits: int = 0) -> FuncFormatter:
-    return FuncFormatter(lambda v, _p=None: localize_numbers(f"{v:,.{digits}f}", language))
+    return FuncFormatter(lambda v, _p=None: fmt.number(v, digits, language))
 
 
 #: the panels of :func:`trend_panels`: column, title, unit (money, count, pct, days)
@@ -56,7 +61,8 @@ PANELS = (
 
 
 def trend_line(series: pd.DataFrame, column: str, title: str, unit: str,
-               currency: str = "", language: str = "en", ax=None):
+               currency: str = "", language: str = "en", ax=None,
+               calendar: str = "gregorian"):
     """One monthly line (markers on each month; a gap where the month's value is not
     computable) with its axis in ``unit``: ``money`` (currency), ``pct``, ``count``
     (integer ticks, from 0) or ``days``."""
@@ -78,8 +84,10 @@ def trend_line(series: pd.DataFrame, column: str, title: str, unit: str,
         ax.set_yticks([])
         ax.text(0.5, 0.5, tr("not computable", language), transform=ax.transAxes,
                 ha="center", va="center", color=plots.PALETTE["muted"], fontsize=9)
-    step = max(1, int(np.ceil(len(series) / 8)))
-    ax.set_xticks(x[::step], [month_label(pd.Timestamp(s), language)
+    # a half-width chart has room for ~6 month names, ~4 Jalali days
+    per = 4 if language == "fa" and calendar == "jalali" else 6
+    step = max(1, int(np.ceil(len(series) / per)))
+    ax.set_xticks(x[::step], [month_label(pd.Timestamp(s), language, calendar)
                               for s in series["start"].iloc[::step]])
     ax.set_xlim(-0.5, len(series) - 0.5)
     ax.set_xlabel("")
@@ -88,14 +96,14 @@ def trend_line(series: pd.DataFrame, column: str, title: str, unit: str,
 
 
 def trend_panels(series: pd.DataFrame, currency: str = "", language: str = "en",
-                 panels=PANELS):
+                 panels=PANELS, calendar: str = "gregorian"):
     """The trend's small multiples: one :func:`trend_line` per panel, two per row, on
     one figure the width of the page."""
     rows = int(np.ceil(len(panels) / 2))
     fig, axes = plt.subplots(rows, 2, figsize=(plots.FIGSIZE[0], 2.3 * rows),
                              layout="constrained", squeeze=False)
     for ax, (col, title, unit) in zip(axes.flat, panels, strict=False):
-        trend_line(series, col, title, unit, currency, language, ax=ax)
+        trend_line(series, col, title, unit, currency, language, ax=ax, calendar=calendar)
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     return fig
@@ -107,7 +115,7 @@ def bookings_by_region(rows: pd.DataFrame, currency: str = "", language: str = "
     the company total is not drawn (it would dwarf the regions)."""
     r = rows[~rows["is_total"]].iloc[::-1]
     if ax is None:
-        _, ax = plt.subplots(figsize=(plots.FIGSIZE[0], 0.9 + 0.38 * len(r)),
+        _, ax = plt.subplots(figsize=(plots.FIGSIZE[0], 0.8 + 0.3 * len(r)),
                              layout="constrained")
     y = np.arange(len(r))
     ax.barh(y, r["won_value"].fillna(0.0), color=plots.PALETTE["primary"], height=0.6,

@@ -124,6 +124,8 @@ def notebook_to_html(
     language: str = "en",
 ) -> str:
     """Render an executed notebook to one self-contained HTML string (no code cells)."""
+    from .i18n import N_, tr
+
     exporter = _exporter()
     resources = {
         "report": {
@@ -131,6 +133,7 @@ def notebook_to_html(
             "css": _css(branding, language),
             "language": language,
             "dir": "rtl" if language == "fa" else "ltr",
+            "chart_alt": tr(N_("chart"), language),  # a chart image's alt text
             "show_text": False,
         }
     }

@@ -202,7 +202,8 @@ def test_page_one_fits_one_a4_page(latam, language, tmp_path):
     import nbformat
 
     from reporting.presentation.fragments import render_fragment
-    from reporting.presentation.summary import masthead, page_one_tiles, verdicts
+    from reporting.presentation.sections import masthead
+    from reporting.presentation.summary import page_one_tiles, verdicts
     from reporting.render import html_to_pdf, notebook_to_html
 
     ctx = dataclasses.replace(latam, language=language)

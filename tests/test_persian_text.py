@@ -129,7 +129,32 @@ class _Text(HTMLParser):
 def persian_report(tmp_path_factory, demo_store, demo_artifacts):
     """An EMEA report for 2026-09 in Persian with the Jalali calendar, run as
     ``crm-report run --language fa`` runs it, and the texts its charts drew."""
-    d = tmp_path_factory.mktemp("persian")
+    return _persian(tmp_path_factory.mktemp("persian"), "EMEA", "2026-09", store=demo_store,
+                    artifacts=demo_artifacts)
+
+
+#: the other kinds of report (issue 16, requirements 7 and 8), run as ``crm-report run
+#: --kind K --language fa`` runs them: region, period and the kind's notebook
+KINDS = {
+    "scorecard": ("EMEA", "2026-09", "rep_scorecard"),
+    "rollup": ("all", "2026-09", "company_rollup"),
+    "trend": ("EMEA", "2025-10..2026-09", "trend_report"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(KINDS))
+def persian_kind_report(request, tmp_path_factory, demo_store):
+    from reporting.runner import NOTEBOOKS
+
+    region, period, notebook = KINDS[request.param]
+    return _persian(tmp_path_factory.mktemp(f"persian-{request.param}"), region, period,
+                    store=demo_store, kind=request.param,
+                    notebook=NOTEBOOKS / f"{notebook}.ipynb")
+
+
+def _persian(d, region: str, period: str, **run):
+    """A report run in Persian with the Jalali calendar in folder ``d``, with a kernel that
+    records every text its charts draw: the result, the chart texts, the settings."""
     params = d / "params"
     shutil.copytree(PARAMS_DIR, params)
     cfg = yaml.safe_load((params / "report.yaml").read_text())
@@ -143,15 +168,16 @@ def persian_report(tmp_path_factory, demo_store, demo_artifacts):
     before = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        res = run_report("EMEA", "2026-09", store=demo_store, reports_dir=d / "reports",
-                         params_dir=params, artifacts=demo_artifacts, language="fa")
+        res = run_report(region, period, reports_dir=d / "reports", params_dir=params,
+                         language="fa", **run)
     finally:
         for k, v in before.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    charts = [json.loads(line) for line in chart_text.read_text().splitlines()]
+    charts = [json.loads(line) for line in chart_text.read_text().splitlines()] \
+        if chart_text.exists() else []
     return res, charts, ReportSettings(**cfg)
 
 
@@ -254,6 +280,19 @@ def test_persian_report_charts_have_no_latin_text(persian_report, demo_store):
     found = [(f"chart {c['chart'][:60]!r}", c["text"]) for c in charts]
     bad = _offending(found, _names(demo_store, settings))
     assert not bad, f"{len(bad)} chart texts with Latin letters in the Persian report:\n" + \
+        "\n".join(bad)
+
+
+def test_persian_kinds_have_no_latin_text(persian_kind_report, demo_store):
+    """The scorecards, the roll-up and the trend in Persian: no Latin letter in their text
+    or their charts outside the names (amounts read '۴۰ هزار دلار', never '$۴۰K')."""
+    res, charts, settings = persian_kind_report
+    parser = _Text()
+    parser.feed(res.html.read_text(encoding="utf-8"))
+    assert len(parser.found) > 50  # the whole report was read
+    found = parser.found + [(f"chart {c['chart'][:60]!r}", c["text"]) for c in charts]
+    bad = _offending(found, _names(demo_store, settings))
+    assert not bad, f"{len(bad)} texts with Latin letters in the Persian report:\n" + \
         "\n".join(bad)
 
 

@@ -351,10 +351,20 @@ def test_scorecard_report_has_one_page_per_rep(demo_store, tmp_path):
     texts = [p.extract_text() for p in PdfReader(res.pdf).pages]
     appendix = next(i for i, t in enumerate(texts) if "Appendix B" in t)
     reps = {r["group"] for r in res.metrics["by_rep"]}
-    # the cover, then exactly one page per rep (its name heads the page), then the appendix
+    # the overview, then exactly one page per rep (its name heads the page), then the appendix
     assert sorted(t.split("\n")[0].strip() for t in texts[1:appendix]) == sorted(reps)
     assert res.pages == len(texts) == 1 + len(reps) + (len(texts) - appendix)
-    assert "Rep scorecards" in texts[0]
+    # page one: the header and the team at a glance, a row per rep linking to the rep's page
+    assert "Rep scorecards" in texts[0] and "The team at a glance" in texts[0]
+    assert all(rep in texts[0] for rep in reps)
+    html = res.html.read_text()
+    from reporting.presentation.scorecards import rep_anchor
+
+    for rep in reps:
+        assert f'href="#{rep_anchor(rep)}"' in html and f'id="{rep_anchor(rep)}"' in html
+    from openpyxl import load_workbook
+
+    assert "Reps at a glance" in load_workbook(res.output_dir / "report.xlsx").sheetnames
     assert "<title>Rep scorecards — EMEA / EMEA Inside, September 2026" in res.html.read_text()
 
 
@@ -397,7 +407,9 @@ def test_trend_charts_read_right():
     assert [a.get_title(loc="left") for a in axes] == [p[1] for p in plots_trend.PANELS]
     fig.canvas.draw()
     money = [t.get_text() for t in axes[0].get_yticklabels()]
-    assert money[0] == "EUR 0" and all(t.startswith("EUR ") for t in money)
+    # amounts as the tables write them (one format per unit): '€0', '€5K'
+    assert money[0] == "€0" and all(t.startswith("€") for t in money)
+    assert "€15K" in money
     assert all(t.get_text().endswith("%") for t in axes[2].get_yticklabels())
     counts = [t.get_text() for t in axes[1].get_yticklabels()]
     assert all("." not in t for t in counts)  # integer ticks for counts
@@ -405,6 +417,8 @@ def test_trend_charts_read_right():
     # no month has an open value: the panel says so instead of an axis of zeros
     assert [t.get_text() for t in axes[5].texts] == ["not computable"]
     assert plots_trend.month_label(pd.Timestamp("2026-11-01"), "fa") == "نوامبر ۲۶"
+    # Jalali: the day the month starts, as the table's row says it (1 Nov 2026 = 10 Aban 1405)
+    assert plots_trend.month_label(pd.Timestamp("2026-11-01"), "fa", "jalali") == "۱۰ آبان\n۱۴۰۵"
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -463,3 +477,113 @@ def test_rollup_tables_show_ratings_as_words_and_the_total_last():
         assert last["cells"][attainment]["rating"] == "bad"  # the word is in the template
         assert conversion["rows"][0]["cells"][1]["rating"] == "too few deals to judge"
         assert len(rollup_notes(ctx)) >= 2
+
+
+# ---------------------------------------------------------------- bookings resting on one deal
+
+
+def test_largest_won_deal_and_its_share_by_hand():
+    from reporting.metrics.core import largest_won
+
+    opps = _frame([
+        # North: one deal won: its share is 100%, but one deal is not "resting on one"
+        _deal(1, "North", "won", 1000, "2026-09-01", "2026-10-05"),
+        # South: 3,000 + 500 + 500 won in October: the largest is 75% -> concentrated
+        _deal(2, "South", "won", 3000, "2026-09-01", "2026-10-05"),
+        _deal(3, "South", "won", 500, "2026-09-01", "2026-10-06"),
+        _deal(4, "South", "won", 500, "2026-09-01", "2026-10-07"),
+        # not in October's bookings: won in September, lost in October, open
+        _deal(5, "South", "won", 90000, "2026-08-01", "2026-09-30"),
+        _deal(6, "South", "lost", 80000, "2026-09-01", "2026-10-08"),
+        _deal(7, "South", "open", 70000, "2026-09-01"),
+        # East: 2,000 + 1,000 + 1,000 (50%: at the line) and a win without an amount, which
+        # counts as a deal won but cannot be the largest
+        _deal(8, "East", "won", 2000, "2026-09-01", "2026-10-05"),
+        _deal(9, "East", "won", 1000, "2026-09-01", "2026-10-05"),
+        _deal(10, "East", "won", 1000, "2026-09-01", "2026-10-05"),
+        _deal(11, "East", "won", 0, "2026-09-01", "2026-10-05"),
+    ])
+    opps.loc[opps["opportunity_id"] == "D11", "amount"] = float("nan")
+    r = largest_won(opps, OCT, "region").set_index("group")
+    assert r.loc["North", ["opportunity_id", "amount", "share", "won_count"]].tolist() == [
+        "D1", 1000, 1.0, 1]
+    assert not r.loc["North", "concentrated"]
+    assert r.loc["South", ["opportunity_id", "amount", "won_count"]].tolist() == ["D2", 3000, 3]
+    assert r.loc["South", "share"] == pytest.approx(0.75) and r.loc["South", "concentrated"]
+    assert r.loc["East", "share"] == pytest.approx(0.5) and r.loc["East", "won_count"] == 4
+    assert r.loc["East", "concentrated"]  # at least half is "rests on one deal"
+    total = largest_won(opps, OCT, None).set_index("group").loc["all"]
+    assert total["opportunity_id"] == "D2" and total["share"] == pytest.approx(3000 / 9000)
+    assert len(largest_won(opps.iloc[:0], OCT)) == 0
+
+
+def test_largest_won_is_the_largest_and_its_share_a_share():
+    """Property: over any deals, the largest won deal of a group is at least every other
+    deal the group won in the period, its share is in (0, 1], and a group is concentrated
+    exactly when the share is at least half with three or more deals won."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from reporting.metrics.core import CONCENTRATION_MIN_WON, CONCENTRATION_SHARE, largest_won
+    from reporting.metrics.filters import won_in_period
+
+    deal = st.tuples(st.sampled_from(["A", "B"]), st.sampled_from(["won", "lost", "open"]),
+                     st.integers(1, 5000), st.integers(-20, 40))
+
+    @settings(max_examples=30, deadline=None)
+    @given(st.lists(deal, min_size=1, max_size=20))
+    def check(rows):
+        opps = _frame([_deal(i, g, status, amount, OCT.start - pd.Timedelta(days=60),
+                             None if status == "open" else OCT.start + pd.Timedelta(days=day))
+                       for i, (g, status, amount, day) in enumerate(rows)])
+        won = opps[won_in_period(opps, OCT)]
+        r = largest_won(opps, OCT, "region").set_index("group")
+        assert set(r.index) == set(won["region"])
+        for g, row in r.iterrows():
+            mine = won[won["region"] == g]
+            assert row["amount"] == mine["amount"].max()
+            assert 0 < row["share"] <= 1
+            assert row["share"] == pytest.approx(row["amount"] / mine["amount"].sum())
+            assert row["concentrated"] == (row["share"] >= CONCENTRATION_SHARE
+                                           and len(mine) >= CONCENTRATION_MIN_WON)
+
+    check()
+
+
+def test_rollup_and_trend_say_when_bookings_rest_on_one_deal():
+    from reporting.kind_context import KindContext
+    from reporting.presentation.rollup import rollup_notes, rollup_tables
+    from reporting.presentation.trend import best_month_note
+    from reporting.store import Dataset
+
+    opps = pd.concat([_rollup_opps(), _frame([
+        _deal(20, "South", "won", 40000, "2026-09-01", "2026-10-21"),
+        _deal(21, "South", "won", 2000, "2026-09-01", "2026-10-22")])], ignore_index=True)
+    s = load_settings(None)
+    frame = region_rollup(opps, OCT, s).set_index("region", drop=False)
+    # South won 3,000 + 40,000 + 2,000 = 45,000: the 40,000 deal is 89%; North one deal
+    assert frame.loc["South", "concentrated"] and not frame.loc["North", "concentrated"]
+    assert frame.loc["South", "largest_won_share"] == pytest.approx(40000 / 45000)
+    assert frame.loc[TOTAL, "concentrated"]  # 40,000 of 46,000, the same deal
+    ctx = KindContext("rollup", "all", "all", OCT, s, Dataset(opps),
+                      frame.reset_index(drop=True), "en")
+    bookings = rollup_tables(ctx)[0]
+    south = next(r for r in bookings["rows"] if r["cells"][0]["text"] == "South")
+    assert south["cells"][1] == {"text": "$45K", "rating": None, "note": "one deal is 89%"}
+    notes = [n for n in rollup_notes(ctx) if "one deal" in n]
+    # the company's total rests on the same deal: said once, for the region
+    assert notes == ["South: one deal of $40K is 89% of the bookings of $45K; without it $5K."]
+    fa = KindContext("rollup", "all", "all", OCT, s, Dataset(opps),
+                     frame.reset_index(drop=True), "fa")
+    (note,) = [n for n in rollup_notes(fa) if "یک معامله" in n]
+    assert "۴۰\xa0هزار\xa0دلار" in note and "۸۹٪" in note  # Babel's no-break spaces
+    # the trend: the sentence for the best month only when it rests on one deal
+    months = split_months(parse_period("2026-09..2026-10"))
+    series = monthly_series(opps, months)
+    tctx = KindContext("trend", "South", "all", parse_period("2026-09..2026-10"), s,
+                       Dataset(opps), series, "en", months=months)
+    assert best_month_note(tctx) == (
+        "October 2026: one deal of $40K is 87% of the bookings of $46K; without it $6K.")
+    calm = monthly_series(_rollup_opps(), months)
+    assert best_month_note(KindContext("trend", "all", "all", parse_period(
+        "2026-09..2026-10"), s, Dataset(_rollup_opps()), calm, "en", months=months)) is None

@@ -100,6 +100,40 @@ def deal_size(opps: pd.DataFrame, period: Period, by: str | None = None) -> pd.D
     return agg.reset_index()
 
 
+#: a group's bookings rest on one deal when its largest won deal is at least this share
+#: of the won value (and the group won at least :data:`CONCENTRATION_MIN_WON` deals:
+#: with one or two, the count already says so)
+CONCENTRATION_SHARE = 0.5
+CONCENTRATION_MIN_WON = 3
+
+
+def largest_won(opps: pd.DataFrame, period: Period, by: str | None = None) -> pd.DataFrame:
+    """The largest deal won in the period per group (the deals of :func:`deal_size`) and
+    its share of the group's won value. Columns: group, opportunity_id, amount, share,
+    won_count, concentrated (share at least :data:`CONCENTRATION_SHARE` with at least
+    :data:`CONCENTRATION_MIN_WON` deals won). ``share`` is NaN when the won value is not
+    positive; deals without an amount are not candidates."""
+    cols = ["group", "opportunity_id", "amount", "share", "won_count", "concentrated"]
+    c = opps[closed_in_period(opps, period)]
+    w = c[(c["status"] == "won")]
+    if not len(w):
+        return pd.DataFrame(columns=cols)
+    w = w.assign(_g=_group(w, by))
+    known = w[w["amount"].notna()]
+    total = known.groupby("_g")["amount"].sum()
+    count = w.groupby("_g").size()
+    top = known.sort_values(["amount", "opportunity_id"], ascending=[False, True],
+                            kind="mergesort").drop_duplicates("_g").set_index("_g")
+    out = pd.DataFrame({"group": top.index, "opportunity_id": top["opportunity_id"].to_numpy(),
+                        "amount": top["amount"].to_numpy(dtype=float)})
+    t = total.reindex(out["group"]).to_numpy(dtype=float)
+    out["share"] = np.where(t > 0, out["amount"] / np.where(t > 0, t, 1), np.nan)
+    out["won_count"] = count.reindex(out["group"]).fillna(0).astype(int).to_numpy()
+    out["concentrated"] = (out["share"] >= CONCENTRATION_SHARE) & (
+        out["won_count"] >= CONCENTRATION_MIN_WON)
+    return out.reset_index(drop=True)[cols]
+
+
 def open_pipeline(
     opps: pd.DataFrame,
     when: pd.Timestamp,

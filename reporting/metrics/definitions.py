@@ -21,6 +21,12 @@ DEFINITIONS: dict[str, str] = {
         N_("Deal size: mean and median amount of deals won in the period (closed_at in the "
         "period, status won), in the reporting currency.")
     ),
+    "concentration": (
+        N_("Bookings resting on one deal: where the largest deal won in the period is at least "
+           "half of the won value and at least three deals were won, the roll-up and the trend "
+           "say so under the bookings, with the value without that deal (one or two deals won "
+           "say it by their count).")
+    ),
     "account_value": (
         N_("Customer value to date: total revenue booked per account up to the end of the "
         "period, by kind (new, renewal, expansion, one-off); averaged over the accounts "

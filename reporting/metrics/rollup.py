@@ -22,7 +22,7 @@ from ..i18n import N_
 from ..params import ReportSettings
 from ..periods import Period
 from . import pipeline, targets
-from .core import TOO_FEW, cycle_length, deal_size, open_pipeline, win_rate
+from .core import TOO_FEW, cycle_length, deal_size, largest_won, open_pipeline, win_rate
 from .ratings import scope_thresholds
 
 TOTAL = "all"  # the ``region`` of the company total row
@@ -33,6 +33,7 @@ ROLLUP_COLUMNS = [
     "open_count", "open_value", "quota", "attainment", "coverage", "coverage_note",
     "forecast_value", "forecast_low", "forecast_high",
     "win_rate_rating", "cycle_rating", "attainment_rating",
+    "largest_won_amount", "largest_won_share", "concentrated",
 ]
 
 
@@ -63,7 +64,9 @@ def region_rollup(
     ``watch``, ``bad`` or "too few deals to judge" for a win rate whose 95% interval is
     wider than ``settings.max_interval_width``) against each region's baselines, blended
     over its teams' business profiles (:func:`reporting.metrics.ratings.scope_thresholds`);
-    None without ``settings``."""
+    None without ``settings``. ``largest_won_amount`` / ``largest_won_share``: the largest
+    deal won in the period and its share of ``won_value``; ``concentrated`` when the
+    bookings rest on it (:func:`reporting.metrics.core.largest_won`)."""
     p = period
     o = opps[opps["region"].notna()] if "region" in opps else opps.assign(region="(none)")
     wr = win_rate(o, p, "region").set_index("group")
@@ -72,6 +75,8 @@ def region_rollup(
     cyc_all = cycle_length(o, p, None)
     ds = deal_size(o, p, "region").set_index("group")
     ds_all = deal_size(o, p, None).set_index("group")
+    lw = largest_won(o, p, "region").set_index("group")
+    lw_all = largest_won(o, p, None).set_index("group")
     stale = settings.stale_days if settings is not None else 45
     hist = stage_history if stage_history is not None and len(stage_history) else None
     deals = pipeline.open_deals(o, p.end, hist, stale, deal_history=deal_history)
@@ -94,7 +99,7 @@ def region_rollup(
         att = att_all = pd.DataFrame(index=pd.Index([], name="group"))
     regions = sorted(set(o["region"].dropna()), key=str)
 
-    def row(name: str, is_total: bool, w, c, d, pipe, a) -> dict:
+    def row(name: str, is_total: bool, w, c, d, pipe, a, big) -> dict:
         won_c = c[c["status"] == "won"] if len(c) else c
         key = TOTAL if is_total else name
         r = {"region": name, "is_total": is_total,
@@ -110,7 +115,12 @@ def region_rollup(
              "avg_won_amount": float(d.loc[key, "avg_won_amount"]) if key in d.index
              else np.nan,
              "open_count": int(pipe.loc[key, "open_count"]) if key in pipe.index else 0,
-             "open_value": float(pipe.loc[key, "open_amount"]) if key in pipe.index else 0.0}
+             "open_value": float(pipe.loc[key, "open_amount"]) if key in pipe.index else 0.0,
+             "largest_won_amount": float(big.loc[key, "amount"]) if key in big.index
+             else np.nan,
+             "largest_won_share": float(big.loc[key, "share"]) if key in big.index else np.nan,
+             "concentrated": bool(big.loc[key, "concentrated"]) if key in big.index
+             else False}
         if key in a.index:
             r.update(quota=float(a.loc[key, "quota"]), attainment=float(a.loc[key, "attainment"]),
                      coverage=float(a.loc[key, "coverage"]),
@@ -135,6 +145,6 @@ def region_rollup(
                      attainment_rating=_rate(th.get("attainment"), r["attainment"]))
         return r
 
-    rows = [row(g, False, wr, cyc, ds, op, att) for g in regions]
-    rows.append(row(TOTAL, True, wr_all, cyc_all, ds_all, op_all, att_all))
+    rows = [row(g, False, wr, cyc, ds, op, att, lw) for g in regions]
+    rows.append(row(TOTAL, True, wr_all, cyc_all, ds_all, op_all, att_all, lw_all))
     return pd.DataFrame(rows).reindex(columns=ROLLUP_COLUMNS)

@@ -111,3 +111,42 @@ def rep_scorecard(summary: pd.DataFrame, band_mix: pd.DataFrame, acquirers: pd.D
             rows.append(ScoreRow(label, frame.set_index("person").loc[rep, col],
                                  peers[col].median() if len(peers) else None, kind))
     return rows
+
+
+#: the columns of :func:`team_overview`
+OVERVIEW_COLUMNS = ("group", "team", "won", "win_rate", "win_rate_rating",
+                    "median_cycle_days_won", "avg_won_amount", "open_count", "capacity",
+                    "load", "over_capacity", "bad", "watch")
+
+
+def team_overview(summary: pd.DataFrame, band_mix: pd.DataFrame, acquirers: pd.DataFrame,
+                  managers: pd.DataFrame, settings: ReportSettings) -> pd.DataFrame:
+    """One row per rep of ``summary``: the figures a manager scans before turning to the
+    reps' pages (deals won, win rate and its rating, median cycle of won deals, average
+    won deal, open deals against capacity) and how many figures of the rep's scorecard
+    (:func:`rep_scorecard`) are rated ``bad`` or ``watch`` (over capacity counts as bad).
+    Ordered by team, then the most figures rated bad, then watch, then name: within each
+    team the rep to look at first comes first."""
+    cols = list(OVERVIEW_COLUMNS)
+    if not len(summary):
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for _, r in summary.iterrows():
+        card = rep_scorecard(summary, band_mix, acquirers, managers, settings, r["group"])
+        ratings = [c.rating for c in card] + ["bad" for c in card if c.flag == OVER_CAPACITY]
+        cap = r.get("capacity")
+        rows.append({
+            "group": r["group"], "team": r.get("team"), "won": r.get("won"),
+            "win_rate": r.get("win_rate"), "win_rate_rating": r.get("rating"),
+            "median_cycle_days_won": r.get("median_cycle_days_won"),
+            "avg_won_amount": r.get("avg_won_amount"), "open_count": r.get("open_count"),
+            "capacity": cap,
+            "load": r["open_count"] / cap if pd.notna(cap) and cap and pd.notna(
+                r.get("open_count")) else None,
+            "over_capacity": capacity_flag(r.get("open_count"), cap) == OVER_CAPACITY,
+            "bad": ratings.count("bad"), "watch": ratings.count("watch")})
+    out = pd.DataFrame(rows, columns=cols)
+    out["_team"] = out["team"].fillna("")
+    out = out.sort_values(["_team", "bad", "watch", "group"],
+                          ascending=[True, False, False, True], kind="mergesort")
+    return out.drop(columns="_team").reset_index(drop=True)

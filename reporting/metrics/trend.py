@@ -23,12 +23,12 @@ import pandas as pd
 
 from ..periods import Period
 from . import pipeline
-from .core import cycle_length, deal_size, win_rate
+from .core import cycle_length, deal_size, largest_won, win_rate
 from .filters import closed_in_period, created_counted
 
 TREND_COLUMNS = ["month", "start", "won_count", "won_value", "lost", "closed", "win_rate",
                  "median_cycle_days_won", "avg_won_amount", "created", "open_count",
-                 "open_value"]
+                 "open_value", "largest_won_amount", "largest_won_share", "concentrated"]
 
 
 def monthly_series(opps: pd.DataFrame, months: list[Period],
@@ -39,7 +39,10 @@ def monthly_series(opps: pd.DataFrame, months: list[Period],
     and ``won_value`` (bookings), ``lost``, ``closed``, ``win_rate`` (won / closed; NaN
     when none closed), ``median_cycle_days_won``, ``avg_won_amount``, ``created`` (deals
     created in the month), ``open_count`` and ``open_value`` at the month's end as known
-    then (``open_value`` NaN when more than half of the open deals have no known amount).
+    then (``open_value`` NaN when more than half of the open deals have no known amount),
+    ``largest_won_amount`` / ``largest_won_share`` / ``concentrated``: the month's largest
+    won deal, its share of the bookings and whether they rest on it
+    (:func:`reporting.metrics.core.largest_won`).
     Columns :data:`TREND_COLUMNS`; ``month`` is the label (``2026-11``)."""
     if not months:
         return pd.DataFrame(columns=TREND_COLUMNS)
@@ -52,6 +55,7 @@ def monthly_series(opps: pd.DataFrame, months: list[Period],
     won_c = cyc[cyc["status"] == "won"].set_index("group").reindex(labels) if len(cyc) else \
         pd.DataFrame(index=labels, columns=["median"])
     ds = deal_size(tagged, whole, "month").set_index("group").reindex(labels)
+    big = largest_won(tagged, whole, "month").set_index("group").reindex(labels)
     created = opps[created_counted(opps, whole)]
     cr = created["created_at"].dt.strftime("%Y-%m").value_counts().reindex(labels).fillna(0)
     hist = stage_history if stage_history is not None and len(stage_history) else None
@@ -74,5 +78,8 @@ def monthly_series(opps: pd.DataFrame, months: list[Period],
         "avg_won_amount": ds["avg_won_amount"].to_numpy(dtype=float),
         "created": cr.astype(int).to_numpy(),
         "open_count": open_n, "open_value": open_v,
+        "largest_won_amount": big["amount"].to_numpy(dtype=float),
+        "largest_won_share": big["share"].to_numpy(dtype=float),
+        "concentrated": big["concentrated"].eq(True).to_numpy(),  # a month without wins: False
     })
     return out[TREND_COLUMNS]

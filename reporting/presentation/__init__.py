@@ -39,7 +39,15 @@ from .layout import chart, full_ax, half_ax, rows_height, show, show_row
 from .methodology import definitions, show_methodology
 from .payload import METRICS_MIME, emit_metrics, emit_workbook, metrics_payload, workbook_payload
 from .scorecards import scorecard_rows, show_scorecards
-from .sections import kind_title, report_title, show_cover, show_quality, show_section
+from .scorecards import show_overview as show_scorecard_overview
+from .sections import (
+    kind_title,
+    report_title,
+    show_cover,
+    show_masthead,
+    show_quality,
+    show_section,
+)
 from .summary import findings, kpis, show_summary, verdicts
 from .tables import (
     person_table,
@@ -84,6 +92,7 @@ __all__ = [
     "show",
     "show_chart",
     "show_cover",
+    "show_masthead",
     "show_customer_value",
     "show_deal_lists",
     "show_deal_size",
@@ -96,6 +105,7 @@ __all__ = [
     "show_quality",
     "show_rep_table",
     "show_row",
+    "show_scorecard_overview",
     "show_scorecards",
     "show_section",
     "show_summary",

@@ -50,7 +50,8 @@ def rollup_tables(ctx: KindContext) -> list[dict[str, Any]]:
         book_cols += [(t("Forecast for {period}").format(period=nxt), "num")]
     rows_b, rows_c = [], []
     for _, r in f.iterrows():
-        cells = [cell(name(r)), cell(money(r["won_value"])), cell(fmt_num(r["won_count"]))]
+        cells = [cell(name(r)), cell(money(r["won_value"]), None, concentration_cell(ctx, r)),
+                 cell(fmt_num(r["won_count"]))]
         if has_quota:
             cells += [cell(money(r["quota"]) if not _missing(r["quota"]) else t("no quota")),
                       cell(fmt_pct(r["attainment"]), r.get("attainment_rating"))]
@@ -85,6 +86,27 @@ def rollup_tables(ctx: KindContext) -> list[dict[str, Any]]:
     ]
 
 
+def concentration_cell(ctx, r) -> str | None:
+    """The note under a bookings figure that rests on one deal
+    (:func:`reporting.metrics.core.largest_won`): 'one deal is 81%'; None otherwise."""
+    if not r.get("concentrated"):
+        return None
+    return ctx.t("one deal is {share}").format(share=fmt_pct(r["largest_won_share"]))
+
+
+def concentration_note(ctx, r, where: str) -> str | None:
+    """A sentence for a bookings figure that rests on one deal: how large the deal is,
+    its share, and the bookings without it; None when the bookings do not rest on one."""
+    if not r.get("concentrated"):
+        return None
+    cur = ctx.settings.currency
+    return ctx.t("{where}: one deal of {amount} is {share} of the bookings of {value}; "
+                 "without it {rest}.").format(
+        where=where, amount=fmt_money(r["largest_won_amount"], cur),
+        share=fmt_pct(r["largest_won_share"]), value=fmt_money(r["won_value"], cur),
+        rest=fmt_money(r["won_value"] - r["largest_won_amount"], cur))
+
+
 def rollup_notes(ctx: KindContext) -> list[str]:
     """What the table rests on, in plain words: the total's definition, where quotas or
     the forecast are missing."""
@@ -94,6 +116,15 @@ def rollup_notes(ctx: KindContext) -> list[str]:
              t("Open pipeline: the deals open at the period end, as known then. Coverage: the "
                "open value due in the period over the quota still to go.")]
     f = ctx.frame
+    if "concentrated" in f:
+        regional = set(f.loc[~f["is_total"] & f["concentrated"], "largest_won_amount"])
+        for _, r in f.iterrows():
+            if r["is_total"] and r["largest_won_amount"] in regional:
+                continue  # the region's note already names the deal the total rests on
+            note = concentration_note(
+                ctx, r, t("The company") if r["is_total"] else str(r["region"]))
+            if note:
+                notes.append(note)
     if not f["quota"].notna().any():
         notes.append(t("No quotas for this period: attainment and coverage need "
                        "params/quotas.yaml or an ingested quotas table."))

@@ -5,7 +5,7 @@ data-quality appendix.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..formatting import generated_words
 from ..i18n import N_, format_date
@@ -35,6 +35,31 @@ def show_cover(ctx: ReportContext, title: str | None = None) -> None:
         if ctx.data.as_of is not None else None,
         generated_at=generated_words(ctx.generated_at, ctx.language, ctx.settings.calendar),
     )
+
+
+def masthead(ctx: ReportContext, title: str | None = None) -> dict[str, Any]:
+    """What the cover said, as the header of page one: company, logo, title, scope,
+    period (with its dates), the data's as-of date and when the report was made."""
+    cal = ctx.settings.calendar
+    return {
+        "company": ctx.settings.company,
+        "title": ctx.t(title or report_title(ctx.settings.title, ctx.period)),
+        "logo": logo_data_uri(ctx.settings.branding.logo, ctx.params_dir),
+        "scope": ctx.scope,
+        "period_title": ctx.period_title,
+        "period_start": format_date(ctx.period.start.date(), ctx.language, cal),
+        "period_end": format_date(ctx.period.last_day.date(), ctx.language, cal),
+        "as_of": format_date(ctx.data.as_of.date(), ctx.language, cal)
+        if ctx.data.as_of is not None else None,
+        "generated_at": generated_words(ctx.generated_at, ctx.language, ctx.settings.calendar),
+    }
+
+
+def show_masthead(ctx: ReportContext, title: str | None = None) -> None:
+    """The header of a short report's first page (the roll-up, the trend, the scorecards'
+    overview) in place of a whole cover page: :func:`masthead`'s company, title, scope,
+    period, as-of date and time made."""
+    show_html("masthead.html.j2", ctx.language, head=masthead(ctx, title))
 
 
 SECTIONS = {

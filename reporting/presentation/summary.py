@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..formatting import generated_words
 from ..i18n import N_, format_date, tr
 from ..metrics import pipeline
 from ..metrics.deltas import changes
 from .deals import page_one_findings as deal_findings
-from .fragments import fmt_money, fmt_num, fmt_pct, logo_data_uri, show_html
+from .fragments import fmt_money, fmt_num, fmt_pct, show_html
+from .sections import masthead
 
 if TYPE_CHECKING:
     from ..context import ReportContext
@@ -319,26 +319,6 @@ def page_one_tiles(ctx: ReportContext) -> list[dict[str, Any]]:
         if k["rating"] not in _SEVERITY:
             k["rating"] = None
     return [tiles[k] for k in PAGE_ONE_TILES]
-
-
-def masthead(ctx: ReportContext, title: str | None = None) -> dict[str, Any]:
-    """What the cover said, as the header of page one: company, logo, title, scope,
-    period (with its dates), the data's as-of date and when the report was made."""
-    from .sections import report_title
-
-    cal = ctx.settings.calendar
-    return {
-        "company": ctx.settings.company,
-        "title": ctx.t(title or report_title(ctx.settings.title, ctx.period)),
-        "logo": logo_data_uri(ctx.settings.branding.logo, ctx.params_dir),
-        "scope": ctx.scope,
-        "period_title": ctx.period_title,
-        "period_start": format_date(ctx.period.start.date(), ctx.language, cal),
-        "period_end": format_date(ctx.period.last_day.date(), ctx.language, cal),
-        "as_of": format_date(ctx.data.as_of.date(), ctx.language, cal)
-        if ctx.data.as_of is not None else None,
-        "generated_at": generated_words(ctx.generated_at, ctx.language, ctx.settings.calendar),
-    }
 
 
 def show_summary(ctx: ReportContext, title: str | None = None,

@@ -14,6 +14,7 @@ from IPython.display import Image, display
 from .. import plots, plots_trend
 from ..i18n import N_
 from .fragments import fmt_money, fmt_num, fmt_pct, show_html, show_note
+from .rollup import concentration_cell, concentration_note
 
 if TYPE_CHECKING:
     from ..kind_context import KindContext
@@ -27,7 +28,8 @@ def trend_table(ctx: KindContext) -> tuple[list[dict[str, str]], list[list[str]]
             (N_("Open pipeline"), "num")]
     rows = []
     for m, (_, r) in zip(ctx.months, ctx.frame.iterrows(), strict=True):
-        rows.append([ctx.period_title_of(m), fmt_money(r["won_value"], cur),
+        big = concentration_cell(ctx, r)
+        rows.append([ctx.period_title_of(m), (fmt_money(r["won_value"], cur), big),
                      fmt_num(r["won_count"]), fmt_pct(r["win_rate"]),
                      fmt_num(r["median_cycle_days_won"]), fmt_money(r["avg_won_amount"], cur),
                      fmt_num(r["open_count"]), fmt_money(r["open_value"], cur)])
@@ -37,9 +39,12 @@ def trend_table(ctx: KindContext) -> tuple[list[dict[str, str]], list[list[str]]
 def show_trend_table(ctx: KindContext) -> None:
     """The month-by-month table (the open figures at each month's end)."""
     cols, rows = trend_table(ctx)
-    table = {"caption": ctx.t("Month by month (open deals and pipeline at each month's end)"),
+    table = {"cls": "trend",
+             "caption": ctx.t("Month by month (open deals and pipeline at each month's end)"),
              "columns": cols,
-             "rows": [{"total": False, "cells": [{"text": c} for c in row]} for row in rows]}
+             "rows": [{"total": False, "cells": [
+                 {"text": c[0], "note": c[1]} if isinstance(c, tuple) else {"text": c}
+                 for c in row]} for row in rows]}
     show_html("rollup.html.j2", ctx.language, tables=[table], notes=[])
 
 
@@ -56,14 +61,27 @@ def summary_line(ctx: KindContext) -> str:
         worst_value=fmt_money(f.loc[worst, "won_value"], cur))
 
 
+def best_month_note(ctx: KindContext) -> str | None:
+    """When the best month's bookings rest on one deal (the spike a reader sees in the
+    bookings and average-deal lines), the sentence that says so; the table notes every
+    such month under its bookings."""
+    f = ctx.frame
+    if "concentrated" not in f or not len(f):
+        return None
+    best = f["won_value"].idxmax()
+    return concentration_note(ctx, f.loc[best], ctx.period_title_of(ctx.months[best]))
+
+
 def show_trend(ctx: KindContext) -> None:
-    """The summary line, the charts and how to read them, then the table."""
-    show_note(ctx, summary_line(ctx))
+    """The summary line (and whether the best month rests on one deal), the charts and how
+    to read them, then the table."""
+    show_note(ctx, " ".join(s for s in (summary_line(ctx), best_month_note(ctx)) if s))
     show_note(ctx, ctx.t(
         "How to read: each point is one month. Bookings, win rate, cycle and deal size "
         "count the deals closed in the month as the CRM records them today; the open "
         "pipeline is what was open at the month's end, as it was known then."))
-    fig = plots_trend.trend_panels(ctx.frame, ctx.settings.currency, ctx.language)
+    fig = plots_trend.trend_panels(ctx.frame, ctx.settings.currency, ctx.language,
+                                   calendar=ctx.settings.calendar)
     display(Image(data=plots.figure_png(fig), format="png"))
     show_trend_table(ctx)
 

@@ -107,3 +107,22 @@ def test_rep_scorecard_without_capacity_or_team(summary):
                 "Share of large deals"} & set(rows)  # no band mix
     assert math.isclose(rows["Share of open deals stale"].rep, 0.2)
     assert rows["Share of open deals stale"].rating == "watch"  # 0.15 < 0.2 <= 0.30
+
+
+def test_team_overview_puts_the_rep_to_look_at_first(summary):
+    from reporting.metrics.scorecard import OVERVIEW_COLUMNS, team_overview
+
+    empty = pd.DataFrame()
+    o = team_overview(summary, empty, empty, empty, load_settings())
+    assert list(o.columns) == list(OVERVIEW_COLUMNS)
+    # by hand, default baselines (stale share bad above 0.30, watch above 0.15; load bad
+    # above 1.2, watch above 1.0; over capacity counts as a bad figure):
+    # a1: win rate watch, stale 0.5 bad, load 1.2 watch, 12 open > capacity 10 -> 2 bad, 2 watch
+    # a2: stale 0.1 and load 0.5 fine -> none; a3: stale 0.2 watch, no capacity -> 1 watch
+    # b1: load 10 bad and over capacity -> 2 bad
+    assert o[["group", "bad", "watch"]].values.tolist() == [
+        ["a1", 2, 2], ["a3", 0, 1], ["a2", 0, 0], ["b1", 2, 0]]
+    assert o["over_capacity"].tolist() == [True, False, False, True]
+    assert o.loc[0, "load"] == pytest.approx(1.2) and math.isnan(o.loc[1, "load"])
+    assert o.loc[0, "win_rate_rating"] == "watch"
+    assert len(team_overview(summary.iloc[:0], empty, empty, empty, load_settings())) == 0
