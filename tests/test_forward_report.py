@@ -219,3 +219,23 @@ def test_page_one_fits_one_a4_page(latam, language, tmp_path):
     nb.cells = [cell]
     pages = html_to_pdf(notebook_to_html(nb, "t", None, language), tmp_path / "one.pdf")
     assert pages == 2  # page one, then the page the body starts on
+
+
+def test_bookings_tile_says_when_the_month_rests_on_one_deal(latam, monkeypatch):
+    """The bookings tile adds the largest deal's share when the scope's bookings rest on
+    one deal (reporting.metrics.core.largest_won on the report's own deals), and only
+    then."""
+    from reporting.metrics.core import largest_won
+    from reporting.presentation import summary
+
+    def tile(ctx):
+        return next(t for t in summary.page_one_tiles(ctx) if t["label"] == ctx.t("Bookings"))
+
+    real = largest_won(latam.opps, latam.period, None)
+    assert set(latam.opps["region"].dropna()) == {"LATAM"}  # the report's own deals
+    said = "one deal is" in tile(latam)["note"]
+    assert said == bool(len(real) and real["concentrated"].iloc[0])
+    one = pd.DataFrame({"group": ["all"], "opportunity_id": ["D1"], "amount": [900.0],
+                        "share": [0.9], "won_count": [5], "concentrated": [True]})
+    monkeypatch.setattr(summary, "largest_won", lambda *a, **k: one)
+    assert tile(latam)["note"].endswith("; one deal is 90%")

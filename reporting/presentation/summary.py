@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..i18n import N_, format_date, tr
 from ..metrics import pipeline
+from ..metrics.core import largest_won
 from ..metrics.deltas import changes
 from .deals import page_one_findings as deal_findings
 from .fragments import fmt_money, fmt_num, fmt_pct, show_html
@@ -302,7 +303,8 @@ PAGE_ONE_TILES = ("bookings", "forecast", "open_value", "win_rate", "cycle", "de
 
 
 def page_one_tiles(ctx: ReportContext) -> list[dict[str, Any]]:
-    """The tiles of page one: bookings with the count won, the forecast, the open
+    """The tiles of page one: bookings with the count won (and, when they rest on one deal,
+    its share: :func:`reporting.metrics.core.largest_won`), the forecast, the open
     pipeline with its coverage, win rate, cycle, deal size, customer value and open deals
     per rep."""
     f, t = ctx.a.headline["current"], ctx.t
@@ -312,6 +314,10 @@ def page_one_tiles(ctx: ReportContext) -> list[dict[str, Any]]:
         share=fmt_pct(f.get("attainment")),
         quota=fmt_money(f["quota"], ctx.settings.currency)) if f.get("quota") \
         else t("no quota set for the period")
+    big = largest_won(ctx.opps, ctx.period, None)
+    if len(big) and big["concentrated"].iloc[0]:  # the month rests on one deal: say so
+        tiles["bookings"]["note"] += "; " + t("one deal is {share}").format(
+            share=fmt_pct(big["share"].iloc[0]))
     _, cov = pipeline_coverage(ctx)
     tiles["open_value"]["sub"] = cov
     tiles["account_value"]["rating"] = ctx.a.ratings.get("avg_account_value")
