@@ -131,8 +131,10 @@ def learn_band_edges(opps: pd.DataFrame, period: Period, profiles: pd.Series
             continue
         b = DealSizeBander().fit(amounts)
         edges[prof] = [float(e) for e in b.edges_]
-        if b.fallback_:
-            notes[prof] = b.fallback_
+        if b.fallback_:  # too few different amounts to learn clusters from: said plainly
+            notes[prof] = Note(N_("only {value} different amounts among the won deals: the "
+                                  "bands are equal-count groups, not learned from the amounts"),
+                               value=int(amounts[amounts > 0].nunique()))
     return edges, notes
 
 

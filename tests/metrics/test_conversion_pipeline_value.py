@@ -155,6 +155,25 @@ def test_bander_edges_and_outlier():
     assert few.fallback_ and "quantiles" in few.fallback_
 
 
+def test_too_few_different_amounts_is_said_plainly_in_both_languages():
+    """The report's note when a profile's won deals have too few different amounts to
+    learn bands from: a message with its figure (so a Persian report says it in Persian),
+    no model name."""
+    from reporting.i18n import tr
+    from reporting.metrics.suite import learn_band_edges
+
+    p = parse_period("2026-10")
+    opps = pd.DataFrame({"status": ["won"] * 4, "amount": [100.0, 100.0, 200.0, 300.0],
+                         "closed_at": pd.to_datetime(["2026-06-01"] * 4)})
+    edges, notes = learn_band_edges(opps, p, pd.Series(["default"] * 4))
+    note = notes["default"]
+    assert note == ("only 3 different amounts among the won deals: the bands are "
+                    "equal-count groups, not learned from the amounts")
+    assert "kmeans" not in note.lower() and len(edges["default"]) == 2
+    fa = tr(note.template, "fa").format(**note.params)
+    assert fa.startswith("تنها") and not any("a" <= c.lower() <= "z" for c in fa)
+
+
 def test_open_deals_and_pipeline_health_by_hand():
     p = parse_period("2017-06")
     o = frame([
