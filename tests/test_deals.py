@@ -167,6 +167,30 @@ def test_deal_list_shows_the_deals_as_at_the_period_end_in_the_order_given():
     assert pd.isna(d.set_index("id").loc["D2", "amount"])
 
 
+def test_a_deal_closed_in_the_period_keeps_its_amount_without_a_history():
+    """Without a deal history the state at the period end does not know the amount of a
+    deal closed before it (state_at's rule); the list shows the amount it closed with, as
+    the deal-size figures count it. A deal open at the end never borrows its later amount."""
+    from reporting.presentation.deals import deal_list
+
+    ctx = _ctx()
+    won = {"opportunity_id": "D4", "account_id": None, "owner": "B", "stage": "Closed Won",
+           "status": "won", "created_at": pd.Timestamp("2026-09-01"),
+           "closed_at": pd.Timestamp("2026-10-20"), "amount": 500.0,
+           "last_activity_at": pd.NaT}
+    later = {**won, "opportunity_id": "D5", "closed_at": pd.Timestamp("2026-11-20"),
+             "amount": 700.0}
+    ctx.opps = pd.concat([ctx.opps, pd.DataFrame([won, later])], ignore_index=True)
+    unknown = pd.DataFrame([{**won, "amount": float("nan")},
+                            {**later, "status": "open", "stage": "Proposal",
+                             "amount": float("nan"), "closed_at": pd.NaT}])
+    ctx.a.deals_at_end = pd.concat([ctx.a.deals_at_end, unknown], ignore_index=True)
+    d = deal_list(ctx, ["D4", "D5", "D1"]).set_index("id")
+    assert d.loc["D4", "amount"] == 500.0  # closed 20 October with 500
+    assert pd.isna(d.loc["D5", "amount"])  # open on 1 November; its 700 came later
+    assert d.loc["D1", "amount"] == 800.0  # known then: the amount then
+
+
 def _finding(ids, metric="open_count", subject="A"):
     return Finding("{rep} holds deals.", {"rep": subject}, metric, subject, 1.0, 1.0, 1.0,
                    tuple(ids), "Stale open deals at the period end")

@@ -5,7 +5,8 @@ report.xlsx.
 
 A deal list shows the deals as they were at the period end (stage, owner, amount then;
 :attr:`reporting.metrics.suite.Analysis.deals_at_end`), falling back to the current row for
-a deal created later. Account and deal names are CRM text: they reach HTML only through
+a deal created later, and to the amount a deal closed with when it closed before the end
+and the state then does not know it (no deal history). Account and deal names are CRM text: they reach HTML only through
 the autoescaped fragments.
 """
 
@@ -85,9 +86,16 @@ def _all_deals(ctx: ReportContext, opps: pd.DataFrame, then, acc) -> pd.DataFram
             columns=["owner", "stage", "amount"])
         o = o.copy()
         has = o.index.isin(t.index)
+        current = o["amount"].copy() if "amount" in o else None
         for c in ("owner", "stage", "amount"):
             if c in o:
                 o.loc[has, c] = t.loc[o.index[has], c].to_numpy()
+        if current is not None and "closed_at" in o:
+            # a deal closed before the period end keeps the amount it closed with when the
+            # state then does not know it (no deal history: the deal-size figures count it
+            # so); a deal open then never borrows its later amount
+            before = (o["closed_at"] < ctx.period.end) & o["amount"].isna()
+            o.loc[before, "amount"] = current[before]
     names = pd.Series(dtype=object)
     if acc is not None and len(acc) and "name" in acc:
         names = acc.drop_duplicates("account_id").set_index("account_id")["name"]
