@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from IPython.display import Image, display
-
-from .. import plots, plots_trend
+from .. import plots_trend
 from ..i18n import N_
 from .fragments import fmt_money, fmt_num, fmt_pct, show_html, show_note
+from .layout import chart, half_ax, show_row
 from .rollup import concentration_cell, concentration_note
 
 if TYPE_CHECKING:
@@ -80,9 +79,17 @@ def show_trend(ctx: KindContext) -> None:
         "How to read: each point is one month. Bookings, win rate, cycle and deal size "
         "count the deals closed in the month as the CRM records them today; the open "
         "pipeline is what was open at the month's end, as it was known then."))
-    fig = plots_trend.trend_panels(ctx.frame, ctx.settings.currency, ctx.language,
-                                   calendar=ctx.settings.calendar)
-    display(Image(data=plots.figure_png(fig), format="png"))
+    # the six panels as charts of half the page's width, two a row: on a phone each row
+    # becomes one chart the screen's width (legible), in print they sit side by side
+    panels = plots_trend.PANELS
+    for pair in zip(panels[::2], panels[1::2], strict=False):
+        items = []
+        for col, title, unit in pair:
+            ax = half_ax(2.3)
+            plots_trend.trend_line(ctx.frame, col, title, unit, ctx.settings.currency,
+                                   ctx.language, ax=ax, calendar=ctx.settings.calendar)
+            items.append(chart(ax, ctx, alt=title))
+        show_row(*items)
     show_trend_table(ctx)
 
 
