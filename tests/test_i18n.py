@@ -45,7 +45,6 @@ def test_every_report_string_has_a_persian_translation(demo_store, monkeypatch):
     monkeypatch.setattr("reporting.presentation.fragments.display", lambda *a, **k: None)
     monkeypatch.setattr("reporting.presentation.payload.display", lambda *a, **k: None)
     monkeypatch.setattr("reporting.presentation.rollup.display", lambda *a, **k: None)
-    monkeypatch.setattr("reporting.presentation.trend.display", lambda *a, **k: None)
     i18n.MISSING.clear()
     for name in ("monthly_sales_report", "rep_scorecard", "company_rollup", "trend_report"):
         nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
