@@ -59,10 +59,8 @@ class ReportContext:
 
         if self.settings is None:  # a bare context (tests): the formats stay as they are
             return
-        formats = formatting.Formats(self.language, self.settings.currency,
-                                     self.settings.calendar)
-        if formatting.active() != formats:
-            formatting.activate(formats.language, formats.currency, formats.calendar)
+        formatting.activate_report(self.language, self.settings.currency,
+                                   self.settings.calendar)
 
     @property
     def scope(self) -> str:

@@ -56,6 +56,14 @@ def activate(language: str = "en", currency: str = "", calendar: str = "gregoria
     _ACTIVE[0] = Formats(language, currency or "", calendar or "gregorian")
 
 
+def activate_report(language: str, currency: str, calendar: str) -> None:
+    """Make a report's formats active unless they already are (a report context calls
+    this whenever it translates, since another context may have been activated since)."""
+    formats = Formats(language, currency or "", calendar or "gregorian")
+    if _ACTIVE[0] != formats:
+        _ACTIVE[0] = formats
+
+
 def active() -> Formats:
     """The formats in force (English, no currency, Gregorian unless activated)."""
     return _ACTIVE[0]

@@ -51,10 +51,8 @@ class KindContext:
         :meth:`reporting.context.ReportContext.activate` does for a monthly report."""
         from . import formatting
 
-        formats = formatting.Formats(self.language, self.settings.currency,
-                                     self.settings.calendar)
-        if formatting.active() != formats:
-            formatting.activate(formats.language, formats.currency, formats.calendar)
+        formatting.activate_report(self.language, self.settings.currency,
+                                   self.settings.calendar)
 
     @property
     def scope(self) -> str:

@@ -33,7 +33,7 @@ ROLLUP_COLUMNS = [
     "open_count", "open_value", "quota", "attainment", "coverage", "coverage_note",
     "forecast_value", "forecast_low", "forecast_high",
     "win_rate_rating", "cycle_rating", "attainment_rating",
-    "largest_won_amount", "largest_won_share", "concentrated",
+    "largest_won_id", "largest_won_amount", "largest_won_share", "concentrated",
 ]
 
 
@@ -64,8 +64,8 @@ def region_rollup(
     ``watch``, ``bad`` or "too few deals to judge" for a win rate whose 95% interval is
     wider than ``settings.max_interval_width``) against each region's baselines, blended
     over its teams' business profiles (:func:`reporting.metrics.ratings.scope_thresholds`);
-    None without ``settings``. ``largest_won_amount`` / ``largest_won_share``: the largest
-    deal won in the period and its share of ``won_value``; ``concentrated`` when the
+    None without ``settings``. ``largest_won_id`` / ``largest_won_amount`` /
+    ``largest_won_share``: the largest deal won in the period and its share of ``won_value``; ``concentrated`` when the
     bookings rest on it (:func:`reporting.metrics.core.largest_won`)."""
     p = period
     o = opps[opps["region"].notna()] if "region" in opps else opps.assign(region="(none)")
@@ -116,6 +116,7 @@ def region_rollup(
              else np.nan,
              "open_count": int(pipe.loc[key, "open_count"]) if key in pipe.index else 0,
              "open_value": float(pipe.loc[key, "open_amount"]) if key in pipe.index else 0.0,
+             "largest_won_id": big.loc[key, "opportunity_id"] if key in big.index else None,
              "largest_won_amount": float(big.loc[key, "amount"]) if key in big.index
              else np.nan,
              "largest_won_share": float(big.loc[key, "share"]) if key in big.index else np.nan,

@@ -117,9 +117,9 @@ def rollup_notes(ctx: KindContext) -> list[str]:
                "open value due in the period over the quota still to go.")]
     f = ctx.frame
     if "concentrated" in f:
-        regional = set(f.loc[~f["is_total"] & f["concentrated"], "largest_won_amount"])
+        regional = set(f.loc[~f["is_total"] & f["concentrated"], "largest_won_id"])
         for _, r in f.iterrows():
-            if r["is_total"] and r["largest_won_amount"] in regional:
+            if r["is_total"] and r["largest_won_id"] in regional:
                 continue  # the region's note already names the deal the total rests on
             note = concentration_note(
                 ctx, r, t("The company") if r["is_total"] else str(r["region"]))
