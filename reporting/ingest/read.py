@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import fnmatch
+import io
 import json
 import re
 import warnings
@@ -282,18 +283,42 @@ class _LineReader:
     def __init__(self, path: Path, encoding: str) -> None:
         self.fh = path.open(encoding=encoding, errors="replace", newline=None)
         self.at = 0  # lines consumed
+        self.last = ""  # the whole of the line ``get`` read last
 
     def get(self, line: int) -> str:
+        """The line (its first 2,000 characters), or "" past the end."""
         text = ""
         while self.at < line:
             text = self.fh.readline()
             if not text:
                 return ""
             self.at += 1
-        return text.rstrip("\n")[:2000] if self.at == line else ""
+        self.last = text.rstrip("\n") if self.at == line else ""
+        return self.last[:2000]
+
+    def record(self, breaks: int) -> str:
+        """The record that starts with the line ``get`` read last and holds ``breaks``
+        line breaks inside quoted fields (the next lines, which are consumed)."""
+        parts = [self.last]
+        for _ in range(breaks):
+            text = self.fh.readline()
+            if not text:
+                break
+            self.at += 1
+            parts.append(text.rstrip("\n"))
+        return "\n".join(parts)
 
     def close(self) -> None:
         self.fh.close()
+
+
+def _count_fields(record: str, delimiter: str) -> int:
+    """Fields of one CSV record as pandas' C tokenizer counts them (double quotes, a
+    quote only opening a field)."""
+    for fields in csv.reader(io.StringIO(record, newline=""), delimiter=delimiter,
+                             quotechar='"', doublequote=True, strict=False):
+        return len(fields)
+    return 0
 
 
 def _csv_chunks(
@@ -316,6 +341,13 @@ def _csv_chunks(
         skip_blank_lines=False,
         on_bad_lines="warn",
         chunksize=chunksize or 1 << 62,
+        # pandas' C tokenizer does not check the first record of a block it tokenizes for
+        # extra fields: it drops their values without a warning. With low_memory a chunk
+        # is tokenized in blocks of 2**20 // columns records, so a record every ~65k
+        # could lose values unseen; without it a block is a chunk, and the first record
+        # of every chunk after the first is checked below (the first chunk's first
+        # record is the "Length of header" warning)
+        low_memory=False,
     )
     header_breaks = None
     records = 0  # non-skipped records so far (empty ones included)
@@ -350,7 +382,9 @@ def _csv_chunks(
                             f"{path}: line 2: {what}; quote values that contain the "
                             f"delimiter {delimiter!r}, or check the delimiter and the header"
                         )
-                if header_breaks is None:
+                first_chunk = header_breaks is None
+                drop_first = False
+                if first_chunk:
                     header_breaks = int(sum(_breaks(pd.Series([str(c) for c in frame.columns]))))
                 k = len(frame)
                 ncols = len(frame.columns)
@@ -369,28 +403,42 @@ def _csv_chunks(
                         br += b
                 before = breaks_before + np.cumsum(br) - br
                 lines = rec + header_breaks + before
-                # records the parser skipped: their line from the records around them
+                # records the parser skipped (their line from the records around them),
+                # and the first record of a later chunk if it has extra fields
                 extra = _EMPTY_EXTRA
+                too_long: list[tuple[int, int, int | None]] = []  # line, fields, row index
                 if new_skipped:
                     all_recs = np.concatenate([row_recs, rec])
                     all_lines = np.concatenate([row_lines, lines])
                     all_br = np.concatenate([row_br, br])
-                    rows = []
-                    if lines_reader is None:
-                        lines_reader = _LineReader(path, enc)
-                    for r, want, saw in sorted(new_skipped):
+                    for r, _want, saw in new_skipped:
                         j = np.searchsorted(all_recs, r) - 1  # the record before it
                         line = (int(all_lines[j] + all_br[j] + (r - all_recs[j]))
                                 if j >= 0 else r + header_breaks)
+                        too_long.append((line, saw, None))
+                if k and not first_chunk:
+                    too_long.append((int(lines[0]), -1, 0))
+                if too_long:
+                    rows = []
+                    if lines_reader is None:
+                        lines_reader = _LineReader(path, enc)
+                    for line, saw, idx in sorted(too_long):  # the reader reads forward
                         text = lines_reader.get(line)
+                        if idx is not None:  # count the fields of the whole record
+                            record = lines_reader.record(int(br[idx]))
+                            saw = _count_fields(record, delimiter)
+                            if saw <= ncols:
+                                continue
+                            drop_first = True
                         rows.append({
                             "row": line, "column": "", "reason_code": "extra_fields",
                             "reason": f"more fields than the header ({saw} fields, the header "
-                                      f"has {want}): quote values that contain {delimiter!r}",
+                                      f"has {ncols}): quote values that contain {delimiter!r}",
                             "value": text[:200], "record": json.dumps({"line": text},
                                                                       ensure_ascii=False),
                         })
-                    extra = pd.DataFrame(rows, columns=_EMPTY_EXTRA.columns)
+                    if rows:
+                        extra = pd.DataFrame(rows, columns=_EMPTY_EXTRA.columns)
                 if k:
                     row_recs, row_lines, row_br = rec[-1:], lines[-1:], br[-1:]
                 records += k
@@ -424,6 +472,8 @@ def _csv_chunks(
                         if not len(idx):
                             break
                         empty[idx] = (frame[c].iloc[idx] == "").to_numpy(bool)
+                if drop_first:  # a record with extra fields is quarantined, not a row
+                    empty[0] = True
                 if empty.any():
                     keep = np.flatnonzero(~empty)
                     if len(flags):

@@ -1075,7 +1075,7 @@ def quarantine(parsed: Parsed, frame: pd.DataFrame, table: str, file: str,
     if extra is not None and len(extra):
         q = pd.concat(
             [q, extra.assign(file=file, table=table)[QUARANTINE_COLUMNS]], ignore_index=True,
-        ).sort_values("row", kind="stable").reset_index(drop=True)
+        ).astype({"row": "int64"}).sort_values("row", kind="stable").reset_index(drop=True)
     return loaded, q, qkeys
 
 
