@@ -60,13 +60,15 @@ def _ids_filter(ids_table: str | None, col: str = "opportunity_id") -> str:
     return f"{col} IN (SELECT opportunity_id FROM {ids_table})" if ids_table else "TRUE"
 
 
-def _text(col: str) -> str:
-    """A snapshot column as canonical text (numbers without a trailing .0, dates ISO)."""
+def _text(col: str, table: str = "") -> str:
+    """A snapshot column as canonical text (numbers without a trailing .0, dates ISO);
+    ``table``: the alias to qualify it with."""
+    ref = f"{table}.{col}" if table else col
     if col in ("amount", "probability"):
-        return f"CAST({col} AS VARCHAR)"
+        return f"CAST({ref} AS VARCHAR)"
     if col == "close_date":
-        return f"strftime({col}, '%Y-%m-%d %H:%M:%S')"
-    return col
+        return f"strftime({ref}, '%Y-%m-%d %H:%M:%S')"
+    return ref
 
 
 def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = None, *,
@@ -90,6 +92,18 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
         con.unregister("_hist_ids_df")
         ids_table = "_hist_ids"
     f_snap = _ids_filter(ids_table)
+    # status from the stage when the stage is the newer record and means one status
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _stage_status AS
+        WITH pairs AS (
+            SELECT stage, status FROM stages WHERE stage IS NOT NULL AND status IS NOT NULL
+            UNION ALL
+            SELECT stage, status FROM opportunities
+            WHERE stage IS NOT NULL AND status IS NOT NULL)
+        SELECT stage, MIN(status) AS status FROM pairs GROUP BY stage
+        HAVING COUNT(DISTINCT status) = 1""")
+    if _first_exports_only(con, f_snap):
+        return _rebuild_first_exports(con, ids_table)
     # the evidence, wide: one row per record, a struct per field it records (recorded,
     # possibly as empty: a change to an empty value), with the record's priority
     snap = ", ".join(f"CASE WHEN {c} IS NOT NULL THEN {{'v': {_text(c)}}} END AS \"{c}_r\""
@@ -116,16 +130,6 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _before AS
         SELECT opportunity_id, {before} FROM opportunity_changes WHERE {f_snap} GROUP BY ALL""")
-    # status from the stage when the stage is the newer record and means one status
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _stage_status AS
-        WITH pairs AS (
-            SELECT stage, status FROM stages WHERE stage IS NOT NULL AND status IS NOT NULL
-            UNION ALL
-            SELECT stage, status FROM opportunities
-            WHERE stage IS NOT NULL AND status IS NOT NULL)
-        SELECT stage, MIN(status) AS status FROM pairs GROUP BY stage
-        HAVING COUNT(DISTINCT status) = 1""")
     # deals known from one exported record only (a first full export): one version each,
     # written directly; the windows below run over the other deals
     con.execute("""
@@ -222,6 +226,42 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
     n = con.execute(
         f"SELECT COUNT(*) FROM opportunity_history WHERE {_ids_filter(ids_table)}").fetchone()[0]
     for tmp in ("_ev", "_simple", "_before", "_bp", "_states", "_stage_status", "_hist_ids"):
+        con.execute(f"DROP TABLE IF EXISTS {tmp}")
+    return int(n)
+
+
+def _first_exports_only(con: duckdb.DuckDBPyConnection, f_snap: str) -> bool:
+    """Whether every deal of the rebuild is known from one exported record and nothing
+    else (a first full export into a store without CRM history): then each has one
+    version, the record's state, and the windows of the general path are not needed."""
+    if con.execute("SELECT EXISTS (SELECT 1 FROM opportunity_changes) "
+                   "OR EXISTS (SELECT 1 FROM stage_history)").fetchone()[0]:
+        return False
+    n, ids, exported = con.execute(f"""
+        SELECT COUNT(*), COUNT(DISTINCT opportunity_id),
+               COALESCE(bool_and(COALESCE(origin, 'crm') = 'export'), FALSE)
+        FROM opportunity_snapshots WHERE {f_snap}""").fetchone()
+    return bool(n) and n == ids and bool(exported)
+
+
+def _rebuild_first_exports(con: duckdb.DuckDBPyConnection, ids_table: str | None) -> int:
+    """:func:`rebuild` when :func:`_first_exports_only` holds: one open-ended version per
+    deal from its snapshot, through the same text round trip and stage-status rule as
+    the general path's one-record deals (``tests/test_history.py`` compares the two)."""
+    f_snap = _ids_filter(ids_table)
+    con.execute(f"DELETE FROM opportunity_history WHERE {f_snap}")
+    cols_out = ", ".join(f'"{f}"' for f in TRACKED_FIELDS)
+    typed = ", ".join(
+        f"TRY_CAST({_text(f, 's')} AS {_TYPES[f]}) AS \"{f}\"" if f != "status"
+        else "COALESCE(s.status, ss.status) AS status" for f in TRACKED_FIELDS)
+    n = con.execute(f"""
+        INSERT INTO opportunity_history (opportunity_id, valid_from, valid_to, {cols_out},
+                                         origin, stage_since)
+        SELECT s.opportunity_id, s.observed_at, NULL, {typed}, COALESCE(s.origin, 'crm'),
+               s.observed_at
+        FROM opportunity_snapshots s LEFT JOIN _stage_status ss ON ss.stage = s.stage
+        WHERE {_ids_filter(ids_table, 's.opportunity_id')}""").fetchone()[0]
+    for tmp in ("_stage_status", "_hist_ids"):
         con.execute(f"DROP TABLE IF EXISTS {tmp}")
     return int(n)
 

@@ -368,3 +368,44 @@ def test_amount_changes_in_another_currency_are_converted(tmp_path):
         row = con.execute("SELECT old_value, new_value, currency FROM opportunity_changes"
                           ).fetchone()
     assert row == ("33000", "36300", "USD")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(
+    st.sampled_from(["Prospecting", "Won", "Lost", "Engaging", None, "Mystery"]),
+    st.sampled_from(["open", "won", "lost", None]),
+    st.one_of(st.none(), st.floats(-1e6, 1e12, allow_nan=False), st.sampled_from([0.1, 1e-7, 2.5])),
+    st.one_of(st.none(), st.datetimes(min_value=pd.Timestamp("2019-01-01").to_pydatetime(),
+                                      max_value=pd.Timestamp("2025-01-01").to_pydatetime())),
+    st.sampled_from(["export", None, "crm"]),
+), min_size=1, max_size=12))
+def test_a_first_export_takes_the_one_version_shortcut_with_the_same_versions(
+        tmp_path_factory, monkeypatch, rows):
+    """Deals known from one exported record only get their version straight from the
+    snapshot (``_rebuild_first_exports``); it must equal the general path's versions for
+    the same evidence (fractional amounts and close dates with microseconds through the
+    text round trip, stages with and without one status, a missing status or origin)."""
+    tmp = tmp_path_factory.mktemp("first")
+    opps = [_opp(f"F{i}", "ava", "2018-06-01", stage, status or "open", amount)
+            for i, (stage, status, amount, _, _) in enumerate(rows)]
+    snaps = [{"opportunity_id": f"F{i}", "observed_at": T("2025-02-01") + pd.Timedelta(hours=i),
+              "stage": stage, "status": status, "amount": amount, "close_date": close,
+              "owner": "ava", "origin": origin}
+             for i, (stage, status, amount, close, origin) in enumerate(rows)]
+    got = {}
+    for shortcut in (True, False):
+        p = tmp / f"s{shortcut}.duckdb"
+        with store.connect(p) as con:
+            store._insert(con, "opportunities", pd.DataFrame(opps))
+            store._insert(con, "opportunity_snapshots", pd.DataFrame(snaps))
+            with monkeypatch.context() as m:
+                if not shortcut:
+                    m.setattr(history, "_first_exports_only", lambda *a: False)
+                taken = history._first_exports_only(con, "TRUE")
+                n = history.rebuild(con)
+            got[shortcut] = (n, con.execute(
+                "SELECT * FROM opportunity_history ORDER BY opportunity_id, valid_from").df())
+        if shortcut:
+            assert taken == all(origin == "export" for *_, origin in rows)
+    assert got[True][0] == got[False][0]
+    pd.testing.assert_frame_equal(got[True][1], got[False][1])
