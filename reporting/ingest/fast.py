@@ -146,8 +146,9 @@ def _prepass(path: Path, delimiter: str) -> int | None:
     """The number of data records of a file fit for the fast path (see the module
     docstring), else None. Reads the bytes once, in blocks."""
     allowed = "\n\r" + ("\t" if delimiter == "\t" else "")
-    control = re.compile(b"[" + b"".join(
-        re.escape(bytes([c])) for c in [*range(32), 127] if chr(c) not in allowed) + b"]")
+    # any control byte: deleting them changes the block's length (bytes.translate is
+    # ~4x faster than a regex search for a character class)
+    control = bytes(c for c in [*range(32), 127] if chr(c) not in allowed)
     n_lf = n_cr = n_crlf = 0
     prev = b""
     size = 0
@@ -159,7 +160,7 @@ def _prepass(path: Path, delimiter: str) -> int | None:
                 if block.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\n", b"\r")):
                     return None
                 first = False
-            if b'"' in block or control.search(block):
+            if b'"' in block or len(block.translate(None, control)) != len(block):
                 return None
             joined = prev + block
             if b"\n\n" in joined or b"\n\r\n" in joined:
@@ -489,7 +490,7 @@ def _write_staging(con, st, i, src, mapping, names, typed_t, dup_t) -> FileResul
     cl = ", ".join(_q(c) for c in spec.columns)
     n_dup = con.execute(f"SELECT COUNT(*) FROM {_q(dup_t)}").fetchone()[0]
     not_dup = f"AND line NOT IN (SELECT line FROM {_q(dup_t)})" if n_dup else ""
-    con.execute(f'CREATE TABLE {_q(pre)} AS SELECT {cl} FROM {_q(table)} LIMIT 0')
+    con.execute(f'CREATE TEMP TABLE {_q(pre)} AS SELECT {cl} FROM {_q(table)} LIMIT 0')
     con.execute(f'CREATE TABLE {_q(pre + "_q")} AS SELECT {_QCOLS} FROM quarantine LIMIT 0')
     con.execute(f'CREATE TABLE {_q(pre + "_k")} AS SELECT {keys} FROM {_q(table)} LIMIT 0')
     con.execute(f'CREATE TABLE {_q(pre + "_f")} (key VARCHAR, code VARCHAR)')
