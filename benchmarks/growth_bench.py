@@ -8,7 +8,10 @@ the store, as whole processes, each next to its floor measured in the same minut
   DuckDB's ``read_csv`` of the same file (wall, rows/s, peak resident memory);
 - ``crm-report metrics --by rep --region EMEA`` on the demo store of that size
   (``engine_bench.store_for``: scale 0.5, 5, 50, 500; above scale 5 written in chunks as
-  ``crm-report demo-data`` does) against the one hand-written query's process.
+  ``crm-report demo-data`` does) against the one hand-written query's process;
+- one report (``run --region EMEA``) and the batch (``--region all --workers 2``) on
+  that store, once each on a fresh reports folder, with the kernel's and the whole
+  tree's peak memory (``--no-reports`` leaves them out).
 
 The harness stays on the standard library (``proc``); stores and exports are made once in
 ``data/bench/`` and reused. Sizes whose store or export does not exist yet are built,
@@ -99,6 +102,38 @@ def metrics_row(label: str, runs: int) -> dict | None:
             "metrics_floor_cpu_s": _median(fl, "cpu"), "metrics_peak_mib": _median(m, "peak_mib")}
 
 
+#: the whole process tree of one report or batch is killed past this resident size (the
+#: machine has 24 GiB; a 10M-store report must not take it down)
+MEM_CAP_MIB = 16 * 1024
+
+
+def report_rows(label: str) -> dict:
+    """One ``run --region EMEA`` and one batch of every region with 2 workers, each once
+    on a fresh reports folder (a first run: the shared artifacts are computed), watched for
+    memory (the kernel's peak, the tree's peak) and killed past :data:`MEM_CAP_MIB`. The
+    batch is not run when the one report was killed or failed."""
+    from .proc import fresh_dir
+
+    path = DATA / f"demo-s{SCALES[label]:g}.duckdb"
+    out: dict = {}
+    for kind, region, workers in (("report", "EMEA", 1), ("batch", "all", 2)):
+        folder = fresh_dir(WORK / f"growth-{kind}")
+        r = run([crm_report(), "run", "--region", region, "--period", PERIOD, "--store",
+                 str(path), "--reports", str(folder), "--workers", str(workers)], cwd=WORK,
+                check=False, watch=True, mem_cap_mib=MEM_CAP_MIB, timeout=3 * 3600)
+        n = len(list(folder.glob(f"{PERIOD}/*/manifest.json")))
+        out[kind] = {"wall_s": r.wall, "cpu_s": r.cpu, "kernel_mib": r.kernel_mib,
+                     "tree_mib": r.tree_mib, "reports": n, "rc": r.rc,
+                     "problem": r.killed or ("" if r.rc == 0 else
+                                             f"exited with {r.rc}: {r.err.strip()[-300:]}")}
+        print(f"growth {label} {kind}: {r.wall:.1f} s, kernel {r.kernel_mib:.0f} MiB, tree "
+              f"{r.tree_mib:.0f} MiB {out[kind]['problem']}", file=sys.stderr, flush=True)
+        if out[kind]["problem"]:
+            out["batch"] = {"problem": f"not run: the one report {out[kind]['problem']}"}
+            break
+    return out
+
+
 def main() -> None:
     sizes = [a for a in sys.argv[1:] if not a.startswith("--")]
     runs = 3
@@ -108,6 +143,8 @@ def main() -> None:
         met = metrics_row(label, runs)
         if met:
             row.update(met)
+            if "--no-reports" not in sys.argv:
+                row.update(report_rows(label))
         out.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     print(json.dumps(out))

@@ -51,32 +51,98 @@ class Run:
     rc: int
     out: str = ""
     err: str = ""
+    # with ``run(..., watch=True)``, polled from /proc every 0.1 s (so a short peak between
+    # two polls can be missed): the largest VmHWM of a notebook kernel (ipykernel) in the
+    # tree, the largest sum of VmRSS over the whole tree, and whether the tree was killed
+    # for passing ``mem_cap_mib``
+    kernel_mib: float | None = None
+    tree_mib: float | None = None
+    killed: str = ""
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and every descendant alive now (from /proc/*/stat)."""
+    kids: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += kids.get(pid, [])
+    return out
+
+
+def _status_kib(pid: int) -> tuple[int, int, bool]:
+    """(VmHWM, VmRSS) in KiB of ``pid`` and whether it is a notebook kernel."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            st = {ln.split(":")[0]: ln.split()[1] for ln in fh if ln.startswith(("VmHWM", "VmRSS"))}
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            kernel = b"ipykernel" in fh.read()
+        return int(st.get("VmHWM", 0)), int(st.get("VmRSS", 0)), kernel
+    except (OSError, ValueError):
+        return 0, 0, False
 
 
 def run(cmd: list[str], cwd: str | Path | None = None, env: dict | None = None,
-        check: bool = True, timeout: float = 3600) -> Run:
+        check: bool = True, timeout: float = 3600, watch: bool = False,
+        mem_cap_mib: float | None = None) -> Run:
     """Run ``cmd`` to completion; its rusage comes from ``wait4`` on that one child, so
-    other processes on the machine (or earlier runs) never leak into the figure."""
+    other processes on the machine (or earlier runs) never leak into the figure.
+    ``watch``: also poll the process tree's memory (see :class:`Run`); ``mem_cap_mib``: kill
+    every process of the tree when its resident memory passes this (a 10M-store report
+    must not take the machine down; the run then counts as killed, not failed)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t = time.perf_counter()
         p = subprocess.Popen(cmd, cwd=cwd, env=env or child_env(), stdout=out, stderr=err,
                              stdin=subprocess.DEVNULL)
         deadline = t + timeout
+        kernel = tree = 0
+        killed = ""
+        next_poll = t
         while True:
             pid, status, ru = os.wait4(p.pid, os.WNOHANG)
             if pid:
                 break
-            if time.perf_counter() > deadline:
+            now = time.perf_counter()
+            if now > deadline:
                 p.kill()
                 pid, status, ru = os.wait4(p.pid, 0)
                 break
+            if (watch or mem_cap_mib) and now >= next_poll:
+                next_poll = now + 0.1
+                total = 0
+                for q in _tree(p.pid):
+                    hwm, rss, is_kernel = _status_kib(q)
+                    total += rss
+                    if is_kernel:
+                        kernel = max(kernel, hwm)
+                tree = max(tree, total)
+                if mem_cap_mib and total / 1024 > mem_cap_mib:
+                    killed = (f"killed after {now - t:.0f} s: the process tree passed "
+                              f"{mem_cap_mib:.0f} MiB resident")
+                    for q in _tree(p.pid):  # kernels may run in sessions of their own
+                        try:
+                            os.kill(q, 9)
+                        except OSError:
+                            pass
             time.sleep(0.005)
         wall = time.perf_counter() - t
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         r = Run(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, p.returncode,
-                out.read(), err.read())
+                out.read(), err.read(),
+                kernel / 1024 if watch else None, tree / 1024 if watch else None, killed)
+    if killed:
+        return r
     if check and r.rc != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))[:300]} exited with {r.rc}:\n"
                            f"{r.err[-3000:]}\n{r.out[-2000:]}")
