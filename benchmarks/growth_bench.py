@@ -125,7 +125,7 @@ def report_rows(label: str) -> dict:
         out[kind] = {"wall_s": r.wall, "cpu_s": r.cpu, "kernel_mib": r.kernel_mib,
                      "tree_mib": r.tree_mib, "reports": n, "rc": r.rc,
                      "problem": r.killed or ("" if r.rc == 0 else
-                                             f"exited with {r.rc}: {r.err.strip()[-300:]}")}
+                                             f"exited with {r.rc}: {(r.err.strip() or r.out.strip())[-300:]}")}
         print(f"growth {label} {kind}: {r.wall:.1f} s, kernel {r.kernel_mib:.0f} MiB, tree "
               f"{r.tree_mib:.0f} MiB {out[kind]['problem']}", file=sys.stderr, flush=True)
         if out[kind]["problem"]:

@@ -40,8 +40,10 @@ from .steps import NOTE_TEXT, _fill_estimated, map_table
 #: quarantined rows kept in memory in :class:`IngestReport` (all of them are in the store)
 REPORT_QUARANTINE_LIMIT = 10_000
 #: DuckDB's memory limit while ingesting (the uncommitted rows of a big file spill to disk
-#: beyond it); None: DuckDB's default (80% of RAM)
-INGEST_MEMORY_LIMIT: str | None = "1GB"
+#: beyond it); None: DuckDB's default (80% of RAM). The process peaks at about this plus
+#: ~0.4 GB of Python: a 2 GB export (27M rows) peaked at 1,501 MiB with "1GB" and 1,291 MiB
+#: with "768MB", in the same time (238 s, 244 s; benchmarks/NOTES.md, session 10)
+INGEST_MEMORY_LIMIT: str | None = "768MB"
 _CONFLICT = "conflicting_duplicate"
 
 
