@@ -33,6 +33,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from .growth_bench import MEM_CAP_MIB
 from .proc import BIN, ROOT, Series, child_env, crm_report, fresh_dir, machine, repeat, run
 
 HERE = Path(__file__).resolve().parent
@@ -522,7 +523,7 @@ def bench_growth(res: Results, sizes: list[str]) -> None:
               "--workers 2`, 4 reports) on the demo store of each size, one run each on a fresh "
               "reports folder (a first run: the shared artifacts are computed). Peaks polled "
               "from /proc every 0.1 s: the kernel's VmHWM and the whole process tree's resident "
-              f"sum; a tree past {growth_cap() / 1024:.0f} GiB is killed (the machine has 24).",
+              f"sum; a tree past {MEM_CAP_MIB / 1024:.0f} GiB is killed (the machine has 24).",
               "", "| size | report wall s | report CPU s | kernel peak MiB | report tree peak "
               "MiB | batch wall s | batch CPU s | CPU s a report | batch tree peak MiB | "
               "notes |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -542,12 +543,6 @@ def bench_growth(res: Results, sizes: list[str]) -> None:
         lines.append(f"| {g['size']} | {' | '.join(cells)} | {notes or '-'} |")
     _growth_targets(res, grow)
     res.section(lines)
-
-
-def growth_cap() -> float:
-    from .growth_bench import MEM_CAP_MIB
-
-    return MEM_CAP_MIB
 
 
 def _growth_targets(res: Results, grow: list[dict]) -> None:

@@ -192,14 +192,8 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
         con.execute(f"DELETE FROM opportunity_history WHERE {_ids_filter(ids_table)}")
     else:
         con.execute("DELETE FROM opportunity_history")
-    simple_typed = ", ".join(
-        f'TRY_CAST((e."{f}_r").v AS {_TYPES[f]}) AS "{f}"' if f != "status"
-        else ('COALESCE((e."status_r").v, ss.status) AS status') for f in TRACKED_FIELDS)
-    con.execute(f"""
-        INSERT INTO opportunity_history (opportunity_id, valid_from, valid_to, {cols_out},
-                                         origin, stage_since)
-        SELECT e.opportunity_id, e.t, NULL, {simple_typed}, e.origin, e.t
-        FROM _simple e LEFT JOIN _stage_status ss ON ss.stage = (e."stage_r").v""")
+    # a one-record deal's record is its only snapshot (only snapshots carry 'export')
+    _insert_snapshot_versions(con, "s.opportunity_id IN (SELECT opportunity_id FROM _simple)")
     con.execute(f"""
         INSERT INTO opportunity_history (opportunity_id, valid_from, valid_to, {cols_out},
                                          origin, stage_since)
@@ -223,6 +217,11 @@ def rebuild(con: duckdb.DuckDBPyConnection, ids: pd.Series | list[str] | None = 
         SELECT opportunity_id, t, next_t, {cols_out}, origin,
                MIN(t) OVER (PARTITION BY opportunity_id, run) AS stage_since
         FROM runs WHERE NOT deleted""")
+    return _count_and_clean_up(con, ids_table)
+
+
+def _count_and_clean_up(con: duckdb.DuckDBPyConnection, ids_table: str | None) -> int:
+    """The versions of the rebuilt deals; the rebuild's temporary tables dropped."""
     n = con.execute(
         f"SELECT COUNT(*) FROM opportunity_history WHERE {_ids_filter(ids_table)}").fetchone()[0]
     for tmp in ("_ev", "_simple", "_before", "_bp", "_states", "_stage_status", "_hist_ids"):
@@ -246,24 +245,29 @@ def _first_exports_only(con: duckdb.DuckDBPyConnection, f_snap: str) -> bool:
 
 def _rebuild_first_exports(con: duckdb.DuckDBPyConnection, ids_table: str | None) -> int:
     """:func:`rebuild` when :func:`_first_exports_only` holds: one open-ended version per
-    deal from its snapshot, through the same text round trip and stage-status rule as
-    the general path's one-record deals (``tests/test_history.py`` compares the two)."""
-    f_snap = _ids_filter(ids_table)
-    con.execute(f"DELETE FROM opportunity_history WHERE {f_snap}")
+    deal from its snapshot, written as the general path writes its one-record deals
+    (``tests/test_history.py`` compares the two paths), without building the evidence."""
+    con.execute(f"DELETE FROM opportunity_history WHERE {_ids_filter(ids_table)}")
+    _insert_snapshot_versions(con, _ids_filter(ids_table, "s.opportunity_id"))
+    return _count_and_clean_up(con, ids_table)
+
+
+def _insert_snapshot_versions(con: duckdb.DuckDBPyConnection, where: str) -> None:
+    """One open-ended version per deal of ``opportunity_snapshots s`` rows matching
+    ``where`` (each must be its deal's only record): the snapshot's values through the
+    same canonical-text round trip as the evidence (:func:`_text`), the status from the
+    stage when the snapshot has none and the stage means one status (``_stage_status``)."""
     cols_out = ", ".join(f'"{f}"' for f in TRACKED_FIELDS)
     typed = ", ".join(
         f"TRY_CAST({_text(f, 's')} AS {_TYPES[f]}) AS \"{f}\"" if f != "status"
         else "COALESCE(s.status, ss.status) AS status" for f in TRACKED_FIELDS)
-    n = con.execute(f"""
+    con.execute(f"""
         INSERT INTO opportunity_history (opportunity_id, valid_from, valid_to, {cols_out},
                                          origin, stage_since)
         SELECT s.opportunity_id, s.observed_at, NULL, {typed}, COALESCE(s.origin, 'crm'),
                s.observed_at
         FROM opportunity_snapshots s LEFT JOIN _stage_status ss ON ss.stage = s.stage
-        WHERE {_ids_filter(ids_table, 's.opportunity_id')}""").fetchone()[0]
-    for tmp in ("_stage_status", "_hist_ids"):
-        con.execute(f"DROP TABLE IF EXISTS {tmp}")
-    return int(n)
+        WHERE {where}""")
 
 
 def apply_deletions(con: duckdb.DuckDBPyConnection, ids: list[str] | pd.Series | None = None,
