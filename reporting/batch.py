@@ -319,6 +319,14 @@ def _reusable(target: Path, fingerprint: str) -> bool:
     if not isinstance(data, dict) or data.get("fingerprint") != fingerprint or \
             not all(k in data for k in ("band_edges", "band_reference", "band_drift")):
         return False
+    if "backtest_file" in data:  # the backtest finished too, for the same artifacts
+        try:
+            bt = json.loads(backtest_path(target).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return False
+        if not isinstance(bt, dict) or bt.get("fingerprint") != fingerprint \
+                or data["backtest_file"] != backtest_path(target).name:
+            return False
     clv = data.get("clv")
     if isinstance(clv, dict) and clv.get("file"):
         name = str(clv["file"])
@@ -372,13 +380,18 @@ class PendingArtifacts:
     def _run(self) -> None:
         from . import handoff
 
+        bt = backtest_path(self.path)
         try:
             self.fingerprint = self._work()
         except BaseException as exc:  # noqa: BLE001 - told to readers and to wait()
             self._error = exc
-            handoff.mark_failed(self.path, f"{type(exc).__name__}: {exc}")
+            message = f"{type(exc).__name__}: {exc}"
+            if handoff.pending_path(self.path).exists():  # else it was written already
+                handoff.mark_failed(self.path, message)
+            handoff.mark_failed(bt, message)
         else:
             handoff.mark_done(self.path)
+            handoff.mark_done(bt)
         finally:
             self._seconds = time.perf_counter() - self.started
 
@@ -417,10 +430,13 @@ def start_shared_artifacts(store: str | Path | None, period: Period,
             fp = _fingerprint(base, ref, ref_path)
             if _reusable(target, fp):
                 handoff.failed_path(target).unlink(missing_ok=True)
+                handoff.failed_path(backtest_path(target)).unlink(missing_ok=True)
                 return Artifacts(target, fp, True, time.perf_counter() - started)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)  # not reusable: never read as the new one
+    backtest_path(target).unlink(missing_ok=True)
     handoff.mark_pending(target)
+    handoff.mark_pending(backtest_path(target))
 
     def work() -> str:
         ref = band_reference(store, period, params_dir, ref_path, refresh=refresh_bands)
@@ -485,8 +501,22 @@ def _compute_artifacts(store: str | Path | None, period: Period,
             os.replace(tmp, clv_file)
             summary["file"] = clv_file.name
         payload["clv"] = summary
-    payload["backtest"] = forecast_backtest(store, period)
+    # the forecast backtest (the slowest part) in a file of its own, after the rest: the
+    # kernels compute their figures with the bands and the CLV model while it runs, and
+    # read it only for the forecast's method (reporting.context.read_artifacts)
+    bt_path = backtest_path(target)
+    payload["backtest_file"] = bt_path.name
     write_json_atomic(target, payload)
+    from .handoff import mark_done
+
+    mark_done(target)
+    write_json_atomic(bt_path, {"fingerprint": fp,
+                                "backtest": forecast_backtest(store, period)})
+
+
+def backtest_path(target: Path) -> Path:
+    """The file of the forecast backtest beside the artifacts file ``target``."""
+    return target.with_name(f"{target.stem}.backtest.json")
 
 
 def forecast_backtest(store: str | Path | None, period: Period) -> dict | None:

@@ -8,7 +8,6 @@ notebook shows them with :mod:`reporting.presentation`.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -134,10 +133,11 @@ def build(
     level = ("team" if team and team.lower() != "all" else
              "region" if region and region.lower() != "all" else None)
     # the shared artifacts are read as late as they can be: `crm-report run` may still be
-    # computing them while this kernel loads its slice and fits its forecast
-    shared_once = functools.cache(lambda: read_artifacts(artifacts))
-    fc = next_period_forecast(store, p, region, team, quotas, shared_once, artifacts)
-    shared = shared_once()
+    # computing them while this kernel loads its slice and fits its forecast; the bands
+    # and the CLV model come first, the forecast backtest (the slowest part) while this
+    # kernel computes the figures, and is read only for the forecast's method at the end
+    res = forecast_result(store, p, region, team, quotas)
+    shared = read_artifacts(artifacts, backtest=False)
     clv = shared.get("clv")
     if clv is not None and clv.get("file"):
         pred = pd.read_parquet(Path(artifacts).with_name(clv["file"])).astype(
@@ -152,22 +152,41 @@ def build(
                 data.revenue, data.accounts, data.available(),
                 band_edges=shared.get("band_edges"), predicted_value=pred, clv_model=clv,
                 as_of=data.as_of, deal_history=data.opportunity_history, quotas=quotas,
-                scope_level=level, forecast=fc, quota_notes=quota_notes)
+                scope_level=level, forecast=None, quota_notes=quota_notes)
+    if res is not None:
+        shared = read_artifacts(artifacts)  # now with the backtest
+        # the forecast is shown as it is: no figure of analyse depends on it
+        a.forecast = finish_forecast(res, store, p, shared)
     return ReportContext(region=region, team=team, period=p, settings=settings, data=data, a=a,
                          generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                          language=language, artifacts=shared,
                          params_dir=str(params_folder(params_dir)))
 
 
-def read_artifacts(artifacts: str | Path | None) -> dict:
+def read_artifacts(artifacts: str | Path | None, backtest: bool = True) -> dict:
     """The run's shared artifacts file (``{}`` without one), once its producer finished
     writing it (:func:`reporting.handoff.wait_ready`: a clear error when it failed, died or
-    is late)."""
+    is late). The forecast backtest is a file of its own, finished after the rest
+    (``backtest_file``, see :func:`reporting.batch.start_shared_artifacts`): with
+    ``backtest`` it is waited for and read as the key ``backtest``; without, the bands and
+    the CLV model come back as soon as they are there."""
     if not artifacts:
         return {}
-    from .handoff import wait_ready
+    from .handoff import HandoffError, wait_ready
 
-    return json.loads(wait_ready(Path(artifacts)).read_text(encoding="utf-8"))
+    path = Path(artifacts)
+    data = json.loads(wait_ready(path).read_text(encoding="utf-8"))
+    name = data.pop("backtest_file", None)
+    if backtest and name is not None:
+        if Path(str(name)).name != name:
+            raise HandoffError(f"{path}: backtest_file {name!r} is not a file name")
+        bt = json.loads(wait_ready(path.with_name(name)).read_text(encoding="utf-8"))
+        if bt.get("fingerprint") != data.get("fingerprint"):
+            raise HandoffError(f"{path.with_name(name)}: belongs to other artifacts "
+                               f"({bt.get('fingerprint')}, not {data.get('fingerprint')}); "
+                               "run the report again")
+        data["backtest"] = bt.get("backtest")
+    return data
 
 
 def next_period_forecast(store: str | None, p: Period, region: str, team: str,
@@ -177,6 +196,17 @@ def next_period_forecast(store: str | None, p: Period, region: str, team: str,
     the scope's total), by the method the backtest chose: the run's shared backtest
     (``crm-report run`` computes it once for every report), or, for a notebook run on its
     own, one computed here. None when the store cannot support a forecast."""
+    res = forecast_result(store, p, region, team, quotas)
+    if res is None:
+        return None
+    return finish_forecast(res, store, p, shared() if callable(shared) else shared)
+
+
+def forecast_result(store: str | None, p: Period, region: str, team: str,
+                    quotas: pd.DataFrame):
+    """The forecast of the period after ``p`` as of its start, per rep of the scope
+    (:func:`reporting.forecast.forecast`), before the method is chosen; None when the
+    store cannot support one."""
     from . import forecast as _forecast
     from .exceptions import ReportingError
 
@@ -185,12 +215,18 @@ def next_period_forecast(store: str | None, p: Period, region: str, team: str,
     scope = {"region": region if region.lower() != "all" else None,
              "team": team if team.lower() != "all" else None}
     try:
-        res = _forecast.forecast(store, p.end, horizon, by="rep", quotas=quotas,
-                                 evaluate=False, **scope)
+        return _forecast.forecast(store, p.end, horizon, by="rep", quotas=quotas,
+                                  evaluate=False, **scope)
     except ReportingError:
         return None
-    if callable(shared):  # read only now (see build)
-        shared = shared()
+
+
+def finish_forecast(res, store: str | None, p: Period, shared: dict) -> dict:
+    """:func:`forecast_result`'s forecast as the report shows it, by the method the
+    backtest chose: the run's shared one (``shared["backtest"]``), or for a notebook run
+    on its own one computed here."""
+    nxt = p.next()
+    horizon = int((nxt.end - nxt.start).days)
     if "backtest" in shared:
         bt = shared["backtest"]
     else:  # a notebook run on its own: backtest here (crm-report run does it once a run)

@@ -717,10 +717,14 @@ def _notes(rows: pd.DataFrame, at: pd.Timestamp, end: pd.Timestamp) -> list[str]
 
 
 def _quota_for(quotas, by: str | None, group: str, start: pd.Timestamp,
-               stop: pd.Timestamp) -> float:
+               stop: pd.Timestamp, index=None) -> float:
     """A group's quota for the horizon ``[start, stop)``: from a mapping / Series (group ->
     amount) as given, or from a ``quotas`` table (scope_type, scope, period, amount): the
-    months lying inside the horizon (whole), else the quarters; NaN when none."""
+    months lying inside the horizon (whole), else the quarters; NaN when none. ``index``:
+    the table's :class:`reporting.metrics.targets.QuotaIndex`, built once for many
+    groups."""
+    from .metrics.targets import QuotaIndex
+
     if quotas is None:
         return np.nan
     if isinstance(quotas, dict | pd.Series):
@@ -731,17 +735,17 @@ def _quota_for(quotas, by: str | None, group: str, start: pd.Timestamp,
     from .periods import parse_period
 
     scope_type = {"owner": "rep", "rep": "rep"}.get(by or "", by)
-    q = quotas[(quotas["scope_type"] == scope_type) & (quotas["scope"] == group)]
+    rows = (index or QuotaIndex(quotas)).rows(scope_type, group)
     got: dict[str, float] = {"month": 0.0, "quarter": 0.0}
     seen = {"month": False, "quarter": False}
     slack = pd.Timedelta(days=3)
-    for _, row in q.iterrows():
+    for period, amount in rows:
         try:
-            per = parse_period(str(row["period"]))
+            per = parse_period(str(period))
         except ReportingError:
             continue
         if per.kind in got and per.start >= start - slack and per.end <= stop + slack:
-            got[per.kind] += float(row["amount"])
+            got[per.kind] += float(amount)
             seen[per.kind] = True
     for kind in ("month", "quarter"):
         if seen[kind]:
@@ -860,11 +864,14 @@ def forecast(store: str | Path | None, as_of, horizon_days: int = 90, by: str | 
         total = pd.DataFrame([trec])
     else:
         total = gframe.copy()
+    from .metrics.targets import QuotaIndex
+
+    qi = QuotaIndex(quotas) if isinstance(quotas, pd.DataFrame) and len(quotas) else None
     for frame in (gframe, total):
         if frame is None or frame.empty:
             continue
-        frame["quota"] = [(_quota_for(quotas, by, g, at, horizon_end) if g != "all" or not col
-                           else np.nan) for g in frame["group"]]
+        frame["quota"] = [(_quota_for(quotas, by, g, at, horizon_end, qi)
+                           if g != "all" or not col else np.nan) for g in frame["group"]]
         forecast_value = frame["expected_won_amount"] + frame["expected_new_won_amount"]
         if method == "naive":
             forecast_value = frame["naive_won_amount"] + frame["expected_new_won_amount"]

@@ -56,6 +56,10 @@ _KERNEL_ENV = {"MPLBACKEND": "Agg"}
 _ENGINE = "crm-report"  # papermill's nbclient engine with fewer saves (see _engine)
 
 
+#: seconds a finished cell's output may take to arrive (nbclient's ``iopub_timeout``)
+IOPUB_TIMEOUT = 120
+
+
 @functools.cache
 def _engine() -> str:
     """Register (once) and name papermill's nbclient engine saving the executed notebook
@@ -334,6 +338,11 @@ def run_report(
                 progress_bar=False,
                 log_output=False,
                 execution_timeout=timeout,
+                # the output a cell sent before its reply may still be on its way: at 1M
+                # opportunities the workbook's payload is ~24 MB of JSON, which took longer
+                # than nbclient's default 4 s and failed the report with "Timeout waiting
+                # for IOPub output" (a finished cell, not a hung one)
+                iopub_timeout=min(timeout, IOPUB_TIMEOUT),
                 # the project's folder (the kernel finds the same project), else here
                 cwd=str(proj.root if proj else Path.cwd()),
                 # the kernel's own start-up and shutdown chatter is not the user's concern;

@@ -68,7 +68,13 @@ def test_second_build_with_nothing_changed_reuses(store, tmp_path, monkeypatch):
     clv = first.path.with_name("clv.parquet").read_bytes()
     assert json.loads(saved)["fingerprint"] == first.fingerprint
     assert json.loads(saved)["clv"]["file"] == "clv.parquet"  # the demo has revenue
-    assert json.loads(saved)["backtest"] == FIXED_BACKTEST
+    # the backtest in a file of its own (written last), read back with the rest
+    assert json.loads(saved)["backtest_file"] == "artifacts.backtest.json"
+    from reporting.context import read_artifacts
+
+    assert read_artifacts(first.path)["backtest"] == FIXED_BACKTEST
+    assert "backtest" not in read_artifacts(first.path, backtest=False)
+    bt_saved = batch.backtest_path(first.path).read_bytes()
     monkeypatch.setattr(reference, "choose_model", _no_refit)
     monkeypatch.setattr(batch, "learn_reference", _no_refit)
     monkeypatch.setattr(batch, "forecast_backtest", _no_refit)  # nor backtested again
@@ -78,6 +84,7 @@ def test_second_build_with_nothing_changed_reuses(store, tmp_path, monkeypatch):
     # untouched, byte for byte
     assert first.path.read_bytes() == saved
     assert first.path.with_name("clv.parquet").read_bytes() == clv
+    assert batch.backtest_path(first.path).read_bytes() == bt_saved
     # the plain wrapper the notebooks' callers use reuses too
     assert batch.build_artifacts(store, OCT, None, first.path, False,
                                  tmp_path / "reports" / "_reference" / "bands.json") == first.path
@@ -257,8 +264,9 @@ def test_clv_parquet_is_in_place_before_the_json_names_it(store, tmp_path, monke
 
     monkeypatch.setattr(batch.os, "replace", spy)
     _build(store, tmp_path)
-    # artifacts.json goes through runner.write_json_atomic (the same os.replace)
-    assert order[-1] == "artifacts.json"
+    # artifacts.json goes through runner.write_json_atomic (the same os.replace), then the
+    # backtest that it names (readers of the backtest wait on its own pending mark)
+    assert order[-2:] == ["artifacts.json", "artifacts.backtest.json"]
     assert order.index("clv.parquet") < order.index("artifacts.json")
 
 
@@ -287,3 +295,51 @@ def test_reused_artifacts_give_the_same_report(demo_store, tmp_path):
     assert m1["headline"] == m2["headline"] and m1["headline"]
     fp = json.loads((reports / "2026-10" / "_run" / "artifacts.json").read_text())["fingerprint"]
     assert man1["artifacts_fingerprint"] == man2["artifacts_fingerprint"] == fp
+
+
+def test_a_missing_or_foreign_backtest_file_recomputes(store, tmp_path):
+    """The artifacts are reusable only with their own finished backtest: a run killed
+    while backtesting leaves artifacts.json without it, and a backtest file of other
+    artifacts does not count."""
+    first = _build(store, tmp_path)
+    bt = batch.backtest_path(first.path)
+    bt.unlink()
+    assert not _build(store, tmp_path).reused
+    data = json.loads(bt.read_text())
+    bt.write_text(json.dumps({**data, "fingerprint": "0" * 16}))
+    assert not _build(store, tmp_path).reused
+    assert _build(store, tmp_path).reused
+
+
+def test_the_bands_are_readable_while_the_backtest_runs(store, tmp_path, monkeypatch):
+    """A kernel reads the bands and the CLV model while the backtest still runs, and
+    waits for the backtest only when it asks for it; a failed backtest is told to that
+    reader, not to the one who read the rest."""
+    import threading
+
+    from reporting.context import read_artifacts
+    from reporting.handoff import HandoffError
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow_backtest(*_a, **_k):
+        started.set()
+        assert release.wait(60)
+        raise RuntimeError("no backtest today")
+
+    monkeypatch.setattr(batch, "forecast_backtest", slow_backtest)
+    reports = tmp_path / "reports"
+    art = batch.start_shared_artifacts(store, OCT, None, reports / "2026-10" / "_run" /
+                                       "artifacts.json",
+                                       reference=reports / "_reference" / "bands.json")
+    try:
+        assert started.wait(120)
+        shared = read_artifacts(art.path, backtest=False)  # does not wait
+        assert "band_edges" in shared and "backtest" not in shared
+    finally:
+        release.set()
+    with pytest.raises(RuntimeError, match="no backtest today"):
+        art.wait()
+    with pytest.raises(HandoffError, match="no backtest today"):
+        read_artifacts(art.path)
+    assert read_artifacts(art.path, backtest=False)["fingerprint"]

@@ -318,3 +318,72 @@ def test_sheet_names_of_deal_lists_stay_readable():
     assert sheet_title("Deals 12 churn", "Ana María de la Fuente Rodríguez") == \
         "Deals 12 churn Rodríguez"
     assert len(sheet_title("Deals 1 x", "y" * 50)) == 31
+
+
+def _crowd(n: int = 40):
+    """``n`` reps R00..R{n-1} rated on win rate: R00-R29 bad, the rest watch; rep i lost
+    i + 1 deals and won one in October (so the most deals at stake are the last reps')."""
+    from reporting.i18n import tr
+
+    reps = [f"R{i:02d}" for i in range(n)]
+    rows = []
+    for i, rep in enumerate(reps):
+        rows += [(f"{rep}-L{j}", rep, "lost", "2026-09-01", "2026-10-10", 10.0 + j)
+                 for j in range(i + 1)]
+        rows.append((f"{rep}-W", rep, "won", "2026-09-01", "2026-10-11", 50.0))
+    o = pd.DataFrame(rows, columns=["opportunity_id", "owner", "status", "created_at",
+                                    "closed_at", "amount"])
+    o["created_at"], o["closed_at"] = pd.to_datetime(o["created_at"]), pd.to_datetime(
+        o["closed_at"])
+    o["stage"] = o["status"].map({"won": "Closed Won", "lost": "Closed Lost"})
+    o["account_id"], o["last_activity_at"] = None, o["closed_at"]
+    won, lost = [1] * n, [i + 1 for i in range(n)]
+    summary = pd.DataFrame({
+        "group": reps, "profile": "velocity", "team": "T", "won": won, "lost": lost,
+        "win_rate": [1 / (2 + i) for i in range(n)],
+        "rating": ["bad" if i < 30 else "watch" for i in range(n)], "created": lost})
+    ctx = SimpleNamespace(
+        opps=o, period=P, language="en", summary=summary,
+        settings=SimpleNamespace(currency="EUR", calendar="gregorian",
+                                 thresholds=lambda profile: dict(VELOCITY)),
+        data=SimpleNamespace(accounts=pd.DataFrame()),
+        a=SimpleNamespace(deals_at_end=pd.DataFrame(), findings=[], open_deals=pd.DataFrame(),
+                          accounts=pd.DataFrame(), acquirers=pd.DataFrame(),
+                          managers=pd.DataFrame(), ratings={}, headline={}, bands=None),
+        t=lambda text: tr(text, "en"))
+    return ctx, reps
+
+
+def test_a_large_head_count_prints_a_few_row_lists_and_keeps_every_row_in_the_workbook(
+        monkeypatch):
+    from reporting.presentation import deals, tables
+    from reporting.presentation.fragments import render_fragment
+    from reporting.presentation.payload import _cells
+
+    ctx, reps = _crowd(40)
+    ctx.tables = []
+    shown = []
+    monkeypatch.setattr(deals, "show_html", lambda t, lang, **v: shown.append(
+        render_fragment(t, lang, **v)))
+    table = tables.rep_table(ctx, "conversion")
+    deals.show_deal_lists(ctx)
+    html = table + "\n".join(shown)
+    key = lambda rep: deal_list_key("win_rate_by_rep", rep)  # noqa: E731
+    # in print: the worst first, then the most deals at stake: the bad reps R29, R28, ...
+    printed = _lists(html, "deal-list")
+    assert printed == [key(f"R{i:02d}") for i in range(29, 29 - deals.PRINT_ROW_LISTS, -1)]
+    # on a screen: the table's 15 rows (highest win rate first: R00..R14) and the first 25
+    # flagged rows (R29..R05), nothing else
+    screen = set(_lists(html, "deal-list screen-only")) | set(printed)
+    assert screen == {key(f"R{i:02d}") for i in range(30)}
+    ids = set(re.findall(r'\bid="([^"]+)"', html))
+    assert set(re.findall(r'href="#([^"]+)"', html)) <= ids  # no dangling link
+    # under the table: 30 links on a screen and "and 10 more"; 6 in print, "and 34 more"
+    assert "and 10 more; every rep&#39;s deals are in report.xlsx" in html
+    assert "and 34 more in the HTML report and report.xlsx" in html
+    # R35 (watch, 36 lost) has no list in the report, but its deals are in report.xlsx
+    assert key("R35") not in ids and "R35" not in re.sub(r"<table.*?</table>", "", html,
+                                                         flags=re.S)
+    (by_rep,) = [s for s in deals.deal_sheets(ctx, _cells) if s["sheet"] == "Deals by rep"]
+    assert len(by_rep["rows"]) == len(ctx.opps)
+    assert {r[1] for r in by_rep["rows"]} == set(reps)

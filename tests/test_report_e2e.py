@@ -210,9 +210,9 @@ def test_the_pdf_appendix_keeps_the_flagged_lists_within_its_pages(report):
     last = next(i for i, t in enumerate(pages) if "Appendix C" in t)
     assert 1 <= last - first <= 8
     text = "\n".join(pages[first:last])
-    assert "Every rep's deals, table by table" not in text  # the screen's part
+    assert "The deals of the reps each table shows, table by table" not in text  # the screen's part
     assert "in the HTML report" in text  # says where the rest is
-    assert "Every rep's deals, table by table" in report.html.read_text()
+    assert "The deals of the reps each table shows, table by table" in report.html.read_text()
 
 
 def test_pdf_page_is_not_blank(report, tmp_path):

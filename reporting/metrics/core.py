@@ -209,16 +209,19 @@ def rep_summary(
     stale_days: StaleDays = 45,
     stage_history: pd.DataFrame | None = None,
     deal_history: pd.DataFrame | None = None,
+    deals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per group with the figures of ``crm-report metrics``: won, lost, win_rate,
     created, median/mean cycle of won deals, median cycle of lost deals, average and
     median won amount, open count and amount at period end as known then (NaN where not
-    computable), open deals without a known amount, stale and stale-unknown open counts."""
+    computable), open deals without a known amount, stale and stale-unknown open counts.
+    ``deals``: the open deals at the period end (:func:`pipeline.open_deals` with the same
+    stale rule and histories) when the caller has them."""
     wr = win_rate(opps, period, by).set_index("group")
     cyc = cycle_length(opps, period, by)
     ds = deal_size(opps, period, by).set_index("group")
     op = open_pipeline(opps, period.end, by, stale_days, reps, stage_history,
-                       deal_history).set_index("group")
+                       deal_history, deals=deals).set_index("group")
     created = opps[created_counted(opps, period)]
     cr = _group(created, by).value_counts()
     groups = sorted(set(wr.index) | set(ds.index) | set(op.index) | set(cr.index), key=str)
@@ -337,19 +340,22 @@ def headline(
     stale_days: StaleDays = 45,
     stage_history: pd.DataFrame | None = None,
     deal_history: pd.DataFrame | None = None,
+    deals: pd.DataFrame | None = None,
 ) -> dict[str, float | int | None]:
     """The report's headline figures for one period (one group: the whole slice).
 
     Open pipeline figures are as known at the period end (:func:`pipeline.open_deals`):
     ``open_amount`` is None when more than half of the open deals have no known amount;
     ``stale_share`` is stale / open deals whose state is known (None when not computable);
-    ``load`` is the open deals of the reps with a capacity / their total capacity."""
+    ``load`` is the open deals of the reps with a capacity / their total capacity.
+    ``deals``: those open deals at the period end when the caller has them."""
     wr = win_rate(opps, period).iloc[0] if closed_in_period(opps, period).any() else None
     cyc = cycle_length(opps, period)
     won_c = cyc[cyc["status"] == "won"]
     ds = deal_size(opps, period)
-    deals = pipeline.open_deals(opps, period.end, stage_history, stale_days,
-                                deal_history=deal_history)
+    if deals is None:
+        deals = pipeline.open_deals(opps, period.end, stage_history, stale_days,
+                                    deal_history=deal_history)
     op = open_pipeline(opps, period.end, "owner", stale_days, reps, deals=deals)
     owners = op["open_count"]
     n_open = int(owners.sum())

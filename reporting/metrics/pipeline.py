@@ -162,8 +162,16 @@ def open_deals(
     out["stale_threshold_days"] = threshold.to_numpy()
     out["stale"] = (over & ~later & evidence).to_numpy(dtype=bool)
     out["stale_unknown"] = ((over & later) | (not evidence)).to_numpy(dtype=bool)
-    out["too_old"] = (out["age_days"] > max_age_days) if max_age_days else False
-    return out.reset_index(drop=True)
+    return flag_too_old(out, max_age_days).reset_index(drop=True)
+
+
+def flag_too_old(deals: pd.DataFrame, max_age_days: float | None) -> pd.DataFrame:
+    """``deals`` (from :func:`open_deals`) with ``too_old`` for ``max_age_days`` (False
+    for every deal without one): the same deals checked against another age limit,
+    without reconstructing them again."""
+    deals = deals.copy()
+    deals["too_old"] = (deals["age_days"] > max_age_days) if max_age_days else False
+    return deals
 
 
 def lost_when_tired(lost: pd.DataFrame, stale_days: StaleDays = 45,

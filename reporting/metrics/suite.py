@@ -211,7 +211,12 @@ def analyse(
     available = available or {}
     as_of = as_of if as_of is not None else data_end(opps, leads)
     hist_or_none = stage_history if stage_history is not None and len(stage_history) else None
-    summary = rep_summary(opps, p, reps, "owner", s.stale_days, hist_or_none, deal_history)
+    # the deals open at the period end, reconstructed once: the rep table, the headline
+    # and the pipeline section all count these (with the age limit added below)
+    open_at_end = pipeline.open_deals(opps, p.end, hist_or_none, s.stale_days,
+                                      deal_history=deal_history)
+    summary = rep_summary(opps, p, reps, "owner", s.stale_days, hist_or_none, deal_history,
+                          deals=open_at_end)
     summary["profile"] = team_profiles(s, summary["team"]) if "team" in summary else "default"
 
     # conversion
@@ -260,8 +265,7 @@ def analyse(
     band_mix = pd.concat(mixes, ignore_index=True) if mixes else pd.DataFrame()
 
     # open pipeline: one definition of stale (pipeline.open_deals) for every figure
-    deals = pipeline.open_deals(opps, p.end, hist_or_none, s.stale_days,
-                                None if np.isnan(p90) else p90, deal_history)
+    deals = pipeline.flag_too_old(open_at_end, None if np.isnan(p90) else p90)
     health = pipeline.pipeline_health(opps, p, deals, "owner", stale_days=s.stale_days,
                                       stage_history=hist_or_none)
     summary = summary.merge(
@@ -287,7 +291,7 @@ def analyse(
     head = {}
     for key, per in (("current", p), ("previous", p.previous()), ("last_year", p.last_year())):
         h = headline(opps, per, reps, None, None, s.stale_days, hist_or_none,
-                     deal_history)
+                     deal_history, deals=open_at_end if per == p else None)
         h.update(clv.customer_headline(revenue, accounts, per))
         h["lead_conversion"] = None
         h["lead_conversion_leads"] = None
@@ -383,8 +387,9 @@ def _forward_look(a: Analysis, opps: pd.DataFrame, p: Period, reps: pd.DataFrame
                                                    by="rep")
     a.movement_deals = movement.movement_deals(opps, versions, p.start, p.end, close_by)
     year_ago = p.end - pd.DateOffset(months=12)
-    a.slippage = movement.slippage(opps, versions, year_ago, p.end, by="owner")
     a.slipped_deals = movement.slipped_deals(opps, versions, year_ago, p.end)
+    a.slippage = movement.slippage(opps, versions, year_ago, p.end, by="owner",
+                                   deals=a.slipped_deals)
     a.velocity_change = velocity.velocity_change(opps, p, by=None)
     a.velocity_by_rep = velocity.velocity_change(opps, p, by="rep")
     if "team" in opps:

@@ -141,6 +141,11 @@ MIN_ROW_DEALS = 3
 #: deals of a finding's or flagged figure's list the PDF shows, and of a flagged
 #: rep-table row's (the HTML shows :data:`APPENDIX_ROWS`, report.xlsx all)
 PRINT_ROWS, ROW_PRINT_ROWS = 10, 5
+#: a rep table's flagged rows whose deal lists the PDF prints (worst first, then the most
+#: deals behind the row: :func:`_place_lists`), and whose lists the HTML holds beside
+#: those of the rows the table shows; every row's deals are in report.xlsx ("Deals by
+#: rep"). A region of 550 reps printed 738 row lists (203 pages) without a bound.
+PRINT_ROW_LISTS, SCREEN_ROW_LISTS = 6, 25
 _WORSE = {"bad": 2, "watch": 1, "good": 0, None: -1}
 
 
@@ -350,14 +355,52 @@ def _rep_rows(ctx: ReportContext, key: str) -> list[dict[str, Any]]:
                     "title": _row_title(ctx, key, r), "label": label, "ids": ids,
                     "extra": ROW_EXTRA.get(key), "values": values,
                     "finding": about.get(who)})
+    _place_lists(ctx, key, out)
     return out
 
 
+def _place_lists(ctx: ReportContext, key: str, rows: list[dict[str, Any]]) -> None:
+    """Mark where each row's deal list appears (keys ``screen`` and ``print``), so the
+    appendix stays a few pages whatever the head count: on a screen, the lists of the rows
+    the table shows (its first rows, :func:`reporting.presentation.tables.table_frame`)
+    and of its first :data:`SCREEN_ROW_LISTS` flagged rows; in the PDF, the lists of its
+    first :data:`PRINT_ROW_LISTS` flagged rows that no finding stands in for. Flagged rows
+    rank worst first, then by the number of deals behind them (the most at stake), then
+    by name. A row without deals has no list."""
+    from .tables import PERSON_TABLE_ROWS, PERSON_TABLES, REP_TABLE_ROWS, table_frame
+
+    n = PERSON_TABLE_ROWS if key in PERSON_TABLES else REP_TABLE_ROWS
+    col = "person" if key in PERSON_TABLES else "group"
+    order = table_frame(ctx, key)
+    place = ({v: i for i, v in reversed(list(enumerate(order[col].astype(str))))}
+             if col in order else {})
+    shown = {w for w, i in place.items() if i < n}
+    flagged = sorted((r for r in rows if r["rating"] in RATED and r["ids"]),
+                     key=lambda r: (-_WORSE[r["rating"]], -len(r["ids"]), r["subject"]))
+    rank = {id(r): i for i, r in enumerate(flagged)}
+    printable = [r for r in flagged if not r["finding"]][:PRINT_ROW_LISTS]
+    printed = {id(r) for r in printable}
+    for r in rows:
+        # the appendix's order: flagged rows by rank, then the others as the table shows them
+        r["order"] = (0, rank[id(r)]) if id(r) in rank else (1, place.get(r["subject"], 0))
+        r["print"] = id(r) in printed
+        r["screen"] = bool(r["ids"]) and (r["subject"] in shown or r["print"]
+                                          or rank.get(id(r), SCREEN_ROW_LISTS)
+                                          < SCREEN_ROW_LISTS)
+
+
 def flagged_rows(ctx: ReportContext, key: str = "conversion") -> list[dict[str, Any]]:
-    """The rows of a rep table flagged bad or watch (:func:`row_rating`), bad first, each
-    with its deals (:func:`rep_rows`)."""
+    """The rows of a rep table flagged bad or watch (:func:`row_rating`), worst first,
+    then the most deals behind them (:func:`_place_lists`), each with its deals
+    (:func:`rep_rows`)."""
     rows = [r for r in rep_rows(ctx, key) if r["rating"] in RATED]
-    return sorted(rows, key=lambda r: -_WORSE[r["rating"]])
+    return sorted(rows, key=lambda r: (-_WORSE[r["rating"]], -len(r["ids"]), r["subject"]))
+
+
+def _print_anchor(r: dict[str, Any]) -> str | None:
+    """Where a rep-table row leads in the PDF: the list of the finding about the same
+    rep and figure, else the row's own printed list, else nowhere (None)."""
+    return r["finding"] or (r["anchor"] if r["print"] else None)
 
 
 def row_links(ctx: ReportContext, key: str) -> dict[str, tuple[str | None, str | None]]:
@@ -366,9 +409,10 @@ def row_links(ctx: ReportContext, key: str) -> dict[str, tuple[str | None, str |
     print), None where there is none."""
     out = {}
     for r in rep_rows(ctx, key):
-        printed = r["finding"] or (r["anchor"] if r["rating"] in RATED and r["ids"] else None)
-        if r["ids"] or printed:
-            out[r["subject"]] = (r["anchor"] if r["ids"] else printed, printed)
+        printed = _print_anchor(r)
+        screen = r["anchor"] if r["screen"] else printed
+        if screen or printed:
+            out[r["subject"]] = (screen, printed)
     return out
 
 
@@ -443,13 +487,16 @@ def _shown(ctx: ReportContext) -> list[str]:
     return [k for k in ROW_LISTS if ctx.t(REP_SHEETS[k]) in sheets]
 
 
-def deal_lists(ctx: ReportContext, rows: bool = True) -> list[dict[str, Any]]:
+def deal_lists(ctx: ReportContext, rows: bool = True, every_row: bool = False
+               ) -> list[dict[str, Any]]:
     """Every deal list of the report, findings first (in their rank), then the headline
-    figures rated bad or watch (:func:`flagged_tiles`), then (with ``rows``) every
-    row's list of the rep tables the report showed (:func:`rep_rows`, table by table,
-    flagged rows first): anchor
+    figures rated bad or watch (:func:`flagged_tiles`), then (with ``rows``) the row
+    lists of the rep tables the report showed (:func:`rep_rows`, table by table,
+    flagged rows first): those placed on a screen or in print (:func:`_place_lists`), or
+    with ``every_row`` every row's (report.xlsx). Keys: anchor
     (the HTML id), kind (``finding``, ``tile`` or ``row``), print (whether the PDF shows
-    it: every finding and flagged figure, and the flagged rows), title (the finding in
+    it: every finding and flagged figure, and the first flagged rows of each table),
+    screen (a row's list is in the HTML), title (the finding in
     the report's language), rating, label (which deals, translated), ids (every deal) and
     frame (:func:`deal_list`, with the row list's extra column)."""
     out, seen = [], set()
@@ -467,16 +514,16 @@ def deal_lists(ctx: ReportContext, rows: bool = True) -> list[dict[str, Any]]:
             out.append({**row, "kind": "tile", "print": True, "label": ctx.t(row["label"]),
                         "frame": deal_list(ctx, row["ids"]), "extra": None})
     for key in _shown(ctx) if rows else ():
-        for row in sorted(rep_rows(ctx, key), key=lambda r: r["rating"] not in RATED):
+        for row in sorted(rep_rows(ctx, key), key=lambda r: r["order"]):
             if not row["ids"] or row["anchor"] in seen:
+                continue
+            if not (every_row or row["screen"] or row["print"]):
                 continue
             seen.add(row["anchor"])
             frame = deal_list(ctx, row["ids"])
             if row["extra"]:
                 frame[row["extra"][0]] = frame["id"].map(row["values"])
-            out.append({**row, "kind": "row",
-                        "print": row["rating"] in RATED and not row["finding"],
-                        "label": ctx.t(row["label"]), "frame": frame})
+            out.append({**row, "kind": "row", "label": ctx.t(row["label"]), "frame": frame})
     return out
 
 
@@ -547,13 +594,22 @@ def page_one_findings(ctx: ReportContext, limit: int = 3) -> list[dict[str, Any]
 
 def row_links_html(ctx: ReportContext, key: str) -> str:
     """Under a rep table: links to the deal lists of its rows flagged bad or watch (an
-    HTML fragment, empty when no row is flagged); in the PDF to the finding's list where
-    a finding about the rep's figure stands in for the row's (:func:`rep_rows`)."""
+    HTML fragment, empty when no row is flagged), worst first: on a screen to the lists
+    the HTML holds, in the PDF to the printed ones (the finding's list where a finding
+    about the rep's figure stands in for the row's), each with a count of the flagged
+    rows whose lists are elsewhere (:func:`_place_lists`)."""
     from ..textsafe import clipped
 
-    rows = [{**r, "print_anchor": r["finding"] or r["anchor"], "name": clipped(r["subject"])}
-            for r in flagged_rows(ctx, key) if r["ids"]]
-    return render_fragment("deal_links.html.j2", ctx.language, rows=rows) if rows else ""
+    rows = [r for r in flagged_rows(ctx, key) if r["ids"]]
+    if not rows:
+        return ""
+    screen = [{"anchor": r["anchor"] if r["screen"] else r["finding"], "rating": r["rating"],
+               "name": clipped(r["subject"])} for r in rows if r["screen"] or r["finding"]]
+    printed = [{"anchor": _print_anchor(r), "rating": r["rating"],
+                "name": clipped(r["subject"])} for r in rows if _print_anchor(r)]
+    return render_fragment("deal_links.html.j2", ctx.language, screen=screen,
+                           printed=printed, more_screen=len(rows) - len(screen),
+                           more_print=len(rows) - len(printed))
 
 
 def show_row_links(ctx: ReportContext, key: str) -> None:
@@ -594,7 +650,8 @@ def show_deal_lists(ctx: ReportContext, limit: int = APPENDIX_ROWS,
     captions = {k: v[0] for k, v in {**REP_TABLES, **PERSON_TABLES}.items()}
     show_html("deals.html.j2", ctx.language, lists=printed, columns=cols,
               groups=[{"caption": ctx.t(captions[k]), "lists": v} for k, v in groups.items()],
-              print_limit=print_limit, row_limit=row_limit, currency=ctx.settings.currency)
+              print_limit=print_limit, row_limit=row_limit, print_rows=PRINT_ROW_LISTS,
+              currency=ctx.settings.currency)
 
 
 def sheet_title(head: str, who: str, limit: int = 31) -> str:
@@ -621,7 +678,7 @@ def deal_sheets(ctx: ReportContext, cells) -> list[dict[str, Any]]:
     deal_cols = [(k, ctx.t(label) + (f" ({cur})" if f == "money" and cur else ""), f)
                  for k, label, f in DEAL_COLUMNS]
     sheets, rows = [], []
-    lists = deal_lists(ctx)
+    lists = deal_lists(ctx, every_row=True)
     for i, d in enumerate([d for d in lists if d["kind"] != "row"], start=1):
         what = ctx.t(LIST_NAMES.get(d.get("metric", ""), "deals"))
         who = "" if d["subject"] in ("all", "") or d.get("metric", "").startswith("tile_") \

@@ -200,15 +200,35 @@ REP_SHEETS = {"conversion": N_("Win rate by rep"), "cycle": N_("Cycle by rep"),
               "acquirers": N_("Value by acquirer"), "managers": N_("Value by manager")}
 
 
-def rep_table(ctx: ReportContext, key: str, limit: int = 15) -> str:
+#: rows a rep table and a person table show (report.xlsx holds every row)
+REP_TABLE_ROWS, PERSON_TABLE_ROWS = 15, 12
+
+
+def table_frame(ctx: ReportContext, key: str) -> pd.DataFrame:
+    """The rows of a rep table (``conversion``, ``cycle``, ``deal_size``, ``pipeline``) or
+    a person table (``acquirers``, ``managers``) in the order the table shows them: by
+    its main figure, missing last; person tables by value per account-year, highest
+    first."""
+    if key in PERSON_TABLES:
+        frame = getattr(ctx.a, key, None)
+        if not isinstance(frame, pd.DataFrame) or frame.empty \
+                or "value_per_account_year" not in frame:
+            return frame if isinstance(frame, pd.DataFrame) else pd.DataFrame()
+        return frame.sort_values("value_per_account_year", ascending=False)
+    _, sort, ascending, _ = REP_TABLES[key]
+    s = ctx.summary
+    return s.sort_values(sort, ascending=ascending, na_position="last") if sort in s else s
+
+
+def rep_table(ctx: ReportContext, key: str, limit: int = REP_TABLE_ROWS) -> str:
     """The compact per-rep table of a section, sorted by its main figure (HTML): each
     rep's name links to the deals behind the row (:func:`deals.row_links`), and the links
     to the deal lists of its rows flagged bad or watch follow it."""
     from .deals import row_links, row_links_html
 
-    caption, sort, ascending, columns = REP_TABLES[key]
+    caption, _, _, columns = REP_TABLES[key]
     columns = [c for c in columns if c[0] in ctx.summary.columns]
-    frame = ctx.summary.sort_values(sort, ascending=ascending, na_position="last")
+    frame = table_frame(ctx, key)
     if "rating" in frame:  # the short form, so that a half-width table keeps one line a row
         frame = frame.assign(rating=frame["rating"].replace({TOO_FEW: SHORT_TOO_FEW}))
     return table_html(frame, columns, caption, limit, ctx.language, ctx=ctx,
@@ -216,7 +236,7 @@ def rep_table(ctx: ReportContext, key: str, limit: int = 15) -> str:
                       ) + row_links_html(ctx, key)
 
 
-def show_rep_table(ctx: ReportContext, key: str, limit: int = 15) -> None:
+def show_rep_table(ctx: ReportContext, key: str, limit: int = REP_TABLE_ROWS) -> None:
     """Display :func:`rep_table`."""
     fragments.show_fragment(rep_table(ctx, key, limit))
 
@@ -237,7 +257,7 @@ PERSON_TABLES = {
 }
 
 
-def person_table(ctx: ReportContext, key: str, limit: int = 12) -> str:
+def person_table(ctx: ReportContext, key: str, limit: int = PERSON_TABLE_ROWS) -> str:
     """Customer value per acquiring rep or account manager, highest value per account-year
     first (an age-normalised figure: revenue to date favours old books); HTML, empty when
     there is none. Each person's name links to the won deals with their accounts, and
@@ -249,12 +269,13 @@ def person_table(ctx: ReportContext, key: str, limit: int = 12) -> str:
         return ""
     caption, columns = PERSON_TABLES[key]
     columns = [c for c in columns if c[0] in frame.columns]
-    return table_html(frame.sort_values("value_per_account_year", ascending=False), columns,
+    return table_html(table_frame(ctx, key), columns,
                       caption, limit, ctx.language, ctx=ctx, sheet=REP_SHEETS[key],
                       links=("person", row_links(ctx, key))) + row_links_html(ctx, key)
 
 
-def show_person_table(ctx: ReportContext, key: str, limit: int = 12) -> None:
+def show_person_table(ctx: ReportContext, key: str, limit: int = PERSON_TABLE_ROWS
+                      ) -> None:
     """Display :func:`person_table`."""
     html = person_table(ctx, key, limit)
     if html:

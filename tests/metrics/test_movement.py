@@ -415,6 +415,9 @@ def test_slippage_hand_computed(stories):
     assert np.isnan(d.loc["D8", "pushes"]) and not d.loc["D8", "history_known"]
     assert d.drop(index=["D1", "D8"])["pushes"].eq(0).all()
     s = slippage(o, v, START, END).set_index("group")
+    # the report hands slippage the deals it already has: the same table
+    pd.testing.assert_frame_equal(
+        slippage(o, v, START, END, deals=slipped_deals(o, v, START, END)).set_index("group"), s)
     # A: D1, D2, D3, D5, D6, D7 with history (D4 is B's at the end), D8 without
     assert s.loc["A", "deals"] == 8 and s.loc["A", "pushes"] == 1
     assert s.loc["A", "pushes_per_deal"] == pytest.approx(1 / 7)
