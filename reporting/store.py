@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from .engine.sql import ESTIMATED_CREATED_IDS_SQL, has_history  # noqa: F401 - defined there
@@ -384,8 +385,29 @@ def _coerce(frame: pd.DataFrame, table: str) -> pd.DataFrame:
                 frame[f.name] = col.astype("datetime64[us]")
         elif f.kind == "str":
             if col.dtype != object:  # DuckDB gives text as object with None already
-                frame[f.name] = col.astype(object).where(col.notna(), None)
+                col = col.astype(object).where(col.notna(), None)
+            frame[f.name] = _shared_text(col)
     return frame
+
+
+def _shared_text(col: pd.Series) -> pd.Series:
+    """A text column whose equal values are one Python object each (DuckDB's ``.df()``
+    makes a new string for every row: a region's 522k deal versions held 522k copies of
+    six stage names). Same values, same dtype, same missing values; about 50 bytes a row
+    less for each repeated value, and comparisons of equal strings stop at their
+    identity. A column of mostly distinct values (names, ids of one row each) is left
+    as it is."""
+    values = col.to_numpy(dtype=object)
+    if len(values) < 1000:
+        return col
+    codes, uniques = pd.factorize(values)
+    if not len(uniques) or len(uniques) * 2 > len(values):
+        return col
+    out = np.asarray(uniques, dtype=object)[codes]
+    missing = codes < 0
+    if missing.any():
+        out[missing] = values[missing]  # None stays None
+    return pd.Series(out, index=col.index, name=col.name)
 
 
 def load(

@@ -1,0 +1,39 @@
+"""The store's text columns share one Python object per distinct value
+(:func:`reporting.store._shared_text`): the values, their order, the dtype and the missing
+values are those DuckDB gave; only the copies are gone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reporting.store import _shared_text
+
+TEXT = st.one_of(st.none(), st.sampled_from(["Closed Won", "Prospecting", "", "é", "0"]),
+                 st.text(max_size=3))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(TEXT, min_size=1, max_size=40), st.integers(1000, 1300), st.integers(0, 5),
+       st.lists(TEXT, max_size=800))
+def test_same_values_one_object_each(values, n, offset, tail):
+    # copies of equal strings, as DuckDB makes them (not the interned literals)
+    copies = [None if v is None else "".join(list(v)) for v in (values * n)[:n] + tail]
+    col = pd.Series(np.array(copies, dtype=object), index=np.arange(len(copies)) + offset,
+                    name="stage")
+    out = _shared_text(col)
+    assert out.dtype == object and out.name == "stage" and out.index.equals(col.index)
+    assert [None if v is None else v for v in out] == copies  # None stays None, not NaN
+    assert all((a is None) == (b is None) for a, b in zip(out, copies, strict=True))
+    distinct = {v for v in copies if v is not None}
+    if 2 * (len(distinct) + (None in copies)) <= len(copies):
+        assert len({id(v) for v in out if v is not None}) == len(distinct)
+
+
+def test_mostly_distinct_and_short_columns_are_left_alone():
+    ids = pd.Series([f"OPP-{i}" for i in range(5000)], dtype=object)
+    assert _shared_text(ids) is ids
+    short = pd.Series(["a", "a", "a"], dtype=object)
+    assert _shared_text(short) is short
