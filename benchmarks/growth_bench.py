@@ -122,6 +122,11 @@ def report_rows(label: str) -> dict:
                  str(path), "--reports", str(folder), "--workers", str(workers)], cwd=WORK,
                 check=False, watch=True, mem_cap_mib=MEM_CAP_MIB, timeout=3 * 3600)
         n = len(list(folder.glob(f"{PERIOD}/*/manifest.json")))
+        if r.rc != 0:  # the whole output, for the reason (results.md keeps its tail)
+            log = WORK / f"growth-{label}-{kind}-failed.log"
+            log.write_text(f"rc {r.rc}\n--- stdout\n{r.out}\n--- stderr\n{r.err}\n",
+                           encoding="utf-8")
+            print(f"growth {label} {kind}: output in {log}", file=sys.stderr, flush=True)
         out[kind] = {"wall_s": r.wall, "cpu_s": r.cpu, "kernel_mib": r.kernel_mib,
                      "tree_mib": r.tree_mib, "reports": n, "rc": r.rc,
                      "problem": r.killed or ("" if r.rc == 0 else

@@ -11,6 +11,8 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reporting.insights import Finding, deal_list_key
 from reporting.params import Threshold
@@ -387,3 +389,36 @@ def test_a_large_head_count_prints_a_few_row_lists_and_keeps_every_row_in_the_wo
     (by_rep,) = [s for s in deals.deal_sheets(ctx, _cells) if s["sheet"] == "Deals by rep"]
     assert len(by_rep["rows"]) == len(ctx.opps)
     assert {r[1] for r in by_rep["rows"]} == set(reps)
+
+
+def _cells_one_by_one(frame, columns):
+    """The JSON cells as :func:`reporting.presentation.payload._cell` makes each one."""
+    from reporting.presentation.payload import _cell
+
+    return [[_cell(v) for v in rec]
+            for rec in frame[[k for k, _, _ in columns]].itertuples(index=False, name=None)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(
+    st.one_of(st.none(), st.text(max_size=4)),
+    st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+    st.integers(-10, 10),
+    st.booleans(),
+    st.one_of(st.none(), st.datetimes(min_value=pd.Timestamp("1990-01-01").to_pydatetime(),
+                                      max_value=pd.Timestamp("2090-01-01").to_pydatetime())),
+    st.one_of(st.none(), st.text(max_size=2), st.integers(0, 3), st.floats(allow_nan=True))),
+    max_size=30))
+def test_cells_a_column_at_a_time_are_the_cells_one_by_one(rows):
+    from reporting.presentation.payload import _cells
+
+    frame = pd.DataFrame(rows, columns=["text", "num", "int", "flag", "when", "mixed"])
+    if len(frame):
+        frame["when"] = pd.to_datetime(frame["when"]).astype("datetime64[us]")
+        frame["int"] = frame["int"].astype("int64")
+        frame["flag"] = frame["flag"].astype(bool)
+        frame["text"] = frame["text"].astype(object)
+    frame["nullable"] = pd.array([None if i % 3 else i for i in range(len(frame))],
+                                 dtype="Int64")
+    columns = [(c, c, "text") for c in frame.columns]
+    assert _cells(frame, columns) == _cells_one_by_one(frame, columns)

@@ -37,10 +37,36 @@ def emit_workbook(ctx: ReportContext) -> None:
 
 
 def _cells(frame: pd.DataFrame, columns) -> list[list[Any]]:
-    rows = []
-    for rec in frame[[k for k, _, _ in columns]].itertuples(index=False, name=None):
-        rows.append([_cell(v) for v in rec])
-    return rows
+    """The rows of ``frame``'s ``columns`` as JSON cells (:func:`_cell`), a column at a
+    time: numbers, flags, times and plain text (str or missing) converted whole, any other
+    column cell by cell. "Deals by rep" at 1M opportunities is 1.2M cells."""
+    if not len(frame):
+        return []
+    cols = [_column_cells(frame[k]) for k, _, _ in columns]
+    return [list(r) for r in zip(*cols, strict=True)]
+
+
+def _column_cells(col: pd.Series) -> list[Any]:
+    """One column as :func:`_cell` makes each of its cells."""
+    import numpy as np
+
+    if not isinstance(col.dtype, np.dtype):  # extension types (pd.NA, tz-aware...)
+        return [_cell(v) for v in col.tolist()]
+    kind = col.dtype.kind
+    if kind == "f":
+        a = col.to_numpy(dtype=float)
+        ok = np.isfinite(a)
+        return [v if k else None for v, k in zip(a.tolist(), ok.tolist(), strict=True)]
+    if kind in "iub":
+        return col.to_numpy().tolist()
+    if kind == "M":
+        missing = col.isna().to_numpy()
+        return [None if m else pd.Timestamp(v).isoformat()
+                for v, m in zip(col.to_numpy(), missing, strict=True)]
+    if kind == "O" and pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty"):
+        missing = col.isna().to_numpy()
+        return [None if m else v for v, m in zip(col.tolist(), missing, strict=True)]
+    return [_cell(v) for v in col.tolist()]
 
 
 def _cell(v: Any) -> Any:
