@@ -121,8 +121,8 @@ def _when(v: Any) -> datetime | None:
         t.to_pydatetime()
 
 
-def _shown_width(v: Any, kind: str) -> int:
-    if _missing(v):
+def _shown_width(v: Any, kind: str, missing: bool | None = None) -> int:
+    if _missing(v) if missing is None else missing:
         return 1
     if kind in ("date",):
         return 10
@@ -196,11 +196,17 @@ def write_workbook(path: str | Path, sheets: Sequence[Sheet], currency: str = ""
             for j, (_, label, _) in enumerate(cols):
                 _text(ws, 0, j, str(label), header, header_q)
                 widths.append(len(str(label)))
+            col_formats = [fmt(kind) for _, _, kind in cols]
             for i, rec in enumerate(s.frame[[k for k, _, _ in cols]].itertuples(
                     index=False, name=None), start=1):
                 for j, (v, (_, _, kind)) in enumerate(zip(rec, cols, strict=True)):
-                    _cell(ws, i, j, v, kind, fmt(kind), quoted)
-                    widths[j] = max(widths[j], _shown_width(v, kind))
+                    miss = _missing(v)
+                    _cell(ws, i, j, v, kind, col_formats[j], quoted, miss)
+                    # a column already as wide as it may be is not measured again (at 1M
+                    # opportunities "Deals by rep" is 1.2M cells)
+                    if widths[j] < MAX_WIDTH:
+                        widths[j] = max(widths[j], 1 if miss else _shown_width(v, kind,
+                                                                                False))
             for j, w in enumerate(widths):
                 ws.set_column(j, j, max(MIN_WIDTH, min(MAX_WIDTH, w + 2)))
             ws.freeze_panes(1, 0)
@@ -218,8 +224,9 @@ def _text(ws, row: int, col: int, value: str, fmt, quoted) -> None:
     ws.write_string(row, col, value, quoted if value.startswith(FORMULA_START) else fmt)
 
 
-def _cell(ws, row: int, col: int, v: Any, kind: str, fmt, quoted) -> None:
-    if _missing(v):
+def _cell(ws, row: int, col: int, v: Any, kind: str, fmt, quoted,
+          missing: bool | None = None) -> None:
+    if _missing(v) if missing is None else missing:
         ws.write_blank(row, col, None, fmt)
         return
     if kind == "text":
