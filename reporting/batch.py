@@ -474,7 +474,8 @@ def _compute_artifacts(store: str | Path | None, period: Period,
     from .models.reference import clv_reference
 
     with _store.connect(store, read_only=True) as con:
-        revenue = con.execute("SELECT account_id, date, amount FROM revenue WHERE date < ?",
+        revenue = con.execute("SELECT account_id, date, amount FROM revenue WHERE date < ? "
+                              "ORDER BY revenue_id",  # the same fit on every run
                               [period.end.to_pydatetime()]).df()
     target.parent.mkdir(parents=True, exist_ok=True)
     payload = {"period": period.label, "fingerprint": fp, "band_edges": ref["edges"],

@@ -390,6 +390,13 @@ def _coerce(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     return frame
 
 
+def _order(table: str, alias: str) -> str:
+    """``ORDER BY`` the table's key: a parallel scan returns a filtered table's rows in a
+    different order from one read to the next, and sums over them then differ in their
+    last digit between two runs of the same report."""
+    return " ORDER BY " + ", ".join(f'{alias}."{k}"' for k in TABLES[table].key)
+
+
 def _shared_text(col: pd.Series) -> pd.Series:
     """A text column whose equal values are one Python object each (DuckDB's ``.df()``
     makes a new string for every row: a region's 522k deal versions held 522k copies of
@@ -447,8 +454,8 @@ def load(
         opps = opps.assign(created_at_estimated=opps["opportunity_id"].isin(
             estimated_created(con)))
         hist = q(
-            "SELECT h.* FROM stage_history h SEMI JOIN _opps USING (opportunity_id)", [],
-            "stage_history",
+            "SELECT h.* FROM stage_history h SEMI JOIN _opps USING (opportunity_id)"
+            f"{_order('stage_history', 'h')}", [], "stage_history",
         )
         vt, vta = [], []
         if until is not None:
@@ -459,7 +466,8 @@ def load(
             vta.append(since.to_pydatetime())
         versions = q(
             "SELECT h.* FROM opportunity_history h SEMI JOIN _opps USING (opportunity_id) "
-            f"WHERE {' AND '.join(vt) or 'TRUE'}", vta, "opportunity_history",
+            f"WHERE {' AND '.join(vt) or 'TRUE'}{_order('opportunity_history', 'h')}", vta,
+            "opportunity_history",
         ) if has_history(con) else empty_frame("opportunity_history")
         stage_defs = q("SELECT * FROM stages", [], "stages")
         lwhere, largs = _where(region, team, "l")
@@ -474,12 +482,13 @@ def load(
             f"SELECT l.* FROM leads l WHERE {' AND '.join([lwhere, *lt])}", largs + lta, "leads"
         )
         acc = q(
-            "SELECT a.* FROM accounts a WHERE a.account_id IN (SELECT account_id FROM _opps)",
-            [], "accounts",
+            "SELECT a.* FROM accounts a WHERE a.account_id IN (SELECT account_id FROM _opps)"
+            f"{_order('accounts', 'a')}", [], "accounts",
         )
         rev_until = "AND r.date < ?" if until is not None else ""
         rev = q(
-            f"SELECT r.* FROM revenue r WHERE r.account_id IN (SELECT account_id FROM _opps) {rev_until}",
+            f"SELECT r.* FROM revenue r WHERE r.account_id IN (SELECT account_id FROM _opps) "
+            f"{rev_until}{_order('revenue', 'r')}",
             [until.to_pydatetime()] if until is not None else [], "revenue",
         )
         rwhere, rargs = _where(region, team, "r")
@@ -625,11 +634,13 @@ def load_customers(
     scope = f"SELECT DISTINCT o.account_id FROM opportunities o WHERE {where}"
     with connect(path, read_only=True) as con:
         acc = _coerce(con.execute(
-            f"SELECT a.* FROM accounts a WHERE a.account_id IN ({scope})", args).df(),
+            f"SELECT a.* FROM accounts a WHERE a.account_id IN ({scope})"
+            f"{_order('accounts', 'a')}", args).df(),
             "accounts")
         rev_until = " AND r.date < ?" if until is not None else ""
         rev = _coerce(con.execute(
-            f"SELECT r.* FROM revenue r WHERE r.account_id IN ({scope}){rev_until}",
+            f"SELECT r.* FROM revenue r WHERE r.account_id IN ({scope}){rev_until}"
+            f"{_order('revenue', 'r')}",
             args + ([until.to_pydatetime()] if until is not None else [])).df(), "revenue")
     return acc, rev
 
