@@ -283,16 +283,18 @@ def _by_profile(frame: pd.DataFrame, key: str, profiles: pd.Series) -> pd.DataFr
 
 def account_deals(d: DealFrames, role: str, person: str, churned: bool = False,
                   deal_type: str | None = None) -> pd.DataFrame:
-    """The won deals of the slice with the accounts ``person`` acquired or manages
-    (``role``: ``acquired_by`` or ``account_manager``; the churned accounts only with
-    ``churned``; one deal type only with ``deal_type``)."""
+    """The deals of the slice won by the period end with the accounts ``person`` acquired
+    or manages (``role``: ``acquired_by`` or ``account_manager``; the churned accounts
+    only with ``churned``; one deal type only with ``deal_type``). A deal won after the
+    period end was still open in it."""
     acc = d.accounts
     if acc is None or not len(acc) or role not in acc or "account_id" not in d.opps:
         return d.opps.iloc[:0]
     mine = acc[acc[role] == person]
     if churned and "churned" in mine:
         mine = mine[mine["churned"].astype(bool)]
-    o = d.opps[d.opps["status"].eq("won") & d.opps["account_id"].isin(mine["account_id"])]
+    o = d.opps[d.opps["status"].eq("won") & (d.opps["closed_at"] < d.period.end)
+               & d.opps["account_id"].isin(mine["account_id"])]
     if deal_type is not None and "deal_type" in o:
         o = o[o["deal_type"] == deal_type]
     return o

@@ -124,6 +124,12 @@ def test_each_rep_table_row_leads_to_the_deals_behind_its_figure():
     # customer value: the won deals with the accounts they acquired (C: ACC-1, any
     # period, not the lost L1) or manage (C: ACC-2)
     assert _rows(ctx, "acquirers")["C"]["ids"] == ("OLD", "W2", "W1")
+    # a deal won after the period end was open in it: not among the accounts' won deals
+    later = ctx.opps.iloc[[0]].assign(opportunity_id="NOV", status="won",
+                                      closed_at=T("2026-11-03"), account_id="ACC-1")
+    ctx2 = _ctx()
+    ctx2.opps = pd.concat([ctx2.opps, later], ignore_index=True)
+    assert "NOV" not in _rows(ctx2, "acquirers")["C"]["ids"]
     assert _rows(ctx, "managers")["C"]["ids"] == ("W4",)
     assert _rows(ctx, "managers")["D"]["ids"] == ("OLD", "W2", "W1")
     assert cyc["C"]["anchor"] == deal_list_key("cycle_by_rep", "C")
@@ -422,3 +428,18 @@ def test_cells_a_column_at_a_time_are_the_cells_one_by_one(rows):
                                  dtype="Int64")
     columns = [(c, c, "text") for c in frame.columns]
     assert _cells(frame, columns) == _cells_one_by_one(frame, columns)
+
+
+def test_a_findings_customer_deals_are_won_by_the_period_end():
+    """The deals behind a customer-value finding are the won deals with the person's
+    accounts as the period saw them: one won after the period end was still open then."""
+    from reporting.insights import DealFrames, account_deals
+
+    o = _opps()
+    later = o.iloc[[0]].assign(opportunity_id="NOV", status="won",
+                               closed_at=T("2026-11-03"), account_id="ACC-1")
+    o = pd.concat([o, later], ignore_index=True)
+    acc = pd.DataFrame({"account_id": ["ACC-1"], "acquired_by": ["C"],
+                        "account_manager": ["D"]})
+    got = account_deals(DealFrames(opps=o, period=P, accounts=acc), "acquired_by", "C")
+    assert sorted(got["opportunity_id"]) == ["OLD", "W1", "W2"]

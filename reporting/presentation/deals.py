@@ -248,8 +248,8 @@ def _row_title(ctx: ReportContext, key: str, row) -> str:
 def _row_source(ctx: ReportContext, key: str) -> pd.DataFrame:
     """The deals a table's rows draw on, with the column ``_who`` naming the row each
     belongs to: closed in the period (win rate, by owner), won in the period (cycle, deal
-    size), open at the period end (pipeline, by the owner then), won with an account the
-    person acquired or manages (customer value)."""
+    size), open at the period end (pipeline, by the owner then), won by the period end
+    with an account the person acquired or manages (customer value)."""
     opps, p = ctx.opps, ctx.period
     if key in ("conversion", "cycle", "deal_size"):
         closed = opps[closed_in_period(opps, p)]
@@ -267,7 +267,8 @@ def _row_source(ctx: ReportContext, key: str) -> pd.DataFrame:
             or "account_id" not in opps):
         return pd.DataFrame(columns=["opportunity_id", "amount", "_who"])
     who = acc.drop_duplicates("account_id").set_index("account_id")[role]
-    won = opps[opps["status"].eq("won")]
+    # won by the period end: a deal won after it was still open in the report's period
+    won = opps[opps["status"].eq("won") & (opps["closed_at"] < ctx.period.end)]
     return won.assign(_who=won["account_id"].map(who)).dropna(subset=["_who"]).astype(
         {"_who": str})
 
@@ -307,8 +308,9 @@ def rep_rows(ctx: ReportContext, key: str) -> list[dict[str, Any]]:
     ``acquirers``, ``managers``) with the deals behind its figure: the rep's deals closed
     in the period, lost first (win rate); won in the period, longest cycle first (the
     age of a won deal is its cycle: cycle); won in the period, largest first, with the
-    size band (deal size); open at the period end, stale first (pipeline); the won deals
-    with the accounts the person acquired or manages (customer value). Each largest first
+    size band (deal size); open at the period end, stale first (pipeline); the deals won
+    by the period end with the accounts the person acquired or manages (customer value).
+    Each largest first
     within its part.
     Keys: subject, rating (:func:`row_rating`: bad, watch, good or None), metric, table,
     anchor, title, label, ids, extra (a column beside the deal columns, or None), values
