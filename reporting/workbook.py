@@ -121,9 +121,8 @@ def _when(v: Any) -> datetime | None:
         t.to_pydatetime()
 
 
-def _shown_width(v: Any, kind: str, missing: bool | None = None) -> int:
-    if _missing(v) if missing is None else missing:
-        return 1
+def _shown_width(v: Any, kind: str) -> int:
+    """The characters a present value ``v`` shows (the caller counts a missing one as 1)."""
     if kind in ("date",):
         return 10
     if kind == "datetime":
@@ -205,8 +204,7 @@ def write_workbook(path: str | Path, sheets: Sequence[Sheet], currency: str = ""
                     # a column already as wide as it may be is not measured again (at 1M
                     # opportunities "Deals by rep" is 1.2M cells)
                     if widths[j] < MAX_WIDTH:
-                        widths[j] = max(widths[j], 1 if miss else _shown_width(v, kind,
-                                                                                False))
+                        widths[j] = max(widths[j], 1 if miss else _shown_width(v, kind))
             for j, w in enumerate(widths):
                 ws.set_column(j, j, max(MIN_WIDTH, min(MAX_WIDTH, w + 2)))
             ws.freeze_panes(1, 0)
@@ -224,9 +222,8 @@ def _text(ws, row: int, col: int, value: str, fmt, quoted) -> None:
     ws.write_string(row, col, value, quoted if value.startswith(FORMULA_START) else fmt)
 
 
-def _cell(ws, row: int, col: int, v: Any, kind: str, fmt, quoted,
-          missing: bool | None = None) -> None:
-    if _missing(v) if missing is None else missing:
+def _cell(ws, row: int, col: int, v: Any, kind: str, fmt, quoted, missing: bool) -> None:
+    if missing:
         ws.write_blank(row, col, None, fmt)
         return
     if kind == "text":

@@ -377,8 +377,7 @@ def _place_lists(ctx: ReportContext, key: str, rows: list[dict[str, Any]]) -> No
     place = ({v: i for i, v in reversed(list(enumerate(order[col].astype(str))))}
              if col in order else {})
     shown = {w for w, i in place.items() if i < n}
-    flagged = sorted((r for r in rows if r["rating"] in RATED and r["ids"]),
-                     key=lambda r: (-_WORSE[r["rating"]], -len(r["ids"]), r["subject"]))
+    flagged = sorted((r for r in rows if r["rating"] in RATED and r["ids"]), key=_flag_rank)
     rank = {id(r): i for i, r in enumerate(flagged)}
     printable = [r for r in flagged if not r["finding"]][:PRINT_ROW_LISTS]
     printed = {id(r) for r in printable}
@@ -396,7 +395,12 @@ def flagged_rows(ctx: ReportContext, key: str = "conversion") -> list[dict[str, 
     then the most deals behind them (:func:`_place_lists`), each with its deals
     (:func:`rep_rows`)."""
     rows = [r for r in rep_rows(ctx, key) if r["rating"] in RATED]
-    return sorted(rows, key=lambda r: (-_WORSE[r["rating"]], -len(r["ids"]), r["subject"]))
+    return sorted(rows, key=_flag_rank)
+
+
+def _flag_rank(r: dict[str, Any]) -> tuple:
+    """A flagged row's rank: worst first, then the most deals behind it, then by name."""
+    return -_WORSE[r["rating"]], -len(r["ids"]), r["subject"]
 
 
 def _print_anchor(r: dict[str, Any]) -> str | None:
@@ -405,14 +409,19 @@ def _print_anchor(r: dict[str, Any]) -> str | None:
     return r["finding"] or (r["anchor"] if r["print"] else None)
 
 
+def _screen_anchor(r: dict[str, Any]) -> str | None:
+    """Where a rep-table row leads on a screen: its own list where the HTML holds one,
+    else where it leads in the PDF (a finding's list is on the screen too)."""
+    return r["anchor"] if r["screen"] else _print_anchor(r)
+
+
 def row_links(ctx: ReportContext, key: str) -> dict[str, tuple[str | None, str | None]]:
     """For each row's name in a rep table: the anchor of its deal list on a screen (every
     row with deals) and in the PDF (a flagged row's only: the other lists are left out of
     print), None where there is none."""
     out = {}
     for r in rep_rows(ctx, key):
-        printed = _print_anchor(r)
-        screen = r["anchor"] if r["screen"] else printed
+        printed, screen = _print_anchor(r), _screen_anchor(r)
         if screen or printed:
             out[r["subject"]] = (screen, printed)
     return out
@@ -489,13 +498,12 @@ def _shown(ctx: ReportContext) -> list[str]:
     return [k for k in ROW_LISTS if ctx.t(REP_SHEETS[k]) in sheets]
 
 
-def deal_lists(ctx: ReportContext, rows: bool = True, every_row: bool = False
-               ) -> list[dict[str, Any]]:
+def deal_lists(ctx: ReportContext, rows: bool = True) -> list[dict[str, Any]]:
     """Every deal list of the report, findings first (in their rank), then the headline
     figures rated bad or watch (:func:`flagged_tiles`), then (with ``rows``) the row
     lists of the rep tables the report showed (:func:`rep_rows`, table by table,
-    flagged rows first): those placed on a screen or in print (:func:`_place_lists`), or
-    with ``every_row`` every row's (report.xlsx). Keys: anchor
+    flagged rows first): those placed on a screen or in print (:func:`_place_lists`;
+    report.xlsx has every row's, :func:`_rows_sheet`). Keys: anchor
     (the HTML id), kind (``finding``, ``tile`` or ``row``), print (whether the PDF shows
     it: every finding and flagged figure, and the first flagged rows of each table),
     screen (a row's list is in the HTML), title (the finding in
@@ -519,7 +527,7 @@ def deal_lists(ctx: ReportContext, rows: bool = True, every_row: bool = False
         for row in sorted(rep_rows(ctx, key), key=lambda r: r["order"]):
             if not row["ids"] or row["anchor"] in seen:
                 continue
-            if not (every_row or row["screen"] or row["print"]):
+            if not (row["screen"] or row["print"]):
                 continue
             seen.add(row["anchor"])
             frame = deal_list(ctx, row["ids"])
@@ -605,8 +613,8 @@ def row_links_html(ctx: ReportContext, key: str) -> str:
     rows = [r for r in flagged_rows(ctx, key) if r["ids"]]
     if not rows:
         return ""
-    screen = [{"anchor": r["anchor"] if r["screen"] else r["finding"], "rating": r["rating"],
-               "name": clipped(r["subject"])} for r in rows if r["screen"] or r["finding"]]
+    screen = [{"anchor": _screen_anchor(r), "rating": r["rating"],
+               "name": clipped(r["subject"])} for r in rows if _screen_anchor(r)]
     printed = [{"anchor": _print_anchor(r), "rating": r["rating"],
                 "name": clipped(r["subject"])} for r in rows if _print_anchor(r)]
     return render_fragment("deal_links.html.j2", ctx.language, screen=screen,

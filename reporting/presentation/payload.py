@@ -9,6 +9,7 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from IPython.display import display
 
@@ -48,8 +49,6 @@ def _cells(frame: pd.DataFrame, columns) -> list[list[Any]]:
 
 def _column_cells(col: pd.Series) -> list[Any]:
     """One column as :func:`_cell` makes each of its cells."""
-    import numpy as np
-
     if not isinstance(col.dtype, np.dtype):  # extension types (pd.NA, tz-aware...)
         return [_cell(v) for v in col.tolist()]
     kind = col.dtype.kind
