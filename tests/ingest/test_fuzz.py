@@ -59,7 +59,10 @@ HOSTILE = [
     "x" * 20_000, "\U0001f600" * 50,
 ]
 text = st.one_of(
-    st.text(st.characters(exclude_characters="\x00"), max_size=25),  # NUL: see "nul" damage
+    # NUL: see "nul" damage; no lone surrogates: no file of any encoding holds one (the
+    # parquet writer refuses them; the CSV path replaced them), so they are not an export
+    st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)),
+            max_size=25),
     st.sampled_from(HOSTILE),
     st.text(alphabet="\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u200e\u200fab ",
             max_size=12),
