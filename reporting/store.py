@@ -374,10 +374,11 @@ def _where(region: str | None, team: str | None, alias: str = "") -> tuple[str, 
     return (" AND ".join(clauses) or "TRUE"), args
 
 
-def _coerce(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+def _coerce(frame: pd.DataFrame, table: str, pools: dict | None = None) -> pd.DataFrame:
     """The canonical dtypes: timestamps as datetime64[us], text as object with None for
     missing (DuckDB's ``.df()`` mostly gives both already: those columns are left as they
-    are, which keeps a large read fast)."""
+    are, which keeps a large read fast). ``pools`` (see :func:`_shared_text`) holds one
+    dict per text column, so the chunks of one read share their strings too."""
     for f in TABLES[table].fields:
         col = frame[f.name]
         if f.kind == "datetime":
@@ -386,8 +387,33 @@ def _coerce(frame: pd.DataFrame, table: str) -> pd.DataFrame:
         elif f.kind == "str":
             if col.dtype != object:  # DuckDB gives text as object with None already
                 col = col.astype(object).where(col.notna(), None)
-            frame[f.name] = _shared_text(col)
+            frame[f.name] = _shared_text(
+                col, None if pools is None else pools.setdefault(f.name, {}))
     return frame
+
+
+#: DuckDB vectors (2,048 rows each) a read turns into pandas at a time (:func:`_frame`)
+FETCH_VECTORS = 32
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params, table: str) -> pd.DataFrame:
+    """The rows of ``sql`` as a frame of ``table``'s canonical dtypes (:func:`_coerce`),
+    converted ~65k rows at a time. ``.df()`` of a whole result first makes a Python string
+    for every text value of every row and only then can :func:`_shared_text` drop the
+    copies: a region's 1.2M deal versions at 1M opportunities peaked at 1,530 MiB for a
+    607 MiB frame (the freed strings stay with the allocator); a chunk at a time, 938 MiB
+    and 0.8 s less. Same rows, order, values and dtypes (a test compares the two)."""
+    cur = con.execute(sql, params)
+    pools: dict = {}
+    parts = []
+    while True:
+        chunk = cur.fetch_df_chunk(FETCH_VECTORS)
+        if not len(chunk):
+            break
+        parts.append(_coerce(chunk, table, pools))
+    if not parts:
+        return _coerce(chunk, table)
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
 def _order(table: str, alias: str) -> str:
@@ -397,19 +423,22 @@ def _order(table: str, alias: str) -> str:
     return " ORDER BY " + ", ".join(f'{alias}."{k}"' for k in TABLES[table].key)
 
 
-def _shared_text(col: pd.Series) -> pd.Series:
+def _shared_text(col: pd.Series, pool: dict | None = None) -> pd.Series:
     """A text column whose equal values are one Python object each (DuckDB's ``.df()``
     makes a new string for every row: a region's 522k deal versions held 522k copies of
     six stage names). Same values, same dtype, same missing values; about 50 bytes a row
     less for each repeated value, and comparisons of equal strings stop at their
     identity. A column of mostly distinct values (names, ids of one row each) is left
-    as it is."""
+    as it is. ``pool`` (value -> its object) carries the objects from one chunk of a read
+    to the next: once a chunk shared its values, every later chunk does."""
     values = col.to_numpy(dtype=object)
-    if len(values) < 1000:
+    if len(values) < 1000 and not pool:  # a read's short last chunk still shares
         return col
     codes, uniques = pd.factorize(values)
-    if not len(uniques) or len(uniques) * 2 > len(values):
+    if not len(uniques) or (len(uniques) * 2 > len(values) and not pool):
         return col
+    if pool is not None:
+        uniques = [pool.setdefault(u, u) for u in uniques]
     out = np.asarray(uniques, dtype=object)[codes]
     missing = codes < 0
     if missing.any():
@@ -443,7 +472,7 @@ def load(
     opp_args = args + targs
     with connect(path, read_only=True) as con:
         def q(sql: str, params: list, table: str) -> pd.DataFrame:
-            return _coerce(con.execute(sql, params).df(), table)
+            return _frame(con, sql, params, table)
 
         cols = ", ".join(f'o."{c}"' for c in TABLES["opportunities"].columns)
         con.execute(
@@ -633,15 +662,12 @@ def load_customers(
         args = [*args, until.to_pydatetime()]
     scope = f"SELECT DISTINCT o.account_id FROM opportunities o WHERE {where}"
     with connect(path, read_only=True) as con:
-        acc = _coerce(con.execute(
-            f"SELECT a.* FROM accounts a WHERE a.account_id IN ({scope})"
-            f"{_order('accounts', 'a')}", args).df(),
-            "accounts")
+        acc = _frame(con, f"SELECT a.* FROM accounts a WHERE a.account_id IN ({scope})"
+                     f"{_order('accounts', 'a')}", args, "accounts")
         rev_until = " AND r.date < ?" if until is not None else ""
-        rev = _coerce(con.execute(
-            f"SELECT r.* FROM revenue r WHERE r.account_id IN ({scope}){rev_until}"
-            f"{_order('revenue', 'r')}",
-            args + ([until.to_pydatetime()] if until is not None else [])).df(), "revenue")
+        rev = _frame(con, f"SELECT r.* FROM revenue r WHERE r.account_id IN ({scope})"
+                     f"{rev_until}{_order('revenue', 'r')}",
+                     args + ([until.to_pydatetime()] if until is not None else []), "revenue")
     return acc, rev
 
 

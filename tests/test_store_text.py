@@ -57,3 +57,32 @@ def test_loaded_tables_come_in_their_keys_order(demo_store):
         key = list(TABLES[name].key)
         assert len(frame), name
         assert frame[key].equals(frame.sort_values(key, kind="stable")[key]), name
+
+
+def test_a_read_a_chunk_at_a_time_gives_the_whole_result(demo_store, monkeypatch):
+    """``store._frame`` turns a result into pandas ~65k rows at a time (the Python strings
+    of one chunk at once): the same frame as ``.df()`` of the whole result, dtypes, index
+    and missing values included, for every table and for an empty result; and equal
+    strings are one object across chunks, not one per chunk."""
+    import duckdb
+
+    from reporting import store
+    monkeypatch.setattr(store, "FETCH_VECTORS", 1)  # 2,048 rows a chunk: many chunks
+    con = duckdb.connect(str(demo_store), read_only=True)
+    try:
+        for name in ("opportunities", "opportunity_history", "stage_history", "leads",
+                     "accounts", "revenue", "reps"):
+            for where in ("TRUE", "FALSE"):
+                sql = f'SELECT * FROM "{name}" t WHERE {where}{store._order(name, "t")}'
+                whole = store._coerce(con.execute(sql).df(), name)
+                chunked = store._frame(con, sql, [], name)
+                pd.testing.assert_frame_equal(chunked, whole, check_exact=True)
+                assert chunked.dtypes.equals(whole.dtypes), (name, where)
+        versions = store._frame(con, "SELECT * FROM opportunity_history t"
+                                + store._order("opportunity_history", "t"), [],
+                                "opportunity_history")
+    finally:
+        con.close()
+    assert len(versions) > 4 * 2048
+    stages = versions["stage"].dropna()
+    assert len({id(v) for v in stages}) == stages.nunique()
