@@ -121,22 +121,26 @@ def build(
     if language not in LANGUAGES:
         raise ParamsError(f"language {language!r}: use one of {', '.join(LANGUAGES)}")
     since = p.start - pd.DateOffset(months=history_months)
-    data = _store.load(store, region=region, team=team, since=since, until=p.end)
-    # customer value needs every account in scope, not only those with a recent deal
-    accounts, revenue = _store.load_customers(store, region=region, team=team, until=p.end)
-    data = replace(data, accounts=accounts, revenue=revenue)
     from .metrics.targets import combine_quotas
     from .params import load_quotas_file
 
     quotas, quota_notes = combine_quotas(
-        load_quotas_file(params_dir).frame(settings.currency), data.quotas)
+        load_quotas_file(params_dir).frame(settings.currency),
+        _store.load_quotas(store, region=region, team=team))
     level = ("team" if team and team.lower() != "all" else
              "region" if region and region.lower() != "all" else None)
+    # the forecast before the slice: its DuckDB pass over every origin's open deals is the
+    # largest transient of the kernel (+610 MiB at 1M opportunities), and on top of the
+    # loaded slice it was the kernel's peak (benchmarks/NOTES.md, session 12)
+    res = forecast_result(store, p, region, team, quotas)
+    data = _store.load(store, region=region, team=team, since=since, until=p.end)
+    # customer value needs every account in scope, not only those with a recent deal
+    accounts, revenue = _store.load_customers(store, region=region, team=team, until=p.end)
+    data = replace(data, accounts=accounts, revenue=revenue)
     # the shared artifacts are read as late as they can be: `crm-report run` may still be
-    # computing them while this kernel loads its slice and fits its forecast; the bands
+    # computing them while this kernel fits its forecast and loads its slice; the bands
     # and the CLV model come first, the forecast backtest (the slowest part) while this
     # kernel computes the figures, and is read only for the forecast's method at the end
-    res = forecast_result(store, p, region, team, quotas)
     shared = read_artifacts(artifacts, backtest=False)
     clv = shared.get("clv")
     if clv is not None and clv.get("file"):

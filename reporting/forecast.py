@@ -188,6 +188,10 @@ def _prepare(con, origins: list[pd.Timestamp], region, team) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE _fc_og AS SELECT t FROM _fc_og_df")
     con.unregister("_fc_og_df")
     where, params = _scope(region, team)
+    # a region's or team's forecast reads the versions of its own deals only
+    scoped = ("TRUE" if where == "TRUE" else
+              f"opportunity_id IN (SELECT opportunity_id FROM {ALL_OPPORTUNITIES} "
+              f"WHERE {where})")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fc_o AS
         SELECT o.opportunity_id, owner, team, region, source, product, created_at, stage,
@@ -198,6 +202,7 @@ def _prepare(con, origins: list[pd.Timestamp], region, team) -> None:
         FROM (SELECT * FROM {ALL_OPPORTUNITIES} WHERE {where}) o
         LEFT JOIN (SELECT opportunity_id, arg_min(amount, valid_from) AS booked
                    FROM opportunity_history WHERE status = 'won' AND amount IS NOT NULL
+                     AND {scoped}
                    GROUP BY ALL) b USING (opportunity_id)""", params)
 
 
@@ -230,11 +235,13 @@ def _rows_sql() -> list[str]:
       AND (x.deleted_at IS NULL OR x.deleted_at >= og.t)"""
     pushes = """
     CREATE OR REPLACE TEMP TABLE _fc_p AS   -- close-date pushes: when each happened
+    WITH v AS (  -- the open versions of the deals open at some origin (both sides' rows)
+        SELECT opportunity_id, valid_from, valid_to, close_date FROM opportunity_history
+        SEMI JOIN (SELECT DISTINCT opportunity_id FROM _fc_k) USING (opportunity_id)
+        WHERE status = 'open')
     SELECT h.opportunity_id, h.valid_from AS at
-    FROM opportunity_history h JOIN opportunity_history p
-      ON p.opportunity_id = h.opportunity_id AND p.valid_to = h.valid_from
-    WHERE h.status = 'open' AND p.status = 'open' AND h.close_date > p.close_date
-      AND h.opportunity_id IN (SELECT opportunity_id FROM _fc_k)"""
+    FROM v h JOIN v p ON p.opportunity_id = h.opportunity_id AND p.valid_to = h.valid_from
+    WHERE h.close_date > p.close_date"""
     rows = f"""
     WITH kv AS (
         SELECT k.t, k.opportunity_id, h.valid_from IS NOT NULL AS history_known,

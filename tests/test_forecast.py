@@ -186,6 +186,29 @@ def test_open_deals_at_each_origin_are_the_as_of_views(demo_store):
         assert (got["stage_since"] == want["stage_since"]).all()
 
 
+def test_a_scope_reads_its_own_deals_as_the_whole_store_does(demo_store):
+    """A region's or team's origin rows read the versions of its own deals only (the
+    booked amounts, the close-date pushes): each deal's own fields are those of the whole
+    store's rows, and a won deal's booked amount and pushes are found in both."""
+    origins = [pd.Timestamp("2026-01-01"), pd.Timestamp("2026-06-01"),
+               pd.Timestamp("2026-09-01")]
+    own = ["origin", "opportunity_id", "owner", "team", "region", "stage", "amount",
+           "probability", "expected_close_date", "stage_since", "won", "won_amount",
+           "pushes", "history_known"]
+    with connect(demo_store, read_only=True) as con:
+        whole, _, _ = origin_rows(con, origins, 90)
+        scopes = [("EMEA", None), (None, con.execute(
+            "SELECT team FROM opportunities WHERE region = 'APAC' GROUP BY team "
+            "ORDER BY count(*) DESC, team LIMIT 1").fetchone()[0])]
+        for region, team in scopes:
+            part, _, _ = origin_rows(con, origins, 90, region=region, team=team)
+            mask = whole["region"].eq(region) if region else whole["team"].eq(team)
+            want = whole.loc[mask, own].reset_index(drop=True)
+            pd.testing.assert_frame_equal(part[own].reset_index(drop=True), want)
+            assert len(want) >= 20 and want["pushes"].sum() > 0
+            assert want["won_amount"].notna().sum() > 0
+
+
 def _tamper(src, dst, drop_history: bool):
     """A copy of the store whose *current* records tell the future: probability 1 and a
     huge amount for every deal won, 0 for every deal lost, the last activity at the close,
