@@ -319,6 +319,7 @@ def render_report(
     nb: nbformat.NotebookNode, title: str, branding: Branding | None, language: str,
     out_dir: Path, timeout: float | None = DEFAULT_RENDER_TIMEOUT,
     to_html: Callable = notebook_to_html, to_pdf: Callable = html_to_pdf,
+    beside: Callable[[], object] | None = None,
 ) -> tuple[int, dict[str, float]]:
     """Render an executed notebook to ``out_dir/report.html`` and ``out_dir/report.pdf``;
     return the page count and the seconds of each step (``html``, ``pdf``).
@@ -327,10 +328,18 @@ def render_report(
     that dies with this process and is killed at the deadline: :class:`RenderTimeout`
     names the step that was running. ``timeout=None`` (or no ``fork``) renders in-process,
     unbounded. ``to_html`` / ``to_pdf`` are the two steps (tests substitute them).
+
+    ``beside``: other work of this process (the runner's report.xlsx), run in a thread
+    while the child renders (started after the fork, so the child never inherits a running
+    thread) and waited for before this returns or raises; its exception, if any, is
+    raised when the render itself succeeded. In-process, it runs after the render.
     """
     args = (nb, title, branding, language, Path(out_dir), to_html, to_pdf)
     if timeout is None or not hasattr(os, "fork"):
-        return _render_steps(*args, report=lambda msg: None)
+        out = _render_steps(*args, report=lambda msg: None)
+        if beside is not None:
+            beside()
+        return out
     if timeout <= 0:
         raise RenderError(f"render timeout {timeout!r}: give a number of seconds above 0")
     from .lifeline import track_child, untrack_child
@@ -344,7 +353,48 @@ def render_report(
         _child(w, parent, args)
     os.close(w)
     track_child(pid)
-    child = pid
+    side = _Beside(beside) if beside is not None else None
+    try:
+        done = _wait_render(r, pid, timeout)
+    finally:
+        untrack_child(pid)
+        side_error = side.join() if side is not None else None
+    if done[0] == "error":
+        err = RenderError(done[2])
+        err.add_note(f"in the render process:\n{done[3]}")
+        raise err
+    if side_error is not None:
+        raise side_error
+    return done[1], done[2]
+
+
+class _Beside:
+    """``work`` in a thread of its own; :meth:`join` waits for it and returns its exception
+    (None when it returned)."""
+
+    def __init__(self, work: Callable[[], object]) -> None:
+        import threading
+
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                work()
+            except BaseException as exc:  # noqa: BLE001 - handed to the joining thread
+                self.error = exc
+
+        self.thread = threading.Thread(target=run, name="render-beside", daemon=True)
+        self.thread.start()
+
+    def join(self) -> BaseException | None:
+        self.thread.join()
+        return self.error
+
+
+def _wait_render(r: int, pid: int, timeout: float) -> tuple:
+    """The render child's last message (``("ok", pages, timings)`` or ``("error", ...)``),
+    read from the pipe ``r`` with the steps it reports; the child is killed at the
+    deadline (:class:`RenderTimeout`) and reaped in every case."""
     step, buf, done = STEP_HTML, b"", None
     deadline = time.monotonic() + timeout
     poller = select.poll()  # not select(): a long-lived worker may hold fds above 1024
@@ -383,12 +433,7 @@ def render_report(
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-        untrack_child(child)
-    if done[0] == "error":
-        err = RenderError(done[2])
-        err.add_note(f"in the render process:\n{done[3]}")
-        raise err
-    return done[1], done[2]
+    return done
 
 
 def write_index(period_dir: Path, company: str, title: str, period_title: str,

@@ -24,7 +24,7 @@ import pytest
 from reporting.batch import Job, run_batch
 from reporting.exceptions import RenderError
 from reporting.presentation import METRICS_MIME
-from reporting.render import STEP_HTML, STEP_PDF, RenderTimeout, render_report
+from reporting.render import STEP_HTML, STEP_PDF, RenderTimeout, html_to_pdf, render_report
 
 # --------------------------------------------------------------------------- helpers
 
@@ -175,6 +175,64 @@ def test_a_bounded_render_gives_the_same_report(tmp_path):
     assert pages_a == pages_b == 1 and set(timings) == {"html", "pdf"}
     assert (a / "report.html").read_text() == (b / "report.html").read_text()
     assert (b / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_work_beside_the_render_runs_while_it_renders_and_is_waited_for(tmp_path):
+    """The runner writes report.xlsx while the render child lays out the PDF: ``beside``
+    runs in this process during the render (not after it), is finished when
+    render_report returns, and its failure is raised; a render failure still wins, and
+    the work beside it is waited for first (it never writes into a folder being
+    cleaned up)."""
+    import threading
+
+    for sub in ("b", "c", "d"):
+        (tmp_path / sub).mkdir()
+    seen = {}
+    pdf_started = tmp_path / "pdf-started"
+
+    def slow_pdf(html, target):
+        pdf_started.touch()
+        time.sleep(1.0)
+        return html_to_pdf(html, target)
+
+    def side():
+        deadline = time.monotonic() + 20
+        while not pdf_started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen["during_pdf"] = pdf_started.exists() and not (tmp_path / "report.pdf").exists()
+        seen["thread"] = threading.current_thread().name
+        time.sleep(0.3)
+        seen["done"] = True
+
+    pages, _ = render_report(tiny_notebook(), "t", None, "en", tmp_path, timeout=60,
+                             to_pdf=slow_pdf, beside=side)
+    assert pages == 1 and seen == {"during_pdf": True, "thread": "render-beside",
+                                   "done": True}
+
+    def failing():
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        render_report(tiny_notebook(), "t", None, "en", tmp_path / "b", timeout=60,
+                      beside=failing)
+
+    finished = []
+
+    def slow_side():
+        time.sleep(0.5)
+        finished.append(True)
+
+    def broken(html, target):
+        raise RuntimeError("cairo: out of memory")
+
+    with pytest.raises(RenderError, match="cairo: out of memory"):
+        render_report(tiny_notebook(), "t", None, "en", tmp_path / "c", timeout=30,
+                      to_pdf=broken, beside=slow_side)
+    assert finished == [True]
+    seen.clear()
+    render_report(tiny_notebook(), "t", None, "en", tmp_path / "d", timeout=None,
+                  beside=lambda: seen.setdefault("ran", True))
+    assert seen == {"ran": True}
 
 
 def test_the_render_timeout_is_a_schedule_setting(tmp_path):
