@@ -443,7 +443,7 @@ def _features(rows: pd.DataFrame, trailing: pd.DataFrame, h: int, by: str | None
     r = rows
     for c in ("origin", "created_at", "expected_close_date", "stage_since",
               "last_activity_at"):
-        r[c] = pd.to_datetime(r[c]).astype("datetime64[us]")
+        r[c] = pd.to_datetime(r[c], cache=False).astype("datetime64[us]")
     for c in ("amount", "probability", "won_amount", "pushes"):
         r[c] = pd.to_numeric(r[c], errors="coerce").astype(float)
     for c in ("stage", "forecast_category", "source", "product", "owner", "team", "region"):
@@ -597,7 +597,7 @@ def _new_terms(new: pd.DataFrame) -> pd.DataFrame:
     for c in ("cohort", "s1", "s2", "s2_missing", "created_recent", "new_won",
               "new_won_amount"):
         n[c] = pd.to_numeric(n[c], errors="coerce").astype(float)
-    n["origin"] = pd.to_datetime(n["origin"]).astype("datetime64[us]")
+    n["origin"] = pd.to_datetime(n["origin"], cache=False).astype("datetime64[us]")
     n["new_won"] = n["new_won"].fillna(0.0)  # no deal created and won: 0
     n["new_won_amount"] = n["new_won_amount"].fillna(0.0)
     rec = n["created_recent"].fillna(0)

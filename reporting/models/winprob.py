@@ -168,7 +168,7 @@ class WinProbability(ClassifierMixin, BaseEstimator):
         cal = np.zeros(len(y), dtype=bool)
         if self.calibration != "none":
             if groups is not None and len(np.unique(groups)) > 1:
-                g = np.asarray(pd.to_datetime(pd.Series(groups)).to_numpy())
+                g = np.asarray(pd.to_datetime(pd.Series(groups), cache=False).to_numpy())
                 uniq = np.unique(g)
                 k = max(1, int(round(len(uniq) * self.calibration_share)))
                 cal = g >= uniq[-k]
