@@ -57,9 +57,12 @@ def _wrap(spec: str) -> None:
         try:
             return fn(*args, **kwargs)
         finally:
-            rec = timings.setdefault(attr, {"seconds": 0.0, "calls": 0})
-            rec["seconds"] += time.perf_counter() - t
+            end = time.perf_counter()
+            rec = timings.setdefault(attr, {"seconds": 0.0, "calls": 0,
+                                            "first_start": t - T0})
+            rec["seconds"] += end - t
             rec["calls"] += 1
+            rec["last_end"] = end - T0  # with first_start: when, in the process's life
 
     setattr(mod, attr, timed)
 

@@ -68,6 +68,19 @@ def clv_reference(revenue: pd.DataFrame, period_end: pd.Timestamp, holdout_month
                               discount_rate, time_unit)
 
 
+def _account_codes(rev: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index | None]:
+    """The lines with integer codes for their account ids, and the ids (code -> id). The
+    candidates group the lines by account dozens of times: on codes rather than id
+    strings (sorting and hashing 825k of them took ~5 of the 18 s at 1M opportunities).
+    The codes follow the ids' sorted order, so every group comes in the same order and
+    every figure is the same to the last bit (a test compares the two). With a line
+    without an account, the lines as they are and None."""
+    codes, ids = pd.factorize(rev["account_id"], sort=True)
+    if not (codes >= 0).all():
+        return rev, None
+    return rev.assign(account_id=codes), pd.Index(ids)  # the ids' own dtype
+
+
 def _clv_reference(revenue: pd.DataFrame, period_end: pd.Timestamp, holdout_months: int,
                    horizon_months: int, discount_rate: float, time_unit: str
                    ) -> tuple[pd.Series | None, dict]:
@@ -96,6 +109,7 @@ def _clv_reference(revenue: pd.DataFrame, period_end: pd.Timestamp, holdout_mont
     if rev.empty or (rev["date"] < holdout_start).sum() == 0:
         summary["error"] = "no revenue before the backtest window"
         return None, summary
+    rev, ids = _account_codes(rev)
     try:
         _, results = choose_model(
             rev, "account_id", "date", "amount",
@@ -126,6 +140,8 @@ def _clv_reference(revenue: pd.DataFrame, period_end: pd.Timestamp, holdout_mont
         summary["params"] = {k: float(v) for k, v in info.get("params", {}).items()}
         if refit_errors:
             summary["refit_errors"] = refit_errors
+        if ids is not None:
+            pred.index = ids.take(pred.index.to_numpy()).rename(pred.index.name)
         return pred.rename("predicted_value"), summary
     summary["error"] = "no model could be refitted on the full history: " + "; ".join(
         f"{k}: {v}" for k, v in refit_errors.items())

@@ -381,3 +381,25 @@ def test_a_broken_reference_file_is_a_clear_error(demo_store, tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ParamsError, match="bands.json is not a deal-size band reference"):
         band_reference(demo_store, parse_period("2026-10"), None, bad)
+
+
+@pytest.mark.parametrize("ids", ["strings", "integers"])
+def test_the_reference_on_account_codes_is_the_reference_on_the_ids(ids, monkeypatch):
+    """clv_reference fits its candidates on integer codes of the account ids (in their
+    sorted order) and maps the predictions back: the same predictions, index (values,
+    dtype, name) and summary to the last bit as on the ids themselves, for string ids
+    and for the integer ids of the public CDNOW sample."""
+    from reporting.models import reference
+
+    tx = pd.read_csv("tests/data/CDNOW_sample.txt.gz", sep=r"\s+", header=None,
+                     names=["master", "account_id", "date", "cds", "amount"], dtype={"date": str})
+    tx = tx.assign(date=pd.to_datetime(tx["date"], format="%Y%m%d"))
+    if ids == "strings":  # not in numeric order as text: "C-10" sorts before "C-9"
+        tx = tx.assign(account_id="C-" + tx["account_id"].astype(str))
+    end = T("1998-01-01")
+    coded, coded_summary = reference.clv_reference(tx, end)
+    monkeypatch.setattr(reference, "_account_codes", lambda rev: (rev, None))
+    plain, plain_summary = reference.clv_reference(tx, end)
+    pd.testing.assert_series_equal(coded, plain, check_exact=True)
+    assert coded.index.dtype == plain.index.dtype == tx["account_id"].dtype
+    assert coded_summary == plain_summary and coded_summary.get("model")
