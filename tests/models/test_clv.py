@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import typer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import optimize, special
 from typer.testing import CliRunner
 
@@ -198,6 +200,28 @@ def test_sbg_fit_on_durations_matches_cohort_fit():
     ref = ShiftedBetaGeometric().fit(surv)
     assert m.alpha_ == pytest.approx(ref.alpha_, rel=1e-5)
     assert m.beta_ == pytest.approx(ref.beta_, rel=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 12), st.booleans()), min_size=20, max_size=300))
+def test_sbg_on_distinct_durations_is_the_fit_on_every_customer(rows):
+    """fit_durations sums the likelihood over the distinct (periods, churned) pairs, each
+    weighted by its customers: the fit on every customer's own term, to rounding."""
+    from hypothesis import assume
+
+    d = np.array([r[0] for r in rows], dtype=float)
+    c = np.array([r[1] for r in rows], dtype=bool)
+    assume(c.any() and (~c).any())
+    try:
+        m = ShiftedBetaGeometric().fit_durations(d, c)
+    except ValueError:  # no convergence: the per-customer fit must fail alike
+        with pytest.raises(ValueError):
+            ShiftedBetaGeometric()._fit(np.where(c, d, d - 1), c, np.ones_like(d))
+        return
+    ref = ShiftedBetaGeometric()._fit(np.where(c, d, d - 1), c, np.ones_like(d))
+    assert m.alpha_ == pytest.approx(ref.alpha_, rel=1e-6)
+    assert m.beta_ == pytest.approx(ref.beta_, rel=1e-6)
+    assert m.log_likelihood_ == pytest.approx(ref.log_likelihood_, rel=1e-9)
 
 
 # --------------------------------------------------------------------------- recovery
