@@ -199,19 +199,31 @@ def discounted_value(prediction: pd.Series, info: dict, horizon_months: int,
 
 def fit_predict(tx: pd.DataFrame, calibration_end, holdout_days: float, model: str,
                 time_unit: str = "week", features: pd.DataFrame | None = None,
-                categorical: list[str] | None = None):
+                categorical: list[str] | None = None, rfm_cache: dict | None = None):
     """Fit ``model`` on ``tx`` (canonical columns c, d, m) up to ``calibration_end``.
 
     Returns ``(prediction, info)``: predicted revenue of every calibration customer over the
     next ``holdout_days`` days (a Series indexed by customer) and a dict with the fitted
-    estimators, ``params``, ``log_likelihood`` and ``log_likelihoods``.
+    estimators, ``params``, ``log_likelihood`` and ``log_likelihoods``. ``rfm_cache``: a
+    dict shared by the fits of one ``tx`` (:func:`choose_model`'s candidates), which then
+    compute each RFM summary once instead of once a candidate (the summaries are read,
+    never changed).
     """
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     end = pd.Timestamp(calibration_end).normalize()
     cal = tx[tx["d"] <= end]
     unit = TIME_UNITS[time_unit]
-    rfm = rfm_summary(cal, "c", "d", "m", end, time_unit)
+
+    def summary(at: pd.Timestamp) -> pd.DataFrame:
+        if rfm_cache is None:
+            return rfm_summary(cal, "c", "d", "m", at, time_unit)
+        key = (end, at, time_unit)
+        if key not in rfm_cache:
+            rfm_cache[key] = rfm_summary(cal, "c", "d", "m", at, time_unit)
+        return rfm_cache[key]
+
+    rfm = summary(end)
     info: dict = {"params": {}, "log_likelihood": None, "log_likelihoods": {}}
     if model in ("bgnbd", "gamma-gamma"):
         bg = BetaGeoFitter().fit(rfm["frequency"], rfm["recency"], rfm["T"])
@@ -254,7 +266,7 @@ def fit_predict(tx: pd.DataFrame, calibration_end, holdout_days: float, model: s
     if inner < 1:
         raise ValueError("the calibration period is too short for an inner training split")
     cut = end - pd.Timedelta(days=math.floor(inner))
-    X_tr = rfm_summary(cal, "c", "d", "m", cut, time_unit)
+    X_tr = summary(cut)
     y_tr = (cal[cal["d"] > cut].groupby("c")["m"].sum().reindex(X_tr.index).fillna(0.0)
             * holdout_days / math.floor(inner))
     X_pred = rfm
@@ -284,13 +296,15 @@ def backtest(transactions: pd.DataFrame, customer_col: str, date_col: str, amoun
     return _backtest(tx, calibration_end, holdout_end, model, time_unit, features, categorical)
 
 
-def _backtest(tx, calibration_end, holdout_end, model, time_unit, features, categorical):
+def _backtest(tx, calibration_end, holdout_end, model, time_unit, features, categorical,
+              rfm_cache: dict | None = None):
     end = pd.Timestamp(calibration_end).normalize()
     hend = pd.Timestamp(holdout_end).normalize()
     if hend <= end:
         raise ValueError(f"holdout_end {hend.date()} must be after calibration_end {end.date()}")
     holdout_days = (hend - end).days
-    pred, info = fit_predict(tx, end, holdout_days, model, time_unit, features, categorical)
+    pred, info = fit_predict(tx, end, holdout_days, model, time_unit, features, categorical,
+                             rfm_cache)
     cal = tx[tx["d"] <= end]
     hold = tx[(tx["d"] > end) & (tx["d"] <= hend)]
     actual = hold.groupby("c")["m"].sum().reindex(pred.index).fillna(0.0)
@@ -324,10 +338,11 @@ def choose_model(transactions: pd.DataFrame, customer_col: str, date_col: str,
         if looks_like_renewals(cal)[0]:
             candidates += ("sbg",)
     results: dict[str, BacktestResult | str] = {}
+    rfm_cache: dict = {}  # the candidates share the calibration's RFM summaries
     for name in candidates:
         try:
             results[name] = _backtest(tx, calibration_end, holdout_end, name, time_unit,
-                                      features, categorical)
+                                      features, categorical, rfm_cache)
         except ValueError as exc:
             results[name] = f"{type(exc).__name__}: {exc}"
     ok = {k: v for k, v in results.items() if isinstance(v, BacktestResult)}

@@ -532,6 +532,18 @@ def test_choose_model_on_cdnow(cdnow_tx):
     assert "sbg" not in results  # CDNOW is not a renewal log
 
 
+def test_the_candidates_sharing_rfm_summaries_score_as_each_alone(cdnow_tx):
+    """choose_model's candidates share the calibration's RFM summaries (computed once):
+    each candidate's result is that of its own backtest, to the last bit."""
+    from reporting.models.backtest import backtest
+
+    _, results = choose_model(cdnow_tx, "customer", "date", "amount", CAL_END, HOLD_END)
+    for name, res in results.items():
+        alone = backtest(cdnow_tx, "customer", "date", "amount", CAL_END, HOLD_END, name)
+        assert res.metrics == alone.metrics and res.params == alone.params, name
+        pd.testing.assert_frame_equal(res.customers, alone.customers, check_exact=True)
+
+
 def test_choose_model_uses_sbg_on_renewal_logs():
     rng = np.random.default_rng(5)
     rows = []
