@@ -410,7 +410,9 @@ def origin_rows(con, origins: list[pd.Timestamp], horizon_days: int,
     *setup, last = _rows_sql()
     for stmt in setup:
         con.execute(stmt)
-    rows = con.execute(last, prm).df()
+    from .store import _frame
+
+    rows = _frame(con, last, prm, None)  # a chunk at a time: the Python strings of one chunk
     gexpr = _group_expr(by)
     trailing = con.execute(_trailing_sql(gexpr)).df()
     cycle = con.execute(CYCLE_SQL).df()
@@ -533,12 +535,15 @@ def _fit(rows: pd.DataFrame, target: pd.Timestamp, h: int, end: pd.Timestamp,
     hz = pd.Timedelta(days=h)
     cand = pd.Series(rows["origin"].unique())
     cand = sorted(cand[(cand < target) & (cand + hz <= limit)])[-train_origins:]
-    train = rows[rows["origin"].isin(cand)]
+    # the rows' positions first, then one copy of the sample (a copy of every candidate
+    # row, then of the sample, was most of a backtest's pandas time at 1M opportunities)
+    pos = np.flatnonzero(rows["origin"].isin(cand).to_numpy())
+    if len(pos) > max_rows:
+        idx = np.random.default_rng(random_state).choice(len(pos), max_rows, replace=False)
+        pos = pos[np.sort(idx)]
+    train = rows.iloc[pos]
     if train.empty:
         return None, train
-    if len(train) > max_rows:
-        idx = np.random.default_rng(random_state).choice(len(train), max_rows, replace=False)
-        train = train.iloc[np.sort(idx)]
     est = (model if model is not None else WinProbability(random_state=random_state))
     from sklearn.base import clone
 

@@ -396,9 +396,11 @@ def _coerce(frame: pd.DataFrame, table: str, pools: dict | None = None) -> pd.Da
 FETCH_VECTORS = 32
 
 
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, params, table: str) -> pd.DataFrame:
-    """The rows of ``sql`` as a frame of ``table``'s canonical dtypes (:func:`_coerce`),
-    converted ~65k rows at a time. ``.df()`` of a whole result first makes a Python string
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params, table: str | None
+           ) -> pd.DataFrame:
+    """The rows of ``sql`` as a frame of ``table``'s canonical dtypes (:func:`_coerce`; with
+    ``table=None`` DuckDB's own, text shared as :func:`_shared_text` does), converted ~65k
+    rows at a time. ``.df()`` of a whole result first makes a Python string
     for every text value of every row and only then can :func:`_shared_text` drop the
     copies: a region's 1.2M deal versions at 1M opportunities peaked at 1,530 MiB for a
     607 MiB frame (the freed strings stay with the allocator); a chunk at a time, 938 MiB
@@ -410,10 +412,17 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params, table: str) -> pd.D
         chunk = cur.fetch_df_chunk(FETCH_VECTORS)
         if not len(chunk):
             break
-        parts.append(_coerce(chunk, table, pools))
+        parts.append(_coerce(chunk, table, pools) if table else _share_objects(chunk, pools))
     if not parts:
-        return _coerce(chunk, table)
+        return _coerce(chunk, table) if table else chunk
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def _share_objects(frame: pd.DataFrame, pools: dict) -> pd.DataFrame:
+    """:func:`_shared_text` on every object column of a chunk of a read."""
+    for name in [c for c, dt in frame.dtypes.items() if dt == np.dtype(object)]:
+        frame[name] = _shared_text(frame[name], pools.setdefault(name, {}))
+    return frame
 
 
 def _order(table: str, alias: str) -> str:
