@@ -190,6 +190,12 @@ def _warm_up() -> None:
 
 
 def _warm_quietly() -> None:
+    from .handoff import settle
+
+    # after this process's shared artifacts (the run's first report computes them in a
+    # thread beside its kernel): the warm-up's imports and layout held the GIL they
+    # needed, and the kernel waits for them while the render is needed only after it
+    settle()
     with contextlib.suppress(Exception):  # a real failure shows when the report renders
         _warm_up()
 
