@@ -631,8 +631,7 @@ def opportunities_as_of(
     sql = as_of_sql("$when", f"(SELECT * FROM {ALL_OPPORTUNITIES} WHERE {_numbered(where)})")
     params = {"when": ts, **{f"p{i}": a for i, a in enumerate(args)}}
     with connect(path, read_only=True) as con:
-        frame = con.execute(sql, params).df()
-    frame = _coerce(frame, "opportunities")
+        frame = _frame(con, sql, params, "opportunities")
     if frame["stage_since"].dtype != "datetime64[us]":
         frame["stage_since"] = frame["stage_since"].astype("datetime64[us]")
     frame["history_known"] = frame["history_known"].fillna(False).astype(bool)
