@@ -124,16 +124,17 @@ def build(
     from .metrics.targets import combine_quotas
     from .params import load_quotas_file
 
+    store_quotas = _store.load_quotas(store, region=region, team=team)
     quotas, quota_notes = combine_quotas(
-        load_quotas_file(params_dir).frame(settings.currency),
-        _store.load_quotas(store, region=region, team=team))
+        load_quotas_file(params_dir).frame(settings.currency), store_quotas)
     level = ("team" if team and team.lower() != "all" else
              "region" if region and region.lower() != "all" else None)
     # the forecast before the slice: its DuckDB pass over every origin's open deals is the
     # largest transient of the kernel (+610 MiB at 1M opportunities), and on top of the
     # loaded slice it was the kernel's peak (benchmarks/NOTES.md, session 12)
     res = forecast_result(store, p, region, team, quotas)
-    data = _store.load(store, region=region, team=team, since=since, until=p.end)
+    data = _store.load(store, region=region, team=team, since=since, until=p.end,
+                       quotas=store_quotas)
     # customer value needs every account in scope, not only those with a recent deal
     accounts, revenue = _store.load_customers(store, region=region, team=team, until=p.end)
     data = replace(data, accounts=accounts, revenue=revenue)

@@ -461,12 +461,14 @@ def load(
     team: str | None = None,
     since: pd.Timestamp | None = None,
     until: pd.Timestamp | None = None,
+    quotas: pd.DataFrame | None = None,
 ) -> Dataset:
     """Read one slice of the store.
 
     Opportunities of the region / team that existed before ``until`` and were not closed
     before ``since``; their stage history; leads created in the window; the accounts of
     those opportunities and their revenue up to ``until``; the region's / team's reps.
+    ``quotas``: the scope's :func:`load_quotas`, when the caller read them already.
     """
     where, args = _where(region, team, "o")
     time = []
@@ -547,7 +549,8 @@ def load(
             "GROUP BY ALL ORDER BY file"
         ).df()
         notes = _data_notes(con)
-        quotas = _quotas(con, region, team)
+        if quotas is None:
+            quotas = _quotas(con, region, team)
     return Dataset(
         opportunities=opps,
         stage_history=hist,
